@@ -1,0 +1,191 @@
+"""The adapter interface every platform implements, built-ins and plug-ins alike.
+
+An adapter gets a frozen :class:`OutgoingPost` — the snapshot that was approved, byte for
+byte — and either returns :class:`Published` or raises one of the shared error types, so
+the publisher can decide between retrying, failing and asking a human without knowing
+anything about the platform. ``check`` settles an unknown outcome by asking the platform
+(record key, idempotency key or lookup), never by sending again.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from scheduler.errors import AuthError, ConfigError
+from scheduler.platforms import PlatformProfile, get_profile
+from scheduler.timeutil import Clock
+
+
+@dataclass(frozen=True)
+class OutgoingImage:
+    """One rendered image of the snapshot, stored content-addressed under ``data_dir``."""
+
+    path: Path
+    mime: str
+    alt: str
+    width: int
+    height: int
+    sha256: str
+    focus: tuple[float, float] | None = None
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """Exactly what one delivery publishes: caption and images of the approved snapshot."""
+
+    delivery_id: str
+    post_id: str
+    channel: str
+    caption: str
+    images: tuple[OutgoingImage, ...]
+    language: str
+    content_hash: str
+    due_at: datetime
+    attempt: int = 1
+    # What the adapter recorded from an earlier attempt (container ids and the like).
+    remote_state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where the post now lives."""
+
+    remote_id: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One HTTP request an adapter would send, for ``--dry-run``; secrets already redacted."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "url": self.url, "headers": self.headers, "body": self.body}
+
+
+class AdapterSettings(BaseModel):
+    """Settings of one channel, checked by the adapter's own model.
+
+    Keys ending in ``_env`` name environment variables that hold secrets; the secret
+    itself is read with :meth:`Adapter.secret` at the moment it is needed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter: str
+    text_limit: int | None = None
+
+
+class Adapter(ABC):
+    """Base class of every adapter. Subclasses set the class attributes below."""
+
+    #: The platform profile name in :mod:`scheduler.platforms` (limits and counting).
+    platform: ClassVar[str]
+    #: Pydantic model of the channel settings this adapter accepts.
+    settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
+    #: A custom profile for platforms postq does not know; wins over ``platform``.
+    profile_override: ClassVar[PlatformProfile | None] = None
+
+    def __init__(
+        self,
+        channel: str,
+        settings: AdapterSettings,
+        *,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.env = env if env is not None else os.environ
+        self.clock = clock or Clock()
+        self.data_dir = data_dir
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def parse_settings(cls, channel: str, raw: Mapping[str, Any]) -> AdapterSettings:
+        try:
+            return cls.settings_model.model_validate(dict(raw))
+        except ValidationError as exc:
+            parts = []
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"])
+                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                parts.append(f"channels.{channel}.{key}: {msg}")
+            raise ConfigError("; ".join(parts)) from None
+
+    @classmethod
+    def profile(cls, text_limit: int | None = None) -> PlatformProfile:
+        if cls.profile_override is not None:
+            return cls.profile_override
+        prof = get_profile(cls.platform, text_limit)
+        if prof is None:
+            raise ConfigError(f"adapter declares unknown platform '{cls.platform}'")
+        return prof
+
+    # -- secrets ------------------------------------------------------------------------
+    def secret_names(self) -> dict[str, str]:
+        """``{setting key: environment variable name}`` for every ``*_env`` setting."""
+        out = {}
+        for key, value in self.settings.model_dump().items():
+            if key.endswith("_env") and value:
+                out[key] = str(value)
+        return out
+
+    def secret(self, key: str) -> str:
+        """The secret named by setting ``key``; AuthError naming the variable if unset."""
+        var = getattr(self.settings, key, None)
+        if not var:
+            raise AuthError(f"channel '{self.channel}' has no {key} setting")
+        value = self.env.get(str(var), "")
+        if not value:
+            raise AuthError(
+                f"channel '{self.channel}': environment variable {var} is not set"
+            )
+        return value
+
+    def secrets(self) -> list[str]:
+        """Every secret value currently set, so output can be scrubbed of them."""
+        return [v for v in (self.env.get(n, "") for n in self.secret_names().values()) if v]
+
+    def readiness(self) -> list[str]:
+        """What stops this channel from publishing now (missing variables and the like)."""
+        return [
+            f"environment variable {var} ({key}) is not set"
+            for key, var in self.secret_names().items()
+            if not self.env.get(var)
+        ]
+
+    # -- publishing ---------------------------------------------------------------------
+    @abstractmethod
+    def publish(self, post: OutgoingPost) -> Published:
+        """Send the post; raise AuthError, RateLimited, Transient/PermanentPublishError."""
+
+    @abstractmethod
+    def check(self, post: OutgoingPost) -> Published | None:
+        """After an unknown outcome: the earlier success if the platform has it, else None."""
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        """The requests ``publish`` would send, for dry runs. Adapters override this."""
+        return []
+
+    def verify(self) -> str:
+        """One harmless authenticated call; returns a short status line (channels --check)."""
+        return "no remote check for this adapter"
+
+    def close(self) -> None:
+        """Release sessions and sockets."""

@@ -1,0 +1,254 @@
+"""``postq.toml``: discovery, the settings model and friendly errors.
+
+Discovery order is ``--config``, then ``POSTQ_CONFIG``, then the nearest ``postq.toml`` from
+the current directory upwards, so a member of staff can run postq anywhere inside the
+organisation's posts folder. Relative paths are resolved against the file's own folder.
+Secrets are never in the file: a channel names the environment variable holding each one
+(``*_env`` keys), and only the variable's *name* is ever printed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scheduler.errors import ConfigError
+from scheduler.timeutil import TimeProblem, get_zone, parse_duration
+
+CONFIG_NAME = "postq.toml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CoreSettings(_Strict):
+    timezone: str = "Europe/London"
+    data_dir: str = ".postq"
+    database: str = ""
+    require_approval: bool = True
+    late_grace: str = "30m"
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_base: str = "30s"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            get_zone(v)
+        except TimeProblem as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("late_grace", "retry_base")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        try:
+            parse_duration(v)
+        except TimeProblem as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+class PolicySettings(_Strict):
+    link_hosts: list[str] = Field(default_factory=list)
+    deny_terms_file: str | None = None
+    deny_terms: list[str] = Field(default_factory=list)
+
+
+class BrandSettings(_Strict):
+    font: str | None = None
+    colors: dict[str, str] = Field(
+        default_factory=lambda: {"background": "#0b0c0c", "text": "#ffffff", "accent": "#ffdd00"}
+    )
+    logo: str | None = None
+
+
+class CaptionSettings(_Strict):
+    """How captions are put together; ``link_in_bio`` is keyed by language."""
+
+    link_in_bio: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en": "Apply through the link in our bio.",
+            "cy": "Gwnewch gais drwy'r ddolen yn ein bio.",
+        }
+    )
+    link_in_bio_platforms: list[str] = Field(default_factory=lambda: ["instagram"])
+
+
+class NotifySettings(_Strict):
+    channel: str | None = None
+    on: list[str] = Field(default_factory=lambda: ["failed", "needs_check", "missed"])
+
+
+class ChannelSettings(BaseModel):
+    """A configured account. Only ``adapter`` is shared; the rest belongs to the adapter."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    adapter: str
+    text_limit: int | None = None
+
+    def extras(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Settings(BaseModel):
+    """The whole of ``postq.toml`` plus where it was found."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    postq: CoreSettings = Field(default_factory=CoreSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    brand: BrandSettings = Field(default_factory=BrandSettings)
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
+    slots: dict[str, Any] = Field(default_factory=dict)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    path: Path | None = None
+
+    # -- resolved locations -------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, rel: str | os.PathLike[str]) -> Path:
+        p = Path(rel)
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.root / "assets"
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.root / "posts"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.postq.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        if self.postq.database:
+            return self.postq.database
+        return f"sqlite:///{self.data_dir / 'queue.sqlite3'}"
+
+    @property
+    def zone(self) -> Any:
+        return get_zone(self.postq.timezone)
+
+    def deny_terms(self) -> list[str]:
+        """Terms no post may contain, from the inline list and the terms file."""
+        terms = list(self.policy.deny_terms)
+        if self.policy.deny_terms_file:
+            f = self.resolve(self.policy.deny_terms_file)
+            try:
+                text = f.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f"cannot read the deny-terms file {f}: {exc}", self.path,
+                    "policy.deny_terms_file",
+                ) from None
+            for line in text.splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    terms.append(line)
+        return terms
+
+    def channel(self, name: str) -> ChannelSettings:
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise ConfigError(
+                f"no channel '{name}' is configured{_hint(name, self.channels)}", self.path,
+                f"channels.{name}",
+            ) from None
+
+
+def _hint(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:
+    """Locate ``postq.toml`` by the documented discovery order."""
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise ConfigError(f"configuration file {p} does not exist")
+        return p.resolve()
+    env = os.environ.get("POSTQ_CONFIG")
+    if env:
+        p = Path(env)
+        if not p.is_file():
+            raise ConfigError(f"POSTQ_CONFIG names {p}, which does not exist")
+        return p.resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_NAME} found in {here} or any folder above it; "
+        "pass --config or set POSTQ_CONFIG"
+    )
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and check one configuration file; every bad key is named."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read it: {exc}", path) from None
+    return settings_from_dict(raw, path)
+
+
+def settings_from_dict(raw: dict[str, Any], path: Path | None = None) -> Settings:
+    try:
+        settings = Settings.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                section = _section_model(err["loc"])
+                msg = "unknown key" + (_hint(str(err["loc"][-1]), section) if section else "")
+            elif msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+            problems.append(f"{path}: {key}: {msg}" if path else f"{key}: {msg}")
+        raise ConfigError("; ".join(problems)) from None
+    _check_slots(settings)
+    return settings
+
+
+def _section_model(loc: tuple[Any, ...]) -> list[str] | None:
+    models: dict[str, type[BaseModel]] = {
+        "postq": CoreSettings, "policy": PolicySettings, "brand": BrandSettings,
+        "captions": CaptionSettings, "notify": NotifySettings,
+    }
+    if len(loc) == 1:
+        return [k for k in Settings.model_fields if k != "path"]
+    model = models.get(str(loc[0]))
+    return list(model.model_fields) if model else None
+
+
+def _check_slots(settings: Settings) -> None:
+    from scheduler.slots import parse_slot_table
+
+    try:
+        parse_slot_table(settings.slots)
+    except ValueError as exc:
+        raise ConfigError(str(exc), settings.path, "slots") from None
+
+
+def load(config: str | os.PathLike[str] | None = None) -> Settings:
+    """Discover and load the configuration in one call (what every command does)."""
+    return load_settings(find_config(config))

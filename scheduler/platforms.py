@@ -1,0 +1,216 @@
+"""Per-platform limits and text counting, shared by validation, renders and adapters.
+
+Every number here comes from the platform's own documentation (see the project's platform
+notes); a few marked *unconfirmed* there are defaults a channel may override with
+``text_limit``. Counting follows each platform's own rules, because a caption that a naive
+``len()`` accepts can still be refused (X weights CJK double) or silently cut (Bluesky
+counts graphemes, Threads counts emoji by their UTF-8 bytes).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import regex
+
+# A URL as the platforms' own parsers see one: scheme, host and anything up to white space.
+URL_RE = regex.compile(r"https?://[^\s<>\"']+", regex.IGNORECASE)
+# Trailing punctuation is not part of a link in any of the platforms' parsers.
+_URL_TRAIL = ".,;:!?)]}'\""
+HASHTAG_RE = regex.compile(r"(?<![\p{L}\p{N}_&/])#([\p{L}\p{N}_]*\p{L}[\p{L}\p{N}_]*)")
+MENTION_RE = regex.compile(r"(?<![\p{L}\p{N}_])@([A-Za-z0-9_]+)(@[A-Za-z0-9.-]+\.[A-Za-z]+)?")
+_GRAPHEME_RE = regex.compile(r"\X")
+_EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
+
+
+def find_urls(text: str) -> list[tuple[int, int, str]]:
+    """Return ``(start, end, url)`` for each link in ``text`` (character offsets)."""
+    found = []
+    for m in URL_RE.finditer(text):
+        url = m.group(0).rstrip(_URL_TRAIL)
+        found.append((m.start(), m.start() + len(url), url))
+    return found
+
+
+def graphemes(text: str) -> list[str]:
+    """Split into extended grapheme clusters (what a reader sees as one character)."""
+    return _GRAPHEME_RE.findall(text)
+
+
+def _replace_urls(text: str, placeholder_len: int) -> tuple[str, int]:
+    """Cut every URL out of ``text``; return the rest and the weight the URLs add."""
+    out, last, weight = [], 0, 0
+    for start, end, _url in find_urls(text):
+        out.append(text[last:start])
+        last = end
+        weight += placeholder_len
+    out.append(text[last:])
+    return "".join(out), weight
+
+
+def _x_weight(cluster: str) -> int:
+    # X's twitter-text config v3: an emoji sequence counts 2 as a whole; other code points
+    # in the listed ranges weigh 1 and everything else 2.
+    if _EMOJI_RE.search(cluster):
+        return 2
+    total = 0
+    for ch in cluster:
+        cp = ord(ch)
+        light = (
+            cp <= 0x10FF
+            or 0x2000 <= cp <= 0x200D
+            or 0x2010 <= cp <= 0x201F
+            or 0x2032 <= cp <= 0x2037
+        )
+        total += 1 if light else 2
+    return total
+
+
+def count_x(text: str) -> int:
+    """X's weighted length: NFC first, each URL 23, CJK and emoji 2."""
+    rest, weight = _replace_urls(unicodedata.normalize("NFC", text), 23)
+    return weight + sum(_x_weight(c) for c in graphemes(rest))
+
+
+def count_graphemes(text: str) -> int:
+    """Bluesky's length: grapheme clusters, links counted in full as typed."""
+    return len(graphemes(text))
+
+
+def count_mastodon(text: str) -> int:
+    """Mastodon's length: graphemes, each URL 23, ``@user@domain`` counts as ``@user``."""
+    rest, weight = _replace_urls(text, 23)
+    rest = MENTION_RE.sub(lambda m: "@" + m.group(1), rest)
+    return weight + len(graphemes(rest))
+
+
+def count_threads(text: str) -> int:
+    """Threads: characters, with each emoji counted by its UTF-8 bytes (Meta's docs)."""
+    total = 0
+    for cluster in graphemes(text):
+        if _EMOJI_RE.search(cluster):
+            total += len(cluster.encode("utf-8"))
+        else:
+            total += len(cluster)
+    return total
+
+
+def count_codepoints(text: str) -> int:
+    """Plain character count, for platforms that document no special rule."""
+    return len(text)
+
+
+@dataclass(frozen=True)
+class PlatformProfile:
+    """What one platform accepts; validation, renders and adapters all read this."""
+
+    name: str
+    text_limit: int
+    counter: Callable[[str], int]
+    counting: str
+    max_hashtags: int | None
+    max_links: int | None
+    max_mentions: int | None
+    max_images: int
+    image_max_bytes: int
+    aspect_min: float
+    aspect_max: float
+    render_size: tuple[int, int]
+    min_width: int
+    max_width: int
+    alt_limit: int
+    formats: tuple[str, ...]
+    links_clickable: bool = True
+    requires_image: bool = False
+
+    def count(self, text: str) -> int:
+        return self.counter(text)
+
+    @property
+    def render_aspect(self) -> float:
+        return self.render_size[0] / self.render_size[1]
+
+
+_MIB = 1024 * 1024
+
+PROFILES: dict[str, PlatformProfile] = {
+    p.name: p
+    for p in (
+        PlatformProfile(
+            name="instagram", text_limit=2200, counter=count_codepoints,
+            counting="characters", max_hashtags=30, max_links=None, max_mentions=20,
+            max_images=10, image_max_bytes=8 * _MIB - 1, aspect_min=0.8, aspect_max=1.91,
+            render_size=(1080, 1350), min_width=320, max_width=1440, alt_limit=1000,
+            formats=("jpeg",), links_clickable=False, requires_image=True,
+        ),
+        PlatformProfile(
+            name="facebook", text_limit=63206, counter=count_codepoints,
+            counting="characters", max_hashtags=None, max_links=None, max_mentions=None,
+            max_images=10, image_max_bytes=10 * 1000 * 1000 - 1, aspect_min=0.5,
+            aspect_max=2.0, render_size=(1080, 1350), min_width=320, max_width=2048,
+            alt_limit=1000, formats=("jpeg", "png"),
+        ),
+        PlatformProfile(
+            name="threads", text_limit=500, counter=count_threads,
+            counting="characters, emoji by UTF-8 bytes", max_hashtags=1, max_links=5,
+            max_mentions=None, max_images=10, image_max_bytes=8 * _MIB - 1,
+            aspect_min=0.1, aspect_max=10.0, render_size=(1080, 1350), min_width=320,
+            max_width=1440, alt_limit=1000, formats=("jpeg", "png"),
+        ),
+        PlatformProfile(
+            name="x", text_limit=280, counter=count_x,
+            counting="weighted (URL 23, CJK and emoji 2)", max_hashtags=None,
+            max_links=None, max_mentions=None, max_images=4, image_max_bytes=5 * _MIB - 1,
+            aspect_min=0.33, aspect_max=3.0, render_size=(1200, 675), min_width=600,
+            max_width=4096, alt_limit=1000, formats=("jpeg", "png", "gif", "webp"),
+        ),
+        PlatformProfile(
+            name="linkedin", text_limit=3000, counter=count_codepoints,
+            counting="characters", max_hashtags=None, max_links=None, max_mentions=None,
+            max_images=20, image_max_bytes=36 * _MIB, aspect_min=1 / 2.4, aspect_max=2.4,
+            render_size=(1200, 627), min_width=552, max_width=7680, alt_limit=4086,
+            formats=("jpeg", "png"),
+        ),
+        PlatformProfile(
+            name="mastodon", text_limit=500, counter=count_mastodon,
+            counting="graphemes (URL 23)", max_hashtags=None, max_links=None,
+            max_mentions=None, max_images=4, image_max_bytes=16 * _MIB, aspect_min=0.1,
+            aspect_max=10.0, render_size=(1200, 1200), min_width=320, max_width=4096,
+            alt_limit=1500, formats=("jpeg", "png"),
+        ),
+        PlatformProfile(
+            name="bluesky", text_limit=300, counter=count_graphemes,
+            counting="graphemes", max_hashtags=None, max_links=None, max_mentions=None,
+            max_images=4, image_max_bytes=1_000_000, aspect_min=0.1, aspect_max=10.0,
+            render_size=(1200, 1200), min_width=320, max_width=2000, alt_limit=2000,
+            formats=("jpeg",),
+        ),
+        # Local channels: they take what the organisation gives them, so limits are wide.
+        PlatformProfile(
+            name="outbox", text_limit=10000, counter=count_codepoints,
+            counting="characters", max_hashtags=None, max_links=None, max_mentions=None,
+            max_images=10, image_max_bytes=20 * _MIB, aspect_min=0.1, aspect_max=10.0,
+            render_size=(1080, 1350), min_width=320, max_width=4096, alt_limit=2000,
+            formats=("jpeg",),
+        ),
+        PlatformProfile(
+            name="webhook", text_limit=10000, counter=count_codepoints,
+            counting="characters", max_hashtags=None, max_links=None, max_mentions=None,
+            max_images=10, image_max_bytes=20 * _MIB, aspect_min=0.1, aspect_max=10.0,
+            render_size=(1080, 1350), min_width=320, max_width=4096, alt_limit=2000,
+            formats=("jpeg",),
+        ),
+    )
+}
+
+
+@lru_cache(maxsize=64)
+def get_profile(name: str, text_limit: int | None = None) -> PlatformProfile | None:
+    """The profile for a platform name, with an optional per-channel text limit."""
+    base = PROFILES.get(name)
+    if base is None or text_limit is None:
+        return base
+    return replace(base, text_limit=text_limit)
