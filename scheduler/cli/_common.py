@@ -1,0 +1,41 @@
+"""Helpers shared by the commands: loading settings and turning errors into messages."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from scheduler.errors import PostqError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run_guarded(func: F) -> F:
+    """Turn any PostqError into its messages on stderr and its exit code: the one place."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PostqError as exc:
+            for line in exc.messages():
+                click.echo(f"error: {line}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_settings(ctx: click.Context) -> Any:
+    """The settings for this invocation, found by the documented discovery order."""
+    from scheduler.config import load
+
+    root = ctx.find_root()
+    path = (root.obj or {}).get("config_path")
+    return load(path)

@@ -1,0 +1,1 @@
+"""Post files: models, loading, rules and caption composition."""
