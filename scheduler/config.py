@@ -93,6 +93,9 @@ class ChannelSettings(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     adapter: str
     text_limit: int | None = None
+    # Publish through one adapter with another platform's limits and renders: an outbox
+    # channel with profile = "instagram" rehearses exactly what Instagram would receive.
+    profile: str | None = None
 
     def extras(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -59,7 +59,9 @@ class PostFileError(PostqError):
 class ConfigError(PostqError):
     """The configuration file is missing, unreadable or has a bad key."""
 
-    def __init__(self, message: str, path: Path | str | None = None, key: str | None = None):
+    def __init__(
+        self, message: str, path: Path | str | None = None, key: str | None = None
+    ) -> None:
         self.path = str(path) if path else None
         self.key = key
         where = f"{path}: " if path else ""

@@ -57,11 +57,11 @@ def localize(naive: datetime, zone: tzinfo) -> datetime:
     # A wall time that does not survive a round trip through UTC is in a gap.
     back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != naive:
-        before = _last_valid_before(naive, zone)
-        after = first.astimezone(UTC).astimezone(zone)
+        jump = (second.utcoffset() or timedelta(0)) - (first.utcoffset() or timedelta(0))
+        jump = abs(jump) or timedelta(hours=1)
         raise TimeProblem(
             f"{naive:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks go forward); "
-            f"use {before:%H:%M} or {after:%H:%M}"
+            f"use {naive - jump:%H:%M} or {naive + jump:%H:%M}"
         )
     if first.utcoffset() != second.utcoffset():
         raise TimeProblem(
@@ -70,16 +70,6 @@ def localize(naive: datetime, zone: tzinfo) -> datetime:
             f"{second.isoformat(timespec='minutes')} (second)"
         )
     return first
-
-
-def _last_valid_before(naive: datetime, zone: tzinfo) -> datetime:
-    probe = naive
-    for _ in range(48 * 4):
-        probe -= timedelta(minutes=15)
-        ok = probe.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-        if ok == probe:
-            return probe
-    return probe
 
 
 def parse_when(value: object, zone: tzinfo, now: datetime | None = None) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from scheduler.errors import AdapterNotFound
 from scheduler.platforms import PROFILES, PlatformProfile
@@ -53,6 +54,18 @@ class AdapterRegistry:
             raise AdapterNotFound(f"adapter '{name}' does not subclass scheduler.adapters.base.Adapter")
         self._loaded[name] = obj
         return obj
+
+    def channel_profile(self, channel: Any) -> PlatformProfile:
+        """Limits for a configured channel: its ``profile`` if set, else its adapter's."""
+        from scheduler.platforms import get_profile
+
+        if getattr(channel, "profile", None):
+            prof = get_profile(channel.profile, channel.text_limit)
+            if prof is None:
+                known = ", ".join(sorted(PROFILES))
+                raise AdapterNotFound(f"no platform profile '{channel.profile}' (known: {known})")
+            return prof
+        return self.profile_for(channel.adapter, channel.text_limit)
 
     def profile_for(self, name: str, text_limit: int | None = None) -> PlatformProfile:
         """Limits for an adapter name; built-in platform names need no adapter installed."""

@@ -88,6 +88,7 @@ class AdapterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     adapter: str
     text_limit: int | None = None
+    profile: str | None = None
 
 
 class Adapter(ABC):
@@ -187,5 +188,5 @@ class Adapter(ABC):
         """One harmless authenticated call; returns a short status line (channels --check)."""
         return "no remote check for this adapter"
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release sessions and sockets."""

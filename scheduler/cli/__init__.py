@@ -42,16 +42,15 @@ class LazyGroup(click.Group):
         spec = COMMANDS.get(cmd_name)
         if spec is None:
             return None
-        if ctx.resilient_parsing or _listing_help(ctx):
-            return click.Command(cmd_name, help=spec[2], short_help=spec[2])
         module = importlib.import_module(spec[0])
         cmd: click.Command = getattr(module, spec[1])
         return cmd
 
-
-def _listing_help(ctx: click.Context) -> bool:
-    # `postq --help` lists commands; their modules need not load for that.
-    return ctx.info_name is not None and ctx.invoked_subcommand is None and ctx.protected_args == []
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # `postq --help` lists commands from the table, importing none of their modules.
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,86 @@
+"""``postq channels``: each configured channel, its adapter, readiness and limits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from scheduler.cli._common import load_settings, run_guarded
+
+
+def describe_channels(settings: Any, check: bool = False) -> list[dict[str, Any]]:
+    """One row per channel; secrets are reported as set or unset, never shown."""
+    import os
+
+    from scheduler.adapters import AdapterRegistry
+    from scheduler.errors import PostqError
+
+    registry = AdapterRegistry.from_entry_points()
+    rows = []
+    for name, ch in sorted(settings.channels.items()):
+        row: dict[str, Any] = {"channel": name, "adapter": ch.adapter, "installed": False,
+                               "ready": False, "problems": [], "env": {}, "limits": None}
+        try:
+            profile = registry.channel_profile(ch)
+            row["limits"] = {"text": profile.text_limit, "counting": profile.counting,
+                             "images": profile.max_images, "image_bytes": profile.image_max_bytes}
+        except PostqError as exc:
+            row["problems"].append(str(exc))
+        try:
+            cls = registry.get(ch.adapter)
+            row["installed"] = True
+            adapter_settings = cls.parse_settings(name, ch.model_dump())
+            adapter = cls(name, adapter_settings, data_dir=settings.data_dir)
+            row["env"] = {var: bool(os.environ.get(var))
+                          for var in adapter.secret_names().values()}
+            row["problems"].extend(adapter.readiness())
+            if check and not row["problems"]:
+                try:
+                    row["check"] = adapter.verify()
+                except PostqError as exc:
+                    row["problems"].append(str(exc))
+            adapter.close()
+        except PostqError as exc:
+            row["problems"].append(str(exc))
+        row["ready"] = row["installed"] and not row["problems"]
+        rows.append(row)
+    return rows
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.option("--check", is_flag=True,
+              help="Make one harmless authenticated call per ready channel.")
+@click.pass_context
+@run_guarded
+def channels(ctx: click.Context, as_json: bool, check: bool) -> None:
+    """List channels, their adapters, whether their credentials are set, and limits.
+
+    Environment variables named by the configuration are reported as set or not set;
+    their values are never printed.
+    """
+    settings = load_settings(ctx)
+    rows = describe_channels(settings, check=check)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No channels configured.")
+        return
+    for row in rows:
+        state = "ready" if row["ready"] else "NOT READY"
+        limits = row["limits"]
+        lim = (f"{limits['text']} {limits['counting']}, {limits['images']} image(s)"
+               if limits else "unknown limits")
+        click.echo(f"{row['channel']:<14} {row['adapter']:<10} {state:<10} {lim}")
+        for var, present in row["env"].items():
+            click.echo(f"    {var}: {'set' if present else 'not set'}")
+        for problem in row["problems"]:
+            click.echo(f"    problem: {problem}")
+        if row.get("check"):
+            click.echo(f"    check: {row['check']}")
+    if check and any(not r["ready"] for r in rows):
+        sys.exit(1)

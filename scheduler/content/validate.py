@@ -1,0 +1,107 @@
+"""Validate a set of post files: every rule, every file, duplicate ids across files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler.adapters import AdapterRegistry
+from scheduler.config import Settings
+from scheduler.content.loader import LoadedPost, read_post
+from scheduler.content.rules import RuleContext, run_rules
+from scheduler.errors import Problem, UsageError
+
+
+@dataclass
+class CheckedPost:
+    loaded: LoadedPost
+    times: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.loaded.problems
+
+
+@dataclass
+class Report:
+    posts: list[CheckedPost]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for c in self.posts for p in c.loaded.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "files": len(self.posts),
+            "problems": len(self.problems),
+            "posts": [
+                {
+                    "path": c.loaded.display,
+                    "id": c.loaded.post_id,
+                    "kind": c.loaded.raw.get("kind"),
+                    "ok": c.ok,
+                    "publish_at": c.times["publish_at"].isoformat() if "publish_at" in c.times
+                    else None,
+                    "problems": [p.as_dict() for p in c.loaded.problems],
+                }
+                for c in self.posts
+            ],
+        }
+
+
+def collect_paths(paths: Iterable[str | os.PathLike[str]], settings: Settings) -> list[Path]:
+    """Expand folders to their ``*.md`` files (sorted); default is the posts folder."""
+    given = list(paths) or [settings.posts_dir]
+    out: list[Path] = []
+    for item in given:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*.md") if q.is_file()))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    return out
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def validate_files(
+    settings: Settings,
+    files: list[Path],
+    *,
+    registry: AdapterRegistry | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Run every rule over every file and return the full report (never raises on content)."""
+    ctx = RuleContext.create(settings, registry)
+    checked: list[CheckedPost] = []
+    seen: dict[str, LoadedPost] = {}
+    for path in files:
+        loaded = read_post(path, _display(path))
+        times = run_rules(loaded, ctx)
+        if loaded.raw:
+            pid = loaded.post_id
+            if pid in seen:
+                first = seen[pid]
+                loaded.problem("id", f"'{pid}' is already used by {first.display}")
+            else:
+                seen[pid] = loaded
+        checked.append(CheckedPost(loaded, times))
+        if progress:
+            progress(1)
+    return Report(checked)
