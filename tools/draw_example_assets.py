@@ -63,7 +63,8 @@ def cipher_machine() -> Image.Image:
         for k in range(count):
             cx = 420 + k * 125 + row * 60
             cy = 1200 + row * 180
-            d.ellipse([cx - 48, cy - 48, cx + 48, cy + 48], fill=(235, 235, 225), outline=(60, 60, 60), width=8)
+            d.ellipse([cx - 48, cy - 48, cx + 48, cy + 48], fill=(235, 235, 225),
+                      outline=(60, 60, 60), width=8)
             d.ellipse([cx - 36, cy - 36, cx + 36, cy + 36], fill=(20, 20, 20))
     for row, count in enumerate((10, 9)):
         for k in range(count):
