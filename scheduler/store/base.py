@@ -1,0 +1,221 @@
+"""What every store operation shares: the engine, the clock, the acting user, and the
+one function that moves a delivery from one state to another.
+
+All state changes go through :meth:`StoreBase._move`, a conditional ``UPDATE ... WHERE
+id = ? AND state = ?`` followed by its audit event in the same transaction. If another
+process changed the delivery in between, the update matches no row and nothing happens,
+which is what makes claiming exclusive across processes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy import Connection, Engine, select
+
+from scheduler.errors import UsageError
+from scheduler.store import audit
+from scheduler.store.db import make_engine, transaction
+from scheduler.store.media import MediaStore
+from scheduler.store.rows import DeliveryRow, MediaRow
+from scheduler.store.schema import SCHEMA_VERSION, T, ensure_schema, read_version
+from scheduler.timeutil import Clock
+
+if TYPE_CHECKING:
+    from scheduler.config import Settings
+
+
+def current_user() -> str:
+    """Who is acting: ``POSTQ_USER`` if set (shared service accounts, tests), else the
+    OS login name."""
+    name = os.environ.get("POSTQ_USER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+class StoreBase:
+    """Engine, clock, user and the shared helpers of the queue operations."""
+
+    def __init__(
+        self,
+        url: str,
+        media_dir: Path,
+        *,
+        clock: Clock | None = None,
+        user: str | None = None,
+        late_grace: timedelta = timedelta(minutes=30),
+        zone: tzinfo = UTC,
+        engine: Engine | None = None,
+    ) -> None:
+        self.url = url
+        self.engine = engine if engine is not None else make_engine(url)
+        self.media = MediaStore(Path(media_dir))
+        self.clock = clock or Clock()
+        self.user = user or current_user()
+        self.late_grace = late_grace
+        self.zone = zone
+        self._prepare_schema()
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None) -> Self:
+        """The store of a configuration: SQLite in ``data_dir`` unless a URL is given."""
+        from scheduler.errors import StoreError
+        from scheduler.timeutil import parse_duration
+
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the data folder {settings.data_dir}: {exc.strerror or exc}"
+            ) from None
+        return cls(
+            settings.database_url,
+            settings.data_dir / "media",
+            clock=clock,
+            late_grace=parse_duration(settings.postq.late_grace),
+            zone=settings.zone,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------
+    def _prepare_schema(self) -> None:
+        with self._read() as conn:
+            if read_version(conn) == SCHEMA_VERSION:
+                return
+        with self._write() as conn:
+            ensure_schema(conn)
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with transaction(self.engine, write=True) as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with transaction(self.engine, write=False) as conn:
+            yield conn
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def local(self, moment: datetime | None) -> str:
+        """A time as people here read it, for messages: ``2026-12-01 09:00 GMT``."""
+        if moment is None:
+            return "-"
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    # -- loading rows -------------------------------------------------------------------
+    def _deliveries(
+        self, conn: Connection, where: Iterable[Any], *, order: Any = None,
+        limit: int | None = None, with_media: bool = False,
+    ) -> list[DeliveryRow]:
+        d = T["deliveries"]
+        q = select(d).where(*where).order_by(
+            *(order if order is not None else (d.c.due_at, d.c.post_id, d.c.channel))
+        )
+        if limit is not None:
+            q = q.limit(limit)
+        rows = list(conn.execute(q))
+        media: dict[str, list[MediaRow]] = {}
+        if with_media and rows:
+            media = self._media_for(conn, [r.id for r in rows])
+        return [_delivery(r, tuple(media.get(r.id, ()))) for r in rows]
+
+    def _media_for(self, conn: Connection, ids: list[str]) -> dict[str, list[MediaRow]]:
+        dm, m = T["delivery_media"], T["media"]
+        out: dict[str, list[MediaRow]] = {}
+        q = (
+            select(dm, m.c.mime, m.c.file_name)
+            .join(m, m.c.sha256 == dm.c.sha256)
+            .where(dm.c.delivery_id.in_(ids))
+            .order_by(dm.c.delivery_id, dm.c.position)
+        )
+        for r in conn.execute(q):
+            focus = tuple(float(x) for x in r.focus.split(",")) if r.focus else None
+            out.setdefault(r.delivery_id, []).append(MediaRow(
+                position=r.position, path=self.media.root / r.file_name, sha256=r.sha256,
+                mime=r.mime, alt=r.alt, width=r.width, height=r.height, source=r.source,
+                focus=focus,  # type: ignore[arg-type]
+            ))
+        return out
+
+    def _current_post(self, conn: Connection, post_id: str) -> Any:
+        p = T["posts"]
+        row = conn.execute(
+            select(p).where(p.c.post_id == post_id, p.c.current.is_(True))
+        ).first()
+        if row is None:
+            raise UsageError(f"no queued post has the id '{post_id}'")
+        return row
+
+    def _resolve(self, conn: Connection, ref: str) -> tuple[Any, list[DeliveryRow]]:
+        """``ID`` → every delivery of the post's current revision; ``ID@CHANNEL`` → one."""
+        post_id, _, channel = ref.partition("@")
+        channel = channel.split("#", 1)[0]
+        if not post_id:
+            raise UsageError(f"'{ref}' is not a post id or ID@CHANNEL")
+        post = self._current_post(conn, post_id)
+        d = T["deliveries"]
+        rows = self._deliveries(conn, [d.c.post_row == post.id], order=(d.c.channel,))
+        if channel:
+            rows = [r for r in rows if r.channel == channel]
+            if not rows:
+                names = ", ".join(r.channel for r in self._deliveries(
+                    conn, [d.c.post_row == post.id], order=(d.c.channel,)))
+                raise UsageError(
+                    f"post '{post_id}' is not queued on channel '{channel}' (it is on {names})"
+                )
+        return post, rows
+
+    # -- the one way a delivery changes state -------------------------------------------
+    def _move(
+        self, conn: Connection, row: DeliveryRow, to: str, *, action: str,
+        reason: str | None = None, who: str | None = None, **values: Any,
+    ) -> bool:
+        """Move ``row`` to state ``to`` if nobody moved it first; records the event."""
+        d = T["deliveries"]
+        now = self._now()
+        result = conn.execute(
+            d.update()
+            .where(d.c.id == row.id, d.c.state == row.state)
+            .values(state=to, updated_at=now, **values)
+        )
+        if result.rowcount != 1:
+            return False
+        audit.record(
+            conn, at=now, who=who or self.user, action=action, post_id=row.post_id,
+            delivery_id=row.id, channel=row.channel, before=row.state, after=to,
+            reason=reason,
+        )
+        return True
+
+    def _move_or_fail(self, conn: Connection, row: DeliveryRow, to: str, **kw: Any) -> None:
+        if not self._move(conn, row, to, **kw):
+            raise UsageError(
+                f"delivery {row.ref} changed while this command ran; look at it again"
+            )
+
+
+def _delivery(r: Any, media: tuple[MediaRow, ...] = ()) -> DeliveryRow:
+    raw_state = getattr(r, "remote_state", None)
+    return DeliveryRow(
+        id=r.id, post_id=r.post_id, channel=r.channel, adapter=r.adapter,
+        revision=r.revision, state=r.state, due_at=r.due_at, wake_at=r.wake_at,
+        attempts=r.attempts, caption=r.caption, claimed_by=r.claimed_by,
+        claimed_at=r.claimed_at, remote_id=r.remote_id, remote_url=r.remote_url,
+        last_error=r.last_error, published_at=r.published_at, updated_at=r.updated_at,
+        remote_state=json.loads(raw_state) if raw_state else {}, media=media,
+    )

@@ -1,0 +1,98 @@
+"""The engine and its transactions, with SQLite tuned for several processes at once.
+
+Staff run ``postq queue add`` from several terminals while the publisher runs, all on one
+SQLite file. Three settings make that safe: WAL (readers never wait for the writer), a
+long ``busy_timeout`` (a writer waits its turn instead of failing with "database is
+locked"), and ``BEGIN IMMEDIATE`` for write transactions (a transaction that starts as a
+reader and later writes cannot be granted the lock once another writer has committed,
+and SQLite reports that at once instead of waiting). PostgreSQL needs none of this; the
+PRAGMAs are behind a dialect check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from scheduler.errors import PostqError, StoreError
+
+BUSY_TIMEOUT_S = 30.0
+_WRITE = "postq_write"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys, IMMEDIATE."""
+    if not url.startswith("sqlite"):
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot use the database {_safe(url)}: {exc}") from None
+    engine = create_engine(
+        url,
+        poolclass=NullPool,  # short-lived CLI processes; no connection outlives a command
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """One transaction; database errors become a StoreError with one sentence."""
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: write})
+            with conn.begin():
+                yield conn
+    except PostqError:
+        raise
+    except OperationalError as exc:
+        raise StoreError(_describe(exc)) from None
+    except DBAPIError as exc:
+        raise StoreError(_describe(exc)) from None
+    except SQLAlchemyError as exc:
+        raise StoreError(f"the queue database refused the operation: {exc}") from None
+
+
+def _describe(exc: DBAPIError) -> str:
+    orig = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "locked" in orig or "busy" in orig:
+        return (
+            f"the queue database stayed busy for more than {BUSY_TIMEOUT_S:.0f} s "
+            f"({orig}); try again"
+        )
+    if "unable to open" in orig:
+        return f"cannot open the queue database ({orig})"
+    return f"the queue database refused the operation: {orig}"
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # only for a message; the caller reports the real error
+        return "(unparseable URL)"

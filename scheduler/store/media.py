@@ -1,0 +1,74 @@
+"""Rendered images as content-addressed files under ``data_dir/media``.
+
+A file is named by the SHA-256 of its bytes, so two posts using the same render share one
+file, and what the publisher reads can be checked against the name it was approved under.
+Files are written to a temporary name, flushed to disk and renamed into place: a reader
+never sees half a file, and a crash leaves at worst a stray temporary file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from scheduler.errors import StoreError
+
+
+class MediaStore:
+    """The folder of content-addressed media files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha256: str, extension: str) -> Path:
+        # Two-character fan-out keeps folders small with many thousands of renders.
+        return self.root / sha256[:2] / f"{sha256}{extension}"
+
+    def ensure(self, data: bytes, sha256: str, extension: str, created: list[Path]) -> Path:
+        """Put ``data`` in place unless its file exists; new files are appended to ``created``.
+
+        ``created`` lets the caller remove exactly the files this operation made when the
+        transaction they belong to fails, and never a file another post already uses.
+        """
+        target = self.path_for(sha256, extension)
+        if target.is_file():
+            return target
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(f"media {sha256[:12]}… does not match its own hash")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StoreError(f"cannot write the media file {target}: {exc.strerror or exc}") from None
+        created.append(target)
+        return target
+
+    def remove(self, paths: Iterable[Path]) -> None:
+        """Undo :meth:`ensure` for files a failed operation created."""
+        for p in paths:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                pass  # a leftover file is harmless: nothing refers to it
+
+    def verify(self, path: Path, sha256: str) -> bytes:
+        """The file's bytes, refusing a file that is missing or no longer matches its hash."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"media file {path} cannot be read: {exc.strerror or exc}") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(f"media file {path} has changed since it was queued")
+        return data

@@ -1,0 +1,121 @@
+"""Reading the queue: lists, one post in full, counts, the audit trail, taken times.
+
+Lists show each post's *current* revision; earlier revisions stay in the database (their
+deliveries cancelled by ``--replace``) and in the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from scheduler.errors import UsageError
+from scheduler.store import audit
+from scheduler.store.base import StoreBase
+from scheduler.store.rows import DeliveryRow, EventRow, PostView
+from scheduler.store.schema import STATES, T
+
+#: States whose time is spoken for when looking for a free slot.
+_TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "published",
+          "needs_check")
+_WAITING = ("awaiting_approval", "scheduled", "retry_wait")
+
+
+def check_state(state: str) -> str:
+    if state not in STATES:
+        raise UsageError(f"'{state}' is not a delivery state (states: {', '.join(STATES)})")
+    return state
+
+
+class ReadOps(StoreBase):
+    """Queries; none of them changes anything."""
+
+    def list_deliveries(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> list[DeliveryRow]:
+        """Current deliveries by due time, optionally of one state or channel."""
+        d, p = T["deliveries"], T["posts"]
+        where = [d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True)))]
+        if state is not None:
+            where.append(d.c.state == check_state(state))
+        if channel is not None:
+            where.append(d.c.channel == channel)
+        with self._read() as conn:
+            return self._deliveries(conn, where, limit=limit)
+
+    def get_delivery(self, delivery_id: str) -> DeliveryRow:
+        """One delivery by its id (any revision), with its media."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            rows = self._deliveries(conn, [d.c.id == delivery_id], with_media=True)
+        if not rows:
+            raise UsageError(f"no delivery has the id '{delivery_id}'")
+        return rows[0]
+
+    def show(self, post_id: str) -> PostView:
+        """Everything about one post: current revision, each channel, the whole history."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            post = self._current_post(conn, post_id)
+            rows = self._deliveries(conn, [d.c.post_row == post.id], order=(d.c.channel,),
+                                    with_media=True)
+            events = audit.read(conn, post_id)
+        return PostView(
+            post_id=post.post_id, revision=post.revision, kind=post.kind,
+            language=post.language, source_path=post.source_path,
+            content_hash=post.content_hash, publish_at=post.publish_at,
+            publish_before=post.publish_before,
+            publish_before_reason=post.publish_before_reason, queued_by=post.queued_by,
+            queued_at=post.queued_at, approval_required=post.approval_required,
+            approved_by=post.approved_by, approved_at=post.approved_at,
+            approved_hash=post.approved_hash, deliveries=tuple(rows), events=tuple(events),
+            details=json.loads(post.details or "{}"),
+        )
+
+    def source_text(self, post_id: str) -> str:
+        """The post file's text as it was queued (the snapshot, not today's file)."""
+        with self._read() as conn:
+            return str(self._current_post(conn, post_id).source_text)
+
+    def events(self, post_id: str | None = None, limit: int | None = None) -> list[EventRow]:
+        """The audit trail, oldest first; unknown post ids are an error, not an empty list."""
+        with self._read() as conn:
+            rows = audit.read(conn, post_id, limit)
+            if post_id is not None and not rows:
+                self._current_post(conn, post_id)
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        """How many deliveries are in each state (every state present, zeros included)."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            found = dict(conn.execute(select(d.c.state, func.count()).group_by(d.c.state)).all())
+        return {s: int(found.get(s, 0)) for s in STATES}
+
+    def next_due(self, n: int = 5) -> list[DeliveryRow]:
+        """The next ``n`` deliveries still to go out (awaiting approval included)."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            return self._deliveries(conn, [d.c.state.in_(_WAITING)],
+                                    order=(d.c.wake_at, d.c.id), limit=n)
+
+    def upcoming(self, start: datetime, end: datetime) -> list[DeliveryRow]:
+        """Current deliveries due in ``[start, end)``, with media (for the calendar)."""
+        d, p = T["deliveries"], T["posts"]
+        where = [
+            d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
+            d.c.due_at >= start, d.c.due_at < end,
+        ]
+        with self._read() as conn:
+            return self._deliveries(conn, where, with_media=True)
+
+    def taken_times(self, channel: str) -> list[datetime]:
+        """Times already spoken for on ``channel`` (for ``--next-slot`` and ``min_gap``)."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            return list(conn.execute(
+                select(d.c.due_at).where(d.c.channel == channel, d.c.state.in_(_TAKEN))
+                .order_by(d.c.due_at)
+            ).scalars())
