@@ -1,1 +1,226 @@
-"""Placeholder; replaced by the real outbox adapter."""
+"""The ``outbox`` adapter: each publication becomes a new folder on disk.
+
+It is the embedded default channel: rehearsals, demos and organisations that hand posts
+to another system all get the exact bytes that would have gone out, with no network.
+A folder is written under a hidden temporary name and renamed into place, so a reader
+never sees half a publication, and an existing folder is never replaced: a second
+publication of the same delivery is visible as a second folder, which is precisely the
+double-post a test or an auditor wants to catch.
+
+Folder layout (``<UTC time>_<post id>@<channel>/``)::
+
+    caption.txt   the caption, UTF-8
+    1.jpg 2.jpg   the images, in order, byte for byte as approved
+    meta.json     post_id, channel, delivery_id, content_hash, due_at, published_at, ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler.adapters.base import (
+    Adapter,
+    AdapterSettings,
+    OutgoingPost,
+    PlannedRequest,
+    Published,
+)
+from scheduler.adapters.http import describe_bytes
+from scheduler.errors import TransientPublishError
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+               "image/gif": ".gif"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+_TMP_PREFIX = ".postq-tmp-"
+# A temporary folder older than this was left by a crash mid-write and can go.
+_STALE_TMP_SECONDS = 3600
+
+
+class OutboxSettings(AdapterSettings):
+    """``path``: where folders are written.
+
+    An absolute path is used as given. A relative one is resolved against the parent of
+    the adapter's ``data_dir`` (the configuration folder in the usual layout, where
+    ``data_dir = ".postq"``), or against the current directory when there is no
+    ``data_dir``; callers that know the configuration folder should pass an absolute
+    path. Unset means ``<data_dir>/outbox``.
+    """
+
+    path: str | None = None
+
+
+class OutboxAdapter(Adapter):
+    """Writes each delivery to ``<path>/<UTC time>_<post id>@<channel>/``."""
+
+    platform = "outbox"
+    settings_model = OutboxSettings
+
+    @property
+    def root(self) -> Path:
+        """The resolved outbox folder."""
+        raw = getattr(self.settings, "path", None)
+        if not raw:
+            return (self.data_dir or Path(".postq")) / "outbox"
+        path = Path(raw).expanduser()
+        if path.is_absolute():
+            return path
+        base = self.data_dir.parent if self.data_dir is not None else Path.cwd()
+        return base / path
+
+    # -- publishing ---------------------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> Published:
+        root = self.root
+        now = self.clock.now().astimezone(UTC)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self._remove_stale_temp(root)
+            tmp = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+            tmp.mkdir()
+            try:
+                self._write_contents(tmp, post, now.isoformat(timespec="seconds"))
+                final = self._rename_into_place(tmp, root, self._folder_name(post, now))
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            _fsync_dir(root)
+        except OSError as exc:
+            # A full or unavailable disk may recover; the publisher retries.
+            raise TransientPublishError(f"outbox {root}: cannot write: {exc}") from None
+        return Published(remote_id=final.name, url=final.resolve().as_uri())
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        """The earliest folder whose ``meta.json`` names this delivery, if any."""
+        root = self.root
+        if not root.is_dir():
+            return None
+        for folder in sorted(root.iterdir()):
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            meta = _read_meta(folder)
+            if meta is not None and meta.get("delivery_id") == post.delivery_id:
+                return Published(remote_id=folder.name, url=folder.resolve().as_uri())
+        return None
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        now = self.clock.now().astimezone(UTC)
+        target = self.root / self._folder_name(post, now)
+        files: dict[str, Any] = {"caption.txt": post.caption}
+        for index, image in enumerate(post.images, start=1):
+            files[_image_name(index, image.mime)] = describe_bytes(image.read_bytes(), image.mime)
+        files["meta.json"] = self._meta(post, now.isoformat(timespec="seconds"))
+        return [PlannedRequest(method="WRITE", url=target.resolve().as_uri(), body=files)]
+
+    def verify(self) -> str:
+        root = self.root
+        probe = root if root.exists() else next((p for p in root.parents if p.exists()), root)
+        if not os.access(probe, os.W_OK):
+            return f"cannot write to {root}"
+        return f"writes to {root}"
+
+    # -- internals ----------------------------------------------------------------------
+    @staticmethod
+    def _folder_name(post: OutgoingPost, now: datetime) -> str:
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        return f"{stamp}_{_safe(post.post_id)}@{_safe(post.channel)}"
+
+    def _meta(self, post: OutgoingPost, published_at: str) -> dict[str, Any]:
+        return {
+            "post_id": post.post_id,
+            "channel": post.channel,
+            "delivery_id": post.delivery_id,
+            "content_hash": post.content_hash,
+            "due_at": post.due_at.isoformat(),
+            "published_at": published_at,
+            "language": post.language,
+            "images": [
+                {
+                    "file": _image_name(i, img.mime),
+                    "alt": img.alt,
+                    "mime": img.mime,
+                    "width": img.width,
+                    "height": img.height,
+                    "sha256": img.sha256,
+                }
+                for i, img in enumerate(post.images, start=1)
+            ],
+        }
+
+    def _write_contents(self, folder: Path, post: OutgoingPost, published_at: str) -> None:
+        _write_file(folder / "caption.txt", post.caption.encode("utf-8"))
+        for index, image in enumerate(post.images, start=1):
+            _write_file(folder / _image_name(index, image.mime), image.read_bytes())
+        meta = json.dumps(self._meta(post, published_at), ensure_ascii=False, indent=2) + "\n"
+        # meta.json last: its presence marks a complete folder even to a careless reader.
+        _write_file(folder / "meta.json", meta.encode("utf-8"))
+        _fsync_dir(folder)
+
+    @staticmethod
+    def _rename_into_place(tmp: Path, root: Path, name: str) -> Path:
+        for n in range(1, 1000):
+            final = root / (name if n == 1 else f"{name}~{n}")
+            if final.exists():
+                continue
+            try:
+                # POSIX rename refuses a non-empty target, so a folder that appeared
+                # between the check and here is never replaced; we move on to ~n+1.
+                os.rename(tmp, final)
+            except OSError:
+                if final.exists():
+                    continue
+                raise
+            return final
+        raise OSError(f"too many folders named {name}")
+
+    @staticmethod
+    def _remove_stale_temp(root: Path) -> None:
+        cutoff = time.time() - _STALE_TMP_SECONDS
+        for entry in root.glob(f"{_TMP_PREFIX}*"):
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("_", name) or "_"
+
+
+def _image_name(index: int, mime: str) -> str:
+    return f"{index}{_EXTENSIONS.get(mime, '.bin')}"
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # not supported on this platform (Windows); rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_meta(folder: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -1,0 +1,395 @@
+"""The one way adapters talk HTTP: timeouts, User-Agent, error mapping, redaction.
+
+Every adapter goes through :class:`HttpClient` so that the same rules hold everywhere:
+
+* every request has a timeout and ``User-Agent: postq/<version>`` (platforms ask for an
+  identifying agent, and a hung socket must never hold a delivery in ``publishing``);
+* one function, :func:`raise_for_status`, maps a platform's answer to the shared error
+  types, so the publisher decides between retrying, failing and asking a human without
+  knowing the platform;
+* a request that may have reached the platform but whose answer was lost becomes
+  :class:`~scheduler.errors.OutcomeUnknown` when repeating it could publish twice; the
+  publisher then asks the platform (``Adapter.check``) instead of sending again;
+* secrets (the adapter's ``secrets()`` values, session tokens, ``Authorization``
+  headers) are replaced by ``***`` in anything logged, raised or planned.
+
+See RFC 9110 §10.2.3 for ``Retry-After``:
+https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from requests import exceptions as rex
+
+from scheduler import __version__
+from scheduler.adapters.base import PlannedRequest
+from scheduler.errors import (
+    AuthError,
+    OutcomeUnknown,
+    PermanentPublishError,
+    RateLimited,
+    TransientPublishError,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"postq/{__version__}"
+#: (connect, read) seconds. Uploads of a few MB to a slow instance fit in the read budget.
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+REDACTED = "***"
+# Headers whose whole value is a credential, whatever it contains.
+_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+# Methods that have no extra effect when repeated (RFC 9110 §9.2.2).
+_IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+# Redacting very short values would shred ordinary text; real secrets are longer.
+_MIN_SECRET_LEN = 4
+
+SecretSource = Callable[[], Iterable[str]]
+
+
+# -- redaction --------------------------------------------------------------------------
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by ``***`` (longest first)."""
+    for value in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len,
+                        reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def redact_headers(headers: Mapping[str, str], secrets: Iterable[str]) -> dict[str, str]:
+    """Headers fit to show: credential headers blanked, secret values cut out of the rest."""
+    values = list(secrets)
+    return {
+        k: REDACTED if k.lower() in _SECRET_HEADERS else redact(str(v), values)
+        for k, v in headers.items()
+    }
+
+
+def redact_value(value: Any, secrets: Iterable[str]) -> Any:
+    """Deep copy of a JSON-like value with secret strings cut out."""
+    values = list(secrets)
+    if isinstance(value, str):
+        return redact(value, values)
+    if isinstance(value, Mapping):
+        return {k: redact_value(v, values) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, values) for v in value]
+    return value
+
+
+def describe_bytes(data: bytes, mime: str) -> str:
+    """How image bytes appear in plans and logs: size, type and hash, never the content."""
+    return f"<{len(data)} bytes {mime} sha256={hashlib.sha256(data).hexdigest()}>"
+
+
+# -- planning ---------------------------------------------------------------------------
+
+
+def plan_request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    data: Any = None,
+    files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    content: tuple[bytes, str] | None = None,
+    secrets: Iterable[str] = (),
+) -> PlannedRequest:
+    """The :class:`PlannedRequest` for a request ``HttpClient`` would send, redacted.
+
+    ``files`` maps a multipart field to ``(filename, bytes, mime)``; ``content`` is a raw
+    body with its type. Bytes are summarised by :func:`describe_bytes`.
+    """
+    values = list(secrets)
+    shown_headers = {"User-Agent": USER_AGENT, **(dict(headers or {}))}
+    body: Any = None
+    if json_body is not None:
+        body = redact_value(json_body, values)
+    elif files is not None or data is not None:
+        form: dict[str, Any] = {}
+        if data is not None:
+            items = data.items() if isinstance(data, Mapping) else data
+            for key, val in items:
+                shown = redact_value(val, values)
+                if key in form:  # repeated form keys such as media_ids[]
+                    prev = form[key]
+                    form[key] = [*prev, shown] if isinstance(prev, list) else [prev, shown]
+                else:
+                    form[key] = shown
+        for field_name, (filename, blob, mime) in (files or {}).items():
+            form[field_name] = f"{filename} {describe_bytes(blob, mime)}"
+        body = form
+    elif content is not None:
+        blob, mime = content
+        body = describe_bytes(blob, mime)
+        shown_headers.setdefault("Content-Type", mime)
+    return PlannedRequest(
+        method=method.upper(),
+        url=redact(url, values),
+        headers=redact_headers(shown_headers, values),
+        body=body,
+    )
+
+
+# -- error mapping ----------------------------------------------------------------------
+
+
+def _parse_retry_after(value: str, now: datetime) -> float | None:
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _parse_reset(value: str, now: datetime) -> float | None:
+    """``x-rate-limit-reset``: epoch seconds (X, Bluesky) or an ISO time (Mastodon)."""
+    value = value.strip()
+    try:
+        return max(0.0, float(value) - now.timestamp())
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def retry_after_of(response: requests.Response, now: datetime | None = None) -> float | None:
+    """Seconds the platform asks us to wait, from ``Retry-After`` or a rate-limit reset."""
+    now = now or datetime.now(UTC)
+    headers = response.headers
+    if headers.get("Retry-After"):
+        parsed = _parse_retry_after(headers["Retry-After"], now)
+        if parsed is not None:
+            return parsed
+    for name in ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"):
+        if headers.get(name):
+            parsed = _parse_reset(headers[name], now)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def error_message_of(response: requests.Response) -> str:
+    """The platform's own words for a failure, from the usual JSON error shapes."""
+    try:
+        doc = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:300] if text else (response.reason or f"HTTP {response.status_code}")
+    if isinstance(doc, dict):
+        err = doc.get("error")
+        if isinstance(err, dict):  # Meta: {"error": {"message": ...}}
+            return str(err.get("message") or err)
+        parts = []
+        for key in ("error", "title"):  # AT Protocol's error name, RFC 7807's title
+            if doc.get(key):
+                parts.append(str(doc[key]))
+        for key in ("message", "error_description", "detail"):
+            if doc.get(key):
+                parts.append(str(doc[key]))
+                break
+        if parts:
+            return ": ".join(dict.fromkeys(parts))
+        if doc.get("errors"):
+            return json.dumps(doc["errors"])[:300]
+    return json.dumps(doc)[:300]
+
+
+def raise_for_status(
+    response: requests.Response,
+    *,
+    platform: str,
+    secrets: Iterable[str] = (),
+    now: datetime | None = None,
+) -> None:
+    """Map an HTTP answer to the shared error types; return quietly on 2xx.
+
+    401/403 → AuthError (a human must fix credentials or permissions), 429 →
+    RateLimited with ``retry_after``, 5xx → TransientPublishError, any other 4xx →
+    PermanentPublishError carrying the platform's message.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    values = list(secrets)
+    method = response.request.method if response.request is not None else ""
+    path = requests.utils.urlparse(response.url).path if response.url else ""
+    detail = redact(error_message_of(response), values)
+    message = redact(f"{platform}: {method} {path} answered {status}: {detail}", values)
+    if status in (401, 403):
+        raise AuthError(message)
+    if status == 429:
+        raise RateLimited(message, retry_after=retry_after_of(response, now))
+    if status >= 500:
+        raise TransientPublishError(message, retry_after=retry_after_of(response, now))
+    raise PermanentPublishError(message)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the exception proves the request did not leave this machine.
+
+    requests wraps urllib3's errors several layers deep (``reason``, ``args``, causes);
+    a refused or timed-out connection and a failed name lookup mean nothing was sent.
+    """
+    if isinstance(exc, rex.ConnectTimeout | rex.InvalidURL | rex.MissingSchema):
+        return True
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if type(cur).__name__ in ("NewConnectionError", "NameResolutionError",
+                                  "ConnectTimeoutError", "ConnectionRefusedError"):
+            return True
+        nxt = [getattr(cur, "reason", None), cur.__cause__, cur.__context__, *cur.args]
+        todo.extend(x for x in nxt if isinstance(x, BaseException))
+    return False
+
+
+# -- the client -------------------------------------------------------------------------
+
+
+class HttpClient:
+    """A requests session with postq's rules; one per adapter instance.
+
+    ``secrets`` is called at each use so tokens obtained later (sessions) are redacted too.
+    """
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        base_url: str = "",
+        secrets: SecretSource = lambda: (),
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        now: Callable[[], datetime] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.platform = platform
+        self.base_url = base_url.rstrip("/")
+        self._secrets = secrets
+        self.timeout = timeout
+        self._now = now or (lambda: datetime.now(UTC))
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def secrets(self) -> list[str]:
+        return [s for s in self._secrets() if s]
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return f"{self.base_url}/{path_or_url.lstrip('/')}"
+
+    def plan(self, method: str, path_or_url: str, **kwargs: Any) -> PlannedRequest:
+        """What :meth:`request` would send, redacted; same keyword names as there."""
+        return plan_request(method, self.url(path_or_url), secrets=self.secrets(), **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        content: tuple[bytes, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+        check: bool = True,
+    ) -> requests.Response:
+        """Send one request; raise the shared error types on failure.
+
+        ``idempotent`` says whether repeating the call is harmless (uploads that publish
+        nothing, lookups); by default only GET/HEAD/OPTIONS/PUT/DELETE are. A
+        non-idempotent call whose answer is lost raises OutcomeUnknown. With
+        ``check=False`` HTTP error statuses are returned for the caller to inspect.
+        """
+        method = method.upper()
+        url = self.url(path_or_url)
+        if idempotent is None:
+            idempotent = method in _IDEMPOTENT_METHODS
+        hdrs = dict(headers or {})
+        body: Any = None
+        if content is not None:
+            body, mime = content
+            hdrs.setdefault("Content-Type", mime)
+        secrets = self.secrets()
+        shown = redact(f"{method} {url}", secrets)
+        log.debug("%s: %s", self.platform, shown)
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=hdrs,
+                json=json_body,
+                data=body if content is not None else data,
+                files=files,
+                params=params,
+                timeout=self.timeout,
+                allow_redirects=idempotent,
+            )
+        except rex.RequestException as exc:
+            reason = redact(str(exc), secrets)
+            if _never_sent(exc):
+                raise TransientPublishError(
+                    f"{self.platform}: could not connect for {shown}: {reason}"
+                ) from None
+            if not idempotent:
+                raise OutcomeUnknown(
+                    f"{self.platform}: the connection was lost after {shown} was sent, so it "
+                    f"may or may not have taken effect: {reason}"
+                ) from None
+            raise TransientPublishError(
+                f"{self.platform}: no answer to {shown}: {reason}"
+            ) from None
+        log.debug("%s: %s -> %s", self.platform, shown, response.status_code)
+        if check:
+            raise_for_status(response, platform=self.platform, secrets=secrets, now=self._now())
+        return response
+
+    def json(self, method: str, path_or_url: str, **kwargs: Any) -> Any:
+        """:meth:`request` and decode its JSON answer (a broken body is transient)."""
+        response = self.request(method, path_or_url, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            shown = redact(f"{method.upper()} {self.url(path_or_url)}", self.secrets())
+            message = f"{self.platform}: {shown} answered {response.status_code} without JSON"
+            idempotent = kwargs.get("idempotent")
+            if idempotent is None:
+                idempotent = method.upper() in _IDEMPOTENT_METHODS
+            # A success we cannot read may still have published: ask, do not resend.
+            if not idempotent:
+                raise OutcomeUnknown(message) from None
+            raise TransientPublishError(message) from None
+
+    def close(self) -> None:
+        self.session.close()

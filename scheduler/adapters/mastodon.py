@@ -1,0 +1,292 @@
+"""The ``mastodon`` adapter: images through the v2 media API, then one status.
+
+Flow (https://docs.joinmastodon.org/methods/media/ and .../methods/statuses/):
+
+1. ``GET /api/v2/instance`` once per adapter: this instance's caption, attachment and
+   alt-text limits, which differ between servers, so a post that does not fit is refused
+   here rather than half-sent.
+2. ``POST /api/v2/media`` per image with ``description`` (alt text) and ``focus``;
+   200 means ready, 202 means the server is still processing: poll
+   ``GET /api/v1/media/:id`` until ``url`` is set.
+3. ``POST /api/v1/statuses`` with ``Idempotency-Key`` = the delivery id, which Mastodon
+   remembers for about an hour, so a retry of a call that had in fact succeeded returns
+   the same status instead of posting twice.
+
+``check`` looks for the status after an unknown outcome: by id when an earlier attempt
+recorded one, otherwise among the account's latest statuses by exact text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from scheduler.adapters.base import (
+    Adapter,
+    AdapterSettings,
+    OutgoingImage,
+    OutgoingPost,
+    PlannedRequest,
+    Published,
+)
+from scheduler.adapters.http import HttpClient, error_message_of, raise_for_status, redact
+from scheduler.errors import PermanentPublishError, TransientPublishError
+from scheduler.platforms import count_mastodon
+from scheduler.timeutil import Clock
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+class MastodonSettings(AdapterSettings):
+    """``base_url`` of the instance, ``token_env`` naming the access-token variable,
+    ``visibility`` of the statuses (public, unlisted, private, direct)."""
+
+    base_url: str
+    token_env: str
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+
+
+class MastodonAdapter(Adapter):
+    """Publishes a status with its images to one Mastodon account."""
+
+    platform = "mastodon"
+    settings_model = MastodonSettings
+    #: How often to ask whether an uploaded image is ready, and the longest pause between.
+    media_poll_attempts = 12
+    media_poll_max_interval = 5.0
+    #: How many of the account's latest statuses ``check`` reads.
+    check_window = 20
+
+    def __init__(
+        self,
+        channel: str,
+        settings: AdapterSettings,
+        *,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
+        self.sleep = sleep or time.sleep
+        self.http = HttpClient(
+            platform=f"mastodon '{channel}'",
+            base_url=self._settings.base_url,
+            secrets=self.secrets,
+            now=self.clock.now,
+        )
+        self._instance: dict[str, Any] | None = None
+
+    @property
+    def _settings(self) -> MastodonSettings:
+        assert isinstance(self.settings, MastodonSettings)
+        return self.settings
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret('token_env')}"}
+
+    # -- instance limits ----------------------------------------------------------------
+    def instance_limits(self) -> dict[str, int]:
+        """This instance's limits (fetched once), falling back to Mastodon's defaults."""
+        if self._instance is None:
+            doc = self.http.json("GET", "/api/v2/instance")
+            self._instance = doc if isinstance(doc, dict) else {}
+        conf = self._instance.get("configuration") or {}
+        statuses = conf.get("statuses") or {}
+        media = conf.get("media_attachments") or {}
+        profile = self.profile(self.settings.text_limit)
+
+        def number(value: Any, default: int) -> int:
+            return value if isinstance(value, int) and value > 0 else default
+
+        return {
+            "max_characters": number(statuses.get("max_characters"), 500),
+            "max_media_attachments": number(statuses.get("max_media_attachments"), 4),
+            "description_limit": number(media.get("description_limit"), 1500),
+            "image_size_limit": number(media.get("image_size_limit"), profile.image_max_bytes),
+        }
+
+    def _check_fits(self, post: OutgoingPost) -> None:
+        limits = self.instance_limits()
+        problems = []
+        length = count_mastodon(post.caption)
+        if length > limits["max_characters"]:
+            problems.append(
+                f"the caption is {length} characters; this instance allows "
+                f"{limits['max_characters']}"
+            )
+        if len(post.images) > limits["max_media_attachments"]:
+            problems.append(
+                f"{len(post.images)} images; this instance allows "
+                f"{limits['max_media_attachments']}"
+            )
+        for n, image in enumerate(post.images, start=1):
+            if len(image.alt) > limits["description_limit"]:
+                problems.append(
+                    f"image {n} alt text is {len(image.alt)} characters; this instance "
+                    f"allows {limits['description_limit']}"
+                )
+            size = image.path.stat().st_size
+            if size > limits["image_size_limit"]:
+                problems.append(
+                    f"image {n} is {size} bytes; this instance allows {limits['image_size_limit']}"
+                )
+        if problems:
+            raise PermanentPublishError(f"mastodon '{self.channel}': " + "; ".join(problems))
+
+    # -- requests -----------------------------------------------------------------------
+    @staticmethod
+    def _focus(image: OutgoingImage) -> str | None:
+        """postq's focus (0..1 from the top left) as Mastodon's (-1..1, y up).
+
+        https://docs.joinmastodon.org/api/guidelines/#focal-points
+        """
+        if image.focus is None:
+            return None
+        x, y = image.focus
+        fx = max(-1.0, min(1.0, x * 2 - 1))
+        fy = max(-1.0, min(1.0, 1 - y * 2))
+        return f"{fx:.2f},{fy:.2f}"
+
+    def _media_form(self, image: OutgoingImage) -> dict[str, str]:
+        form = {"description": image.alt}
+        focus = self._focus(image)
+        if focus is not None:
+            form["focus"] = focus
+        return form
+
+    @staticmethod
+    def _filename(image: OutgoingImage, index: int) -> str:
+        return f"{index}.{_EXTENSIONS.get(image.mime, 'bin')}"
+
+    def _status_body(self, post: OutgoingPost, media_ids: list[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": post.caption, "visibility": self._settings.visibility}
+        if media_ids:
+            body["media_ids"] = media_ids
+        language = post.language.split("-")[0].lower()  # ISO 639, not a BCP-47 tag
+        if language:
+            body["language"] = language
+        return body
+
+    def _upload(self, image: OutgoingImage, index: int) -> str:
+        # Uploading has no public effect, so losing the answer is merely transient.
+        response = self.http.request(
+            "POST", "/api/v2/media", headers=self._auth(),
+            files={"file": (self._filename(image, index), image.read_bytes(), image.mime)},
+            data=self._media_form(image), idempotent=True,
+        )
+        media = response.json()
+        media_id = str(media["id"])
+        if response.status_code == 202 or not media.get("url"):
+            self._wait_for_media(media_id)
+        return media_id
+
+    def _wait_for_media(self, media_id: str) -> None:
+        interval = 1.0
+        for _ in range(self.media_poll_attempts):
+            self.sleep(interval)
+            response = self.http.request("GET", f"/api/v1/media/{media_id}", headers=self._auth())
+            if response.status_code == 200 and response.json().get("url"):
+                return
+            interval = min(interval * 2, self.media_poll_max_interval)
+        raise TransientPublishError(
+            f"mastodon '{self.channel}': image {media_id} is still being processed"
+        )
+
+    # -- the adapter interface ----------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> Published:
+        self._check_fits(post)
+        media_ids = [self._upload(image, n) for n, image in enumerate(post.images, start=1)]
+        response = self.http.request(
+            "POST", "/api/v1/statuses",
+            headers={**self._auth(), "Idempotency-Key": post.delivery_id},
+            json_body=self._status_body(post, media_ids), check=False,
+        )
+        if response.status_code == 422:
+            message = redact(error_message_of(response), self.secrets())
+            text = f"mastodon '{self.channel}': POST /api/v1/statuses answered 422: {message}"
+            # Media attached before the server finished it: worth another try shortly.
+            if "processing" in message.lower():
+                raise TransientPublishError(text, retry_after=5.0)
+            raise PermanentPublishError(text)
+        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                         now=self.clock.now())
+        status = response.json()
+        return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        state = post.remote_state or {}
+        status_id = state.get("status_id") or state.get("remote_id") or state.get("id")
+        if status_id:
+            response = self.http.request(
+                "GET", f"/api/v1/statuses/{status_id}", headers=self._auth(), check=False
+            )
+            if response.status_code == 404:
+                return None
+                raise_for_status(response, platform=self.http.platform, secrets=self.secrets())
+            status = response.json()
+            return Published(remote_id=str(status["id"]), url=status.get("url"))
+        account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
+                                 headers=self._auth())
+        statuses = self.http.json(
+            "GET", f"/api/v1/accounts/{account['id']}/statuses",
+            headers=self._auth(), params={"limit": self.check_window},
+        )
+        wanted = _normalise(post.caption)
+        for status in statuses if isinstance(statuses, list) else []:
+            text = status.get("text") or html_to_text(status.get("content") or "")
+            if _normalise(text) == wanted:
+                return Published(remote_id=str(status["id"]), url=status.get("url"))
+        return None
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        auth = {"Authorization": "Bearer ***"}
+        planned = [
+            self.http.plan(
+                "POST", "/api/v2/media", headers=auth,
+                files={"file": (self._filename(img, n), img.read_bytes(), img.mime)},
+                data=self._media_form(img),
+            )
+            for n, img in enumerate(post.images, start=1)
+        ]
+        placeholders = [f"<id of image {n}>" for n in range(1, len(post.images) + 1)]
+        planned.append(
+            self.http.plan(
+                "POST", "/api/v1/statuses",
+                headers={**auth, "Idempotency-Key": post.delivery_id},
+                json_body=self._status_body(post, placeholders),
+            )
+        )
+        return planned
+
+    def verify(self) -> str:
+        account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
+                                 headers=self._auth())
+        return f"signed in as @{account.get('acct') or account.get('username')}"
+
+    def close(self) -> None:
+        self.http.close()
+
+
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"</p>\s*<p[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(content: str) -> str:
+    """Mastodon's rendered status HTML back to the text that was posted.
+
+    Links are shortened for display with hidden ``<span class="invisible">`` parts, which
+    still hold the full address, so dropping the tags gives the typed text back.
+    """
+    text = _PARAGRAPH.sub("\n\n", content)
+    text = _BREAK.sub("\n", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+def _normalise(text: str) -> str:
+    return "\n".join(line.strip() for line in text.strip().splitlines())

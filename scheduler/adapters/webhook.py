@@ -1,0 +1,148 @@
+"""The ``webhook`` adapter: POST each delivery as JSON to a URL the organisation runs.
+
+It lets another system (a CMS, a chat channel, a platform postq has no adapter for) take
+over the last step while postq keeps the schedule, approvals and audit trail. The body
+is signed with HMAC-SHA256 over the exact bytes sent, in the style of GitHub's webhooks
+(https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries), so the
+receiver can tell postq's posts from anybody else's.
+
+Body::
+
+    {"post_id", "channel", "delivery_id", "caption", "language", "content_hash", "due_at",
+     "images": [{"alt", "mime", "sha256", "width", "height", "data": base64}]}
+
+Headers: ``X-Postq-Signature: sha256=<hex>`` (when ``secret_env`` is set),
+``X-Postq-Delivery`` and ``Idempotency-Key`` (the delivery id, so a receiver can drop a
+repeat). A JSON answer with ``id`` and ``url`` is used as the remote id and link.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any, Literal
+
+from scheduler.adapters.base import (
+    Adapter,
+    AdapterSettings,
+    OutgoingPost,
+    PlannedRequest,
+    Published,
+)
+from scheduler.adapters.http import REDACTED, HttpClient, describe_bytes, plan_request
+
+SIGNATURE_HEADER = "X-Postq-Signature"
+DELIVERY_HEADER = "X-Postq-Delivery"
+
+
+class WebhookSettings(AdapterSettings):
+    """``url``: where to POST; ``secret_env``: variable holding the HMAC key;
+    ``include_images``: ``"data"`` (base64 in the body) or ``"none"`` (metadata only)."""
+
+    url: str
+    secret_env: str | None = None
+    include_images: Literal["data", "none"] = "data"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value for ``body``: ``sha256=<hex HMAC-SHA256>``."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class WebhookAdapter(Adapter):
+    """POSTs the delivery as signed JSON to ``url``."""
+
+    platform = "webhook"
+    settings_model = WebhookSettings
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.http = HttpClient(platform=f"webhook '{self.channel}'", secrets=self.secrets,
+                               now=self.clock.now)
+
+    @property
+    def _settings(self) -> WebhookSettings:
+        assert isinstance(self.settings, WebhookSettings)
+        return self.settings
+
+    def _body(self, post: OutgoingPost, *, summarise: bool = False) -> dict[str, Any]:
+        images = []
+        for image in post.images:
+            entry: dict[str, Any] = {
+                "alt": image.alt,
+                "mime": image.mime,
+                "sha256": image.sha256,
+                "width": image.width,
+                "height": image.height,
+            }
+            if self._settings.include_images == "data":
+                data = image.read_bytes()
+                entry["data"] = (
+                    describe_bytes(data, image.mime)
+                    if summarise
+                    else base64.b64encode(data).decode("ascii")
+                )
+            images.append(entry)
+        return {
+            "post_id": post.post_id,
+            "channel": post.channel,
+            "delivery_id": post.delivery_id,
+            "caption": post.caption,
+            "language": post.language,
+            "images": images,
+            "content_hash": post.content_hash,
+            "due_at": post.due_at.isoformat(),
+        }
+
+    def _headers(self, post: OutgoingPost, raw: bytes | None) -> dict[str, str]:
+        headers = {DELIVERY_HEADER: post.delivery_id, "Idempotency-Key": post.delivery_id}
+        if self._settings.secret_env:
+            headers[SIGNATURE_HEADER] = (
+                sign(self.secret("secret_env"), raw) if raw is not None else f"sha256={REDACTED}"
+            )
+        return headers
+
+    def publish(self, post: OutgoingPost) -> Published:
+        raw = json.dumps(self._body(post), ensure_ascii=False, separators=(",", ":")).encode()
+        response = self.http.request(
+            "POST", self._settings.url, headers=self._headers(post, raw),
+            content=(raw, "application/json"),
+        )
+        remote_id, url = post.delivery_id, None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict):
+            remote_id = str(answer.get("id") or remote_id)
+            url = str(answer["url"]) if answer.get("url") else None
+        return Published(remote_id=remote_id, url=url)
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        """A webhook cannot be asked what it received: report nothing found.
+
+        Receivers that must never act twice deduplicate on ``X-Postq-Delivery``.
+        """
+        return None
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        return [
+            plan_request(
+                "POST",
+                self._settings.url,
+                headers={**self._headers(post, None), "Content-Type": "application/json"},
+                json_body=self._body(post, summarise=True),
+                secrets=self.secrets(),
+            )
+        ]
+
+    def verify(self) -> str:
+        if self._settings.secret_env:
+            self.secret("secret_env")
+        return f"posts to {self.http.url(self._settings.url)}"
+
+    def close(self) -> None:
+        self.http.close()
