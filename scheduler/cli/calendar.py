@@ -1,0 +1,37 @@
+"""``postq calendar``: the coming weeks as a terminal grid or an HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scheduler.cli._common import load_settings, run_guarded
+
+
+@click.command()
+@click.option("--weeks", type=click.IntRange(min=1, max=52), default=4, show_default=True,
+              metavar="N", help="How many weeks, starting with this one.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also write an HTML page with thumbnails of the renders.")
+@click.pass_context
+@run_guarded
+def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
+    """Show what goes out on each day of the coming weeks."""
+    from scheduler.errors import UsageError
+    from scheduler.store import Store
+    from scheduler.store.calendar import calendar_html, calendar_text, window
+
+    settings = load_settings(ctx)
+    store = Store.open(settings)
+    today = store.clock.now().astimezone(settings.zone).date()
+    monday, start, end = window(today, weeks, settings.zone)
+    rows = store.upcoming(start, end)
+    click.echo(calendar_text(rows, monday, weeks, settings.zone))
+    if html_file is not None:
+        try:
+            html_file.write_text(calendar_html(rows, monday, weeks, settings.zone, html_file),
+                                 encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {html_file}: {exc.strerror or exc}") from None
+        click.echo(f"wrote {html_file}")

@@ -1,0 +1,213 @@
+"""``postq queue ...`` and ``postq slots``: add posts, read the queue, change deliveries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from scheduler.cli._common import load_settings, run_guarded
+
+_STATES = ("awaiting_approval, scheduled, publishing, published, retry_wait, failed, "
+           "needs_check, cancelled, missed")
+
+
+def _open(ctx: click.Context) -> tuple[Any, Any]:
+    from scheduler.store import Store
+
+    settings = load_settings(ctx)
+    return settings, Store.open(settings)
+
+
+@click.group()
+def queue() -> None:
+    """Add, list, show and change queued posts.
+
+    A queued post is a snapshot: every channel's caption and rendered images as they were
+    when queued. Editing the file afterwards changes nothing until 'queue add --replace'.
+    """
+
+
+@queue.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--at", "at", metavar="WHEN",
+              help="When to publish: '2026-12-01 09:00' (local), ISO-8601 with an offset, "
+                   "'+2h' or 'tomorrow 09:00'. Default: the post's publish_at.")
+@click.option("--next-slot", is_flag=True,
+              help="Take each channel's next free slot from [slots] in postq.toml.")
+@click.option("--replace", is_flag=True,
+              help="Queue this version instead of the one already queued (needs a new "
+                   "approval; the old version stays in the history).")
+@click.pass_context
+@run_guarded
+def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: bool,
+        replace: bool) -> None:
+    """Validate, render and snapshot posts, then queue one delivery per channel.
+
+    Everything is queued in one transaction: if any post fails, nothing is queued.
+    """
+    from scheduler.cli.channels import describe_channels
+    from scheduler.content.pipeline import build_snapshots
+    from scheduler.store.planning import plan_due_times
+
+    settings, store = _open(ctx)
+    if at is not None and next_slot:
+        raise click.UsageError("give either --at or --next-slot, not both")
+    snaps = build_snapshots(settings, paths)
+    due = plan_due_times(settings, store, snaps, at=at, next_slot=next_slot,
+                         now=store.clock.now())
+    rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
+                          require_approval=settings.postq.require_approval)
+    used = {c.channel for s in snaps for c in s.channels}
+    for row in describe_channels(settings):
+        if row["channel"] in used:
+            for problem in row["problems"]:
+                click.echo(f"warning: channel '{row['channel']}' is not ready: {problem}",
+                           err=True)
+    for s in snaps:
+        for c in s.channels:
+            for w in c.warnings:
+                click.echo(f"warning: {s.post_id}@{c.channel}: {w}", err=True)
+    for r in rows:
+        state = r.state.replace("_", " ")
+        click.echo(f"queued {r.post_id}@{r.channel} for {store.local(r.due_at)} ({state})")
+
+
+@queue.command("list")
+@click.option("--state", metavar="S", help=f"Only deliveries in this state ({_STATES}).")
+@click.option("--channel", metavar="C", help="Only deliveries on this channel.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape below).")
+@click.pass_context
+@run_guarded
+def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int | None,
+          as_json: bool) -> None:
+    """Queued deliveries by due time, in local time, with the pause state.
+
+    \b
+    --json prints {"pauses": [PAUSE...], "deliveries": [DELIVERY...]} where
+      PAUSE    = {"channel": str|null (null: every channel), "reason", "paused_by",
+                  "paused_at"}
+      DELIVERY = {"delivery_id", "post_id", "channel", "adapter", "revision", "state",
+                  "due_at", "next_attempt_at", "attempts", "remote_id", "remote_url",
+                  "last_error", "published_at"}
+    Times are ISO-8601 in UTC with an offset; absent values are null.
+    """
+    from scheduler.store.report import delivery_table, pause_lines
+
+    settings, store = _open(ctx)
+    rows = store.list_deliveries(state=state, channel=channel, limit=limit)
+    pauses = store.pauses()
+    if as_json:
+        click.echo(json.dumps({"pauses": [p.as_dict() for p in pauses],
+                               "deliveries": [r.as_dict() for r in rows]}, indent=2))
+        return
+    for line in pause_lines(pauses, settings.zone):
+        click.echo(line)
+    click.echo(delivery_table(rows, settings.zone, pauses) if rows else "Nothing queued.")
+
+
+
+@queue.command("show")
+@click.argument("post_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape below).")
+@click.pass_context
+@run_guarded
+def show(ctx: click.Context, post_id: str, as_json: bool) -> None:
+    """One post: each channel's caption, media files, state, attempts, URL and history.
+
+    \b
+    --json prints {"post_id", "revision", "kind", "language", "source_path",
+      "content_hash", "publish_at", "publish_before", "publish_before_reason",
+      "queued_by", "queued_at",
+      "approval": {"required", "approved", "by", "at", "content_hash"},
+      "deliveries": [DELIVERY + {"caption", "media": [{"path", "sha256", "mime", "alt",
+                     "width", "height", "source"}]}],
+      "events": [{"id", "at", "who", "action", "post_id", "delivery_id", "channel",
+                  "state_before", "state_after", "reason"}]}
+    DELIVERY is the shape of 'queue list --json'. Times are ISO-8601 UTC with an offset.
+    """
+    from scheduler.store.report import post_text
+
+    settings, store = _open(ctx)
+    view = store.show(post_id)
+    click.echo(json.dumps(view.as_dict(), indent=2, ensure_ascii=False) if as_json
+               else post_text(view, settings.zone))
+
+
+@queue.command("cancel")
+@click.argument("ref", metavar="ID[@CHANNEL]")
+@click.pass_context
+@run_guarded
+def cancel(ctx: click.Context, ref: str) -> None:
+    """Cancel a post's open deliveries, or one of them with ID@CHANNEL."""
+    _settings, store = _open(ctx)
+    for r in store.cancel(ref):
+        click.echo(f"cancelled {r.ref}")
+
+
+@queue.command("reschedule")
+@click.argument("ref", metavar="ID[@CHANNEL]")
+@click.option("--at", "at", metavar="WHEN", required=True,
+              help="The new time, in any form 'queue add --at' accepts.")
+@click.pass_context
+@run_guarded
+def reschedule(ctx: click.Context, ref: str, at: str) -> None:
+    """Move deliveries to another time, re-checking closing dates and event times."""
+    from scheduler.store.planning import parse_at
+
+    settings, store = _open(ctx)
+    moment = parse_at(at, settings, store.clock.now())
+    for r in store.reschedule(ref, moment):
+        click.echo(f"rescheduled {r.ref} to {store.local(r.due_at)}")
+
+
+@queue.command("retry")
+@click.argument("ref", metavar="ID[@CHANNEL]")
+@click.option("--yes", is_flag=True,
+              help="Retry deliveries that need a check without asking (only after looking "
+                   "on the platform: the post may already be there).")
+@click.pass_context
+@run_guarded
+def retry(ctx: click.Context, ref: str, yes: bool) -> None:
+    """Send failed (or needs_check) deliveries again as soon as the publisher runs."""
+    from scheduler.errors import UsageError
+
+    _settings, store = _open(ctx)
+    try:
+        rows = store.retry(ref, confirm_needs_check=yes)
+    except UsageError as exc:
+        if yes or "needs a check" not in str(exc) or not _interactive():
+            raise
+        click.echo(str(exc), err=True)
+        if not click.confirm("Have you checked, and is it not there?", default=False):
+            raise
+        rows = store.retry(ref, confirm_needs_check=True)
+    for r in rows:
+        click.echo(f"{r.ref} will be retried")
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
+@click.command()
+@click.option("--next", "count", type=click.IntRange(min=1), default=10, show_default=True,
+              metavar="N", help="How many slots to list.")
+@click.option("--channel", metavar="C", help="Only slots free on this channel.")
+@click.pass_context
+@run_guarded
+def slots(ctx: click.Context, count: int, channel: str | None) -> None:
+    """List the coming posting slots from [slots] and the channels free at each."""
+    from scheduler.store.planning import free_slots
+
+    settings, store = _open(ctx)
+    if channel:
+        settings.channel(channel)
+    found = free_slots(settings, store, now=store.clock.now(), count=count,
+                       channels=[channel] if channel else None)
+    for moment, free in found:
+        click.echo(f"{store.local(moment)}  free: {', '.join(free)}")

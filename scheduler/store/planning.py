@@ -1,0 +1,89 @@
+"""Choosing when deliveries go out: ``--at``, the post's own time, or the next free slot.
+
+Slot times come from ``[slots]`` as local wall-clock times (see :mod:`scheduler.slots`), so
+a 09:00 slot is 09:00 in London in both winter and summer. Free means at least
+``min_gap`` away from everything already queued or published on that channel, including
+the deliveries chosen earlier in the same command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from scheduler.content.snapshot import PostSnapshot
+from scheduler.errors import UsageError
+from scheduler.slots import iter_slots, next_free_slot, parse_slot_table
+from scheduler.timeutil import TimeProblem, parse_when
+
+if TYPE_CHECKING:
+    from scheduler.config import Settings
+    from scheduler.store import Store
+
+
+def parse_at(value: str, settings: Settings, now: datetime) -> datetime:
+    """A ``--at`` value as an aware time; bad or impossible times are one sentence."""
+    try:
+        return parse_when(value, settings.zone, now=now)
+    except TimeProblem as exc:
+        raise UsageError(str(exc)) from None
+
+
+def plan_due_times(
+    settings: Settings, store: Store, snaps: Sequence[PostSnapshot], *,
+    at: str | None, next_slot: bool, now: datetime,
+) -> list[dict[str, datetime]]:
+    """For each snapshot, the due time of each of its channels."""
+    if at is not None and next_slot:
+        raise UsageError("give either --at or --next-slot, not both")
+    if at is not None:
+        moment = parse_at(at, settings, now)
+        return [{c.channel: moment for c in s.channels} for s in snaps]
+    if not next_slot:
+        out = []
+        for s in snaps:
+            if s.publish_at is None:
+                raise UsageError(
+                    f"post '{s.post_id}' has no publish_at; give --at WHEN or --next-slot"
+                )
+            out.append({c.channel: s.publish_at for c in s.channels})
+        return out
+    table = parse_slot_table(settings.slots)
+    if table.empty:
+        raise UsageError("no posting slots are configured; add a [slots] section to postq.toml")
+    taken: dict[str, list[datetime]] = {}
+    plans = []
+    for s in snaps:
+        plan = {}
+        for c in s.channels:
+            seen = taken.setdefault(c.channel, store.taken_times(c.channel))
+            slot = next_free_slot(table, now, settings.zone, seen, before=s.publish_before)
+            if slot is None:
+                limit = f" before {store.local(s.publish_before)}" if s.publish_before else ""
+                raise UsageError(f"no free slot for '{s.post_id}' on {c.channel}{limit}")
+            seen.append(slot)
+            plan[c.channel] = slot
+        plans.append(plan)
+    return plans
+
+
+def free_slots(
+    settings: Settings, store: Store, *, now: datetime, count: int,
+    channels: Iterable[str] | None = None,
+) -> list[tuple[datetime, list[str]]]:
+    """The next ``count`` slots at which at least one of ``channels`` is free."""
+    table = parse_slot_table(settings.slots)
+    if table.empty:
+        raise UsageError("no posting slots are configured; add a [slots] section to postq.toml")
+    names = sorted(channels if channels is not None else settings.channels)
+    taken = {c: store.taken_times(c) for c in names}
+    out: list[tuple[datetime, list[str]]] = []
+    for slot in iter_slots(table, now, settings.zone):
+        free = [c for c in names
+                if all(abs(slot - t) >= table.min_gap and slot != t for t in taken[c])]
+        if free:
+            out.append((slot, free))
+            if len(out) >= count:
+                break
+    return out
