@@ -1,0 +1,68 @@
+"""Encode the finished frame under the platform's byte limit, with no metadata at all.
+
+Nothing from the source survives: the frame is a new image, and the encoder is given no
+EXIF, XMP, comment or ICC data (the pixels are already sRGB, the web's default). Quality
+steps down in fixed steps, then the frame shrinks a little, so the same frame always
+gives the same bytes; baseline (not progressive) JPEG keeps the output plain.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+from PIL import Image
+
+from scheduler.errors import MediaError
+from scheduler.media.frame import output_height
+from scheduler.platforms import PlatformProfile
+
+QUALITIES = (90, 85, 80, 75, 70, 65, 60, 55, 50)
+_SHRINK = 0.9
+_MIMES = {"jpeg": "image/jpeg", "png": "image/png"}
+
+
+def output_format(profile: PlatformProfile) -> str:
+    """JPEG wherever accepted (photos), PNG only for a platform that takes no JPEG."""
+    for fmt in ("jpeg", "png"):
+        if fmt in profile.formats:
+            return fmt
+    raise MediaError(f"{profile.name} accepts none of the formats postq writes (JPEG, PNG)")
+
+
+def _save(image: Image.Image, fmt: str, quality: int) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        image.save(buf, "JPEG", quality=quality, optimize=True, progressive=False)
+    else:
+        image.save(buf, "PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def encode_image(
+    image: Image.Image, profile: PlatformProfile, notes: list[str], label: str = "image",
+) -> tuple[bytes, str, tuple[int, int]]:
+    """Return ``(data, mime, size)`` with ``len(data) <= profile.image_max_bytes``."""
+    fmt = output_format(profile)
+    frame = Image.new("RGB", image.size)
+    frame.paste(image)  # a fresh image: no info dict, so nothing rides along by accident
+    limit = profile.image_max_bytes
+    qualities = QUALITIES if fmt == "jpeg" else (0,)
+    while True:
+        for quality in qualities:
+            data = _save(frame, fmt, quality)
+            if len(data) <= limit:
+                if frame.size != image.size:
+                    notes.append(f"scaled down to {frame.size[0]}x{frame.size[1]} to stay "
+                                 f"under {limit:,} bytes")
+                elif fmt == "jpeg" and quality < 75:
+                    notes.append(f"JPEG quality lowered to {quality} to stay under "
+                                 f"{limit:,} bytes")
+                return data, _MIMES[fmt], frame.size
+        width = math.floor(frame.size[0] * _SHRINK)
+        if width < profile.min_width:
+            raise MediaError(f"{label}: cannot encode the image under {limit:,} bytes for "
+                             f"{profile.name} without going below {profile.min_width} "
+                             "pixels wide")
+        frame = frame.resize((width, output_height(width, profile)), Image.Resampling.LANCZOS)
+        qualities = QUALITIES[-4:] if fmt == "jpeg" else qualities
