@@ -108,7 +108,7 @@ class QueueOps(StoreBase):
         for moment in times.values():
             if moment.tzinfo is None:
                 raise UsageError(f"the time for '{snap.post_id}' has no time zone")
-            self._check_when(f"cannot queue '{snap.post_id}'", moment, now,
+            self._check_when(f"cannot queue '{snap.post_id}' for", moment, now,
                              snap.publish_before, snap.publish_before_reason)
         return times
 
@@ -117,11 +117,11 @@ class QueueOps(StoreBase):
         before_reason: str | None,
     ) -> None:
         if at <= now:
-            raise UsageError(f"{what} at {self.local(at)}: that time is in the past")
+            raise UsageError(f"{what} {self.local(at)}: that time is in the past")
         if before is not None and at >= before:
             why = f" ({before_reason})" if before_reason else ""
             raise UsageError(
-                f"{what} at {self.local(at)}: it must be out before {self.local(before)}{why}"
+                f"{what} {self.local(at)}: it must be out before {self.local(before)}{why}"
             )
 
     def _insert_post(
@@ -280,7 +280,7 @@ class QueueOps(StoreBase):
             if not todo:
                 raise UsageError(f"{rows[0].ref} cannot be rescheduled: it "
                                  f"{describe_state(rows[0].state)}")
-            self._check_when(f"cannot move '{ref}'", at, self._now(), post.publish_before,
+            self._check_when(f"cannot move '{ref}' to", at, self._now(), post.publish_before,
                              post.publish_before_reason)
             approved = not post.approval_required or post.approved_hash == post.content_hash
             for r in todo:
