@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -37,7 +38,7 @@ def _check(path: Path) -> None:
         assert str(problem).startswith("post.md")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("POSTQ_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=600))
 def test_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "post.md"
@@ -47,7 +48,7 @@ def test_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
     _check(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("POSTQ_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=st.dictionaries(keys, values, max_size=10), kind=kinds)
 def test_arbitrary_yaml(tmp_path: Path, doc: dict, kind: str) -> None:
     doc = {"kind": kind, **doc}

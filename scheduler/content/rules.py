@@ -86,18 +86,19 @@ def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
             continue
         if isinstance(value, str):
             yield key, value
-    for i, img in enumerate(raw.get("images") or []):
+    images, overlay, overrides, tags = (raw.get(k) for k in ("images", "overlay", "overrides",
+                                                            "hashtags"))
+    for i, img in enumerate(images if isinstance(images, list) else []):
         if isinstance(img, dict) and isinstance(img.get("alt"), str):
             yield f"images[{i}].alt", img["alt"]
-    overlay = raw.get("overlay")
     if isinstance(overlay, dict):
         for k in ("headline", "subline"):
             if isinstance(overlay.get(k), str):
                 yield f"overlay.{k}", overlay[k]
-    for ch, ov in (raw.get("overrides") or {}).items() if isinstance(raw.get("overrides"), dict) else ():
+    for ch, ov in (overrides.items() if isinstance(overrides, dict) else ()):
         if isinstance(ov, dict) and isinstance(ov.get("caption"), str):
             yield f"overrides.{ch}.caption", ov["caption"]
-    for i, tag in enumerate(raw.get("hashtags") or []) if isinstance(raw.get("hashtags"), list) else ():
+    for i, tag in enumerate(tags if isinstance(tags, list) else []):
         if isinstance(tag, str):
             yield f"hashtags[{i}]", tag
 

@@ -1,0 +1,73 @@
+"""``postq run``: the publisher, as a service, once (cron), or as a dry run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from scheduler.cli._common import load_settings, run_guarded
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Publish what is due now, wait for it, and exit.")
+@click.option("--dry-run", is_flag=True,
+              help="Show every request that would be sent now (secrets redacted); change "
+                   "nothing and send nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Log each step to stderr.")
+@click.pass_context
+@run_guarded
+def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool) -> None:
+    """Run the publisher.
+
+    Without options it runs until stopped (SIGTERM or Ctrl-C finish the call in flight,
+    then stop), publishing each delivery within about a second of its time. --once
+    publishes what is due and exits 1 if anything failed or needs a check.
+    """
+    from scheduler.publish.notify import attach
+    from scheduler.publish.service import serve
+    from scheduler.publish.worker import Publisher
+    from scheduler.store import Store
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings(ctx)
+    store = Store.open(settings)
+    publisher = Publisher(settings, store)
+    if dry_run:
+        plans = publisher.plan_due()
+        if not plans:
+            click.echo("Nothing is due now.")
+        for row, post, requests in plans:
+            click.echo(f"{row.ref}  due {store.local(row.due_at)}  attempt {row.attempts + 1}")
+            click.echo(f"  caption ({len(post.caption)} characters):")
+            for line in post.caption.splitlines() or [""]:
+                click.echo(f"    | {line}")
+            if not requests:
+                click.echo("  (no HTTP request: this adapter writes locally)")
+            for req in requests:
+                click.echo(f"  {req.method} {req.url}")
+                for k, v in req.headers.items():
+                    click.echo(f"    {k}: {v}")
+                if req.body is not None:
+                    body = json.dumps(req.body, ensure_ascii=False, indent=2, default=str)
+                    for line in body.splitlines():
+                        click.echo(f"    {line}")
+        publisher.close()
+        return
+    attach(publisher)
+    if once:
+        outcomes = publisher.run_once()
+        publisher.close()
+        for o in outcomes:
+            click.echo(f"{o.ref}: {o.state}" + (f" ({o.detail})" if o.detail else ""))
+        if not outcomes:
+            click.echo("Nothing was due.")
+        if any(o.state in ("failed", "needs_check") for o in outcomes):
+            sys.exit(1)
+        return
+    click.echo(f"postq publisher {publisher.worker} running; Ctrl-C or SIGTERM to stop.",
+               err=True)
+    serve(publisher)

@@ -1,0 +1,158 @@
+"""``postq preview``: render every image for every channel and one HTML page of cards.
+
+The page shows each post once per channel exactly as it would be published: the rendered
+image, the caption with its count against the platform's limit, the alt text, the local
+publish time and any warnings. Rendering runs in worker processes, one post per task, so
+a folder of fifty posts keeps both cores busy. Nothing touches the queue or the network.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scheduler.config import Settings, load_settings
+from scheduler.content.snapshot import PostSnapshot
+from scheduler.content.validate import CheckedPost, collect_paths, validate_files
+from scheduler.errors import PostqError, Problem
+
+
+@dataclass
+class PreviewResult:
+    page: Path
+    out_dir: Path
+    snapshots: list[PostSnapshot] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+_worker_state: dict[str, Any] = {}
+
+
+def _render_in_worker(config: str, path: str) -> PostSnapshot:
+    """One post in a worker process: settings and registry are loaded once per process."""
+    from scheduler.adapters import AdapterRegistry
+    from scheduler.content.pipeline import snapshot_post
+
+    if _worker_state.get("config") != config:
+        _worker_state["config"] = config
+        _worker_state["settings"] = load_settings(Path(config))
+        _worker_state["registry"] = AdapterRegistry.from_entry_points()
+    settings = _worker_state["settings"]
+    report = validate_files(settings, [Path(path)], registry=_worker_state["registry"])
+    return snapshot_post(report.posts[0], settings, _worker_state["registry"])
+
+
+def build_preview(
+    settings: Settings,
+    paths: list[str],
+    out_dir: Path,
+    *,
+    channel: str | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PreviewResult:
+    """Validate, render and write the page; posts with problems get a card of problems."""
+    from scheduler.adapters import AdapterRegistry
+    from scheduler.content.pipeline import snapshot_post
+
+    if channel is not None:
+        settings.channel(channel)  # an unknown channel is an error before any work
+    registry = AdapterRegistry.from_entry_points()
+    files = collect_paths(paths, settings)
+    report = validate_files(settings, files, registry=registry)
+    good: list[CheckedPost] = [c for c in report.posts if c.ok]
+    result = PreviewResult(out_dir / "index.html", out_dir, problems=report.problems)
+    jobs = jobs or min(len(good), os.cpu_count() or 1)
+    if settings.path is not None and jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_render_in_worker, str(settings.path), str(c.loaded.path))
+                       for c in good]
+            for fut in futures:
+                result.snapshots.append(fut.result())
+                if progress:
+                    progress(1)
+    else:
+        cache: dict[tuple[Any, ...], Any] = {}
+        for c in good:
+            result.snapshots.append(snapshot_post(c, settings, registry, cache))
+            if progress:
+                progress(1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cards = []
+    for snap in result.snapshots:
+        for ch in snap.channels:
+            if channel and ch.channel != channel:
+                continue
+            names = []
+            for n, img in enumerate(ch.images, 1):
+                name = f"{snap.post_id}@{ch.channel}-{n}{img.extension}"
+                target = out_dir / name
+                target.write_bytes(img.data)
+                result.files.append(target)
+                names.append(name)
+            cards.append(_card(snap, ch, names, settings))
+    bad = [c for c in report.posts if not c.ok]
+    for c in bad:
+        cards.append(_problem_card(c))
+    result.page.write_text(_page(cards, len(result.snapshots), len(bad)), encoding="utf-8")
+    return result
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings) -> str:
+    zone = settings.zone
+    when = snap.publish_at.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z") \
+        if snap.publish_at else "not set (give --at or --next-slot when queueing)"
+    over = ch.count > ch.limit
+    imgs = "".join(
+        f'<figure><img src="{_esc(name)}" alt="{_esc(img.alt)}" width="{img.width}" '
+        f'height="{img.height}"><figcaption><b>Alt text:</b> {_esc(img.alt)} '
+        f'<span class="dim">({img.width}×{img.height}, {len(img.data):,} bytes)</span>'
+        f'</figcaption></figure>'
+        for name, img in zip(images, ch.images, strict=True)
+    )
+    warnings = "".join(f"<li>{_esc(w)}</li>" for w in ch.warnings)
+    return (
+        f'<article class="card" data-post="{_esc(snap.post_id)}" data-channel="{_esc(ch.channel)}">'
+        f'<header><h2>{_esc(snap.post_id)}</h2><span class="chan">{_esc(ch.channel)} · '
+        f'{_esc(ch.adapter)}</span></header>'
+        f'<p class="when">{_esc(when)} · {_esc(snap.kind)} · {_esc(snap.language)}</p>'
+        f"{imgs}"
+        f'<pre class="caption" lang="{_esc(snap.language)}">{_esc(ch.caption)}</pre>'
+        f'<p class="count{" over" if over else ""}">{ch.count} / {ch.limit}</p>'
+        + (f'<ul class="warnings">{warnings}</ul>' if warnings else "")
+        + "</article>"
+    )
+
+
+def _problem_card(c: CheckedPost) -> str:
+    items = "".join(f"<li>{_esc(p)}</li>" for p in c.loaded.problems)
+    return (f'<article class="card bad" data-post="{_esc(c.loaded.post_id)}">'
+            f"<header><h2>{_esc(c.loaded.display)}</h2></header>"
+            f'<ul class="problems">{items}</ul></article>')
+
+
+def _page(cards: list[str], good: int, bad: int) -> str:
+    css = resources.files("scheduler").joinpath("data/preview.css").read_text(encoding="utf-8")
+    summary = f"{good} post(s) ready" + (f", {bad} with problems" if bad else "")
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>postq preview</title><style>{css}</style></head><body>"
+        f"<h1>postq preview</h1><p class=\"summary\">{_esc(summary)}</p>"
+        f"<main>{''.join(cards)}</main></body></html>"
+    )
+
+
+def preview_error(exc: PostqError) -> str:
+    return str(exc)

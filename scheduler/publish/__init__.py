@@ -1,0 +1,1 @@
+"""The publisher: claiming, publishing, retries, reconciliation and the service."""

@@ -1,0 +1,63 @@
+"""Failure notices: tell a configured channel (a chat-room webhook, say) when a delivery
+fails, needs a check or is missed, so nothing fails silently."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from scheduler.adapters.base import OutgoingPost
+from scheduler.errors import PostqError
+from scheduler.publish.worker import Outcome, Publisher
+
+log = logging.getLogger("postq.notify")
+
+_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED"}
+
+
+def notice_text(outcome: Outcome) -> str:
+    what = _WORDS.get(outcome.state, outcome.state)
+    text = f"postq: delivery {outcome.ref} {what}"
+    if outcome.detail:
+        text += f": {outcome.detail}"
+    if outcome.state == "needs_check":
+        text += " (it may already be live; settle it with `postq queue show` and `queue retry`)"
+    return text
+
+
+class Notifier:
+    """Sends one notice per outcome through the ``[notify]`` channel's adapter."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self.publisher = publisher
+        self.settings = publisher.settings.notify
+        self.sent: list[str] = []
+
+    def __call__(self, outcome: Outcome) -> None:
+        channel = self.settings.channel
+        if not channel or outcome.state not in self.settings.on:
+            return
+        if outcome.ref.endswith(f"@{channel}"):
+            return  # never notify a channel about its own failure in a loop
+        text = notice_text(outcome)
+        now = self.publisher.clock.now()
+        digest = hashlib.sha256(f"{outcome.delivery_id}:{outcome.state}:{now}".encode()).hexdigest()
+        post = OutgoingPost(
+            delivery_id=f"notice-{digest[:16]}", post_id=outcome.ref.split("@")[0],
+            channel=channel, caption=text, images=(), language="en",
+            content_hash=digest, due_at=now,
+        )
+        try:
+            self.publisher.adapter(channel).publish(post)
+            self.sent.append(text)
+        except PostqError as exc:
+            log.error("failure notice to %s not sent: %s", channel, exc)
+
+
+def attach(publisher: Publisher) -> Any:
+    """Wire notices into a publisher when ``[notify] channel`` is set."""
+    if publisher.settings.notify.channel:
+        publisher.settings.channel(publisher.settings.notify.channel)  # fail early if unknown
+        publisher.on_outcome = Notifier(publisher)
+    return publisher.on_outcome
