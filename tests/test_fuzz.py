@@ -18,6 +18,7 @@ SETTINGS = settings_from_dict({
     "policy": {"link_hosts": ["www.example.gov.uk"], "deny_terms": ["codeword"]},
     "channels": {"outbox": {"adapter": "outbox"}, "x": {"adapter": "x"}},
 }, None)
+EXAMPLES = int(os.environ.get("POSTQ_FUZZ_EXAMPLES", "150"))
 CTX = RuleContext.create(SETTINGS, AdapterRegistry({}))
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
@@ -38,7 +39,7 @@ def _check(path: Path) -> None:
         assert str(problem).startswith("post.md")
 
 
-@settings(max_examples=int(os.environ.get("POSTQ_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=600))
 def test_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "post.md"
@@ -48,7 +49,7 @@ def test_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
     _check(path)
 
 
-@settings(max_examples=int(os.environ.get("POSTQ_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=st.dictionaries(keys, values, max_size=10), kind=kinds)
 def test_arbitrary_yaml(tmp_path: Path, doc: dict, kind: str) -> None:
     doc = {"kind": kind, **doc}
