@@ -26,7 +26,7 @@ from scheduler.media.base import ImageInfo
 
 # Only formats a photo or a design export plausibly comes in. Restricting Image.open keeps
 # plug-ins with risky loaders (EPS runs Ghostscript) and exotic parsers out of the path.
-ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "GIF")
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "GIF")  # MPO comes via JPEG
 _FORMAT_NAMES = {"MPO": "jpeg"}
 
 # EXIF orientation tag -> the transpose that makes the image upright (as Pillow's

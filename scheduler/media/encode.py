@@ -55,7 +55,7 @@ def encode_image(
                 if frame.size != image.size:
                     notes.append(f"scaled down to {frame.size[0]}x{frame.size[1]} to stay "
                                  f"under {limit:,} bytes")
-                elif fmt == "jpeg" and quality < 75:
+                elif quality != QUALITIES[0] and fmt == "jpeg":
                     notes.append(f"JPEG quality lowered to {quality} to stay under "
                                  f"{limit:,} bytes")
                 return data, _MIMES[fmt], frame.size
