@@ -8,8 +8,9 @@ the deliveries chosen earlier in the same command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from scheduler.content.snapshot import PostSnapshot
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 
 def parse_at(value: str, settings: Settings, now: datetime) -> datetime:
     """A ``--at`` value as an aware time; bad or impossible times are one sentence."""
+    m = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", value)
+    if m:
+        try:
+            date(*(int(g) for g in m.groups()))
+        except ValueError:
+            raise UsageError(f"{m.group(0).strip()} is not a date on the calendar") from None
     try:
         return parse_when(value, settings.zone, now=now)
     except TimeProblem as exc:
