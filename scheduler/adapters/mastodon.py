@@ -232,12 +232,18 @@ class MastodonAdapter(Adapter):
             return Published(remote_id=str(status["id"]), url=status.get("url"))
         account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
                                  headers=self._auth())
+        if not isinstance(account, dict) or not account.get("id"):
+            raise TransientPublishError(
+                f"mastodon '{self.channel}': verify_credentials answered without an account id"
+            )
         statuses = self.http.json(
             "GET", f"/api/v1/accounts/{account['id']}/statuses",
             headers=self._auth(), params={"limit": self.check_window},
         )
         wanted = _normalise(post.caption)
         for status in statuses if isinstance(statuses, list) else []:
+            if not isinstance(status, dict) or not status.get("id"):
+                continue
             text = status.get("text") or html_to_text(status.get("content") or "")
             if _normalise(text) == wanted:
                 return Published(remote_id=str(status["id"]), url=status.get("url"))
