@@ -59,7 +59,10 @@ def encode_image(
                     notes.append(f"JPEG quality lowered to {quality} to stay under "
                                  f"{limit:,} bytes")
                 return data, _MIMES[fmt], frame.size
-        width = math.floor(frame.size[0] * _SHRINK)
+        # Bytes grow roughly with the pixel count, so aim straight at the limit (a little
+        # under it) instead of creeping down by 10% at a time.
+        shrink = min(_SHRINK, math.sqrt(limit / len(data)) * 0.95)
+        width = math.floor(frame.size[0] * shrink)
         if width < profile.min_width:
             raise MediaError(f"{label}: cannot encode the image under {limit:,} bytes for "
                              f"{profile.name} without going below {profile.min_width} "
