@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,9 @@ from scheduler.media import BrandStyle, Overlay, check_source_size, probe_image,
 from scheduler.platforms import PROFILES
 from tests.media_samples import bomb_png, photo, truncated_jpeg
 
+# Hypothesis reuses one folder for all examples (function-scoped tmp_path would not do).
 _WORKDIR = Path(tempfile.mkdtemp(prefix="postq-media-"))
+atexit.register(shutil.rmtree, _WORKDIR, True)
 _SOURCES: dict[tuple[int, int], Path] = {}
 
 

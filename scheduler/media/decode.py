@@ -161,7 +161,8 @@ def load_source(source: Path, scale: float | None = None) -> Source:
     with opened(source) as img:
         notes: list[str] = []
         fmt = img.format or ""
-        if getattr(img, "is_animated", False):
+        # An MPO's extra frames are a phone's depth map or preview, not an animation.
+        if fmt != "MPO" and getattr(img, "is_animated", False):
             notes.append(f"{fmt.lower() or 'image'} has several frames: only the first is used")
         orientation = _orientation(img)
         full_size = _upright_size(img.size, orientation)
