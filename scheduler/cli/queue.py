@@ -49,12 +49,14 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     """
     from scheduler.cli.channels import describe_channels
     from scheduler.content.pipeline import build_snapshots
+    from scheduler.store import Store
     from scheduler.store.planning import plan_due_times
 
-    settings, store = _open(ctx)
     if at is not None and next_slot:
         raise click.UsageError("give either --at or --next-slot, not both")
+    settings = load_settings(ctx)
     snaps = build_snapshots(settings, paths)
+    store = Store.open(settings)
     due = plan_due_times(settings, store, snaps, at=at, next_slot=next_slot,
                          now=store.clock.now())
     rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
@@ -94,9 +96,11 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
                   "last_error", "published_at"}
     Times are ISO-8601 in UTC with an offset; absent values are null.
     """
+    from scheduler.store.fastread import open_reader
     from scheduler.store.report import delivery_table, pause_lines
 
-    settings, store = _open(ctx)
+    settings = load_settings(ctx)
+    store = open_reader(settings)
     rows = store.list_deliveries(state=state, channel=channel, limit=limit)
     pauses = store.pauses()
     if as_json:

@@ -22,12 +22,12 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
 
     A publisher is alive if its last heartbeat is less than 30 seconds old.
     """
-    from scheduler.store import Store
+    from scheduler.store.fastread import open_reader
     from scheduler.store.report import status_text
     from scheduler.timeutil import utc_iso
 
     settings = load_settings(ctx)
-    store = Store.open(settings)
+    store = open_reader(settings)
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()
     now = store.clock.now()

@@ -36,16 +36,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from scheduler.errors import StoreError
+from scheduler.store.states import GLOBAL_PAUSE, OPEN_STATES, SCHEMA_VERSION, STATES
 
-SCHEMA_VERSION = 2
+__all__ = ["GLOBAL_PAUSE", "OPEN_STATES", "SCHEMA_VERSION", "STATES", "T", "build_metadata"]
 
-STATES = (
-    "awaiting_approval", "scheduled", "publishing", "published", "retry_wait",
-    "failed", "needs_check", "cancelled", "missed",
-)
-#: States the publisher may still act on; everything else is settled.
-OPEN_STATES = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "needs_check")
-GLOBAL_PAUSE = "*"
 
 
 class UTCDateTime(TypeDecorator[datetime]):

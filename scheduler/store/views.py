@@ -16,17 +16,11 @@ from scheduler.store import audit
 from scheduler.store.base import StoreBase
 from scheduler.store.rows import DeliveryRow, EventRow, PostView
 from scheduler.store.schema import STATES, T
+from scheduler.store.states import WAITING_STATES, check_state
 
 #: States whose time is spoken for when looking for a free slot.
 _TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "published",
           "needs_check")
-_WAITING = ("awaiting_approval", "scheduled", "retry_wait")
-
-
-def check_state(state: str) -> str:
-    if state not in STATES:
-        raise UsageError(f"'{state}' is not a delivery state (states: {', '.join(STATES)})")
-    return state
 
 
 class ReadOps(StoreBase):
@@ -98,7 +92,7 @@ class ReadOps(StoreBase):
         """The next ``n`` deliveries still to go out (awaiting approval included)."""
         d = T["deliveries"]
         with self._read() as conn:
-            return self._deliveries(conn, [d.c.state.in_(_WAITING)],
+            return self._deliveries(conn, [d.c.state.in_(WAITING_STATES)],
                                     order=(d.c.wake_at, d.c.id), limit=n)
 
     def upcoming(self, start: datetime, end: datetime) -> list[DeliveryRow]:

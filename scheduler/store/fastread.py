@@ -1,0 +1,160 @@
+"""Read-only queries on a SQLite queue with the standard library alone.
+
+``queue list`` and ``status`` are what staff run all day, often on a queue of thousands of
+deliveries; importing SQLAlchemy alone costs several times what ``postq --help`` does.
+For a SQLite database already at the current schema these reads go straight through
+``sqlite3``; anything else (another database, an older schema that must first be
+upgraded, a missing file) falls back to the full :class:`~scheduler.store.Store`, which
+answers the same methods. ``tests/test_store_fastread.py`` holds the two to the same
+results.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scheduler.errors import StoreError
+from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow
+from scheduler.store.states import (
+    GLOBAL_PAUSE,
+    SCHEMA_VERSION,
+    STATES,
+    WAITING_STATES,
+    check_state,
+)
+from scheduler.timeutil import Clock
+
+if TYPE_CHECKING:
+    from scheduler.config import Settings
+
+_COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
+            "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
+            "last_error", "published_at", "updated_at", "remote_state")
+_SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
+
+
+def _time(value: str | None) -> datetime | None:
+    # SQLAlchemy keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' in naive UTC.
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+class SqliteReader:
+    """The read methods of the store that ``queue list`` and ``status`` need."""
+
+    def __init__(self, path: Path, *, clock: Clock | None = None, zone: tzinfo = UTC) -> None:
+        self.path = path
+        self.clock = clock or Clock()
+        self.zone = zone
+
+    def local(self, moment: datetime | None) -> str:
+        if moment is None:
+            return "-"
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the queue database ({exc})") from None
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"the queue database refused the operation: {exc}") from None
+        finally:
+            conn.close()
+
+    def schema_version(self) -> int | None:
+        with self._conn() as conn:
+            try:
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            except sqlite3.OperationalError:
+                return None
+        return int(row[0]) if row else None
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[DeliveryRow]:
+        with self._conn() as conn:
+            found = conn.execute(sql, params).fetchall()
+        out = []
+        for r in found:
+            v = dict(zip(_COLUMNS, r, strict=True))
+            for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
+                v[key] = _time(v[key])
+            v["remote_state"] = json.loads(v["remote_state"]) if v["remote_state"] else {}
+            out.append(DeliveryRow(**v))
+        return out
+
+    def list_deliveries(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> list[DeliveryRow]:
+        sql = f"{_SELECT} WHERE d.post_row IN (SELECT id FROM posts WHERE current = 1)"
+        params: list[Any] = []
+        if state is not None:
+            sql += " AND d.state = ?"
+            params.append(check_state(state))
+        if channel is not None:
+            sql += " AND d.channel = ?"
+            params.append(channel)
+        sql += " ORDER BY d.due_at, d.post_id, d.channel"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self._rows(sql, params)
+
+    def next_due(self, n: int = 5) -> list[DeliveryRow]:
+        marks = ", ".join("?" for _ in WAITING_STATES)
+        return self._rows(f"{_SELECT} WHERE d.state IN ({marks}) ORDER BY d.wake_at, d.id "
+                          "LIMIT ?", [*WAITING_STATES, n])
+
+    def counts(self) -> dict[str, int]:
+        with self._conn() as conn:
+            found = dict(conn.execute(
+                "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
+        return {s: int(found.get(s, 0)) for s in STATES}
+
+    def pauses(self) -> list[PauseRow]:
+        with self._conn() as conn:
+            found = conn.execute("SELECT channel, reason, paused_by, paused_at FROM pauses "
+                                 "ORDER BY channel").fetchall()
+        out = [PauseRow(None if c == GLOBAL_PAUSE else c, reason, by, _time(at))  # type: ignore[arg-type]
+               for c, reason, by, at in found]
+        return sorted(out, key=lambda p: (p.channel is not None, p.channel or ""))
+
+    def heartbeats(self) -> list[Heartbeat]:
+        with self._conn() as conn:
+            found = conn.execute("SELECT worker, seen_at, info FROM heartbeats "
+                                 "ORDER BY seen_at DESC").fetchall()
+        return [Heartbeat(w, _time(at), json.loads(info or "{}"))  # type: ignore[arg-type]
+                for w, at, info in found]
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///path`` URL; None for anything fancier."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    rest = url[len(prefix):]
+    return Path(rest) if rest and rest != ":memory:" else None
+
+
+def open_reader(settings: Settings, clock: Clock | None = None) -> Any:
+    """A reader for ``settings``' queue: the stdlib one when it can serve, else the Store."""
+    path = sqlite_path(settings.database_url)
+    if path is not None and path.is_file():
+        reader = SqliteReader(path, clock=clock, zone=settings.zone)
+        try:
+            if reader.schema_version() == SCHEMA_VERSION:
+                return reader
+        except StoreError:
+            pass  # the Store reports the problem properly, or upgrades the schema
+    from scheduler.store import Store
+
+    return Store.open(settings, clock=clock)

@@ -1,0 +1,26 @@
+"""Names shared by the store and its readers, kept free of SQLAlchemy so the fast read
+path (:mod:`scheduler.store.fastread`) can use them without importing it."""
+
+from __future__ import annotations
+
+from scheduler.errors import UsageError
+
+SCHEMA_VERSION = 2
+
+STATES = (
+    "awaiting_approval", "scheduled", "publishing", "published", "retry_wait",
+    "failed", "needs_check", "cancelled", "missed",
+)
+#: States the publisher may still act on; everything else is settled.
+OPEN_STATES = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "needs_check")
+#: Deliveries still waiting to go out (what "next due" lists).
+WAITING_STATES = ("awaiting_approval", "scheduled", "retry_wait")
+#: The ``pauses.channel`` value of the pause on every channel.
+GLOBAL_PAUSE = "*"
+
+
+def check_state(state: str) -> str:
+    """``state`` if it names a delivery state, else a UsageError listing them."""
+    if state not in STATES:
+        raise UsageError(f"'{state}' is not a delivery state (states: {', '.join(STATES)})")
+    return state

@@ -1,0 +1,12 @@
+"""The :class:`Store`: every queue operation, assembled from the modules that hold them."""
+
+from __future__ import annotations
+
+from scheduler.store.control import ControlOps
+from scheduler.store.publishing import PublishOps
+from scheduler.store.queue import QueueOps
+from scheduler.store.views import ReadOps
+
+
+class Store(QueueOps, ReadOps, PublishOps, ControlOps):
+    """The queue: ``Store.open(settings)`` in commands, ``Store(url, media_dir)`` in tests."""

@@ -1,0 +1,83 @@
+"""The stdlib read path answers exactly what the Store answers, and steps aside when it
+cannot (no database yet, an older schema to upgrade, another database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from scheduler.config import settings_from_dict
+from scheduler.errors import UsageError
+from scheduler.store import Store
+from scheduler.store.fastread import SqliteReader, open_reader, sqlite_path
+from scheduler.store.schema import create_schema
+from scheduler.timeutil import FixedClock
+from tests.test_store_support import snap
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+DUE = NOW + timedelta(days=2)
+
+
+def settings_for(tmp_path: Path) -> object:
+    return settings_from_dict({"postq": {"data_dir": str(tmp_path / "data")},
+                               "channels": {"outbox": {"adapter": "outbox"}}})
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> tuple[Store, SqliteReader]:
+    settings = settings_for(tmp_path)
+    alice = Store.open(settings, clock=FixedClock(NOW))  # type: ignore[arg-type]
+    alice.user = "alice"
+    bob = Store.open(settings, clock=FixedClock(NOW))  # type: ignore[arg-type]
+    bob.user = "bob"
+    for i in range(6):
+        alice.add(snap(f"p{i}", ("outbox", "x")), due_at=DUE + timedelta(hours=i))
+    for i in range(4):
+        bob.approve(f"p{i}")
+    a, b, *_ = bob.claim_due(DUE + timedelta(minutes=1), worker="w1")
+    bob.mark_published(a.id, "1", "https://example.org/1")
+    bob.mark_retry(b.id, "503", DUE + timedelta(minutes=9))
+    bob.save_remote_state(b.id, {"container": "c1"})
+    alice.add(snap("p5", ("outbox",), caption="v2"), due_at=DUE, replace=True)
+    alice.pause("x", "locked")
+    alice.pause(None, "incident")
+    bob.heartbeat("w1", {"pid": 7})
+    reader = open_reader(settings, clock=FixedClock(NOW))  # type: ignore[arg-type]
+    assert isinstance(reader, SqliteReader)
+    return alice, reader
+
+
+def test_reader_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
+    store, reader = seeded
+    for kw in ({}, {"state": "scheduled"}, {"channel": "x"}, {"limit": 3},
+               {"state": "awaiting_approval", "channel": "outbox", "limit": 1}):
+        assert reader.list_deliveries(**kw) == store.list_deliveries(**kw), kw  # type: ignore[arg-type]
+    assert reader.next_due(4) == store.next_due(4)
+    assert reader.counts() == store.counts()
+    assert reader.pauses() == store.pauses()
+    assert reader.heartbeats() == store.heartbeats()
+    assert any(r.remote_state for r in reader.list_deliveries())
+    with pytest.raises(UsageError, match="'nope' is not a delivery state"):
+        reader.list_deliveries(state="nope")
+
+
+def test_reader_steps_aside(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    # no database yet: the Store creates it
+    assert isinstance(open_reader(settings), Store)  # type: ignore[arg-type]
+    # an older schema: the Store upgrades it first
+    other = tmp_path / "other"
+    other.mkdir()
+    old = settings_from_dict({"postq": {"data_dir": str(other)}})
+    engine = create_engine(old.database_url)
+    with engine.begin() as conn:
+        create_schema(conn, version=1)
+    engine.dispose()
+    assert isinstance(open_reader(old), Store)
+    assert isinstance(open_reader(old), SqliteReader)
+    assert sqlite_path("postgresql://db/postq") is None
+    assert sqlite_path("sqlite://") is None
+    assert sqlite_path("sqlite:////var/q.db") == Path("/var/q.db")
