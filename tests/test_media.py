@@ -324,6 +324,13 @@ def test_decompression_bomb(tmp_path, size):
     assert str(exc.value) == expected
 
 
+def test_bomb_guard_holds_even_if_pillow_guard_is_switched_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    src = bomb_png(tmp_path / "bomb.png")
+    assert _fails_fast(src).startswith(f"{src}: image is too large to decode safely (more than "
+                                       "89,478,485 pixels")
+
+
 def test_missing_file_and_unsupported_format(tmp_path):
     with pytest.raises(MediaError) as exc:
         probe_image(tmp_path / "nope.jpg")

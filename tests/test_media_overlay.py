@@ -84,6 +84,12 @@ def test_overlong_text_is_cut_with_an_ellipsis_and_a_warning(tmp_path):
     assert _inside(ImageChops.difference(plain, drawn).getbbox(), safe_area(drawn.size))
 
 
+def test_no_room_for_text_leaves_it_out_with_a_warning():
+    layout = layout_overlay((200, 30), Overlay("Hiring"), BrandStyle())
+    assert layout.panel is None and layout.lines == ()
+    assert layout.note == "the image is too small for the overlay text; it was left out"
+
+
 def test_a_word_wider_than_the_panel_is_broken(tmp_path):
     overlay = Overlay("Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch" * 2)
     layout = layout_overlay((600, 600), overlay, BrandStyle())

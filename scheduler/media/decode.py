@@ -62,9 +62,18 @@ class Source:
     warnings: list[str] = field(default_factory=list)
 
 
+# Pillow's own default; kept here so the guard holds even if something in the process
+# turns Pillow's off (``Image.MAX_IMAGE_PIXELS = None`` is a common copy-paste "fix").
+PIXEL_LIMIT = 89_478_485
+
+
+def _pixel_limit() -> int:
+    return min(Image.MAX_IMAGE_PIXELS or PIXEL_LIMIT, PIXEL_LIMIT)
+
+
 def _bomb_message(source: Path) -> str:
     return (f"{source}: image is too large to decode safely (more than "
-            f"{Image.MAX_IMAGE_PIXELS:,} pixels; possibly a decompression bomb)")
+            f"{_pixel_limit():,} pixels; possibly a decompression bomb)")
 
 
 def _unsupported_format(source: Path) -> str | None:
@@ -102,6 +111,8 @@ def opened(source: Path) -> Iterator[Image.ImageFile.ImageFile]:
         except _DECODE_ERRORS:
             raise MediaError(f"{source}: not a readable image (the header is corrupt)") from None
         with img:
+            if img.size[0] * img.size[1] > _pixel_limit():
+                raise MediaError(_bomb_message(source))
             yield img
 
 

@@ -54,6 +54,7 @@ class OverlayLayout:
     subline_size: int
     lines: tuple[TextLine, ...]
     truncated: bool
+    note: str | None = None  # why text was cut or left out, for the render's warnings
 
 
 def safe_area(size: tuple[int, int]) -> Box:
@@ -125,10 +126,13 @@ def layout_overlay(
     headline, subline = _clean(overlay.headline), _clean(overlay.subline)
 
     logo_box = _logo_box(logo, safe) if logo else None
-    if not (headline or subline) or text_w < 8 or max_text_h < 8:
+    if not (headline or subline):
         return OverlayLayout(safe, None, None, logo_box, 0, 0, (), False)
-
     min_size = max(8, round(w * 0.028))
+    if text_w < 2 * min_size or max_text_h < _line_height(min_size):
+        return OverlayLayout(safe, None, None, logo_box, 0, 0, (), True,
+                             "the image is too small for the overlay text; it was left out")
+
     head_size = max(min_size, round(w * 0.075))
     while True:
         head_font = load_font(Path(head_path), head_size)
@@ -161,8 +165,9 @@ def layout_overlay(
         placed.append(TextLine(line, text_left, y, False))
         y += _line_height(sub_size)
     stripe = (sl, panel[1], sl + stripe_w, sb)
+    note = "the overlay text is too long for the image and was cut short" if truncated else None
     return OverlayLayout(safe, panel, stripe, logo_box, head_size, sub_size, tuple(placed),
-                         truncated)
+                         truncated, note)
 
 
 def _truncate(
@@ -263,8 +268,8 @@ def draw_overlay(
             else:
                 font, colour = load_font(Path(sub_path), layout.subline_size), sub_colour
             draw.text((line.x, line.y), line.text, font=font, fill=colour, anchor="la")
-        if layout.truncated:
-            notes.append("the overlay text is too long for the image and was cut short")
+    if layout.note:
+        notes.append(layout.note)
     if logo is not None and layout.logo:
         x0, y0, x1, y1 = layout.logo
         scaled = logo.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS)
