@@ -250,12 +250,15 @@ def test_session_is_reused_between_runs(bsky_peer, tmp_path, make_post):
     assert "createSession" not in log.names()
 
 
-def test_wrong_password_is_auth_error_without_the_password(bsky_peer, tmp_path, make_post):
+def test_wrong_password_is_auth_error_without_the_password(bsky_peer, tmp_path, make_post,
+                                                          caplog):
+    caplog.set_level("DEBUG")
     wrong = "Wrong-Password-RECOGNISABLE-77"
     adapter = bluesky(bsky_peer, tmp_path, password=wrong, cache_session=False)
     with pytest.raises(AuthError) as info:
         adapter.publish(make_post("Never."))
     assert wrong not in str(info.value)
+    assert wrong not in caplog.text
     assert adapter.session_file is None
 
 
