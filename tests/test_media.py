@@ -75,6 +75,15 @@ def test_phone_photo_with_orientation_6_comes_out_upright(tmp_path):
     assert "exif" not in out.info
 
 
+def test_orientation_holds_when_the_decoder_reduces_the_image(tmp_path):
+    # 4000x3000 stored, so JPEG draft mode decodes at half size before turning upright.
+    src = tmp_path / "big-phone.jpg"
+    halves((4000, 3000)).save(src, "JPEG", quality=85, exif=gps_exif(orientation=6))
+    out = decoded(render(src, INSTAGRAM))
+    assert out.size == (1080, 1350)
+    assert close(out.getpixel((540, 100)), RED) and close(out.getpixel((540, 1250)), BLUE)
+
+
 @pytest.mark.parametrize(("orientation", "top_left"), [(1, RED), (3, BLUE), (8, BLUE)])
 def test_other_orientations(tmp_path, orientation, top_left):
     src = tmp_path / "o.jpg"
