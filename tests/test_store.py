@@ -13,7 +13,7 @@ from scheduler.errors import StoreError, UsageError
 from scheduler.store import STATES, Store
 from scheduler.store.schema import T, build_metadata
 from scheduler.timeutil import FixedClock, get_zone
-from tests.test_store_support import extra_db_urls, image, snap
+from tests.test_store_support import DB_PARAMS, image, make_db_url, snap
 
 LONDON = get_zone("Europe/London")
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -21,14 +21,9 @@ DUE = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 CLOSES = datetime(2026, 12, 14, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", *extra_db_urls()])
+@pytest.fixture(params=DB_PARAMS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'queue.sqlite3'}"
-    engine = create_engine(request.param)
-    build_metadata().drop_all(engine)
-    engine.dispose()
-    return str(request.param)
+    return make_db_url(request.param, tmp_path)
 
 
 @pytest.fixture

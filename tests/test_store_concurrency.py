@@ -8,13 +8,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scheduler.store import Store
 from scheduler.timeutil import FixedClock
-from tests.test_store_support import image, snap
+from tests.test_store_support import DB_PARAMS, image, make_db_url, snap
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 DUE = NOW + timedelta(days=1)
 SHARED = image("#123456")
+
+
+@pytest.fixture(params=DB_PARAMS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return make_db_url(request.param, tmp_path)
 
 
 def _adder(url: str, media: str, n: int, barrier: Any, out: Any) -> None:
@@ -56,8 +63,8 @@ def _run(target: Any, args: list[tuple[Any, ...]]) -> list[Any]:
     return results
 
 
-def test_four_processes_adding_at_once_all_succeed(tmp_path: Path) -> None:
-    url, media = f"sqlite:///{tmp_path / 'q.sqlite3'}", str(tmp_path / "media")
+def test_four_processes_adding_at_once_all_succeed(tmp_path: Path, db_url: str) -> None:
+    url, media = db_url, str(tmp_path / "media")
     # the first open of the database races too: nobody creates it beforehand
     results = _run(_adder, [(url, media, n) for n in range(4)])
     assert sorted(results) == [(n, "ok") for n in range(4)]
@@ -71,8 +78,8 @@ def test_four_processes_adding_at_once_all_succeed(tmp_path: Path) -> None:
         assert len(store.get_delivery(r.id).media) == 2
 
 
-def test_claiming_is_exclusive_across_processes(tmp_path: Path) -> None:
-    url, media = f"sqlite:///{tmp_path / 'q.sqlite3'}", tmp_path / "media"
+def test_claiming_is_exclusive_across_processes(tmp_path: Path, db_url: str) -> None:
+    url, media = db_url, tmp_path / "media"
     store = Store(url, media, clock=FixedClock(NOW), user="alice")
     for i in range(20):
         store.add(snap(f"p{i}", ("outbox", "x", "bluesky")), due_at=DUE,

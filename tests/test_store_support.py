@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 from datetime import datetime
+from pathlib import Path
 
 from PIL import Image
 
@@ -17,6 +18,24 @@ from scheduler.content.snapshot import ChannelSnapshot, ImageSnapshot, PostSnaps
 
 def extra_db_urls() -> list[str]:
     return os.environ.get("POSTQ_TEST_DATABASE_URLS", "").split()
+
+
+#: Parameters of every ``db_url`` fixture: SQLite always, then the extra databases.
+DB_PARAMS = ["sqlite", *extra_db_urls()]
+
+
+def make_db_url(param: str, tmp_path: Path) -> str:
+    """A fresh SQLite file, or the extra database emptied of postq's tables."""
+    if param == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+    from sqlalchemy import create_engine
+
+    from scheduler.store.schema import build_metadata
+
+    engine = create_engine(param)
+    build_metadata().drop_all(engine)
+    engine.dispose()
+    return param
 
 
 def png(color: str = "#336699", size: tuple[int, int] = (32, 24)) -> bytes:

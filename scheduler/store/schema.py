@@ -202,6 +202,10 @@ def ensure_schema(conn: Connection) -> int:
     Runs inside the caller's write transaction, so two processes opening a new database at
     once cannot both create it, and a failed upgrade leaves the old database untouched.
     """
+    if conn.dialect.name == "postgresql":
+        # Two processes creating the tables at once would collide in PostgreSQL's catalog;
+        # SQLite is already serialised by BEGIN IMMEDIATE.
+        conn.execute(text("SELECT pg_advisory_xact_lock(4242000)"))
     found = read_version(conn)
     if found is None:
         create_schema(conn)
