@@ -80,7 +80,7 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
 @click.option("--state", metavar="S", help=f"Only deliveries in this state ({_STATES}).")
 @click.option("--channel", metavar="C", help="Only deliveries on this channel.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N rows.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape below).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape above).")
 @click.pass_context
 @run_guarded
 def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int | None,
@@ -115,7 +115,7 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
 
 @queue.command("show")
 @click.argument("post_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape below).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (shape above).")
 @click.pass_context
 @run_guarded
 def show(ctx: click.Context, post_id: str, as_json: bool) -> None:

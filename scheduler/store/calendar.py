@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scheduler.store.rows import DeliveryRow
 
-_CELL = 22
+_CELL = 16
 _SIGN = {"awaiting_approval": "?", "published": "+", "failed": "!", "needs_check": "!",
          "missed": "x", "retry_wait": "~", "publishing": ">"}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
