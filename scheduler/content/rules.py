@@ -170,7 +170,8 @@ def check_kind_rules(post: LoadedPost, ctx: RuleContext, times: dict[str, dateti
             post.problem("cleared_for_release", "must be true: an exhibit without clearance "
                          "for release is never queued")
         if not raw.get("images"):
-            post.problem("images", "an archive exhibit needs at least one image")
+            post.problem("images", "an archive exhibit needs at least one image",
+                         post.line_of("images") if "images" in post.raw else post.line_of("kind"))
     if kind == "qa_announcement":
         event = times.get("event_at")
         if event and publish and event <= publish:
@@ -283,9 +284,11 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         cap = compose_caption(model, post.body, ch, profile, ctx.settings)
         cap_field = f"overrides.{ch}.caption" if ch in model.overrides and \
             model.overrides[ch].caption else "caption"
+        cap_line = post.body_line if cap_field == "caption" else None
         if cap.count > cap.limit:
-            post.problem(cap_field, f"the caption for {ch} is {cap.count} {profile.counting} "
-                         f"long; {profile.name} allows {cap.limit}")
+            post.problem(cap_field, line=cap_line, message=(
+                f"the caption for {ch} is {cap.count} {profile.counting} long; "
+                f"{profile.name} allows {cap.limit}"))
         if not cap.text.strip() and not model.images:
             post.problem("caption", f"nothing to publish on {ch}: no caption and no image")
         tags = len(HASHTAG_RE.findall(cap.text))
@@ -317,7 +320,13 @@ def _check_size(post: LoadedPost, ctx: RuleContext, n: int, path: Path, channel:
     info = ctx.probe(path)
     if isinstance(info, MediaError):
         return
-    msg = check_source_size(info, profile)
+    fit = "crop"
+    if post.model is not None and n < len(post.model.images):
+        fit = post.model.images[n].fit
+        override = post.model.overrides.get(channel)
+        if override and override.fit:
+            fit = override.fit
+    msg = check_source_size(info, profile, fit)
     if msg:
         post.problem(f"images[{n}].path", f"{msg} (for {channel})")
 
