@@ -73,7 +73,9 @@ def compose_caption(
     return ComposedCaption(channel, caption, profile.count(caption), profile.text_limit)
 
 
-def default_overlay(model: Any, zone: tzinfo) -> tuple[str, str | None]:
+def default_overlay(
+    model: Any, zone: tzinfo, event_at: datetime | None = None
+) -> tuple[str, str | None]:
     """Each kind's headline and subline when the post does not give its own."""
     welsh = _welsh(model.language)
     if model.kind == "careers_promo":
@@ -84,7 +86,7 @@ def default_overlay(model: Any, zone: tzinfo) -> tuple[str, str | None]:
         return head, sub
     if model.kind == "archive_exhibit":
         return model.exhibit, model.era
-    event = model.event_at
+    event = event_at or model.event_at
     if isinstance(event, datetime):
         local = event.astimezone(zone)
         when = f"{_day_month(local, model.language)}, {local:%H:%M}"
@@ -94,10 +96,12 @@ def default_overlay(model: Any, zone: tzinfo) -> tuple[str, str | None]:
     return model.topic, sub
 
 
-def overlay_texts(model: Any, zone: tzinfo) -> tuple[str, str | None] | None:
+def overlay_texts(
+    model: Any, zone: tzinfo, event_at: datetime | None = None
+) -> tuple[str, str | None] | None:
     """The overlay to draw: the post's own, the kind's default, or none (``overlay: false``)."""
     if model.overlay is False:
         return None
     if model.overlay is not None:
         return model.overlay.headline, model.overlay.subline
-    return default_overlay(model, zone)
+    return default_overlay(model, zone, event_at)

@@ -45,7 +45,7 @@ def snapshot_post(
     model = loaded.model
     zone = settings.zone
     brand = brand_style(settings)
-    texts = overlay_texts(model, zone)
+    texts = overlay_texts(model, zone, checked.times.get("event_at"))
     overlay = Overlay(texts[0], texts[1]) if texts else None
     cache = cache if cache is not None else {}
     channels = []

@@ -331,11 +331,11 @@ def _check_size(post: LoadedPost, ctx: RuleContext, n: int, path: Path, channel:
         post.problem(f"images[{n}].path", f"{msg} (for {channel})")
 
 
-def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext) -> None:
+def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, datetime]) -> None:
     """Any overlay character the font cannot draw would come out as a box."""
     if post.model is None or not post.model.images:
         return
-    texts = overlay_texts(post.model, ctx.settings.zone)
+    texts = overlay_texts(post.model, ctx.settings.zone, times.get("event_at"))
     if texts is None:
         return
     from scheduler.media import missing_glyphs
@@ -358,6 +358,6 @@ def run_rules(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
     check_kind_rules(post, ctx, times)
     paths = check_images(post, ctx)
     check_channels(post, ctx, paths)
-    check_overlay_glyphs(post, ctx)
+    check_overlay_glyphs(post, ctx, times)
     post.problems.sort(key=lambda p: (p.line or 0, p.field))
     return times
