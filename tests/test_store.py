@@ -416,3 +416,38 @@ def test_a_newer_schema_is_refused(db_url: str, media_dir: Path, alice: Store) -
         Store(db_url, media_dir)
     assert str(exc.value) == ("the queue database has schema version 99, newer than this "
                               "postq understands (2); upgrade postq")
+
+
+def test_what_the_publisher_needs_beyond_claiming(alice: Store, bob: Store) -> None:
+    queued_and_approved(alice, bob, "a", ("outbox", "x"))
+    queued_and_approved(alice, bob, "late")
+    bob.reschedule("late", DUE - timedelta(hours=2))
+    # a dry run sees what would go out, and changes nothing
+    preview = bob.due_preview(DUE)
+    assert [r.ref for r in preview] == ["a@outbox", "a@x"] and preview[0].media
+    assert alice.counts()["scheduled"] == 3
+    # channels the worker is still busy with are left for the next pass
+    (c,) = bob.claim_due(DUE, worker="w1", exclude_channels={"x"})
+    assert c.ref == "a@outbox"
+    assert [(r.ref, r.last_error) for r in bob.take_missed(worker="w1")] == [
+        ("late@outbox", "found 2h late, more than the grace of 30m")]
+    assert bob.take_missed(worker="w1") == []
+    # a worker's own in-flight deliveries are not stale to itself
+    assert bob.stale_publishing(DUE + timedelta(hours=1), exclude_worker="w1") == []
+    assert [r.ref for r in bob.stale_publishing(DUE + timedelta(hours=1),
+                                                exclude_worker="w2")] == ["a@outbox"]
+    # settling unknown outcomes after asking the platform
+    bob.mark_needs_check(c.id, "publisher w1 stopped mid-call")
+    again = bob.settle_not_published(c.id, DUE + timedelta(minutes=1))
+    assert (again.state, again.wake_at, again.claimed_by) == (
+        "scheduled", DUE + timedelta(minutes=1), None)
+    (x, c2) = bob.claim_due(DUE + timedelta(minutes=1), worker="w1")
+    assert (c2.id, c2.attempts) == (c.id, 2)
+    bob.mark_needs_check(c2.id, "timeout")
+    done = bob.settle_published(c2.id, "r9", "https://example.org/r9")
+    assert (done.state, done.remote_url) == ("published", "https://example.org/r9")
+    with pytest.raises(UsageError, match="cannot become published from there"):
+        bob.settle_published(x.id, "r10")
+    checks = [e for e in alice.events("a") if e.action == "check"]
+    assert [(e.state_before, e.state_after) for e in checks] == [
+        ("needs_check", "scheduled"), ("needs_check", "published")]

@@ -65,6 +65,8 @@ class StoreBase:
         self.user = user or current_user()
         self.late_grace = late_grace
         self.zone = zone
+        # Deliveries this process's claims marked missed, per worker (see take_missed).
+        self._missed: dict[str, list[DeliveryRow]] = {}
         self._prepare_schema()
 
     @classmethod

@@ -10,6 +10,7 @@ row, only the one whose update still finds it ``scheduled`` wins.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,58 +26,97 @@ from scheduler.timeutil import format_duration
 class PublishOps(StoreBase):
     """What ``postq run`` calls."""
 
-    def claim_due(self, now: datetime, *, worker: str, limit: int = 50) -> list[Claimed]:
+    def claim_due(
+        self, now: datetime, *, worker: str, limit: int = 50,
+        exclude_channels: Iterable[str] = (),
+    ) -> list[Claimed]:
         """Deliveries due by ``now`` that this worker alone may now publish.
 
         Returns them in ``publishing`` with ``attempts`` already incremented. Deliveries
         that may no longer go out are settled here: past their deadline or later than the
-        grace → ``missed``; approval no longer matching the content → back to
-        ``awaiting_approval``. Paused channels are left untouched.
+        grace → ``missed`` (kept for :meth:`take_missed`); approval no longer matching the
+        content → back to ``awaiting_approval``. Paused channels, and ``exclude_channels``
+        (those the worker is still busy with), are left untouched.
         """
-        d, p, pz = T["deliveries"], T["posts"], T["pauses"]
+        d = T["deliveries"]
         claimed: list[str] = []
+        missed: list[str] = []
         with self._write() as conn:
-            paused = set(conn.execute(select(pz.c.channel)).scalars())
-            if GLOBAL_PAUSE in paused:
-                return []
-            where = [d.c.state.in_(("scheduled", "retry_wait")), d.c.wake_at <= now]
-            if paused:
-                where.append(d.c.channel.not_in(sorted(paused)))
-            due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit)
-            posts = {
-                (r.post_id, r.revision): r
-                for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
-            }
+            due, posts = self._due(conn, now, limit, exclude_channels)
             for row in due:
                 post = posts[(row.post_id, row.revision)]
-                if self._settle_unpublishable(conn, row, post, now, worker):
+                verdict = self._why_unpublishable(row, post, now)
+                if verdict is not None:
+                    to, reason = verdict
+                    if self._move(conn, row, to, action="miss" if to == "missed" else
+                                  "unapprove", who=worker, reason=reason,
+                                  last_error=reason if to == "missed" else row.last_error):
+                        if to == "missed":
+                            missed.append(row.id)
                     continue
                 if self._move(conn, row, "publishing", action="claim", who=worker,
                               reason=f"attempt {row.attempts + 1}",
                               attempts=d.c.attempts + 1, claimed_by=worker, claimed_at=now):
                     claimed.append(row.id)
-            return self._deliveries(conn, [d.c.id.in_(claimed)], order=(d.c.wake_at, d.c.id),
-                                    with_media=True) if claimed else []
+            order = (d.c.wake_at, d.c.id)
+            gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
+            out = self._deliveries(conn, [d.c.id.in_(claimed)], order=order,
+                                   with_media=True) if claimed else []
+        # Only once committed: a rolled-back claim must not send a "missed" notice.
+        self._missed.setdefault(worker, []).extend(gone)
+        return out
 
-    def _settle_unpublishable(
-        self, conn: Connection, row: DeliveryRow, post: Any, now: datetime, worker: str,
-    ) -> bool:
+    def _due(
+        self, conn: Connection, now: datetime, limit: int | None,
+        exclude_channels: Iterable[str] = (),
+    ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
+        """Due deliveries on channels that are not paused, with their post rows."""
+        d, p, pz = T["deliveries"], T["posts"], T["pauses"]
+        skip = set(conn.execute(select(pz.c.channel)).scalars())
+        if GLOBAL_PAUSE in skip:
+            return [], {}
+        skip |= set(exclude_channels)
+        where = [d.c.state.in_(("scheduled", "retry_wait")), d.c.wake_at <= now]
+        if skip:
+            where.append(d.c.channel.not_in(sorted(skip)))
+        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit)
+        posts = {
+            (r.post_id, r.revision): r
+            for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
+        }
+        return due, posts
+
+    def due_preview(self, now: datetime, limit: int | None = None) -> list[DeliveryRow]:
+        """What :meth:`claim_due` would hand out now, changing nothing (for dry runs)."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            due, posts = self._due(conn, now, limit)
+            ids = [r.id for r in due
+                   if self._why_unpublishable(r, posts[(r.post_id, r.revision)], now) is None]
+            if not ids:
+                return []
+            return self._deliveries(conn, [d.c.id.in_(ids)], order=(d.c.wake_at, d.c.id),
+                                    with_media=True)
+
+    def take_missed(self, *, worker: str) -> list[DeliveryRow]:
+        """Deliveries this process's claims turned into ``missed`` since the last call,
+        so the publisher can send its failure notices once for each."""
+        return self._missed.pop(worker, [])
+
+    def _why_unpublishable(
+        self, row: DeliveryRow, post: Any, now: datetime,
+    ) -> tuple[str, str] | None:
+        """``(state, reason)`` if ``row`` may not go out now, else None."""
         if post.approval_required and post.approved_hash != post.content_hash:
-            self._move(conn, row, "awaiting_approval", action="unapprove", who=worker,
-                       reason="the approval does not match the queued content")
-            return True
+            return "awaiting_approval", "the approval does not match the queued content"
         if post.publish_before is not None and now >= post.publish_before:
             why = post.publish_before_reason or "its deadline"
-            self._move(conn, row, "missed", action="miss", who=worker,
-                       reason=f"not out before {self.local(post.publish_before)} ({why})")
-            return True
+            return "missed", f"not out before {self.local(post.publish_before)} ({why})"
         late = now - row.wake_at
         if late > self.late_grace:
-            self._move(conn, row, "missed", action="miss", who=worker,
-                       reason=f"found {format_duration(late)} late, more than the grace of "
+            return "missed", (f"found {format_duration(late)} late, more than the grace of "
                               f"{format_duration(self.late_grace)}")
-            return True
-        return False
+        return None
 
     def outgoing(self, claimed: DeliveryRow | str) -> Any:
         """The :class:`~scheduler.adapters.base.OutgoingPost` of a claimed delivery.
@@ -149,12 +189,38 @@ class PublishOps(StoreBase):
                                reason=reason, **values)
             return self._deliveries(conn, [d.c.id == delivery_id])[0]
 
-    def stale_publishing(self, older_than: datetime | None = None) -> list[DeliveryRow]:
-        """Deliveries left in ``publishing`` (a publisher died mid-call), oldest first."""
+    def settle_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
+                         who: str | None = None) -> DeliveryRow:
+        """``needs_check`` → ``published``: the platform says it has the post."""
+        return self._settle(delivery_id, "published", ("needs_check",), action="check",
+                            who=who, reason=f"found on the platform: {url or remote_id}",
+                            remote_id=remote_id, remote_url=url, published_at=self._now(),
+                            last_error=None)
+
+    def settle_not_published(self, delivery_id: str, at: datetime, *,
+                             who: str | None = None) -> DeliveryRow:
+        """``needs_check`` → ``scheduled`` at ``at``: the platform certainly lacks it.
+
+        Claiming re-checks the deadline and the grace, so a post whose moment has passed
+        becomes ``missed`` instead of going out late.
+        """
+        return self._settle(delivery_id, "scheduled", ("needs_check",), action="check",
+                            who=who, reason="not on the platform; queued again",
+                            wake_at=at, claimed_by=None, claimed_at=None)
+
+    def stale_publishing(
+        self, older_than: datetime | None = None, *, exclude_worker: str | None = None,
+    ) -> list[DeliveryRow]:
+        """Deliveries left in ``publishing`` (a publisher died mid-call), oldest first.
+
+        ``exclude_worker`` leaves out the caller's own deliveries still in flight.
+        """
         d = T["deliveries"]
         where = [d.c.state == "publishing"]
         if older_than is not None:
             where.append(d.c.claimed_at < older_than)
+        if exclude_worker is not None:
+            where.append(d.c.claimed_by != exclude_worker)
         with self._read() as conn:
             return self._deliveries(conn, where, order=(d.c.claimed_at, d.c.id),
                                     with_media=True)
