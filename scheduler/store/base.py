@@ -59,6 +59,8 @@ class StoreBase:
         engine: Engine | None = None,
     ) -> None:
         self.url = url
+        if engine is None:
+            _make_parent(url)
         self.engine = engine if engine is not None else make_engine(url)
         self.media = MediaStore(Path(media_dir))
         self.clock = clock or Clock()
@@ -209,6 +211,20 @@ class StoreBase:
             raise UsageError(
                 f"delivery {row.ref} changed while this command ran; look at it again"
             )
+
+
+def _make_parent(url: str) -> None:
+    """A SQLite file's folder is created like ``data_dir`` is, so any caller can open it."""
+    from scheduler.errors import StoreError
+    from scheduler.store.fastread import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
 
 
 def _delivery(r: Any, media: tuple[MediaRow, ...] = ()) -> DeliveryRow:
