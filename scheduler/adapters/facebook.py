@@ -1,0 +1,149 @@
+"""The ``facebook`` adapter: posts with photos on a Facebook Page.
+
+Flow (https://developers.facebook.com/docs/pages-api/posts/ and
+https://developers.facebook.com/docs/graph-api/reference/page/photos/):
+
+* one photo: ``POST /{page-id}/photos`` with ``url`` (from the media host) or the bytes
+  as multipart ``source``, ``caption`` and ``alt_text_custom`` → ``id``, ``post_id``;
+* several photos: each ``POST /{page-id}/photos`` with ``published=false`` (an unpublished
+  photo shows nowhere, so a lost answer there is harmless), then ``POST /{page-id}/feed``
+  with ``message`` and ``attached_media[i]={"media_fbid": id}``;
+* no photo: ``POST /{page-id}/feed`` with ``message``.
+
+The permalink comes from ``GET /{post-id}?fields=permalink_url``. Facebook has no
+idempotency key: a lost answer to the publishing call raises OutcomeUnknown and ``check``
+looks for the message among the Page's latest posts (``GET /{page-id}/posts``), not older
+than the delivery's due time. Errors follow :mod:`scheduler.adapters.meta` (80001, Page
+throttled, waits; 506, duplicate, is permanent).
+
+Settings: ``base_url`` (default https://graph.facebook.com/v21.0), ``page_id``,
+``token_env`` (a Page access token), ``token_expires`` (optional) and ``media_host``
+(optional: without it the bytes are uploaded directly).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scheduler.adapters.base import OutgoingImage, OutgoingPost, PlannedRequest, Published
+from scheduler.adapters.meta import GraphAdapter, GraphSettings, normalise_text, recent_enough
+from scheduler.errors import PermanentPublishError, PublishError
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+
+
+class FacebookSettings(GraphSettings):
+    """See the module docstring."""
+
+    base_url: str = "https://graph.facebook.com/v21.0"
+    page_id: str
+
+
+class FacebookAdapter(GraphAdapter):
+    """Publishes posts with photos to one Facebook Page."""
+
+    platform = "facebook"
+    label = "facebook"
+    settings_model = FacebookSettings
+    #: How many of the Page's latest posts ``check`` reads.
+    check_window = 25
+
+    @property
+    def page(self) -> str:
+        assert isinstance(self.settings, FacebookSettings)
+        return self.settings.page_id
+
+    # -- requests -----------------------------------------------------------------------
+    def _photo_request(self, image: OutgoingImage, index: int, *, planned: bool = False,
+                       **fields: Any) -> dict[str, Any]:
+        """Keyword arguments for the photo call: by URL with a media host, else multipart."""
+        form = {k: v for k, v in fields.items() if v not in (None, "")}
+        if image.alt:
+            form["alt_text_custom"] = image.alt
+        if self._graph.media_host is not None:
+            form["url"] = self.planned_image_url(image) if planned else self.image_url(image)
+            return {"data": form}
+        name = f"{index}.{_EXTENSIONS.get(image.mime, 'jpg')}"
+        return {"data": form, "files": {"source": (name, image.read_bytes(), image.mime)}}
+
+    @staticmethod
+    def _feed_form(post: OutgoingPost, photo_ids: list[str]) -> dict[str, str]:
+        form = {"message": post.caption}
+        for n, photo_id in enumerate(photo_ids):
+            form[f"attached_media[{n}]"] = json.dumps({"media_fbid": photo_id})
+        return form
+
+    def _published(self, post_id: str) -> Published:
+        try:
+            doc = self.graph("GET", f"/{post_id}", params={"fields": "permalink_url"})
+            link = doc.get("permalink_url") if isinstance(doc, dict) else None
+        except PublishError:
+            link = None  # the post exists; a missing link must not fail the delivery
+        return Published(remote_id=post_id,
+                         url=str(link) if link else f"https://www.facebook.com/{post_id}")
+
+    def check_fits(self, post: OutgoingPost) -> None:
+        profile = self.profile(self.settings.text_limit)
+        problems = []
+        if len(post.caption) > profile.text_limit:
+            problems.append(f"the caption is {len(post.caption)} characters; the limit is "
+                            f"{profile.text_limit}")
+        if len(post.images) > profile.max_images:
+            problems.append(f"{len(post.images)} images; at most {profile.max_images}")
+        for n, image in enumerate(post.images, start=1):
+            size = image.path.stat().st_size
+            if size > profile.image_max_bytes:
+                problems.append(f"image {n} is {size} bytes; at most {profile.image_max_bytes}")
+        if problems:
+            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
+
+    # -- the adapter interface ----------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> Published:
+        self.check_fits(post)
+        if len(post.images) == 1:
+            doc = self.graph("POST", f"/{self.page}/photos",
+                             **self._photo_request(post.images[0], 1, caption=post.caption))
+            return self._published(str(doc.get("post_id") or doc["id"]))
+        photo_ids = []
+        for n, image in enumerate(post.images, start=1):
+            doc = self.graph("POST", f"/{self.page}/photos", idempotent=True,
+                             **self._photo_request(image, n, published="false"))
+            photo_ids.append(str(doc["id"]))
+        doc = self.graph("POST", f"/{self.page}/feed", data=self._feed_form(post, photo_ids))
+        return self._published(str(doc["id"]))
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        doc = self.graph("GET", f"/{self.page}/posts",
+                         params={"fields": "id,message,permalink_url,created_time",
+                                 "limit": self.check_window})
+        wanted = normalise_text(post.caption)
+        for item in doc.get("data") or [] if isinstance(doc, dict) else []:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            if normalise_text(str(item.get("message") or "")) != wanted:
+                continue
+            if not recent_enough(item.get("created_time"), post):
+                continue
+            link = item.get("permalink_url")
+            return Published(remote_id=str(item["id"]),
+                             url=str(link) if link else f"https://www.facebook.com/{item['id']}")
+        return None
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        auth = {"Authorization": "Bearer ***"}
+        planned: list[PlannedRequest] = []
+        if len(post.images) == 1:
+            kwargs = self._photo_request(post.images[0], 1, planned=True, caption=post.caption)
+            return [self.http.plan("POST", f"/{self.page}/photos", headers=auth, **kwargs)]
+        for n, image in enumerate(post.images, start=1):
+            kwargs = self._photo_request(image, n, planned=True, published="false")
+            planned.append(self.http.plan("POST", f"/{self.page}/photos", headers=auth, **kwargs))
+        ids = [f"<id of photo {n}>" for n in range(1, len(post.images) + 1)]
+        planned.append(self.http.plan("POST", f"/{self.page}/feed", headers=auth,
+                                      data=self._feed_form(post, ids)))
+        return planned
+
+    def verify(self) -> str:
+        doc = self.graph("GET", f"/{self.page}", params={"fields": "name"})
+        return self._with_expiry(f"posts to the Page {doc.get('name') or self.page}")

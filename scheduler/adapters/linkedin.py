@@ -1,0 +1,271 @@
+"""The ``linkedin`` adapter: posts with images as an organisation, through the Posts API.
+
+Flow (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api
+and .../images-api):
+
+1. ``POST /rest/images?action=initializeUpload`` ``{"initializeUploadRequest": {"owner":
+   <organization URN>}}`` → ``value.uploadUrl`` and ``value.image`` (an image URN).
+2. ``PUT`` the bytes to ``uploadUrl``.
+3. ``POST /rest/posts`` with ``author``, ``commentary``, ``visibility: PUBLIC``,
+   ``distribution``, ``content.media {id, altText}`` (``content.multiImage`` for 2+),
+   ``lifecycleState: PUBLISHED``. The new post's URN is in the ``x-restli-id`` header;
+   its address is ``https://www.linkedin.com/feed/update/{urn}/``.
+
+Every call carries ``Linkedin-Version: YYYYMM`` (setting ``version``) and
+``X-Restli-Protocol-Version: 2.0.0``. The commentary is written in LinkedIn's "little
+text" format (:func:`little_text`), where an unescaped reserved character silently cuts
+the post short. LinkedIn has no idempotency key: a lost answer to ``POST /rest/posts``
+raises OutcomeUnknown and ``check`` looks for the commentary among the organisation's
+latest posts (``GET /rest/posts?author=...&q=author``).
+
+Rate limits are per day and reset at midnight UTC; a 429 without ``Retry-After`` waits
+until then (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
+Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --check`` warn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from scheduler.adapters.base import (
+    Adapter,
+    AdapterSettings,
+    OutgoingImage,
+    OutgoingPost,
+    PlannedRequest,
+    Published,
+)
+from scheduler.adapters.http import HttpClient, raise_for_status, redact
+from scheduler.adapters.meta import expiry_note, normalise_text
+from scheduler.errors import OutcomeUnknown, PermanentPublishError, RateLimited
+from scheduler.platforms import HASHTAG_RE
+from scheduler.timeutil import Clock
+
+#: Reserved by little text; each must be backslash-escaped to appear as itself.
+#: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
+RESERVED = set("\\|{}@[]()<>#*_~")
+
+
+def escape_little(text: str) -> str:
+    """``text`` with every reserved character backslash-escaped."""
+    return "".join(f"\\{ch}" if ch in RESERVED else ch for ch in text)
+
+
+def little_text(text: str) -> str:
+    """Plain caption → little text: everything literal, hashtags kept as hashtags.
+
+    A ``#tag`` (as the validator recognises one, :data:`scheduler.platforms.HASHTAG_RE`)
+    becomes the documented hashtag template ``{hashtag|\\#|tag}``; every other reserved
+    character, including ``@`` (postq does not write mentions) and a ``#`` that starts
+    no tag (``C#``, ``#1``), is escaped.
+    """
+    out, last = [], 0
+    for m in HASHTAG_RE.finditer(text):
+        out.append(escape_little(text[last:m.start()]))
+        out.append("{hashtag|\\#|" + escape_little(m.group(1)) + "}")
+        last = m.end()
+    out.append(escape_little(text[last:]))
+    return "".join(out)
+
+
+def plain_from_little(text: str) -> str:
+    """Little text back to what a reader sees, for comparing in ``check``."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("{hashtag|", i):
+            end = text.find("}", i)
+            if end != -1:
+                parts = text[i + 1:end].split("|", 2)
+                if len(parts) == 3:
+                    out.append("#" + parts[2].replace("\\", ""))
+                    i = end + 1
+                    continue
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class LinkedInSettings(AdapterSettings):
+    """``base_url`` (default https://api.linkedin.com), ``organization`` (a URN such as
+    ``urn:li:organization:2414183``, or just the number), ``token_env``, ``version``
+    (``Linkedin-Version``, YYYYMM) and ``token_expires`` (optional ISO date)."""
+
+    base_url: str = "https://api.linkedin.com"
+    organization: str
+    token_env: str
+    version: str = "202511"
+    token_expires: date | None = None
+
+    @property
+    def organization_urn(self) -> str:
+        org = self.organization.strip()
+        return org if org.startswith("urn:li:") else f"urn:li:organization:{org}"
+
+
+class LinkedInAdapter(Adapter):
+    """Publishes posts with images as one LinkedIn organisation."""
+
+    platform = "linkedin"
+    settings_model = LinkedInSettings
+    #: How many of the organisation's latest posts ``check`` reads.
+    check_window = 10
+
+    def __init__(
+        self,
+        channel: str,
+        settings: AdapterSettings,
+        *,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
+        self.http = HttpClient(platform=f"linkedin '{channel}'", base_url=self._settings.base_url,
+                               secrets=self.secrets, now=self.clock.now)
+
+    @property
+    def _settings(self) -> LinkedInSettings:
+        assert isinstance(self.settings, LinkedInSettings)
+        return self.settings
+
+    def _headers(self, token: str | None = None) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token if token is not None else self.secret('token_env')}",
+            "Linkedin-Version": self._settings.version,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {**self._headers(), **dict(kwargs.pop("headers", None) or {})}
+        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        if response.status_code == 429 and not response.headers.get("Retry-After"):
+            # Daily limits, reset at midnight UTC; LinkedIn sends no Retry-After.
+            now = self.clock.now().astimezone(UTC)
+            midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+            text = redact(response.text[:300], self.secrets())
+            raise RateLimited(f"{self.http.platform}: {method} {path} answered 429: {text}",
+                              retry_after=(midnight - now).total_seconds())
+        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                         now=self.clock.now())
+        return response
+
+    # -- requests -----------------------------------------------------------------------
+    def _upload(self, image: OutgoingImage) -> str:
+        # Registering and uploading an image shows nothing: repeating them is harmless.
+        doc = self._call("POST", "/rest/images", params={"action": "initializeUpload"},
+                         json_body=self._init_body(), idempotent=True).json()
+        value = doc.get("value") or {}
+        self._call("PUT", str(value["uploadUrl"]), content=(image.read_bytes(), image.mime))
+        return str(value["image"])
+
+    def _init_body(self) -> dict[str, Any]:
+        return {"initializeUploadRequest": {"owner": self._settings.organization_urn}}
+
+    def post_body(self, post: OutgoingPost, image_urns: list[str]) -> dict[str, Any]:
+        """The ``/rest/posts`` body for ``post`` with its uploaded images."""
+        body: dict[str, Any] = {
+            "author": self._settings.organization_urn,
+            "commentary": little_text(post.caption),
+            "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                             "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        media = [{"id": urn, "altText": image.alt}
+                 for urn, image in zip(image_urns, post.images, strict=True)]
+        if len(media) == 1:
+            body["content"] = {"media": media[0]}
+        elif media:
+            body["content"] = {"multiImage": {"images": media}}
+        return body
+
+    @staticmethod
+    def _url(urn: str) -> str:
+        return f"https://www.linkedin.com/feed/update/{urn}/"
+
+    def check_fits(self, post: OutgoingPost) -> None:
+        profile = self.profile(self.settings.text_limit)
+        problems = []
+        length = len(little_text(post.caption))
+        if length > profile.text_limit:
+            problems.append(f"the commentary is {length} characters once escaped; LinkedIn "
+                            f"allows {profile.text_limit}")
+        if len(post.images) > profile.max_images:
+            problems.append(f"{len(post.images)} images; LinkedIn allows {profile.max_images}")
+        if problems:
+            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
+
+    # -- the adapter interface ----------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> Published:
+        self.check_fits(post)
+        urns = [self._upload(image) for image in post.images]
+        response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))
+        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+        if not urn:
+            # Created (2xx) but unnamed: the post exists; let check find it, never resend.
+            raise OutcomeUnknown(f"{self.http.platform}: /rest/posts answered "
+                                 f"{response.status_code} without x-restli-id")
+        return Published(remote_id=urn, url=self._url(urn))
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        org = quote(self._settings.organization_urn, safe="")
+        # Rest.li 2.0 wants the URN percent-encoded exactly once, hence the hand-built query.
+        doc = self._call("GET", f"/rest/posts?author={org}&q=author&count={self.check_window}"
+                         "&sortBy=CREATED").json()
+        wanted = normalise_text(post.caption)
+        for item in doc.get("elements") or [] if isinstance(doc, dict) else []:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            text = normalise_text(plain_from_little(str(item.get("commentary") or "")))
+            if text != wanted:
+                continue
+            stamp = item.get("publishedAt") or item.get("createdAt")
+            if isinstance(stamp, int | float):
+                when = datetime.fromtimestamp(stamp / 1000, UTC)
+                if when < post.due_at - timedelta(minutes=10):
+                    continue
+            return Published(remote_id=str(item["id"]), url=self._url(str(item["id"])))
+        return None
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        headers = self._headers(token="***")
+        planned = []
+        for n, image in enumerate(post.images, start=1):
+            planned.append(self.http.plan("POST", "/rest/images?action=initializeUpload",
+                                          headers=headers, json_body=self._init_body()))
+            planned.append(self.http.plan("PUT", f"<uploadUrl of image {n}>", headers=headers,
+                                          content=(image.read_bytes(), image.mime)))
+        urns = [f"<image URN {n}>" for n in range(1, len(post.images) + 1)]
+        planned.append(self.http.plan("POST", "/rest/posts", headers=headers,
+                                      json_body=self.post_body(post, urns)))
+        return planned
+
+    def verify(self) -> str:
+        org = self._settings.organization_urn
+        org_id = org.rsplit(":", 1)[-1]
+        doc = self._call("GET", f"/rest/organizations/{org_id}").json()
+        line = f"posts as {doc.get('localizedName') or org}"
+        note = expiry_note(self._settings.token_expires, self.clock.now().date())
+        return f"{line}; {note}" if note else line
+
+    def readiness(self) -> list[str]:
+        problems = super().readiness()
+        expires = self._settings.token_expires
+        if expires is not None and expires < self.clock.now().date():
+            problems.append(f"the access token expired on {expires.isoformat()}")
+        return problems
+
+    def close(self) -> None:
+        self.http.close()

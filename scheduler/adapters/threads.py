@@ -1,0 +1,76 @@
+"""The ``threads`` adapter: text, image and carousel posts on Threads.
+
+Flow (https://developers.facebook.com/docs/threads/posts):
+
+1. ``GET /{user}/threads_publishing_limit?fields=quota_usage,config`` — 250 posts per
+   rolling 24 hours; over quota the delivery waits (RateLimited).
+2. Images go to the channel's media host: Threads fetches them from a public URL.
+3. ``POST /{user}/threads`` with ``media_type`` TEXT (no image) or IMAGE (``image_url``,
+   ``alt_text``) and ``text`` → container; for 2–10 images one ``is_carousel_item``
+   container each, then ``media_type=CAROUSEL`` with ``children`` and the text.
+4. ``GET /{container}?fields=status`` until FINISHED.
+5. ``POST /{user}/threads_publish`` with ``creation_id`` → media id; the permalink from
+   ``GET /{media-id}?fields=permalink``.
+
+The 500-character limit (emoji counted by UTF-8 bytes) and the 5-link limit come from
+the ``threads`` platform profile and are checked before anything is sent. Errors,
+container reuse and ``check`` are described in :mod:`scheduler.adapters.meta`.
+Settings: ``base_url`` (default https://graph.threads.net/v1.0), ``user_id`` (default
+``me``), ``token_env``, ``token_expires`` (optional ISO date; tokens last 60 days) and
+``media_host`` (needed only for posts with images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scheduler.adapters.base import OutgoingImage, OutgoingPost
+from scheduler.adapters.meta import GraphContainerAdapter, GraphSettings
+
+
+class ThreadsSettings(GraphSettings):
+    """See the module docstring."""
+
+    base_url: str = "https://graph.threads.net/v1.0"
+    user_id: str = "me"
+
+
+class ThreadsAdapter(GraphContainerAdapter):
+    """Publishes posts to one Threads profile."""
+
+    platform = "threads"
+    label = "threads"
+    settings_model = ThreadsSettings
+    create_path = "threads"
+    publish_path = "threads_publish"
+    limit_path = "threads_publishing_limit"
+    status_field = "status"
+    text_field = "text"
+    list_path = "threads"
+    list_fields = "id,text,permalink,timestamp"
+
+    @property
+    def user(self) -> str:
+        assert isinstance(self.settings, ThreadsSettings)
+        return self.settings.user_id
+
+    def container_steps(
+        self, post: OutgoingPost, url_of: Callable[[OutgoingImage], str]
+    ) -> list[dict[str, Any]]:
+        if not post.images:
+            return [{"media_type": "TEXT", "text": post.caption}]
+        if len(post.images) == 1:
+            image = post.images[0]
+            return [{"media_type": "IMAGE", "image_url": url_of(image), "text": post.caption,
+                     "alt_text": image.alt}]
+        children = [
+            {"media_type": "IMAGE", "image_url": url_of(image), "is_carousel_item": True,
+             "alt_text": image.alt}
+            for image in post.images
+        ]
+        return [*children, {"media_type": "CAROUSEL", "text": post.caption}]
+
+    def verify(self) -> str:
+        doc = self.graph("GET", f"/{self.user}", params={"fields": "username"})
+        return self._with_expiry(f"signed in as @{doc.get('username') or self.user}")

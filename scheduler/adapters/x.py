@@ -1,0 +1,290 @@
+"""The ``x`` adapter: posts with images through the X API v2.
+
+Flow (https://docs.x.com/x-api/posts/manage-tweets/introduction and
+https://docs.x.com/x-api/media/quickstart/media-upload-chunked):
+
+1. ``POST /2/media/upload`` multipart (``media``, ``media_category=tweet_image``) per
+   image → ``data.id``. The old v1.1 upload host is being retired, so v2 only.
+2. ``POST /2/media/metadata`` ``{"id", "metadata": {"alt_text": {"text"}}}`` for its alt
+   text (up to 1,000 characters).
+3. ``POST /2/tweets`` ``{"text", "media": {"media_ids": [...]}}`` → 201 ``data.id``; the
+   web address is ``https://x.com/{username}/status/{id}`` (``username`` setting), or
+   ``https://x.com/i/web/status/{id}`` when the account name is unknown.
+
+Auth: either an OAuth 2.0 user-context token (``token_env``) or OAuth 1.0a user context
+(``consumer_key_env``, ``consumer_secret_env``, ``access_token_env``,
+``access_token_secret_env``), signed by requests-oauthlib (``pip install 'postq[x]'``),
+imported only when used. Errors are RFC 7807 documents (``type``, ``title``,
+``detail``); 429 waits until ``x-rate-limit-reset`` — or ``x-user-limit-24hour-reset``
+when the daily cap is what ran out — and 5xx is retried. A 403 saying the text is a
+duplicate is permanent; other 401/403 answers need a person (AuthError).
+
+X has no idempotency key: a lost answer to ``POST /2/tweets`` raises OutcomeUnknown and
+``check`` reads the account's latest posts (``GET /2/users/me``, then
+``GET /2/users/{id}/tweets``) for the same text. X rewrites links to t.co, appends a link
+to attached media and escapes ``&<>`` as HTML entities, so texts are compared with links
+removed and entities decoded.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from pydantic import model_validator
+
+from scheduler.adapters.base import (
+    Adapter,
+    AdapterSettings,
+    OutgoingImage,
+    OutgoingPost,
+    PlannedRequest,
+    Published,
+)
+from scheduler.adapters.http import HttpClient, error_message_of, raise_for_status, redact, retry_after_of
+from scheduler.adapters.meta import normalise_text, recent_enough
+from scheduler.errors import (
+    AuthError,
+    ConfigError,
+    PermanentPublishError,
+    RateLimited,
+)
+from scheduler.timeutil import Clock
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+_OAUTH1_KEYS = ("consumer_key_env", "consumer_secret_env", "access_token_env",
+                "access_token_secret_env")
+
+
+class XSettings(AdapterSettings):
+    """``base_url`` (default https://api.x.com), ``username`` (for post URLs), and either
+    ``token_env`` (OAuth 2.0 user token) or all four OAuth 1.0a ``*_env`` names."""
+
+    base_url: str = "https://api.x.com"
+    username: str | None = None
+    token_env: str | None = None
+    consumer_key_env: str | None = None
+    consumer_secret_env: str | None = None
+    access_token_env: str | None = None
+    access_token_secret_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> XSettings:
+        given = [k for k in _OAUTH1_KEYS if getattr(self, k)]
+        if self.token_env and given:
+            raise ValueError("give either token_env (OAuth 2.0) or the OAuth 1.0a *_env keys, not both")
+        if not self.token_env and len(given) != len(_OAUTH1_KEYS):
+            missing = [k for k in _OAUTH1_KEYS if not getattr(self, k)]
+            raise ValueError("needs token_env, or all of " + ", ".join(_OAUTH1_KEYS)
+                             + (f" (missing: {', '.join(missing)})" if given else ""))
+        return self
+
+
+class XAdapter(Adapter):
+    """Publishes posts with images to one X account."""
+
+    platform = "x"
+    settings_model = XSettings
+    #: How many of the account's latest posts ``check`` reads (the API's minimum is 5).
+    check_window = 10
+
+    def __init__(
+        self,
+        channel: str,
+        settings: AdapterSettings,
+        *,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
+        self.http = HttpClient(platform=f"x '{channel}'", base_url=self._settings.base_url,
+                               secrets=self.secrets, now=self.clock.now)
+        self._me: dict[str, str] | None = None
+        self._oauth1_ready = False
+
+    @property
+    def _settings(self) -> XSettings:
+        assert isinstance(self.settings, XSettings)
+        return self.settings
+
+    # -- auth ---------------------------------------------------------------------------
+    def _auth(self) -> dict[str, str]:
+        """The bearer header, or nothing when the session signs with OAuth 1.0a."""
+        if self._settings.token_env:
+            return {"Authorization": f"Bearer {self.secret('token_env')}"}
+        if not self._oauth1_ready:
+            try:
+                from requests_oauthlib import OAuth1
+            except ImportError:
+                raise ConfigError(
+                    f"channel '{self.channel}': OAuth 1.0a needs requests-oauthlib: "
+                    "pip install 'postq[x]'"
+                ) from None
+            self.http.session.auth = OAuth1(
+                self.secret("consumer_key_env"), self.secret("consumer_secret_env"),
+                self.secret("access_token_env"), self.secret("access_token_secret_env"),
+            )
+            self._oauth1_ready = True
+        return {}
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = self.http.request(method, path, headers=self._auth(), check=False, **kwargs)
+        self._raise_for(response)
+        return response
+
+    def _raise_for(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        secrets = self.secrets()
+        method = response.request.method if response.request is not None else ""
+        path = requests.utils.urlparse(response.url).path if response.url else ""
+        detail = redact(_problem_text(response), secrets)
+        message = f"{self.http.platform}: {method} {path} answered {status}: {detail}"
+        if status == 403 and "duplicate" in detail.lower():
+            raise PermanentPublishError(message)
+        if status == 429:
+            headers = response.headers
+            wait = None
+            if headers.get("x-user-limit-24hour-remaining") == "0":
+                reset = headers.get("x-user-limit-24hour-reset", "")
+                try:
+                    wait = max(0.0, float(reset) - self.clock.now().timestamp())
+                except ValueError:
+                    wait = None
+            raise RateLimited(message, retry_after=wait if wait is not None
+                              else retry_after_of(response, self.clock.now()))
+        if status in (401, 403):
+            raise AuthError(message)
+        raise_for_status(response, platform=self.http.platform, secrets=secrets,
+                         now=self.clock.now())
+
+    # -- requests -----------------------------------------------------------------------
+    @staticmethod
+    def _filename(image: OutgoingImage, index: int) -> str:
+        return f"{index}.{_EXTENSIONS.get(image.mime, 'bin')}"
+
+    def _upload(self, image: OutgoingImage, index: int) -> str:
+        # An uploaded image is shown nowhere until a post uses it: a repeat is harmless.
+        doc = self._call(
+            "POST", "/2/media/upload",
+            files={"media": (self._filename(image, index), image.read_bytes(), image.mime)},
+            data={"media_category": "tweet_image"}, idempotent=True,
+        ).json()
+        media_id = str(doc["data"]["id"])
+        if image.alt:
+            self._call("POST", "/2/media/metadata", json_body=_alt_body(media_id, image.alt),
+                       idempotent=True)
+        return media_id
+
+    @staticmethod
+    def _tweet_body(post: OutgoingPost, media_ids: list[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": post.caption}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        return body
+
+    def _url(self, tweet_id: str) -> str:
+        username = self._settings.username or (self._me or {}).get("username")
+        if username:
+            return f"https://x.com/{username}/status/{tweet_id}"
+        return f"https://x.com/i/web/status/{tweet_id}"
+
+    def me(self) -> dict[str, str]:
+        if self._me is None:
+            doc = self._call("GET", "/2/users/me").json()
+            data = doc.get("data") if isinstance(doc, dict) else None
+            if not isinstance(data, dict) or not data.get("id"):
+                raise AuthError(f"{self.http.platform}: /2/users/me answered without a user")
+            self._me = {"id": str(data["id"]), "username": str(data.get("username") or "")}
+        return self._me
+
+    def check_fits(self, post: OutgoingPost) -> None:
+        profile = self.profile(self.settings.text_limit)
+        problems = []
+        length = profile.count(post.caption)
+        if length > profile.text_limit:
+            problems.append(f"the text weighs {length}; X allows {profile.text_limit}")
+        if len(post.images) > profile.max_images:
+            problems.append(f"{len(post.images)} images; X allows {profile.max_images}")
+        for n, image in enumerate(post.images, start=1):
+            if len(image.alt) > profile.alt_limit:
+                problems.append(f"image {n} alt text is {len(image.alt)} characters; X allows "
+                                f"{profile.alt_limit}")
+        if problems:
+            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
+
+    # -- the adapter interface ----------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> Published:
+        self.check_fits(post)
+        media_ids = [self._upload(image, n) for n, image in enumerate(post.images, start=1)]
+        doc = self._call("POST", "/2/tweets", json_body=self._tweet_body(post, media_ids)).json()
+        tweet_id = str(doc["data"]["id"])
+        return Published(remote_id=tweet_id, url=self._url(tweet_id))
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        user_id = self.me()["id"]
+        doc = self._call("GET", f"/2/users/{user_id}/tweets",
+                         params={"max_results": self.check_window,
+                                 "tweet.fields": "created_at,text"}).json()
+        wanted = _comparable(post.caption)
+        for item in doc.get("data") or [] if isinstance(doc, dict) else []:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            if _comparable(str(item.get("text") or "")) != wanted:
+                continue
+            if not recent_enough(item.get("created_at"), post):
+                continue
+            return Published(remote_id=str(item["id"]), url=self._url(str(item["id"])))
+        return None
+
+    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        auth = {"Authorization": "Bearer ***" if self._settings.token_env else "OAuth ***"}
+        planned = []
+        for n, image in enumerate(post.images, start=1):
+            planned.append(self.http.plan(
+                "POST", "/2/media/upload", headers=auth,
+                files={"media": (self._filename(image, n), image.read_bytes(), image.mime)},
+                data={"media_category": "tweet_image"},
+            ))
+            if image.alt:
+                planned.append(self.http.plan("POST", "/2/media/metadata", headers=auth,
+                                              json_body=_alt_body(f"<id of image {n}>", image.alt)))
+        ids = [f"<id of image {n}>" for n in range(1, len(post.images) + 1)]
+        planned.append(self.http.plan("POST", "/2/tweets", headers=auth,
+                                      json_body=self._tweet_body(post, ids)))
+        return planned
+
+    def verify(self) -> str:
+        me = self.me()
+        return f"signed in as @{me.get('username') or me['id']}"
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _alt_body(media_id: str, alt: str) -> dict[str, Any]:
+    return {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
+
+
+def _comparable(text: str) -> str:
+    return normalise_text(html.unescape(text), drop_urls=True)
+
+
+def _problem_text(response: requests.Response) -> str:
+    """RFC 7807 ``title: detail``, with the first of ``errors[].message`` when present."""
+    base = error_message_of(response)
+    try:
+        doc = response.json()
+    except ValueError:
+        return base
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        extra = errors[0].get("message") or errors[0].get("detail")
+        if extra and str(extra) not in base:
+            return f"{base} ({extra})"
+    return base
