@@ -36,6 +36,8 @@ class CoreSettings(_Strict):
     late_grace: str = "30m"
     max_attempts: int = Field(default=5, ge=1, le=50)
     retry_base: str = "30s"
+    # A delivery left 'publishing' by a publisher silent for this long is settled by others.
+    stale_after: str = "30s"
 
     @field_validator("timezone")
     @classmethod
@@ -46,7 +48,7 @@ class CoreSettings(_Strict):
             raise ValueError(str(exc)) from None
         return v
 
-    @field_validator("late_grace", "retry_base")
+    @field_validator("late_grace", "retry_base", "stale_after")
     @classmethod
     def _duration(cls, v: str) -> str:
         try:

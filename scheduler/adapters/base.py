@@ -98,6 +98,9 @@ class Adapter(ABC):
     platform: ClassVar[str]
     #: Pydantic model of the channel settings this adapter accepts.
     settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
+    #: Whether ``check() -> None`` proves the post is not on the platform. Adapters that
+    #: cannot ask (a webhook) set False, and an unknown outcome then waits for a person.
+    check_is_authoritative: ClassVar[bool] = True
     #: A custom profile for platforms postq does not know; wins over ``platform``.
     profile_override: ClassVar[PlatformProfile | None] = None
 

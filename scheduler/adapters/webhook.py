@@ -55,6 +55,9 @@ def sign(secret: str, body: bytes) -> str:
 class WebhookAdapter(Adapter):
     """POSTs the delivery as signed JSON to ``url``."""
 
+    # A receiver cannot be asked what it got, so an unknown outcome waits for a person.
+    check_is_authoritative = False
+
     platform = "webhook"
     settings_model = WebhookSettings
 

@@ -17,9 +17,14 @@ from scheduler.cli._common import load_settings, run_guarded
               help="Show every request that would be sent now (secrets redacted); change "
                    "nothing and send nothing.")
 @click.option("-v", "--verbose", is_flag=True, help="Log each step to stderr.")
+@click.option("--tick", type=float, default=1.0, hidden=True,
+              help="Seconds between looks for due deliveries.")
+@click.option("--reconcile-every", type=float, default=15.0, hidden=True,
+              help="Seconds between looks for abandoned deliveries.")
 @click.pass_context
 @run_guarded
-def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool) -> None:
+def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: float,
+        reconcile_every: float) -> None:
     """Run the publisher.
 
     Without options it runs until stopped (SIGTERM or Ctrl-C finish the call in flight,
@@ -61,6 +66,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool) -> None:
     if once:
         outcomes = publisher.run_once()
         publisher.close()
+        store.forget_heartbeat(publisher.worker)
         for o in outcomes:
             click.echo(f"{o.ref}: {o.state}" + (f" ({o.detail})" if o.detail else ""))
         if not outcomes:
@@ -70,4 +76,4 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool) -> None:
         return
     click.echo(f"postq publisher {publisher.worker} running; Ctrl-C or SIGTERM to stop.",
                err=True)
-    serve(publisher)
+    serve(publisher, tick_seconds=tick, reconcile_seconds=reconcile_every)

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from scheduler.adapters import AdapterRegistry
@@ -35,10 +34,6 @@ from scheduler.publish.backoff import retry_delay
 from scheduler.timeutil import Clock, parse_duration
 
 log = logging.getLogger("postq.publish")
-
-#: A ``publishing`` row whose publisher has sent no heartbeat for this long is presumed
-#: abandoned by a crash and is settled with ``check()``.
-STALE_AFTER = timedelta(seconds=30)
 
 
 def default_worker_name() -> str:
@@ -88,6 +83,7 @@ class Publisher:
         self.outcomes: list[Outcome] = []
         self.max_attempts = self.settings.postq.max_attempts
         self.retry_base = parse_duration(self.settings.postq.retry_base)
+        self.stale_after = parse_duration(self.settings.postq.stale_after)
 
     # -- adapters -----------------------------------------------------------------------
     def adapter(self, channel: str) -> Adapter:
@@ -126,6 +122,7 @@ class Publisher:
 
     def run_once(self) -> list[Outcome]:
         """``run --once``: settle leftovers, publish everything due, wait, return outcomes."""
+        self.beat()
         self.reconcile()
         while self.tick(wait=True):
             pass
@@ -227,16 +224,30 @@ class Publisher:
     def reconcile(self) -> list[Outcome]:
         """Turn abandoned ``publishing`` rows into ``needs_check`` and settle each with
         the platform's answer: published if it has the post, back to the queue if it
-        certainly does not, left for a person if it cannot tell."""
+        certainly does not, left for a person if it cannot tell.
+
+        A row is abandoned when the publisher that claimed it has sent no heartbeat for
+        ``stale_after``; a slow upload by a live publisher is left alone.
+        """
         now = self.clock.now()
-        for row in self.store.stale_publishing(now - STALE_AFTER, exclude_worker=self.worker):
-            self.store.mark_needs_check(row.id, f"publisher {row.claimed_by} stopped mid-call")
+        alive = {h.worker for h in self.store.heartbeats() if h.alive(now, self.stale_after)}
+        for row in self.store.stale_publishing(exclude_worker=self.worker):
+            if row.claimed_by in alive:
+                continue
+            if row.claimed_at is not None and now - row.claimed_at < self.stale_after:
+                continue
+            try:
+                self.store.mark_needs_check(
+                    row.id, f"publisher {row.claimed_by} stopped mid-call", who=self.worker)
+            except PostqError:
+                continue  # it finished or was settled by someone else meanwhile
         settled = []
         for row in self.store.list_deliveries(state="needs_check"):
             settled.append(self.settle(row))
         return settled
 
     def settle(self, row: Any) -> Outcome:
+        """Ask the platform whether an unknown outcome was in fact a success."""
         try:
             adapter = self.adapter(row.channel)
             post = self.store.outgoing(row)
@@ -245,10 +256,17 @@ class Publisher:
             return Outcome(row.id, row.ref, "needs_check", f"still unknown: {exc}")
         except PostqError as exc:
             return Outcome(row.id, row.ref, "needs_check", f"check failed: {exc}")
-        if found is not None:
-            self.store.settle_published(row.id, found.remote_id, found.url)
-            return self._record(Outcome(row.id, row.ref, "published", found.url or found.remote_id))
-        self.store.settle_not_published(row.id, self.clock.now())
+        try:
+            if found is not None:
+                self.store.settle_published(row.id, found.remote_id, found.url)
+                return self._record(Outcome(row.id, row.ref, "published",
+                                            found.url or found.remote_id))
+            if not adapter.check_is_authoritative:
+                return Outcome(row.id, row.ref, "needs_check",
+                               f"{row.channel} cannot be asked; a person must check")
+            self.store.settle_not_published(row.id, self.clock.now())
+        except PostqError as exc:  # settled by another publisher first
+            return Outcome(row.id, row.ref, "needs_check", f"not settled here: {exc}")
         return Outcome(row.id, row.ref, "scheduled", "not on the platform; queued again")
 
     # -- dry runs -----------------------------------------------------------------------
