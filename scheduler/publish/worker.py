@@ -258,13 +258,13 @@ class Publisher:
             return Outcome(row.id, row.ref, "needs_check", f"check failed: {exc}")
         try:
             if found is not None:
-                self.store.settle_published(row.id, found.remote_id, found.url)
+                self.store.settle_published(row.id, found.remote_id, found.url, who=self.worker)
                 return self._record(Outcome(row.id, row.ref, "published",
                                             found.url or found.remote_id))
             if not adapter.check_is_authoritative:
                 return Outcome(row.id, row.ref, "needs_check",
                                f"{row.channel} cannot be asked; a person must check")
-            self.store.settle_not_published(row.id, self.clock.now())
+            self.store.settle_not_published(row.id, self.clock.now(), who=self.worker)
         except PostqError as exc:  # settled by another publisher first
             return Outcome(row.id, row.ref, "needs_check", f"not settled here: {exc}")
         return Outcome(row.id, row.ref, "scheduled", "not on the platform; queued again")
