@@ -1,0 +1,119 @@
+"""The command line as a person uses it: help everywhere, run --once, dry runs, the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scheduler.cli import COMMANDS, cli
+from tests.project import Project
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+    doc = result.output.split("\n\n", 2)[1].strip()
+    assert len(doc) > 15
+    assert f"postq {name}" in README
+
+
+def test_top_level_help_imports_no_heavy_library() -> None:
+    code = ("import sys; from scheduler.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('PIL', 'sqlalchemy', 'apscheduler', 'requests', 'pydantic', 'yaml')"
+            " if m in sys.modules]\nprint(heavy, file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "[]"
+
+
+def test_python_dash_m_works() -> None:
+    out = subprocess.run([sys.executable, "-m", "scheduler", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.startswith("postq, version ")
+
+
+def test_no_config_is_one_clear_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("POSTQ_CONFIG", raising=False)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: no postq.toml found in {tmp_path.resolve()} or any folder above "
+                             "it; pass --config or set POSTQ_CONFIG\n")
+
+
+def test_bad_config_key_names_file_and_key(project: Project) -> None:
+    project.write_config('[postq]\ntimezone = "Europe/Londn"\n', base="")
+    result = project.run("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {project.config}: postq.timezone: 'Europe/Londn' is not a known "
+                             "time zone (e.g. Europe/London)\n")
+
+
+def test_run_once_publishes_an_approved_post_to_the_outbox(project: Project) -> None:
+    project.careers(**{"publish_at: 2026-12-01 09:00\n": ""})
+    added = project.run("queue", "add", "posts/io.md", "--at", "+1s", env={"POSTQ_USER": "alice"})
+    assert added.exit_code == 0, added.output
+    mine = project.run("approve", "io", env={"POSTQ_USER": "alice"})
+    assert mine.exit_code == 1
+    ok = project.run("approve", "io", env={"POSTQ_USER": "bob"})
+    assert ok.exit_code == 0, ok.output
+    import time
+
+    time.sleep(1.2)
+    result = project.run("run", "--once")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("io@outbox: published")
+    folders = list((project.root / ".postq" / "outbox").iterdir())
+    assert len(folders) == 1
+    meta = json.loads((folders[0] / "meta.json").read_text(encoding="utf-8"))
+    assert meta["post_id"] == "io" and meta["channel"] == "outbox"
+    assert (folders[0] / "caption.txt").read_text(encoding="utf-8") == (
+        "Join us.\n\nhttps://www.example.gov.uk/careers/io\n\n#careers")
+    again = project.run("run", "--once")
+    assert again.stdout == "Nothing was due.\n"
+    assert len(list((project.root / ".postq" / "outbox").iterdir())) == 1
+
+
+def test_dry_run_shows_requests_and_hides_secrets(project: Project) -> None:
+    project.write_config('''
+        [channels.hook]
+        adapter = "webhook"
+        url = "https://hooks.example.gov.uk/postq"
+        secret_env = "POSTQ_HOOK_SECRET"
+    ''')
+    project.careers(**{"publish_at: 2026-12-01 09:00\n": "", "channels: [outbox]":
+                       "channels: [outbox, hook]"})
+    env = {"POSTQ_USER": "alice", "POSTQ_HOOK_SECRET": "hunter2-very-secret"}
+    assert project.run("queue", "add", "posts/io.md", "--at", "+1s", env=env).exit_code == 0
+    assert project.run("approve", "io", env={"POSTQ_USER": "bob"}).exit_code == 0
+    import time
+
+    time.sleep(1.2)
+    result = project.run("run", "--dry-run", env=env)
+    assert result.exit_code == 0, result.output
+    assert "POST https://hooks.example.gov.uk/postq" in result.stdout
+    assert "io@outbox" in result.stdout and "io@hook" in result.stdout
+    assert "hunter2-very-secret" not in result.output
+    listing = project.run("queue", "list", "--json")
+    assert {d["state"] for d in json.loads(listing.stdout)["deliveries"]} == {"scheduled"}
+    assert not (project.root / ".postq" / "outbox").exists()
+
+
+def test_demo_publishes_every_example(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-m", "scheduler", "demo", "--spacing", "0.5", "--keep",
+         str(tmp_path / "demo")], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "21 of 21 deliveries published" in out.stdout
+    folders = list((tmp_path / "demo" / ".postq" / "outbox").iterdir())
+    assert len(folders) == 21
