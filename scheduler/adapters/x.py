@@ -44,13 +44,14 @@ from scheduler.adapters.base import (
     PlannedRequest,
     Published,
 )
-from scheduler.adapters.http import HttpClient, error_message_of, raise_for_status, redact, retry_after_of
+from scheduler.adapters.http import HttpClient, error_message_of, redact, retry_after_of
 from scheduler.adapters.meta import normalise_text, recent_enough
 from scheduler.errors import (
     AuthError,
     ConfigError,
     PermanentPublishError,
     RateLimited,
+    TransientPublishError,
 )
 from scheduler.timeutil import Clock
 
@@ -160,8 +161,9 @@ class XAdapter(Adapter):
                               else retry_after_of(response, self.clock.now()))
         if status in (401, 403):
             raise AuthError(message)
-        raise_for_status(response, platform=self.http.platform, secrets=secrets,
-                         now=self.clock.now())
+        if status >= 500:
+            raise TransientPublishError(message, retry_after=retry_after_of(response, self.clock.now()))
+        raise PermanentPublishError(message)
 
     # -- requests -----------------------------------------------------------------------
     @staticmethod
