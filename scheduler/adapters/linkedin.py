@@ -198,10 +198,11 @@ class LinkedInAdapter(Adapter):
     def check_fits(self, post: OutgoingPost) -> None:
         profile = self.profile(self.settings.text_limit)
         problems = []
-        length = len(little_text(post.caption))
+        # The limit is on what readers see; escapes are LinkedIn's business, not theirs.
+        length = profile.count(post.caption)
         if length > profile.text_limit:
-            problems.append(f"the commentary is {length} characters once escaped; LinkedIn "
-                            f"allows {profile.text_limit}")
+            problems.append(f"the commentary is {length} characters; LinkedIn allows "
+                            f"{profile.text_limit}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; LinkedIn allows {profile.max_images}")
         if problems:
