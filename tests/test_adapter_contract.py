@@ -328,3 +328,16 @@ def test_check_finds_nothing_for_a_post_never_sent(case, rig, make_post):
     if case.no_check:
         pytest.skip(case.no_check)
     assert rig.adapter.check(make_post("A caption nobody ever published.")) is None
+
+
+def test_secrets_stay_out_of_logs(case, rig, post, make_post, caplog):
+    caplog.set_level("DEBUG")
+    rig.adapter.publish(post)
+    if rig.fake is not None and "expired_token" not in case.not_applicable:
+        rig.fake.fail_next("expired_token")
+        with pytest.raises(AuthError):
+            rig.adapter.publish(make_post("Another post", post.images))
+    if rig.secret:
+        assert rig.secret not in caplog.text
+    plans = [p.as_dict() for p in rig.adapter.plan(post)]
+    assert not rig.secret or rig.secret not in repr(plans)
