@@ -5,6 +5,12 @@ the current directory upwards, so a member of staff can run postq anywhere insid
 organisation's posts folder. Relative paths are resolved against the file's own folder.
 Secrets are never in the file: a channel names the environment variable holding each one
 (``*_env`` keys), and only the variable's *name* is ever printed.
+
+Two ways in. :func:`load` validates the whole file against the pydantic models; every
+command that writes or publishes uses it. :func:`load_read_settings` reads only where the
+queue is and which zone to show it in, with ``tomllib`` alone: importing pydantic and
+building the models costs more than the whole of ``queue list`` or ``status`` on a large
+queue. The models are therefore built on first use (:func:`__getattr__`), not on import.
 """
 
 from __future__ import annotations
@@ -12,167 +18,196 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import ConfigError
 from scheduler.timeutil import TimeProblem, get_zone, parse_duration
 
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from pydantic import BaseModel
+
 CONFIG_NAME = "postq.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+#: The top-level tables of ``postq.toml`` (the fields of :class:`Settings` but ``path``).
+SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels")
+#: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
+CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
+             "max_attempts", "retry_base", "stale_after")
+_DEFAULT_TIMEZONE = "Europe/London"
+_DEFAULT_DATA_DIR = ".postq"
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CoreSettings(_Strict):
-    timezone: str = "Europe/London"
-    data_dir: str = ".postq"
-    database: str = ""
-    require_approval: bool = True
-    late_grace: str = "30m"
-    max_attempts: int = Field(default=5, ge=1, le=50)
-    retry_base: str = "30s"
-    # A delivery left 'publishing' by a publisher silent for this long is settled by others.
-    stale_after: str = "30s"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            get_zone(v)
-        except TimeProblem as exc:
-            raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("late_grace", "retry_base", "stale_after")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        try:
-            parse_duration(v)
-        except TimeProblem as exc:
-            raise ValueError(str(exc)) from None
-        return v
+_MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
+           "NotifySettings", "ChannelSettings", "Settings")
 
 
-class PolicySettings(_Strict):
-    link_hosts: list[str] = Field(default_factory=list)
-    deny_terms_file: str | None = None
-    deny_terms: list[str] = Field(default_factory=list)
+def __getattr__(name: str) -> Any:
+    """The settings models, built the first time any of them is asked for."""
+    if name in _MODELS:
+        _build_models()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class BrandSettings(_Strict):
-    font: str | None = None
-    colors: dict[str, str] = Field(
-        default_factory=lambda: {"background": "#0b0c0c", "text": "#ffffff", "accent": "#ffdd00"}
-    )
-    logo: str | None = None
+def _build_models() -> None:
+    """Define the pydantic models as module globals (once).
 
+    Kept out of import time because pydantic's import and the model building cost about
+    0.3 s, several times a read-only command's whole run. The classes are ordinary module
+    globals afterwards (``global`` makes their names and qualified names top-level).
+    """
+    global _Strict, CoreSettings, PolicySettings, BrandSettings, CaptionSettings
+    global NotifySettings, ChannelSettings, Settings
+    if "Settings" in globals():
+        return
+    from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-class CaptionSettings(_Strict):
-    """How captions are put together; ``link_in_bio`` is keyed by language."""
+    class _Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
 
-    link_in_bio: dict[str, str] = Field(
-        default_factory=lambda: {
-            "en": "Apply through the link in our bio.",
-            "cy": "Gwnewch gais drwy'r ddolen yn ein bio.",
-        }
-    )
-    link_in_bio_platforms: list[str] = Field(default_factory=lambda: ["instagram"])
+    class CoreSettings(_Strict):
+        timezone: str = "Europe/London"
+        data_dir: str = ".postq"
+        database: str = ""
+        require_approval: bool = True
+        late_grace: str = "30m"
+        max_attempts: int = Field(default=5, ge=1, le=50)
+        retry_base: str = "30s"
+        # A delivery left 'publishing' by a publisher silent for this long is settled by others.
+        stale_after: str = "30s"
 
-
-class NotifySettings(_Strict):
-    channel: str | None = None
-    on: list[str] = Field(default_factory=lambda: ["failed", "needs_check", "missed"])
-
-
-class ChannelSettings(BaseModel):
-    """A configured account. Only ``adapter`` is shared; the rest belongs to the adapter."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    adapter: str
-    text_limit: int | None = None
-    # Publish through one adapter with another platform's limits and renders: an outbox
-    # channel with profile = "instagram" rehearses exactly what Instagram would receive.
-    profile: str | None = None
-
-    def extras(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-
-class Settings(BaseModel):
-    """The whole of ``postq.toml`` plus where it was found."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-    postq: CoreSettings = Field(default_factory=CoreSettings)
-    policy: PolicySettings = Field(default_factory=PolicySettings)
-    brand: BrandSettings = Field(default_factory=BrandSettings)
-    captions: CaptionSettings = Field(default_factory=CaptionSettings)
-    slots: dict[str, Any] = Field(default_factory=dict)
-    notify: NotifySettings = Field(default_factory=NotifySettings)
-    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
-    path: Path | None = None
-
-    # -- resolved locations -------------------------------------------------------------
-    @property
-    def root(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
-
-    def resolve(self, rel: str | os.PathLike[str]) -> Path:
-        p = Path(rel)
-        return p if p.is_absolute() else (self.root / p)
-
-    @property
-    def assets_dir(self) -> Path:
-        return self.root / "assets"
-
-    @property
-    def posts_dir(self) -> Path:
-        return self.root / "posts"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.resolve(self.postq.data_dir)
-
-    @property
-    def database_url(self) -> str:
-        if self.postq.database:
-            return self.postq.database
-        return f"sqlite:///{self.data_dir / 'queue.sqlite3'}"
-
-    @property
-    def zone(self) -> Any:
-        return get_zone(self.postq.timezone)
-
-    def deny_terms(self) -> list[str]:
-        """Terms no post may contain, from the inline list and the terms file."""
-        terms = list(self.policy.deny_terms)
-        if self.policy.deny_terms_file:
-            f = self.resolve(self.policy.deny_terms_file)
+        @field_validator("timezone")
+        @classmethod
+        def _zone(cls, v: str) -> str:
             try:
-                text = f.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ConfigError(
-                    f"cannot read the deny-terms file {f}: {exc}", self.path,
-                    "policy.deny_terms_file",
-                ) from None
-            for line in text.splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    terms.append(line)
-        return terms
+                get_zone(v)
+            except TimeProblem as exc:
+                raise ValueError(str(exc)) from None
+            return v
 
-    def channel(self, name: str) -> ChannelSettings:
-        try:
-            return self.channels[name]
-        except KeyError:
-            raise ConfigError(
-                f"no channel '{name}' is configured{_hint(name, self.channels)}", self.path,
-                f"channels.{name}",
-            ) from None
+        @field_validator("late_grace", "retry_base", "stale_after")
+        @classmethod
+        def _duration(cls, v: str) -> str:
+            try:
+                parse_duration(v)
+            except TimeProblem as exc:
+                raise ValueError(str(exc)) from None
+            return v
+
+    class PolicySettings(_Strict):
+        link_hosts: list[str] = Field(default_factory=list)
+        deny_terms_file: str | None = None
+        deny_terms: list[str] = Field(default_factory=list)
+
+    class BrandSettings(_Strict):
+        font: str | None = None
+        colors: dict[str, str] = Field(
+            default_factory=lambda: {"background": "#0b0c0c", "text": "#ffffff", "accent": "#ffdd00"}
+        )
+        logo: str | None = None
+
+    class CaptionSettings(_Strict):
+        """How captions are put together; ``link_in_bio`` is keyed by language."""
+
+        link_in_bio: dict[str, str] = Field(
+            default_factory=lambda: {
+                "en": "Apply through the link in our bio.",
+                "cy": "Gwnewch gais drwy'r ddolen yn ein bio.",
+            }
+        )
+        link_in_bio_platforms: list[str] = Field(default_factory=lambda: ["instagram"])
+
+    class NotifySettings(_Strict):
+        channel: str | None = None
+        on: list[str] = Field(default_factory=lambda: ["failed", "needs_check", "missed"])
+
+    class ChannelSettings(BaseModel):
+        """A configured account. Only ``adapter`` is shared; the rest belongs to the adapter."""
+
+        model_config = ConfigDict(extra="allow", frozen=True)
+        adapter: str
+        text_limit: int | None = None
+        # Publish through one adapter with another platform's limits and renders: an outbox
+        # channel with profile = "instagram" rehearses exactly what Instagram would receive.
+        profile: str | None = None
+
+        def extras(self) -> dict[str, Any]:
+            return dict(self.model_extra or {})
+
+    class Settings(BaseModel):
+        """The whole of ``postq.toml`` plus where it was found."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+        postq: CoreSettings = Field(default_factory=CoreSettings)
+        policy: PolicySettings = Field(default_factory=PolicySettings)
+        brand: BrandSettings = Field(default_factory=BrandSettings)
+        captions: CaptionSettings = Field(default_factory=CaptionSettings)
+        slots: dict[str, Any] = Field(default_factory=dict)
+        notify: NotifySettings = Field(default_factory=NotifySettings)
+        channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+        path: Path | None = None
+
+        # -- resolved locations -------------------------------------------------------------
+        @property
+        def root(self) -> Path:
+            return self.path.parent if self.path else Path.cwd()
+
+        def resolve(self, rel: str | os.PathLike[str]) -> Path:
+            p = Path(rel)
+            return p if p.is_absolute() else (self.root / p)
+
+        @property
+        def assets_dir(self) -> Path:
+            return self.root / "assets"
+
+        @property
+        def posts_dir(self) -> Path:
+            return self.root / "posts"
+
+        @property
+        def data_dir(self) -> Path:
+            return self.resolve(self.postq.data_dir)
+
+        @property
+        def database_url(self) -> str:
+            if self.postq.database:
+                return self.postq.database
+            return f"sqlite:///{self.data_dir / 'queue.sqlite3'}"
+
+        @property
+        def zone(self) -> Any:
+            return get_zone(self.postq.timezone)
+
+        def deny_terms(self) -> list[str]:
+            """Terms no post may contain, from the inline list and the terms file."""
+            terms = list(self.policy.deny_terms)
+            if self.policy.deny_terms_file:
+                f = self.resolve(self.policy.deny_terms_file)
+                try:
+                    text = f.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise ConfigError(
+                        f"cannot read the deny-terms file {f}: {exc}", self.path,
+                        "policy.deny_terms_file",
+                    ) from None
+                for line in text.splitlines():
+                    line = line.strip()
+                    if line and not line.startswith("#"):
+                        terms.append(line)
+            return terms
+
+        def channel(self, name: str) -> ChannelSettings:
+            try:
+                return self.channels[name]
+            except KeyError:
+                raise ConfigError(
+                    f"no channel '{name}' is configured{_hint(name, self.channels)}", self.path,
+                    f"channels.{name}",
+                ) from None
 
 
 def _hint(word: str, choices: Any) -> str:
@@ -204,18 +239,25 @@ def find_config(explicit: str | os.PathLike[str] | None = None, start: Path | No
     )
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and check one configuration file; every bad key is named."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; an unreadable file or bad TOML is one sentence naming the file."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read it: {exc}", path) from None
-    return settings_from_dict(raw, path)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and check one configuration file; every bad key is named."""
+    return settings_from_dict(_read_toml(path), path)
 
 
 def settings_from_dict(raw: dict[str, Any], path: Path | None = None) -> Settings:
+    from pydantic import ValidationError
+
+    _build_models()
     try:
         settings = Settings.model_validate({**raw, "path": path})
     except ValidationError as exc:
@@ -257,3 +299,83 @@ def _check_slots(settings: Settings) -> None:
 def load(config: str | os.PathLike[str] | None = None) -> Settings:
     """Discover and load the configuration in one call (what every command does)."""
     return load_settings(find_config(config))
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """Where the queue is and which zone to show it in: all ``queue list`` and ``status`` use.
+
+    The attribute names match :class:`Settings`, so code that only reads the queue takes
+    either. :meth:`full` gives the fully validated settings of the same file.
+    """
+
+    path: Path
+    timezone: str = _DEFAULT_TIMEZONE
+    data_dir_name: str = _DEFAULT_DATA_DIR
+    database: str = ""
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def data_dir(self) -> Path:
+        p = Path(self.data_dir_name)
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.data_dir / 'queue.sqlite3'}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return get_zone(self.timezone)
+
+    def full(self) -> Settings:
+        """The whole file, validated: for when the reader needs more than the queue."""
+        return load_settings(self.path)
+
+
+def load_read_settings(config: str | os.PathLike[str] | None = None) -> ReadSettings:
+    """What read-only commands need from the configuration, without pydantic.
+
+    The file is found exactly as :func:`load` finds it, and a missing or unreadable file or
+    bad TOML is the same error. The table names and the whole ``[postq]`` table are checked
+    here with the standard library; if anything there looks wrong, the full loader reads
+    the file instead, so any error is word for word the one :func:`load` gives. The other
+    tables (channels, slots, policy...) are not looked into: nothing that only reads the
+    queue uses them, and every command that writes or publishes checks them in full.
+    """
+    path = find_config(config)
+    raw = _read_toml(path)
+    core = raw.get("postq", {})
+    if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)):
+        settings = load_settings(path)  # raises the full loader's error, if there is one
+        return ReadSettings(path, settings.postq.timezone, settings.postq.data_dir,
+                            settings.postq.database)
+    return ReadSettings(path, core.get("timezone", _DEFAULT_TIMEZONE),
+                        core.get("data_dir", _DEFAULT_DATA_DIR), core.get("database", ""))
+
+
+def _core_is_plain(core: dict[str, Any]) -> bool:
+    """Whether ``[postq]`` is certainly valid as written (no coercion, nothing unknown).
+
+    Stricter than the model, which also accepts e.g. ``max_attempts = "5"``: a False here
+    only means the full loader decides.
+    """
+    if not set(core) <= set(CORE_KEYS):
+        return False
+    text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after")
+    if not all(isinstance(core.get(k, ""), str) for k in text):
+        return False
+    attempts = core.get("max_attempts", 5)
+    if not isinstance(core.get("require_approval", True), bool) or type(attempts) is not int:
+        return False
+    try:
+        get_zone(core.get("timezone", _DEFAULT_TIMEZONE))
+        for key in ("late_grace", "retry_base", "stale_after"):
+            if key in core:
+                parse_duration(core[key])
+    except TimeProblem:
+        return False
+    return 1 <= attempts <= 50

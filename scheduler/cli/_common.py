@@ -36,6 +36,22 @@ def load_settings(ctx: click.Context) -> Any:
     """The settings for this invocation, found by the documented discovery order."""
     from scheduler.config import load
 
+    return load(_config_path(ctx))
+
+
+def load_read_settings(ctx: click.Context) -> Any:
+    """Only where the queue is and its zone, for commands that just read the queue.
+
+    Found the same way as :func:`load_settings`, with the same errors for a missing file,
+    bad TOML or an unknown zone, but without pydantic (see
+    :func:`scheduler.config.load_read_settings`). Commands that write or publish must use
+    :func:`load_settings`, which checks the whole file.
+    """
+    from scheduler.config import load_read_settings as read
+
+    return read(_config_path(ctx))
+
+
+def _config_path(ctx: click.Context) -> str | None:
     root = ctx.find_root()
-    path = (root.obj or {}).get("config_path")
-    return load(path)
+    return (root.obj or {}).get("config_path")

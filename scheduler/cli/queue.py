@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from scheduler.cli._common import load_settings, run_guarded
+from scheduler.cli._common import load_read_settings, load_settings, run_guarded
 
 _STATES = ("awaiting_approval, scheduled, publishing, published, retry_wait, failed, "
            "needs_check, cancelled, missed")
@@ -99,7 +99,7 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
     from scheduler.store.fastread import open_reader
     from scheduler.store.report import delivery_table, pause_lines
 
-    settings = load_settings(ctx)
+    settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
     rows = store.list_deliveries(state=state, channel=channel, limit=limit)
     pauses = store.pauses()

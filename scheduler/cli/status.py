@@ -6,7 +6,7 @@ import json
 
 import click
 
-from scheduler.cli._common import load_settings, run_guarded
+from scheduler.cli._common import load_read_settings, run_guarded
 
 
 @click.command()
@@ -26,7 +26,7 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
     from scheduler.store.report import status_text
     from scheduler.timeutil import utc_iso
 
-    settings = load_settings(ctx)
+    settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()

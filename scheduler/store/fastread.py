@@ -31,7 +31,7 @@ from scheduler.store.states import (
 from scheduler.timeutil import Clock
 
 if TYPE_CHECKING:
-    from scheduler.config import Settings
+    from scheduler.config import ReadSettings, Settings
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
@@ -145,8 +145,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(rest) if rest and rest != ":memory:" else None
 
 
-def open_reader(settings: Settings, clock: Clock | None = None) -> Any:
-    """A reader for ``settings``' queue: the stdlib one when it can serve, else the Store."""
+def open_reader(settings: Settings | ReadSettings, clock: Clock | None = None) -> Any:
+    """A reader for ``settings``' queue: the stdlib one when it can serve, else the Store.
+
+    ``settings`` may be the light :class:`~scheduler.config.ReadSettings`; the Store is
+    then given the fully validated settings of the same file, so falling back also means
+    the whole configuration is checked, as every other Store command does.
+    """
+    from scheduler.config import ReadSettings
+
     path = sqlite_path(settings.database_url)
     if path is not None and path.is_file():
         reader = SqliteReader(path, clock=clock, zone=settings.zone)
@@ -157,4 +164,5 @@ def open_reader(settings: Settings, clock: Clock | None = None) -> Any:
             pass  # the Store reports the problem properly, or upgrades the schema
     from scheduler.store import Store
 
-    return Store.open(settings, clock=clock)
+    full = settings.full() if isinstance(settings, ReadSettings) else settings
+    return Store.open(full, clock=clock)
