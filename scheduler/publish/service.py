@@ -43,6 +43,9 @@ def serve(
         signal.signal(signal.SIGTERM, _handler)
         signal.signal(signal.SIGINT, _handler)
 
+    # Others judge this publisher dead after ``stale_after`` without a heartbeat and take
+    # its deliveries over, so it must beat several times within that window.
+    heartbeat_seconds = min(heartbeat_seconds, publisher.stale_after.total_seconds() / 4)
     publisher.beat()
     publisher.reconcile()
     sched = BackgroundScheduler(
