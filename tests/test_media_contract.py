@@ -122,3 +122,14 @@ def test_bad_files_and_a_large_photo_stay_within_bounded_memory(tmp_path):
     # Draft decoding reads the 12 MP photo at half size (9 MiB), and the whole render stays
     # below what the full decode alone would take (36 MiB).
     assert res[str(big) + ":growth"] < 32
+
+
+def test_rounding_never_puts_the_crop_box_above_the_image() -> None:
+    """Found by the property test above: 338x422 at 4:5 with focus (0, 0)."""
+    from scheduler.media.frame import plan_frame
+    from scheduler.platforms import PROFILES
+
+    for name, profile in PROFILES.items():
+        plan = plan_frame(338, 422, profile, (0.0, 0.0), "crop")
+        assert plan.box[0] >= 0 and plan.box[1] >= 0, name
+        assert plan.box[3] <= 422 and plan.box[2] <= 338, name

@@ -69,9 +69,11 @@ def plan_frame(
     aspect = out_w / out_h
     if fit == "crop":
         box_w = min(width, height * aspect)
-        box_h = box_w / aspect
-        left = min(max(fx * width - box_w / 2, 0.0), width - box_w)
-        top = min(max(fy * height - box_h / 2, 0.0), height - box_h)
+        # Float rounding can make box_h a hair taller than the source; Pillow refuses a
+        # box that starts above the image, so clamp both ways.
+        box_h = min(box_w / aspect, float(height))
+        left = max(0.0, min(fx * width - box_w / 2, width - box_w))
+        top = max(0.0, min(fy * height - box_h / 2, height - box_h))
         scale = out_w / box_w
         return FramePlan((out_w, out_h), (left, top, left + box_w, top + box_h),
                          (0, 0, out_w, out_h), min(scale, 1.0))
