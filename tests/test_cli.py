@@ -117,3 +117,29 @@ def test_demo_publishes_every_example(tmp_path: Path) -> None:
     assert "21 of 21 deliveries published" in out.stdout
     folders = list((tmp_path / "demo" / ".postq" / "outbox").iterdir())
     assert len(folders) == 21
+
+
+def test_channels_check_dry_run_shows_the_call_without_the_token(project: Project) -> None:
+    project.write_config('''
+        [channels.xx]
+        adapter = "x"
+        token_env = "POSTQ_X_TOKEN"
+        base_url = "https://api.x.example"
+    ''')
+    result = project.run("channels", "--check", "--dry-run", env={"POSTQ_X_TOKEN": "tok-123456789"})
+    assert result.exit_code == 0, result.output
+    assert "    would call: GET https://api.x.example/2/users/me\n" in result.stdout
+    assert "      Authorization: ***\n" in result.stdout
+    assert "tok-123456789" not in result.output
+    assert "    POSTQ_X_TOKEN: set\n" in result.stdout
+
+
+def test_channels_names_missing_variables_never_values(project: Project) -> None:
+    project.write_config('''
+        [channels.xx]
+        adapter = "x"
+        token_env = "POSTQ_X_TOKEN"
+    ''')
+    result = project.run("channels", env={"POSTQ_X_TOKEN": ""})
+    assert "xx             x          NOT READY" in result.stdout
+    assert "    problem: environment variable POSTQ_X_TOKEN (token_env) is not set" in result.stdout

@@ -129,7 +129,9 @@ class Adapter(ABC):
             for err in exc.errors():
                 key = ".".join(str(p) for p in err["loc"])
                 msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-                parts.append(f"channels.{channel}.{key}: {msg}")
+                msg = msg.removeprefix("Value error, ")
+                where = f"channels.{channel}.{key}" if key else f"channels.{channel}"
+                parts.append(f"{where}: {msg}")
             raise ConfigError("; ".join(parts)) from None
 
     @classmethod

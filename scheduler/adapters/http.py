@@ -275,6 +275,14 @@ def _never_sent(exc: BaseException) -> bool:
 # -- the client -------------------------------------------------------------------------
 
 
+class DryRunStop(Exception):  # noqa: N818 - a signal, not an error condition
+    """Raised instead of sending when a client is in dry-run mode; carries the request."""
+
+    def __init__(self, planned: PlannedRequest) -> None:
+        super().__init__(f"{planned.method} {planned.url}")
+        self.planned = planned
+
+
 class HttpClient:
     """A requests session with postq's rules; one per adapter instance.
 
@@ -298,6 +306,9 @@ class HttpClient:
         self._now = now or (lambda: datetime.now(UTC))
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        #: When true, :meth:`request` raises DryRunStop with the redacted request instead
+        #: of sending it (``postq channels --check --dry-run``).
+        self.dry_run = False
 
     def secrets(self) -> list[str]:
         return [s for s in self._secrets() if s]
@@ -334,6 +345,12 @@ class HttpClient:
         """
         method = method.upper()
         url = self.url(path_or_url)
+        if self.dry_run:
+            from urllib.parse import urlencode
+
+            shown_url = f"{url}?{urlencode(dict(params))}" if params else url
+            raise DryRunStop(self.plan(method, shown_url, headers=headers, json_body=json_body,
+                                       data=data, files=files, content=content))
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
         hdrs = dict(headers or {})

@@ -11,7 +11,8 @@ import click
 from scheduler.cli._common import load_settings, run_guarded
 
 
-def describe_channels(settings: Any, check: bool = False) -> list[dict[str, Any]]:
+def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
+                      ) -> list[dict[str, Any]]:
     """One row per channel; secrets are reported as set or unset, never shown."""
     import os
 
@@ -37,11 +38,8 @@ def describe_channels(settings: Any, check: bool = False) -> list[dict[str, Any]
             row["env"] = {var: bool(os.environ.get(var))
                           for var in adapter.secret_names().values()}
             row["problems"].extend(adapter.readiness())
-            if check and not row["problems"]:
-                try:
-                    row["check"] = adapter.verify()
-                except PostqError as exc:
-                    row["problems"].append(str(exc))
+            if check and (dry_run or not row["problems"]):
+                row.update(_verify(adapter, dry_run))
             adapter.close()
         except PostqError as exc:
             row["problems"].append(str(exc))
@@ -50,20 +48,40 @@ def describe_channels(settings: Any, check: bool = False) -> list[dict[str, Any]
     return rows
 
 
+def _verify(adapter: Any, dry_run: bool) -> dict[str, Any]:
+    """One harmless authenticated call, or (dry run) the call it would make."""
+    from scheduler.adapters.http import DryRunStop
+    from scheduler.errors import PostqError
+
+    http = getattr(adapter, "http", None)
+    if dry_run:
+        if http is None:
+            return {"would_call": None}
+        http.dry_run = True
+    try:
+        return {"check": adapter.verify()}
+    except DryRunStop as stop:
+        return {"would_call": stop.planned.as_dict()}
+    except PostqError as exc:
+        return {"check_failed": str(exc)}
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @click.option("--check", is_flag=True,
-              help="Make one harmless authenticated call per ready channel.")
+              help="Make one harmless authenticated call per ready channel and report "
+                   "expired or soon-expiring tokens.")
+@click.option("--dry-run", is_flag=True, help="With --check: show the calls instead of making them.")
 @click.pass_context
 @run_guarded
-def channels(ctx: click.Context, as_json: bool, check: bool) -> None:
+def channels(ctx: click.Context, as_json: bool, check: bool, dry_run: bool) -> None:
     """List channels, their adapters, whether their credentials are set, and limits.
 
     Environment variables named by the configuration are reported as set or not set;
     their values are never printed.
     """
     settings = load_settings(ctx)
-    rows = describe_channels(settings, check=check)
+    rows = describe_channels(settings, check=check, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -82,5 +100,16 @@ def channels(ctx: click.Context, as_json: bool, check: bool) -> None:
             click.echo(f"    problem: {problem}")
         if row.get("check"):
             click.echo(f"    check: {row['check']}")
-    if check and any(not r["ready"] for r in rows):
+        if row.get("check_failed"):
+            click.echo(f"    check FAILED: {row['check_failed']}")
+        if "would_call" in row:
+            call = row["would_call"]
+            if call is None:
+                click.echo("    would call: nothing (this adapter makes no network call)")
+            else:
+                click.echo(f"    would call: {call['method']} {call['url']}")
+                for k, v in call["headers"].items():
+                    click.echo(f"      {k}: {v}")
+    failed = any(not r["ready"] or r.get("check_failed") for r in rows)
+    if check and not dry_run and failed:
         sys.exit(1)
