@@ -236,3 +236,44 @@ def test_overlay_false_and_unknown_nested_key(project: Project) -> None:
     assert errors(project) == [
         "posts/io.md:12: images[0].fcous: unknown key; did you mean 'focus'?"
     ]
+
+
+def test_image_rules_per_platform(project: Project) -> None:
+    from tests.project import make_photo
+
+    make_photo(project.root / "assets" / "tiny.jpg", size=(300, 300))
+    project.careers(**{
+        "channels: [outbox]": "channels: [instagram, x]",
+        "path: photo.jpg": "path: tiny.jpg",
+        "alt: A desk with case notes.": "alt: " + "A long description. " * 60,
+    })
+    assert errors(project) == [
+        "posts/io.md:10: images[0].path: image is 300x300 pixels; cropped to the 1080:1350 frame "
+        "it would be 240 pixels wide, below instagram's minimum of 320 (images are never enlarged)",
+        "posts/io.md:10: images[0].path: image is 300x300 pixels; cropped to the 1200:675 frame "
+        "it would be 300 pixels wide, below x's minimum of 600 (images are never enlarged)",
+        "posts/io.md:11: images[0].alt: alt text is 1199 characters; instagram allows 1000",
+        "posts/io.md:11: images[0].alt: alt text is 1199 characters; x allows 1000",
+    ]
+
+
+def test_more_images_than_the_platform_takes(project: Project) -> None:
+    extra = "".join(f"  - path: photo.jpg\n    alt: Photo {n}.\n" for n in range(4))
+    project.careers(**{"channels: [outbox]": "channels: [x]",
+                       "hashtags: [careers]": extra.rstrip("\n") + "\nhashtags: [careers]"})
+    assert errors(project) == ["posts/io.md:9: images: x takes at most 4 image(s); the post has 5"]
+
+
+def test_overlay_character_the_font_cannot_draw(project: Project) -> None:
+    project.careers(**{"hashtags: [careers]": "hashtags: [careers]\noverlay: {headline: 招聘 now}"})
+    assert errors(project) == [
+        "posts/io.md:13: overlay: the font cannot draw '招' (U+62DB), '聘' (U+8058); change the "
+        "text or set [brand] font"
+    ]
+
+
+def test_welsh_overlay_renders_without_complaint(project: Project) -> None:
+    project.careers(**{"hashtags: [careers]":
+                       "hashtags: [careers]\nlanguage: cy\noverlay: {headline: \"Dŵr a thŷ — £5 ‘iawn’ €\"}"})
+    result = project.run("validate")
+    assert result.exit_code == 0, result.output

@@ -328,7 +328,7 @@ def _check_size(post: LoadedPost, ctx: RuleContext, n: int, path: Path, channel:
             fit = override.fit
     msg = check_source_size(info, profile, fit)
     if msg:
-        post.problem(f"images[{n}].path", f"{msg} (for {channel})")
+        post.problem(f"images[{n}].path", msg)
 
 
 def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, datetime]) -> None:
