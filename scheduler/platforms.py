@@ -24,6 +24,8 @@ HASHTAG_RE = regex.compile(r"(?<![\p{L}\p{N}_&/])#([\p{L}\p{N}_]*\p{L}[\p{L}\p{N
 MENTION_RE = regex.compile(r"(?<![\p{L}\p{N}_])@([A-Za-z0-9_]+)(@[A-Za-z0-9.-]+\.[A-Za-z]+)?")
 _GRAPHEME_RE = regex.compile(r"\X")
 _EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
+# Anything outside X's weight-1 ranges (or an emoji, which is outside them too).
+_X_HEAVY_RE = regex.compile(r"[^\u0000-\u10FF\u2000-\u200D\u2010-\u201F\u2032-\u2037]")
 
 
 def find_urls(text: str) -> list[tuple[int, int, str]]:
@@ -72,6 +74,9 @@ def _x_weight(cluster: str) -> int:
 def count_x(text: str) -> int:
     """X's weighted length: NFC first, each URL 23, CJK and emoji 2."""
     rest, weight = _replace_urls(unicodedata.normalize("NFC", text), 23)
+    if not _EMOJI_RE.search(rest):
+        # Without emoji sequences every code point counts on its own: 1, or 2 when heavy.
+        return weight + len(rest) + len(_X_HEAVY_RE.findall(rest))
     return weight + sum(_x_weight(c) for c in graphemes(rest))
 
 

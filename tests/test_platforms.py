@@ -83,3 +83,22 @@ def test_limits_from_the_platform_notes() -> None:
     assert PROFILES["threads"].max_links == 5
     assert PROFILES["instagram"].max_hashtags == 30
     assert PROFILES["instagram"].links_clickable is False
+
+
+def test_x_fast_count_agrees_with_grapheme_weights() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from scheduler.platforms import _x_weight, graphemes
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=60))
+    def agree(text: str) -> None:
+        import unicodedata
+
+        nfc = unicodedata.normalize("NFC", text)
+        if find_urls(nfc):
+            return
+        assert count_x(text) == sum(_x_weight(c) for c in graphemes(nfc))
+
+    agree()

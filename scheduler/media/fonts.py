@@ -24,6 +24,7 @@ _REGULAR = "DejaVuSans.ttf"
 _BOLD = "DejaVuSans-Bold.ttf"
 
 
+@lru_cache(maxsize=8)
 def _packaged(name: str) -> Path:
     return Path(str(files("scheduler").joinpath("data", "fonts", name)))
 
