@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -49,24 +54,26 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     """
     from scheduler.cli.channels import describe_channels
     from scheduler.content.pipeline import build_snapshots
-    from scheduler.store import Store
-    from scheduler.store.planning import plan_due_times
 
     if at is not None and next_slot:
         raise click.UsageError("give either --at or --next-slot, not both")
     settings = load_settings(ctx)
-    snaps = build_snapshots(settings, paths)
+    with _importing_meanwhile("scheduler.store.store", "scheduler.store.planning"):
+        snaps = build_snapshots(settings, paths)
+    from scheduler.store import Store
+    from scheduler.store.planning import plan_due_times
+
     store = Store.open(settings)
     due = plan_due_times(settings, store, snaps, at=at, next_slot=next_slot,
                          now=store.clock.now())
     rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
                           require_approval=settings.postq.require_approval)
+    # Readiness of the post's channels only: checking a channel loads its adapter.
     used = {c.channel for s in snaps for c in s.channels}
-    for row in describe_channels(settings):
-        if row["channel"] in used:
-            for problem in row["problems"]:
-                click.echo(f"warning: channel '{row['channel']}' is not ready: {problem}",
-                           err=True)
+    ours = settings.model_copy(update={"channels": {n: settings.channels[n] for n in used}})
+    for row in describe_channels(ours):
+        for problem in row["problems"]:
+            click.echo(f"warning: channel '{row['channel']}' is not ready: {problem}", err=True)
     for s in snaps:
         for c in s.channels:
             for w in c.warnings:
@@ -74,6 +81,37 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     for r in rows:
         state = r.state.replace("_", " ")
         click.echo(f"queued {r.post_id}@{r.channel} for {store.local(r.due_at)} ({state})")
+
+
+@contextmanager
+def _importing_meanwhile(*modules: str) -> Iterator[None]:
+    """Import ``modules`` on another thread while the block runs; wait for it at the end.
+
+    Rendering a post's images is mostly Pillow's C code, which lets other threads run, and
+    importing SQLAlchemy for the store is a third of ``queue add``: on a machine with a
+    free core the import happens during the rendering instead of after it. A shorter GIL
+    switch interval meanwhile keeps the JPEG decoder, which takes the GIL back for every
+    chunk, from waiting 5 ms each time. A failed import is left to the ordinary import
+    after the block, which reports it as usual.
+    """
+    import scheduler.media  # noqa: F401 - now, so the two threads do not import Pillow at once
+
+    def work() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # raised again, where it belongs, by the import that follows
+                return
+
+    thread = threading.Thread(target=work, name="postq-import", daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        sys.setswitchinterval(interval)
 
 
 @queue.command("list")
@@ -193,8 +231,6 @@ def retry(ctx: click.Context, ref: str, yes: bool) -> None:
 
 
 def _interactive() -> bool:
-    import sys
-
     return sys.stdin.isatty()
 
 
