@@ -1,0 +1,205 @@
+"""Publisher benchmark: punctuality, idle cost and a burst, with real ``postq run`` processes.
+
+    python bench/publish.py [--idle-seconds 60] [--only lateness,idle,burst]
+
+1. Lateness: 100 deliveries due over 20 s, one publisher with its default settings. The
+   adapter is a plug-in (the outbox, logging when each call starts), so the figure is the
+   time from a delivery's due time to the moment its adapter is called: p50 and p99,
+   target p99 < 2 s. The outbox's own write time per delivery, measured in the same
+   calls, is printed for reference.
+2. Idle: one publisher on an empty queue uses under 1% of one core, measured from its
+   CPU time in /proc over ``--idle-seconds`` (60) after a short warm-up.
+3. Burst: 300 deliveries (100 posts on 3 outbox channels) due at the same instant are all
+   out within 10 s (due time to the last ``published_at``), with one publisher; the
+   same with three publishers sharing the database is printed too.
+
+Exit status 1 if a target is missed. Not a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.publish_support import (  # noqa: E402 - needs the repository on sys.path
+    PublisherProcess,
+    Rig,
+    make_rig,
+    outbox_count,
+    percentile,
+    queue_posts,
+    read_calls,
+    wait_until,
+)
+
+LATENESS_TARGET_S = 2.0
+IDLE_TARGET_PCT = 1.0
+BURST_TARGET_S = 10.0
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def start_publishers(rig: Rig, count: int, *args: str) -> list[PublisherProcess]:
+    """Start ``count`` publishers and wait until each has sent its first heartbeat, so
+    start-up time is not counted against the figures."""
+    procs = [PublisherProcess(rig, args, name=f"publisher-{n}").start() for n in range(count)]
+
+    def ready() -> bool:
+        store = rig.store()
+        try:
+            beats = {h.info.get("pid") for h in store.heartbeats()}
+        finally:
+            store.close()
+        return all(p.pid in beats for p in procs)
+
+    if not wait_until(ready, 30, interval=0.1):
+        for p in procs:
+            p.stop()
+        raise SystemExit("the publishers did not start:\n" + procs[0].stderr()[-2000:])
+    return procs
+
+
+def stop_all(procs: list[PublisherProcess]) -> None:
+    for p in procs:
+        p.signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(15)
+        p.stop()
+
+
+def bench_lateness(work: Path) -> tuple[bool, float]:
+    """Due time → adapter call, for 100 deliveries due over 20 s; returns (ok, write_s)."""
+    rig = make_rig(work / "lateness", channels=("outbox",))
+    procs = start_publishers(rig, 1)
+    try:
+        start = datetime.now(UTC) + timedelta(seconds=3)
+        due = [start + timedelta(seconds=20 * i / 100) for i in range(100)]
+        queue_posts(rig, due)
+        if not wait_until(lambda: outbox_count(rig.outbox) >= 100, 60, interval=0.2):
+            raise SystemExit("lateness: not every delivery went out within 60 s")
+    finally:
+        stop_all(procs)
+    calls = read_calls(rig.logs)
+    starts = {c["delivery_id"]: c for c in calls if c["phase"] == "start"}
+    written = {c["delivery_id"]: c for c in calls if c["phase"] == "written"}
+    late = [c["t"] - c["due_at"] for c in starts.values()]
+    writes = [written[d]["t"] - starts[d]["t"] for d in written]
+    p50, p99 = percentile(late, 50), percentile(late, 99)
+    write = statistics.median(writes)
+    ok = p99 < LATENESS_TARGET_S
+    print("1. lateness, due time → adapter call (100 deliveries due over 20 s, 1 publisher, "
+          "tick 1 s)")
+    print(f"   p50 {p50:.3f} s   p99 {p99:.3f} s   max {max(late):.3f} s   "
+          f"target p99 < {LATENESS_TARGET_S:.0f} s: {verdict(ok)}")
+    print(f"   reference: outbox write per delivery, median {write * 1000:.1f} ms "
+          f"(p99 {percentile(writes, 99) * 1000:.1f} ms)")
+    return ok, write
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15)."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2:].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_idle(work: Path, seconds: float) -> bool:
+    """CPU share of one publisher with nothing to do, after a warm-up."""
+    rig = make_rig(work / "idle", channels=("outbox",), adapter="outbox")
+    procs = start_publishers(rig, 1)
+    proc = procs[0]
+    try:
+        time.sleep(5)  # imports done, first reconcile done, scheduler settled
+        if Path(f"/proc/{proc.pid}/stat").exists():
+            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
+            time.sleep(seconds)
+            used, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
+            how = "/proc"
+        else:  # no /proc: the whole life of the process, start-up included (an overestimate)
+            wall0 = time.monotonic() - 5
+            time.sleep(seconds)
+            proc.signal(signal.SIGTERM)
+            _, _, usage = os.wait4(proc.pid, 0)
+            used, wall = usage.ru_utime + usage.ru_stime, time.monotonic() - wall0
+            how = "wait4, start-up included"
+    finally:
+        stop_all(procs)
+    pct = 100 * used / wall
+    ok = pct < IDLE_TARGET_PCT
+    print(f"2. idle publisher, empty queue, {wall:.0f} s after a 5 s warm-up ({how})")
+    print(f"   CPU {used:.3f} s = {pct:.2f}% of one core   target < {IDLE_TARGET_PCT:.0f}%: "
+          f"{verdict(ok)}")
+    return ok
+
+
+def burst(work: Path, publishers: int) -> tuple[float, int]:
+    """Seconds from the shared due time to the last ``published_at``, and how many went out."""
+    rig = make_rig(work / f"burst-{publishers}", channels=("c1", "c2", "c3"), adapter="outbox")
+    procs = start_publishers(rig, publishers)
+    try:
+        due = datetime.now(UTC) + timedelta(seconds=4)
+        ids = queue_posts(rig, [due] * 100)
+        if datetime.now(UTC) >= due:
+            raise SystemExit("burst: queueing took longer than the lead time; raise it")
+        wait_until(lambda: outbox_count(rig.outbox) >= len(ids), 60, interval=0.1)
+        store = rig.store()
+        try:
+            done = [r.published_at for r in store.list_deliveries(state="published")]
+        finally:
+            store.close()
+    finally:
+        stop_all(procs)
+    if not done:
+        return float("inf"), 0
+    return (max(done) - due).total_seconds(), len(done)
+
+
+def bench_burst(work: Path, write: float | None) -> bool:
+    one, n1 = burst(work, 1)
+    three, n3 = burst(work, 3)
+    ok = n1 == 300 and one < BURST_TARGET_S
+    print("3. burst, 300 deliveries (100 posts × 3 outbox channels) due at once, due time → "
+          "last published_at")
+    print(f"   1 publisher:  {one:.2f} s ({n1}/300 out)   target < {BURST_TARGET_S:.0f} s: "
+          f"{verdict(ok)}")
+    print(f"   3 publishers: {three:.2f} s ({n3}/300 out)")
+    if write is not None:
+        print(f"   reference: 300 outbox writes one after another take {300 * write:.2f} s")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--only", default="lateness,idle,burst",
+                        help="comma-separated parts to run")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    results = []
+    write = None
+    with tempfile.TemporaryDirectory(prefix="postq-bench-publish-") as tmp:
+        work = Path(tmp)
+        if "lateness" in parts:
+            ok, write = bench_lateness(work)
+            results.append(ok)
+        if "idle" in parts:
+            results.append(bench_idle(work, args.idle_seconds))
+        if "burst" in parts:
+            results.append(bench_burst(work, write))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
