@@ -306,3 +306,33 @@ def test_backoff_bounds(attempt: int) -> None:
         delay = retry_delay(attempt, base, None, rng)
         full = min(base * 2 ** (attempt - 1), timedelta(hours=1))
         assert full / 2 <= delay <= full
+
+
+def test_a_claim_taken_over_meanwhile_is_never_sent(env: dict[str, Any]) -> None:
+    queue(env)
+    at(env, T0)
+    store, publisher = env["store"], env["publisher"]
+    [row] = store.claim_due(T0, worker="w1")
+    # Another publisher judged w1 dead, found nothing on the platform and queued it again.
+    store.mark_needs_check(row.id, "publisher w1 stopped mid-call", who="w2")
+    store.settle_not_published(row.id, T0, who="w2")
+    [again] = store.claim_due(T0, worker="w2")
+    outcome = publisher.publish_one(row)
+    assert outcome.state == "taken_over"
+    assert ScriptedAdapter.sent == []
+    assert store.get_delivery(again.id).state == "publishing"
+
+
+def test_idle_tick_takes_no_write_lock(env: dict[str, Any]) -> None:
+    import sqlite3
+
+    queue(env, due=T0 + timedelta(hours=1))
+    at(env, T0)
+    path = env["settings"].database_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(path, timeout=0.1)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        assert env["publisher"].tick(wait=True) == 0  # a read only: not blocked
+    finally:
+        blocker.rollback()
+        blocker.close()

@@ -48,6 +48,7 @@ def serve(
     heartbeat_seconds = min(heartbeat_seconds, publisher.stale_after.total_seconds() / 4)
     publisher.beat()
     publisher.reconcile()
+    publisher.chain_ticks = True
     sched = BackgroundScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=3)},
@@ -65,6 +66,7 @@ def serve(
         while not stop.wait(0.5):
             pass
     finally:
+        publisher.chain_ticks = False
         sched.shutdown(wait=True)
         publisher.close()
         try:

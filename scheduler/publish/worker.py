@@ -70,7 +70,10 @@ class Publisher:
     env: Mapping[str, str] | None = None
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] | None = None
-    batch: int = 50
+    batch: int = 10
+    #: In the service: when a channel's worker runs dry, look for more at once rather
+    #: than at the next tick, so a burst is limited by the platforms, not the tick rate.
+    chain_ticks: bool = False
     #: Called with each Outcome in failed / needs_check / missed (failure notices).
     on_outcome: Callable[[Outcome], None] | None = None
 
@@ -99,6 +102,7 @@ class Publisher:
             return self._adapters[channel]
 
     def close(self) -> None:
+        self.chain_ticks = False
         self.drain()
         for ex in self._executors.values():
             ex.shutdown(wait=True)
@@ -111,6 +115,9 @@ class Publisher:
         now = self.clock.now()
         with self._lock:
             busy = {ch for ch, n in self._inflight.items() if n > 0}
+        if not self.store.has_due(now, exclude_channels=busy):
+            self._report_missed()
+            return 0
         claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
                                        exclude_channels=busy)
         self._report_missed()
@@ -154,6 +161,12 @@ class Publisher:
         with self._lock:
             self._futures.discard(fut)
             self._inflight[channel] -= 1
+            idle = self._inflight[channel] == 0
+        if idle and self.chain_ticks:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("looking for more due deliveries failed")
 
     def _publish_guarded(self, row: Any) -> Outcome:
         try:
@@ -176,6 +189,11 @@ class Publisher:
             return self._record(Outcome(row.id, row.ref, "failed", str(exc)))
         secrets = adapter.secrets()
         post = self.store.outgoing(row)
+        if not self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts):
+            # Another publisher judged this one dead and took the delivery over while it
+            # waited in the channel's queue: sending now could publish it twice.
+            log.warning("%s was taken over by another publisher; not sending", row.ref)
+            return Outcome(row.id, row.ref, "taken_over", "claimed by another publisher")
         try:
             result = adapter.publish(post)
         except OutcomeUnknown as exc:

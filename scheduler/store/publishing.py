@@ -86,6 +86,24 @@ class PublishOps(StoreBase):
         }
         return due, posts
 
+    def has_due(self, now: datetime, exclude_channels: Iterable[str] = ()) -> bool:
+        """Whether :meth:`claim_due` has anything to look at: a cheap read, so an idle
+        publisher does not take the write lock every second."""
+        with self._read() as conn:
+            due, _posts = self._due(conn, now, 1, exclude_channels)
+            return bool(due)
+
+    def still_mine(self, delivery_id: str, *, worker: str, attempts: int) -> bool:
+        """Whether this worker still holds its claim: checked just before the platform is
+        called, so a claim taken over by another publisher is never sent twice."""
+        d = T["deliveries"]
+        with self._read() as conn:
+            row = conn.execute(
+                select(d.c.state, d.c.claimed_by, d.c.attempts).where(d.c.id == delivery_id)
+            ).first()
+        return (row is not None and row.state == "publishing" and row.claimed_by == worker
+                and row.attempts == attempts)
+
     def due_preview(self, now: datetime, limit: int | None = None) -> list[DeliveryRow]:
         """What :meth:`claim_due` would hand out now, changing nothing (for dry runs)."""
         d = T["deliveries"]
