@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ _DEFAULT_DATA_DIR = ".postq"
 
 _MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
            "NotifySettings", "ChannelSettings", "Settings")
+# Two threads asking at once must not get two different Settings classes.
+_BUILDING = threading.Lock()
 
 
 def __getattr__(name: str) -> Any:
@@ -54,7 +57,15 @@ def __getattr__(name: str) -> Any:
 
 
 def _build_models() -> None:
-    """Define the pydantic models as module globals (once).
+    """Build the models once, whichever thread asks first."""
+    if "Settings" not in globals():
+        with _BUILDING:
+            if "Settings" not in globals():
+                _define_models()
+
+
+def _define_models() -> None:
+    """Define the pydantic models as module globals.
 
     Kept out of import time because pydantic's import and the model building cost about
     0.3 s, several times a read-only command's whole run. The classes are ordinary module
@@ -62,8 +73,6 @@ def _build_models() -> None:
     """
     global _Strict, CoreSettings, PolicySettings, BrandSettings, CaptionSettings
     global NotifySettings, ChannelSettings, Settings
-    if "Settings" in globals():
-        return
     from pydantic import BaseModel, ConfigDict, Field, field_validator
 
     class _Strict(BaseModel):
