@@ -1,6 +1,6 @@
 """Queue benchmark: reading a large queue, and queueing one heavy post.
 
-    python bench/queue.py [--deliveries 10000] [--runs 5]
+    python bench/queue_list.py [--deliveries 10000] [--runs 5]
 
 1. With N deliveries queued, ``postq queue list --limit 50`` and ``postq status`` should
    answer within 3x of ``postq --help`` (wall time of a fresh process, median of runs).
