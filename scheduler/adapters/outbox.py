@@ -33,7 +33,6 @@ from scheduler.adapters.base import (
     PlannedRequest,
     Published,
 )
-from scheduler.adapters.http import describe_bytes
 from scheduler.errors import TransientPublishError
 
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
@@ -114,6 +113,9 @@ class OutboxAdapter(Adapter):
         target = self.root / self._folder_name(post, now)
         files: dict[str, Any] = {"caption.txt": post.caption}
         for index, image in enumerate(post.images, start=1):
+            # Imported here: the HTTP module pulls in requests, which the outbox never needs.
+            from scheduler.adapters.http import describe_bytes
+
             files[_image_name(index, image.mime)] = describe_bytes(image.read_bytes(), image.mime)
         files["meta.json"] = self._meta(post, now.isoformat(timespec="seconds"))
         return [PlannedRequest(method="WRITE", url=target.resolve().as_uri(), body=files)]
