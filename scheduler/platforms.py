@@ -28,13 +28,16 @@ _EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
 _X_HEAVY_RE = regex.compile(r"[^\u0000-\u10FF\u2000-\u200D\u2010-\u201F\u2032-\u2037]")
 
 
-def find_urls(text: str) -> list[tuple[int, int, str]]:
-    """Return ``(start, end, url)`` for each link in ``text`` (character offsets)."""
+@lru_cache(maxsize=4096)
+def find_urls(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Return ``(start, end, url)`` for each link in ``text`` (character offsets).
+
+    Cached: validation asks about the same caption for every channel of a post."""
     found = []
     for m in URL_RE.finditer(text):
         url = m.group(0).rstrip(_URL_TRAIL)
         found.append((m.start(), m.start() + len(url), url))
-    return found
+    return tuple(found)
 
 
 def graphemes(text: str) -> list[str]:

@@ -39,6 +39,9 @@ class RuleContext:
     profile_errors: dict[str, str] = field(default_factory=dict)
     _deny_re: re.Pattern[str] | None = None
     _probe_cache: dict[Path, Any] = field(default_factory=dict)
+    _asset_cache: dict[str, tuple[Path, bool, bool]] = field(default_factory=dict)
+    _glyph_cache: dict[tuple[str, Path | None], list[str]] = field(default_factory=dict)
+    _assets_real: Path | None = None
 
     @classmethod
     def create(cls, settings: Settings, registry: AdapterRegistry | None = None) -> RuleContext:
@@ -64,6 +67,26 @@ class RuleContext:
             return None
         m = self._deny_re.search(text.casefold())
         return m.group(0) if m else None
+
+    def asset(self, rel: str) -> tuple[Path, bool, bool]:
+        """``(real path, inside assets/, is a file)`` for an image path, once per run:
+        many posts share an image, and resolving links costs a system call per part."""
+        if rel not in self._asset_cache:
+            assets = self.settings.assets_dir
+            if self._assets_real is None:
+                self._assets_real = Path(os.path.realpath(assets))
+            real = Path(os.path.realpath(assets / rel))
+            self._asset_cache[rel] = (real, real.is_relative_to(self._assets_real),
+                                      real.is_file())
+        return self._asset_cache[rel]
+
+    def glyphs_missing(self, text: str, font: Path | None) -> list[str]:
+        key = (text, font)
+        if key not in self._glyph_cache:
+            from scheduler.media import missing_glyphs
+
+            self._glyph_cache[key] = missing_glyphs(text, font)
+        return self._glyph_cache[key]
 
     def probe(self, path: Path) -> Any:
         if path not in self._probe_cache:
@@ -205,11 +228,6 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
     images = post.raw.get("images")
     if not isinstance(images, list):
         return []
-    assets = ctx.settings.assets_dir
-    try:
-        assets_real = Path(os.path.realpath(assets))
-    except OSError:
-        assets_real = assets
     resolved: list[Path | None] = []
     for i, img in enumerate(images):
         name = f"images[{i}]"
@@ -232,13 +250,12 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
             post.problem(f"{name}.path", f"'{rel}' contains '..'; give a path inside assets/")
             resolved.append(None)
             continue
-        full = assets / p
-        real = Path(os.path.realpath(full))
-        if not real.is_relative_to(assets_real):
+        real, inside, is_file = ctx.asset(rel)
+        if not inside:
             post.problem(f"{name}.path", f"'{rel}' is a link that leads outside assets/")
             resolved.append(None)
             continue
-        if not real.is_file():
+        if not is_file:
             post.problem(f"{name}.path", f"no image at assets/{rel}")
             resolved.append(None)
             continue
@@ -338,11 +355,9 @@ def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, da
     texts = overlay_texts(post.model, ctx.settings.zone, times.get("event_at"))
     if texts is None:
         return
-    from scheduler.media import missing_glyphs
-
     font = ctx.settings.resolve(ctx.settings.brand.font) if ctx.settings.brand.font else None
     field_name = "overlay" if post.model.overlay else "overlay (default)"
-    missing = missing_glyphs(" ".join(t for t in texts if t), font)
+    missing = ctx.glyphs_missing(" ".join(t for t in texts if t), font)
     if missing:
         shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:5])
         post.problem(field_name, f"the font cannot draw {shown}; change the text or set "

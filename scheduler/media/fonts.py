@@ -133,9 +133,7 @@ def missing_glyphs(text: str, font_path: Path | None = None) -> list[str]:
     paths = set(font_paths(font_path))
     covered = [font_coverage(p) for p in sorted(paths)]
     missing: list[str] = []
-    for ch in unicodedata.normalize("NFC", text):
-        if ch.isspace() or ch in missing:
-            continue
-        if any(ord(ch) not in cov for cov in covered):
+    for ch in dict.fromkeys(unicodedata.normalize("NFC", text)):  # unique, in order
+        if not ch.isspace() and any(ord(ch) not in cov for cov in covered):
             missing.append(ch)
     return missing
