@@ -133,3 +133,30 @@ def test_rounding_never_puts_the_crop_box_above_the_image() -> None:
         plan = plan_frame(338, 422, profile, (0.0, 0.0), "crop")
         assert plan.box[0] >= 0 and plan.box[1] >= 0, name
         assert plan.box[3] <= 422 and plan.box[2] <= 338, name
+
+
+def test_a_render_under_a_larger_limit_is_what_the_smaller_limit_would_give(tmp_path) -> None:
+    """The pipeline reuses the outbox's render for Instagram when it fits Instagram's
+    byte limit; that is only honest if encoding for the smaller limit gives the same
+    bytes, including when the quality had to step down."""
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from scheduler.media import BrandStyle, Overlay, render_image
+    from scheduler.platforms import PROFILES
+
+    src = tmp_path / "noise.jpg"
+    Image.effect_noise((2400, 3000), 90).convert("RGB").save(src, quality=95)
+    overlay, brand = Overlay("We're hiring", "Apply by 14 December"), BrandStyle()
+    base = PROFILES["instagram"]
+    big = render_image(src, replace(base, image_max_bytes=20_000_000), overlay=overlay, brand=brand)
+    for limit in (len(big.data), len(big.data) + 10, 20_000_000):
+        small = render_image(src, replace(base, image_max_bytes=limit), overlay=overlay, brand=brand)
+        assert small.data == big.data
+    tight = render_image(src, replace(base, image_max_bytes=len(big.data) // 2), overlay=overlay,
+                         brand=brand)
+    tighter_target = len(tight.data)
+    again = render_image(src, replace(base, image_max_bytes=tighter_target), overlay=overlay,
+                         brand=brand)
+    assert again.data == tight.data

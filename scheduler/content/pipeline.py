@@ -34,12 +34,34 @@ def brand_style(settings: Settings) -> Any:
     )
 
 
+def _render(cache: dict[tuple[Any, ...], Any], src: Path, profile: Any, overlay: Any,
+            brand: Any, focus: Any, fit: str) -> Any:
+    """Render once per frame; reuse a render made under a larger byte limit when it also
+    fits this one.
+
+    The encoder steps quality down until the bytes fit, so when a render made for limit
+    L1 came out at or under a smaller L2, encoding for L2 would have stopped at the very
+    same step: the bytes are identical, and the 12-megapixel decode is not repeated.
+    """
+    from scheduler.media import render_image
+
+    key = (os.path.realpath(src), profile.render_size, profile.formats, profile.min_width,
+           profile.max_width, profile.aspect_min, profile.aspect_max, overlay, focus, fit)
+    limit = profile.image_max_bytes
+    for made_for, rendered in cache.get(key, ()):
+        if made_for >= limit and len(rendered.data) <= limit:
+            return rendered
+    rendered = render_image(src, profile, overlay=overlay, brand=brand, focus=focus, fit=fit)
+    cache.setdefault(key, []).append((limit, rendered))
+    return rendered
+
+
 def snapshot_post(
     checked: CheckedPost, settings: Settings, registry: AdapterRegistry,
     cache: dict[tuple[Any, ...], Any] | None = None,
 ) -> PostSnapshot:
     """Compose and render one valid post for each of its channels."""
-    from scheduler.media import Overlay, render_image
+    from scheduler.media import Overlay
 
     loaded = checked.loaded
     model = loaded.model
@@ -48,23 +70,27 @@ def snapshot_post(
     texts = overlay_texts(model, zone, checked.times.get("event_at"))
     overlay = Overlay(texts[0], texts[1]) if texts else None
     cache = cache if cache is not None else {}
+    profiles = {ch: registry.channel_profile(settings.channels[ch]) for ch in model.channels}
+
+    def fit_for(ch: str, img: Any) -> str:
+        override = model.overrides.get(ch)
+        return override.fit if override and override.fit else img.fit
+
+    # Largest byte limit first, so a render can serve the stricter channels after it.
+    for ch in sorted(model.channels, key=lambda c: -profiles[c].image_max_bytes):
+        for img in model.images:
+            _render(cache, settings.assets_dir / img.path, profiles[ch], overlay, brand,
+                    img.focus, fit_for(ch, img))
     channels = []
     for ch in model.channels:
         cfg = settings.channels[ch]
-        profile = registry.channel_profile(cfg)
+        profile = profiles[ch]
         cap = compose_caption(model, loaded.body, ch, profile, settings)
-        override = model.overrides.get(ch)
         images = []
         warnings: list[str] = []
         for img in model.images:
-            src = settings.assets_dir / img.path
-            fit = (override.fit if override and override.fit else img.fit)
-            key = (os.path.realpath(src), profile.render_size, profile.image_max_bytes,
-                   profile.formats, overlay, img.focus, fit)
-            if key not in cache:
-                cache[key] = render_image(src, profile, overlay=overlay, brand=brand,
-                                          focus=img.focus, fit=fit)
-            r = cache[key]
+            r = _render(cache, settings.assets_dir / img.path, profile, overlay, brand,
+                        img.focus, fit_for(ch, img))
             warnings.extend(f"{img.path}: {w}" for w in r.warnings)
             images.append(ImageSnapshot(r.data, r.mime, img.alt, r.width, r.height,
                                         img.path, img.focus))
