@@ -277,3 +277,8 @@ def test_welsh_overlay_renders_without_complaint(project: Project) -> None:
                        "hashtags: [careers]\nlanguage: cy\noverlay: {headline: \"Dŵr a thŷ — £5 ‘iawn’ €\"}"})
     result = project.run("validate")
     assert result.exit_code == 0, result.output
+
+
+def test_caption_line_numbers_skip_blank_lines_after_the_front_matter(project: Project) -> None:
+    project.careers(**{"---\nJoin us.": "---\n\n\nJoin us.\nA codeword here."})
+    assert errors(project) == ["posts/io.md:17: caption: contains the deny-listed term 'codeword'"]

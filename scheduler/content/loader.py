@@ -85,8 +85,10 @@ def _split_front_matter(post: LoadedPost) -> str | None:
         return None
     for i in range(1, len(lines)):
         if lines[i].rstrip() in ("---", "..."):
-            post.body = "\n".join(lines[i + 1:]).strip("\n")
-            post.body_line = i + 2
+            rest = "\n".join(lines[i + 1:])
+            post.body = rest.strip("\n")
+            # Blank lines before the caption do not count towards its first line.
+            post.body_line = i + 2 + (len(rest) - len(rest.lstrip("\n")))
             return "\n".join(lines[1:i])
     post.problem("", "the front matter is not closed: add a line '---' after the YAML",
                  line=1)
