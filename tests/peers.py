@@ -72,11 +72,8 @@ def _cache_root() -> Path:
     return Path(base) / "postq" / "peers"
 
 
-def _working_copy(source: Path) -> Path:
-    """A writable copy of a peer folder, reusing an earlier ``node_modules``."""
-    lock = source / "package-lock.json"
-    digest = hashlib.sha256(lock.read_bytes() if lock.exists() else b"").hexdigest()[:12]
-    target = _cache_root() / f"{source.name}-{digest}"
+def _copy_tree(source: Path, target: Path) -> None:
+    """Copy a peer folder, keeping the target's ``node_modules``, ``run`` and ``data``."""
     target.mkdir(parents=True, exist_ok=True)
     for item in source.rglob("*"):
         rel = item.relative_to(source)
@@ -91,6 +88,14 @@ def _working_copy(source: Path) -> Path:
             dest.unlink()
         shutil.copy2(item, dest)
         dest.chmod(dest.stat().st_mode | stat.S_IWUSR)
+
+
+def _working_copy(source: Path) -> Path:
+    """A writable copy of a peer folder, reusing an earlier ``node_modules``."""
+    lock = source / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes() if lock.exists() else b"").hexdigest()[:12]
+    target = _cache_root() / f"{source.name}-{digest}"
+    _copy_tree(source, target)
     return target
 
 
@@ -105,7 +110,15 @@ class Peer:
     startup_seconds: float
 
 
-def _start_peer(name: str, env: dict[str, str] | None = None) -> Iterator[Peer]:
+def _start_peer(
+    name: str,
+    env: dict[str, str] | None = None,
+    *,
+    copy: Callable[[Path], Path] | None = None,
+    timeout: float = _START_TIMEOUT,
+) -> Iterator[Peer]:
+    """Start peer ``name`` from a writable copy (``copy(peers dir)``, by default its own
+    folder's), yield it, and stop it afterwards."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         _unavailable("Node.js and npm are needed to run the reference peers")
     peers = find_peers_dir()
@@ -115,17 +128,19 @@ def _start_peer(name: str, env: dict[str, str] | None = None) -> Iterator[Peer]:
             "beside the repository)"
         )
     assert peers is not None
-    folder = _working_copy(peers / name)
+    folder = copy(peers) if copy is not None else _working_copy(peers / name)
     started = time.monotonic()
     proc = subprocess.run(
         ["bash", str(folder / "start.sh")], cwd=folder, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=_START_TIMEOUT,
+        env={**os.environ, **(env or {})}, timeout=timeout,
     )
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         pytest.fail(f"{name} peer did not start:\n{proc.stdout}\n{proc.stderr}")
     if "already running" in proc.stdout:
-        pytest.fail(f"a {name} peer from another run is still up in {folder}; run its stop.sh")
+        article = "an" if name == "x" else "a"
+        pytest.fail(f"{article} {name} peer from another run is still up in {folder}; "
+                    "run its stop.sh")
     info = dict(re.findall(r"^([A-Z_]+)=(\S+)", proc.stdout, re.MULTILINE))
     base_url = next((v for k, v in info.items() if k.endswith("_BASE_URL")), None)
     if base_url is None:

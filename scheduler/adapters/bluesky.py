@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -32,21 +31,19 @@ import requests
 from pydantic import model_validator
 
 from scheduler.adapters.base import (
-    Adapter,
     AdapterSettings,
     OutgoingPost,
     PlannedRequest,
     Published,
 )
 from scheduler.adapters.facets import build_facets
-from scheduler.adapters.http import HttpClient, error_message_of, raise_for_status, redact
+from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
 from scheduler.errors import (
     AuthError,
     OutcomeUnknown,
     PermanentPublishError,
     TransientPublishError,
 )
-from scheduler.timeutil import Clock
 
 COLLECTION = "app.bsky.feed.post"
 DEFAULT_SERVICE = "https://bsky.social"
@@ -99,34 +96,19 @@ def record_key(delivery_id: str) -> str:
     return "".join(chars)
 
 
-class BlueskyAdapter(Adapter):
+class BlueskyAdapter(HttpAdapter[BlueskySettings]):
     """Publishes posts with images to one Bluesky account."""
 
     platform = "bluesky"
+    label = "bluesky"
     settings_model = BlueskySettings
 
-    def __init__(
-        self,
-        channel: str,
-        settings: AdapterSettings,
-        *,
-        env: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
-        data_dir: Path | None = None,
-    ) -> None:
-        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
-        self.http = HttpClient(
-            platform=f"bluesky '{channel}'",
-            base_url=self._settings.pds,
-            secrets=self.secrets,
-            now=self.clock.now,
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._session: dict[str, str] | None = None
 
-    @property
-    def _settings(self) -> BlueskySettings:
-        assert isinstance(self.settings, BlueskySettings)
-        return self.settings
+    def http_base_url(self) -> str:
+        return self._settings.pds
 
     def secrets(self) -> list[str]:
         """The app password and, once signed in, the session tokens."""
@@ -368,9 +350,6 @@ class BlueskyAdapter(Adapter):
         session = self.session()
         self._xrpc("GET", "com.atproto.server.getSession")
         return f"signed in as {session.get('handle') or self._settings.handle}"
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def _error_name(response: requests.Response) -> str | None:

@@ -61,7 +61,7 @@ class FacebookAdapter(GraphAdapter):
         form = {k: v for k, v in fields.items() if v not in (None, "")}
         if image.alt:
             form["alt_text_custom"] = image.alt
-        if self._graph.media_host is not None:
+        if self._settings.media_host is not None:
             form["url"] = self.planned_image_url(image) if planned else self.image_url(image)
             return {"data": form}
         name = f"{index}.{_EXTENSIONS.get(image.mime, 'jpg')}"

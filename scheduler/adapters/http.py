@@ -22,16 +22,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import requests
 from requests import exceptions as rex
 
 from scheduler import __version__
-from scheduler.adapters.base import PlannedRequest
+from scheduler.adapters.base import Adapter, AdapterSettings, PlannedRequest
 from scheduler.errors import (
     AuthError,
     OutcomeUnknown,
@@ -39,6 +41,7 @@ from scheduler.errors import (
     RateLimited,
     TransientPublishError,
 )
+from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
 
@@ -410,3 +413,50 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+# -- adapters over HTTP -----------------------------------------------------------------
+
+S = TypeVar("S", bound=AdapterSettings)
+
+
+class HttpAdapter(Adapter, Generic[S]):
+    """An adapter talking to one HTTP API through its own :class:`HttpClient`.
+
+    Subclasses set ``label`` and give :meth:`http_base_url`; ``sleep`` is injectable so
+    tests need not wait when an adapter polls.
+    """
+
+    #: Used in messages: "mastodon 'main'".
+    label: ClassVar[str]
+
+    def __init__(
+        self,
+        channel: str,
+        settings: AdapterSettings,
+        *,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
+        self.sleep = sleep or time.sleep
+        self.http = HttpClient(
+            platform=f"{self.label} '{channel}'",
+            base_url=self.http_base_url(),
+            secrets=self.secrets,
+            now=self.clock.now,
+        )
+
+    @property
+    def _settings(self) -> S:
+        assert isinstance(self.settings, self.settings_model)
+        return cast(S, self.settings)
+
+    def http_base_url(self) -> str:
+        """Where relative request paths go, from the channel settings."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.http.close()

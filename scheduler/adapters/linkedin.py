@@ -25,27 +25,23 @@ Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from scheduler.adapters.base import (
-    Adapter,
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
     Published,
 )
-from scheduler.adapters.http import HttpClient, raise_for_status, redact
+from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
 from scheduler.errors import OutcomeUnknown, PermanentPublishError, RateLimited
 from scheduler.platforms import HASHTAG_RE
-from scheduler.timeutil import Clock
 
 #: Reserved by little text; each must be backslash-escaped to appear as itself.
 #: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
@@ -113,31 +109,17 @@ class LinkedInSettings(AdapterSettings):
         return org if org.startswith("urn:li:") else f"urn:li:organization:{org}"
 
 
-class LinkedInAdapter(Adapter):
+class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     """Publishes posts with images as one LinkedIn organisation."""
 
     platform = "linkedin"
+    label = "linkedin"
     settings_model = LinkedInSettings
     #: How many of the organisation's latest posts ``check`` reads.
     check_window = 10
 
-    def __init__(
-        self,
-        channel: str,
-        settings: AdapterSettings,
-        *,
-        env: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
-        data_dir: Path | None = None,
-    ) -> None:
-        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
-        self.http = HttpClient(platform=f"linkedin '{channel}'", base_url=self._settings.base_url,
-                               secrets=self.secrets, now=self.clock.now)
-
-    @property
-    def _settings(self) -> LinkedInSettings:
-        assert isinstance(self.settings, LinkedInSettings)
-        return self.settings
+    def http_base_url(self) -> str:
+        return self._settings.base_url
 
     def _headers(self, token: str | None = None) -> dict[str, str]:
         return {
@@ -267,6 +249,3 @@ class LinkedInAdapter(Adapter):
         if expires is not None and expires < self.clock.now().date():
             problems.append(f"the access token expired on {expires.isoformat()}")
         return problems
-
-    def close(self) -> None:
-        self.http.close()

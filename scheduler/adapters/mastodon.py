@@ -20,23 +20,18 @@ from __future__ import annotations
 
 import html
 import re
-import time
-from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 from scheduler.adapters.base import (
-    Adapter,
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
     Published,
 )
-from scheduler.adapters.http import HttpClient, error_message_of, raise_for_status, redact
+from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
 from scheduler.errors import PermanentPublishError, TransientPublishError
 from scheduler.platforms import count_mastodon
-from scheduler.timeutil import Clock
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
@@ -50,10 +45,11 @@ class MastodonSettings(AdapterSettings):
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
 
 
-class MastodonAdapter(Adapter):
+class MastodonAdapter(HttpAdapter[MastodonSettings]):
     """Publishes a status with its images to one Mastodon account."""
 
     platform = "mastodon"
+    label = "mastodon"
     settings_model = MastodonSettings
     #: How often to ask whether an uploaded image is ready, and the longest pause between.
     media_poll_attempts = 12
@@ -61,30 +57,12 @@ class MastodonAdapter(Adapter):
     #: How many of the account's latest statuses ``check`` reads.
     check_window = 20
 
-    def __init__(
-        self,
-        channel: str,
-        settings: AdapterSettings,
-        *,
-        env: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
-        data_dir: Path | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
-        self.sleep = sleep or time.sleep
-        self.http = HttpClient(
-            platform=f"mastodon '{channel}'",
-            base_url=self._settings.base_url,
-            secrets=self.secrets,
-            now=self.clock.now,
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._instance: dict[str, Any] | None = None
 
-    @property
-    def _settings(self) -> MastodonSettings:
-        assert isinstance(self.settings, MastodonSettings)
-        return self.settings
+    def http_base_url(self) -> str:
+        return self._settings.base_url
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secret('token_env')}"}
@@ -273,9 +251,6 @@ class MastodonAdapter(Adapter):
         account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
                                  headers=self._auth())
         return f"signed in as @{account.get('acct') or account.get('username')}"
-
-    def close(self) -> None:
-        self.http.close()
 
 
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)

@@ -36,16 +36,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
 
 from scheduler.adapters.base import (
-    Adapter,
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
@@ -53,7 +50,7 @@ from scheduler.adapters.base import (
     Published,
 )
 from scheduler.adapters.http import (
-    HttpClient,
+    HttpAdapter,
     describe_bytes,
     error_message_of,
     redact,
@@ -69,7 +66,6 @@ from scheduler.errors import (
 )
 from scheduler.mediahost import MediaHost, MediaHostConfig, build_media_host
 from scheduler.platforms import URL_RE
-from scheduler.timeutil import Clock
 
 _TRANSIENT_CODES = {1, 2, 341}
 _TRANSIENT_SUBCODES = {2207001, 2207003, 2207032}
@@ -233,7 +229,7 @@ def recent_enough(timestamp: Any, post: OutgoingPost) -> bool:
 # -- the base adapter -------------------------------------------------------------------
 
 
-class GraphAdapter(Adapter):
+class GraphAdapter(HttpAdapter[GraphSettings]):
     """Common construction, requests and checks of the Graph API adapters."""
 
     settings_model: ClassVar[type[AdapterSettings]] = GraphSettings
@@ -246,30 +242,12 @@ class GraphAdapter(Adapter):
     #: quota is a rolling 24 h window whose oldest entry Meta does not tell us.
     quota_wait: ClassVar[float] = 3600.0
 
-    def __init__(
-        self,
-        channel: str,
-        settings: AdapterSettings,
-        *,
-        env: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
-        data_dir: Path | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
-        self.sleep = sleep or time.sleep
-        self.http = HttpClient(
-            platform=f"{self.label} '{channel}'",
-            base_url=self._graph.base_url,
-            secrets=self.secrets,
-            now=self.clock.now,
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._media_host: MediaHost | None = None
 
-    @property
-    def _graph(self) -> GraphSettings:
-        assert isinstance(self.settings, GraphSettings)
-        return self.settings
+    def http_base_url(self) -> str:
+        return self._settings.base_url
 
     def secrets(self) -> list[str]:
         found = super().secrets()
@@ -282,12 +260,12 @@ class GraphAdapter(Adapter):
 
     def media_host(self) -> MediaHost:
         if self._media_host is None:
-            if self._graph.media_host is None:
+            if self._settings.media_host is None:
                 raise PermanentPublishError(
                     f"{self.http.platform}: images need a media_host setting (the platform "
                     "fetches them from a public URL)"
                 )
-            self._media_host = build_media_host(self._graph.media_host, env=self.env,
+            self._media_host = build_media_host(self._settings.media_host, env=self.env,
                                                 data_dir=self.data_dir)
         return self._media_host
 
@@ -295,7 +273,7 @@ class GraphAdapter(Adapter):
         return self.media_host().put(image.read_bytes(), image.mime)
 
     def planned_image_url(self, image: OutgoingImage) -> str:
-        if self._graph.media_host is None:
+        if self._settings.media_host is None:
             return "<no media_host configured>"
         return self.media_host().url_for(image.read_bytes(), image.mime)
 
@@ -320,17 +298,14 @@ class GraphAdapter(Adapter):
 
     def readiness(self) -> list[str]:
         problems = super().readiness()
-        expires = self._graph.token_expires
+        expires = self._settings.token_expires
         if expires is not None and expires < self.clock.now().date():
             problems.append(f"the access token expired on {expires.isoformat()}")
         return problems
 
     def _with_expiry(self, line: str) -> str:
-        note = expiry_note(self._graph.token_expires, self.clock.now().date())
+        note = expiry_note(self._settings.token_expires, self.clock.now().date())
         return f"{line}; {note}" if note else line
-
-    def close(self) -> None:
-        self.http.close()
 
 
 class GraphContainerAdapter(GraphAdapter):

@@ -29,22 +29,19 @@ removed and entities decoded.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import requests
 from pydantic import model_validator
 
 from scheduler.adapters.base import (
-    Adapter,
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
     Published,
 )
-from scheduler.adapters.http import HttpClient, error_message_of, redact, retry_after_of
+from scheduler.adapters.http import HttpAdapter, error_message_of, redact, retry_after_of
 from scheduler.adapters.meta import normalise_text, recent_enough
 from scheduler.errors import (
     AuthError,
@@ -53,7 +50,6 @@ from scheduler.errors import (
     RateLimited,
     TransientPublishError,
 )
-from scheduler.timeutil import Clock
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 _OAUTH1_KEYS = ("consumer_key_env", "consumer_secret_env", "access_token_env",
@@ -84,33 +80,22 @@ class XSettings(AdapterSettings):
         return self
 
 
-class XAdapter(Adapter):
+class XAdapter(HttpAdapter[XSettings]):
     """Publishes posts with images to one X account."""
 
     platform = "x"
+    label = "x"
     settings_model = XSettings
     #: How many of the account's latest posts ``check`` reads (the API's minimum is 5).
     check_window = 10
 
-    def __init__(
-        self,
-        channel: str,
-        settings: AdapterSettings,
-        *,
-        env: Mapping[str, str] | None = None,
-        clock: Clock | None = None,
-        data_dir: Path | None = None,
-    ) -> None:
-        super().__init__(channel, settings, env=env, clock=clock, data_dir=data_dir)
-        self.http = HttpClient(platform=f"x '{channel}'", base_url=self._settings.base_url,
-                               secrets=self.secrets, now=self.clock.now)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._me: dict[str, str] | None = None
         self._oauth1_ready = False
 
-    @property
-    def _settings(self) -> XSettings:
-        assert isinstance(self.settings, XSettings)
-        return self.settings
+    def http_base_url(self) -> str:
+        return self._settings.base_url
 
     # -- auth ---------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
@@ -264,9 +249,6 @@ class XAdapter(Adapter):
     def verify(self) -> str:
         me = self.me()
         return f"signed in as @{me.get('username') or me['id']}"
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def _alt_body(media_id: str, alt: str) -> dict[str, Any]:
