@@ -215,6 +215,15 @@ PROFILES: dict[str, PlatformProfile] = {
 }
 
 
+#: How each platform is named in messages people read.
+TITLES = {"x": "X", "linkedin": "LinkedIn", "instagram": "Instagram", "facebook": "Facebook",
+          "threads": "Threads", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+
+
+def title_of(profile: PlatformProfile) -> str:
+    return TITLES.get(profile.name, profile.name)
+
+
 @lru_cache(maxsize=64)
 def get_profile(name: str, text_limit: int | None = None) -> PlatformProfile | None:
     """The profile for a platform name, with an optional per-channel text limit."""

@@ -232,7 +232,7 @@ def test_caption_over_the_instance_limit_is_refused_before_sending(local_server,
     FakeMastodon(local_server, instance=small)
     adapter = mastodon(local_server.base_url)
     caption = "Café 🚀 " * 10  # 70 graphemes: over 40
-    with pytest.raises(PermanentPublishError, match="70 characters; this instance allows 40"):
+    with pytest.raises(PermanentPublishError, match=r"70 graphemes \(URL 23\); this instance allows 40"):
         adapter.publish(make_post(caption, (make_image(),)))
     assert [r.path for r in local_server.requests] == ["/api/v2/instance"]
     # A link counts 23 whatever its length, as Mastodon counts it: this one fits.

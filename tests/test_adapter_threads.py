@@ -71,7 +71,7 @@ def test_profile_has_the_five_link_limit_and_the_adapter_enforces_it(local_serve
                                                                       fake, make_post):
     assert get_profile("threads").max_links == 5
     caption = " ".join(f"https://example.gov.uk/{n}" for n in range(6))
-    with pytest.raises(PermanentPublishError, match="6 links; at most 5"):
+    with pytest.raises(PermanentPublishError, match="6 links; Threads allows 5"):
         threads(local_server, tmp_path, fake).publish(make_post(caption))
     assert local_server.requests == []
 

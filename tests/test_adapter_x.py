@@ -190,7 +190,8 @@ def test_problem_details_include_the_first_error(local_server, make_post):
 def test_weighted_length_and_image_count_are_checked_first(local_server, fake, make_post,
                                                           make_image):
     adapter = x_adapter(local_server.base_url)
-    with pytest.raises(PermanentPublishError, match="weighs 282; X allows 280"):
+    with pytest.raises(PermanentPublishError,
+                       match=r"the caption is 282 weighted \(URL 23, CJK and emoji 2\); X allows 280"):
         adapter.publish(make_post("漢" * 141))
     with pytest.raises(PermanentPublishError, match="5 images"):
         adapter.publish(make_post("c", tuple(make_image() for _ in range(5))))

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from scheduler.errors import AuthError, ConfigError
-from scheduler.platforms import PlatformProfile, get_profile
+from scheduler.errors import AuthError, ConfigError, PermanentPublishError
+from scheduler.platforms import URL_RE, PlatformProfile, get_profile, title_of
 from scheduler.timeutil import Clock
 
 
@@ -175,6 +175,53 @@ class Adapter(ABC):
             for key, var in self.secret_names().items()
             if not self.env.get(var)
         ]
+
+    # -- limits -------------------------------------------------------------------------
+    def fit_problems(
+        self, post: OutgoingPost, profile: PlatformProfile | None = None, who: str | None = None
+    ) -> list[str]:
+        """What ``post`` breaks of the platform's limits, the same ones validation used.
+
+        Checked again on the exact snapshot before any request, so a post the platform
+        would refuse after the uploads is refused before them, with the count and limit.
+        Adapters whose limits are read at run time (a Mastodon instance) pass a profile.
+        """
+        profile = profile or self.profile(self.settings.text_limit)
+        who = who or title_of(profile)
+        problems = []
+        length = profile.count(post.caption)
+        if length > profile.text_limit:
+            problems.append(f"the caption is {length} {profile.counting}; {who} allows "
+                            f"{profile.text_limit}")
+        if len(post.images) > profile.max_images:
+            problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
+        if profile.requires_image and not post.images:
+            problems.append(f"{who} needs at least one image")
+        if profile.max_links is not None:
+            links = len(URL_RE.findall(post.caption))
+            if links > profile.max_links:
+                problems.append(f"{links} links; {who} allows {profile.max_links}")
+        for n, image in enumerate(post.images, start=1):
+            if image.mime.split("/")[-1] not in profile.formats:
+                problems.append(f"image {n} is {image.mime}; {who} takes "
+                                f"{', '.join(profile.formats)}")
+            if not image.alt.strip():
+                problems.append(f"image {n} has no alt text")
+            elif len(image.alt) > profile.alt_limit:
+                problems.append(f"image {n} alt text is {len(image.alt)} characters; {who} "
+                                f"allows {profile.alt_limit}")
+            size = image.path.stat().st_size
+            if size > profile.image_max_bytes:
+                problems.append(f"image {n} is {size} bytes; {who} allows at most "
+                                f"{profile.image_max_bytes}")
+        return problems
+
+    def check_fits(self, post: OutgoingPost, profile: PlatformProfile | None = None,
+                   who: str | None = None) -> None:
+        """Raise PermanentPublishError listing every limit ``post`` breaks."""
+        problems = self.fit_problems(post, profile, who)
+        if problems:
+            raise PermanentPublishError(f"channel '{self.channel}': " + "; ".join(problems))
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

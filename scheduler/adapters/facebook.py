@@ -28,7 +28,7 @@ from typing import Any
 
 from scheduler.adapters.base import OutgoingImage, OutgoingPost, PlannedRequest, Published
 from scheduler.adapters.meta import GraphAdapter, GraphSettings, normalise_text, recent_enough
-from scheduler.errors import PermanentPublishError, PublishError
+from scheduler.errors import PublishError
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
@@ -82,21 +82,6 @@ class FacebookAdapter(GraphAdapter):
             link = None  # the post exists; a missing link must not fail the delivery
         return Published(remote_id=post_id,
                          url=str(link) if link else f"https://www.facebook.com/{post_id}")
-
-    def check_fits(self, post: OutgoingPost) -> None:
-        profile = self.profile(self.settings.text_limit)
-        problems = []
-        if len(post.caption) > profile.text_limit:
-            problems.append(f"the caption is {len(post.caption)} characters; the limit is "
-                            f"{profile.text_limit}")
-        if len(post.images) > profile.max_images:
-            problems.append(f"{len(post.images)} images; at most {profile.max_images}")
-        for n, image in enumerate(post.images, start=1):
-            size = image.path.stat().st_size
-            if size > profile.image_max_bytes:
-                problems.append(f"image {n} is {size} bytes; at most {profile.image_max_bytes}")
-        if problems:
-            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
 
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:

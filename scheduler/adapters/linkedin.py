@@ -40,7 +40,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
-from scheduler.errors import OutcomeUnknown, PermanentPublishError, RateLimited
+from scheduler.errors import OutcomeUnknown, RateLimited
 from scheduler.platforms import HASHTAG_RE
 
 #: Reserved by little text; each must be backslash-escaped to appear as itself.
@@ -177,21 +177,9 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     def _url(urn: str) -> str:
         return f"https://www.linkedin.com/feed/update/{urn}/"
 
-    def check_fits(self, post: OutgoingPost) -> None:
-        profile = self.profile(self.settings.text_limit)
-        problems = []
-        # The limit is on what readers see; escapes are LinkedIn's business, not theirs.
-        length = profile.count(post.caption)
-        if length > profile.text_limit:
-            problems.append(f"the commentary is {length} characters; LinkedIn allows "
-                            f"{profile.text_limit}")
-        if len(post.images) > profile.max_images:
-            problems.append(f"{len(post.images)} images; LinkedIn allows {profile.max_images}")
-        if problems:
-            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
-
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
+        # Counted on what readers see: little-text escapes are LinkedIn's, not theirs.
         self.check_fits(post)
         urns = [self._upload(image) for image in post.images]
         response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))

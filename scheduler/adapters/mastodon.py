@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from typing import Any, Literal
 
 from scheduler.adapters.base import (
@@ -31,7 +32,6 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
 from scheduler.errors import PermanentPublishError, TransientPublishError
-from scheduler.platforms import count_mastodon
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
@@ -87,34 +87,6 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             "description_limit": number(media.get("description_limit"), 1500),
             "image_size_limit": number(media.get("image_size_limit"), profile.image_max_bytes),
         }
-
-    def _check_fits(self, post: OutgoingPost) -> None:
-        limits = self.instance_limits()
-        problems = []
-        length = count_mastodon(post.caption)
-        if length > limits["max_characters"]:
-            problems.append(
-                f"the caption is {length} characters; this instance allows "
-                f"{limits['max_characters']}"
-            )
-        if len(post.images) > limits["max_media_attachments"]:
-            problems.append(
-                f"{len(post.images)} images; this instance allows "
-                f"{limits['max_media_attachments']}"
-            )
-        for n, image in enumerate(post.images, start=1):
-            if len(image.alt) > limits["description_limit"]:
-                problems.append(
-                    f"image {n} alt text is {len(image.alt)} characters; this instance "
-                    f"allows {limits['description_limit']}"
-                )
-            size = image.path.stat().st_size
-            if size > limits["image_size_limit"]:
-                problems.append(
-                    f"image {n} is {size} bytes; this instance allows {limits['image_size_limit']}"
-                )
-        if problems:
-            raise PermanentPublishError(f"mastodon '{self.channel}': " + "; ".join(problems))
 
     # -- requests -----------------------------------------------------------------------
     @staticmethod
@@ -177,7 +149,12 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
 
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
-        self._check_fits(post)
+        limits = self.instance_limits()
+        instance = replace(
+            self.profile(self.settings.text_limit), text_limit=limits["max_characters"],
+            max_images=limits["max_media_attachments"], alt_limit=limits["description_limit"],
+            image_max_bytes=limits["image_size_limit"])
+        self.check_fits(post, instance, "this instance")
         media_ids = [self._upload(image, n) for n, image in enumerate(post.images, start=1)]
         response = self.http.request(
             "POST", "/api/v1/statuses",

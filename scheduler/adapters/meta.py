@@ -527,33 +527,6 @@ class GraphContainerAdapter(GraphAdapter):
             )
         return found
 
-    def check_fits(self, post: OutgoingPost) -> None:
-        """Refuse before any request what the platform would refuse after uploads."""
-        profile = self.profile(self.settings.text_limit)
-        problems = []
-        length = profile.count(post.caption)
-        if length > profile.text_limit:
-            problems.append(f"the caption is {length} {profile.counting}; the limit is "
-                            f"{profile.text_limit}")
-        if len(post.images) > profile.max_images:
-            problems.append(f"{len(post.images)} images; at most {profile.max_images}")
-        if profile.requires_image and not post.images:
-            problems.append("a post needs at least one image")
-        if profile.max_links is not None:
-            links = len(URL_RE.findall(post.caption))
-            if links > profile.max_links:
-                problems.append(f"{links} links; at most {profile.max_links}")
-        for n, image in enumerate(post.images, start=1):
-            kind = image.mime.split("/")[-1]
-            if kind not in profile.formats:
-                problems.append(f"image {n} is {image.mime}; accepted: {', '.join(profile.formats)}")
-            if len(image.alt) > profile.alt_limit:
-                problems.append(f"image {n} alt text is {len(image.alt)} characters; at most "
-                                f"{profile.alt_limit}")
-        if problems:
-            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
-
-
 class _AlreadyPublished(Exception):
     def __init__(self, container_id: str) -> None:
         super().__init__(container_id)

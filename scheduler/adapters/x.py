@@ -190,21 +190,6 @@ class XAdapter(HttpAdapter[XSettings]):
             self._me = {"id": str(data["id"]), "username": str(data.get("username") or "")}
         return self._me
 
-    def check_fits(self, post: OutgoingPost) -> None:
-        profile = self.profile(self.settings.text_limit)
-        problems = []
-        length = profile.count(post.caption)
-        if length > profile.text_limit:
-            problems.append(f"the text weighs {length}; X allows {profile.text_limit}")
-        if len(post.images) > profile.max_images:
-            problems.append(f"{len(post.images)} images; X allows {profile.max_images}")
-        for n, image in enumerate(post.images, start=1):
-            if len(image.alt) > profile.alt_limit:
-                problems.append(f"image {n} alt text is {len(image.alt)} characters; X allows "
-                                f"{profile.alt_limit}")
-        if problems:
-            raise PermanentPublishError(f"{self.http.platform}: " + "; ".join(problems))
-
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
