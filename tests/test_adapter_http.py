@@ -10,6 +10,7 @@ import pytest
 
 from scheduler import __version__
 from scheduler.adapters.http import HttpClient, plan_request, redact
+from scheduler.adapters.transport import Limits
 from scheduler.errors import (
     AuthError,
     OutcomeUnknown,
@@ -33,7 +34,8 @@ def test_every_request_has_user_agent_and_timeout(local_server):
     http = client(local_server)
     assert http.json("GET", "/x") == {"ok": True}
     assert local_server.requests[0].headers["User-Agent"] == f"postq/{__version__}"
-    assert all(t > 0 for t in http.timeout)
+    limits = http.limits
+    assert 0 < limits.connect <= limits.deadline and 0 < limits.read <= limits.deadline
 
 
 @pytest.mark.parametrize(
@@ -84,13 +86,13 @@ def test_platform_message_from_rfc7807_and_meta_shapes(local_server):
 def test_read_timeout_is_transient_for_get(local_server):
     local_server.handler = lambda req: Reply(200, {}, delay=1.0)
     with pytest.raises(TransientPublishError, match="no answer"):
-        client(local_server, timeout=(2.0, 0.2)).request("GET", "/slow")
+        client(local_server, limits=Limits(connect=2.0, read=0.2)).request("GET", "/slow")
 
 
 def test_read_timeout_after_post_is_outcome_unknown(local_server):
     local_server.handler = lambda req: Reply(200, {}, delay=1.0)
     with pytest.raises(OutcomeUnknown, match="may or may not"):
-        client(local_server, timeout=(2.0, 0.2)).request("POST", "/slow", json_body={})
+        client(local_server, limits=Limits(connect=2.0, read=0.2)).request("POST", "/slow", json_body={})
 
 
 def test_connection_cut_after_post_sent_is_outcome_unknown(local_server):

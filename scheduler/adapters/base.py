@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError
 from scheduler.platforms import URL_RE, PlatformProfile, get_profile, title_of
+from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
 
@@ -153,27 +154,36 @@ class Adapter(ABC):
         return out
 
     def secret(self, key: str) -> str:
-        """The secret named by setting ``key``; AuthError naming the variable if unset."""
+        """The secret named by setting ``key``; AuthError naming the variable if unset.
+
+        Surrounding whitespace is stripped (secret files end in a newline, which would
+        otherwise travel in a header and defeat redaction of the bare value), and the
+        value is remembered for :func:`scheduler.redaction.redact`.
+        """
         var = getattr(self.settings, key, None)
         if not var:
             raise AuthError(f"channel '{self.channel}' has no {key} setting")
-        value = self.env.get(str(var), "")
+        value = self.env.get(str(var), "").strip()
         if not value:
             raise AuthError(
                 f"channel '{self.channel}': environment variable {var} is not set"
             )
+        remember(value)
         return value
 
     def secrets(self) -> list[str]:
         """Every secret value currently set, so output can be scrubbed of them."""
-        return [v for v in (self.env.get(n, "") for n in self.secret_names().values()) if v]
+        found = [v for v in (self.env.get(n, "").strip()
+                             for n in self.secret_names().values()) if v]
+        remember(*found)
+        return found
 
     def readiness(self) -> list[str]:
         """What stops this channel from publishing now (missing variables and the like)."""
         return [
             f"environment variable {var} ({key}) is not set"
             for key, var in self.secret_names().items()
-            if not self.env.get(var)
+            if not self.env.get(var, "").strip()
         ]
 
     # -- limits -------------------------------------------------------------------------

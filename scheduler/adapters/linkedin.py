@@ -40,12 +40,15 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
-from scheduler.errors import OutcomeUnknown, RateLimited
+from scheduler.adapters.transport import credential_may_go_to
+from scheduler.errors import OutcomeUnknown, PermanentPublishError, RateLimited
 from scheduler.platforms import HASHTAG_RE
 
 #: Reserved by little text; each must be backslash-escaped to appear as itself.
 #: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
 RESERVED = set("\\|{}@[]()<>#*_~")
+#: Hosts (and their sub-domains) that may receive the access token besides ``base_url``.
+LINKEDIN_DOMAINS = ("linkedin.com",)
 
 
 def escape_little(text: str) -> str:
@@ -148,7 +151,15 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         doc = self._call("POST", "/rest/images", params={"action": "initializeUpload"},
                          json_body=self._init_body(), idempotent=True).json()
         value = doc.get("value") or {}
-        self._call("PUT", str(value["uploadUrl"]), content=(image.read_bytes(), image.mime))
+        upload_url = str(value["uploadUrl"])
+        # The bearer token goes with the bytes, so only to LinkedIn over https (the Images
+        # API hands out https://www.linkedin.com/dms-uploads/... links) or to base_url.
+        if not credential_may_go_to(upload_url, self._settings.base_url, LINKEDIN_DOMAINS):
+            raise PermanentPublishError(
+                f"{self.http.platform}: the upload address LinkedIn gave "
+                f"({redact(upload_url, self.secrets())}) is not on {LINKEDIN_DOMAINS[0]} over "
+                "https; the access token was not sent there")
+        self._call("PUT", upload_url, content=(image.read_bytes(), image.mime))
         return str(value["image"])
 
     def _init_body(self) -> dict[str, Any]:

@@ -65,8 +65,11 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
     Posts are Markdown files with YAML front matter in posts/; images live in assets/.
     """
+    from scheduler.redaction import install_log_redaction
+
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    install_log_redaction()
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -64,6 +64,24 @@ def _verify(adapter: Any, dry_run: bool) -> dict[str, Any]:
         return {"would_call": stop.planned.as_dict()}
     except PostqError as exc:
         return {"check_failed": str(exc)}
+    except ValueError:  # requests' JSONDecodeError: an answer that is not JSON at all
+        return {"check_failed": _unreadable(adapter, "which is not JSON")}
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return {"check_failed": _unreadable(adapter, "in a shape this adapter does not know")}
+
+
+def _unreadable(adapter: Any, what: str) -> str:
+    """One sentence for an answer the adapter could not read: the request and what came back.
+
+    Kept to this channel's row so one odd server does not hide every other channel's result.
+    """
+    from scheduler.redaction import redact
+
+    http = getattr(adapter, "http", None)
+    answer = getattr(http, "last_answer", "") or f"channel '{adapter.channel}' got an answer"
+    who = getattr(http, "platform", f"channel '{adapter.channel}'")
+    return redact(f"{who}: {answer}, {what}; is the channel's address right?",
+                  adapter.secrets())
 
 
 @click.command()

@@ -10,6 +10,7 @@ from typing import Any
 from scheduler.adapters.base import OutgoingPost
 from scheduler.errors import PostqError
 from scheduler.publish.worker import Outcome, Publisher
+from scheduler.redaction import redact
 
 log = logging.getLogger("postq.notify")
 
@@ -40,7 +41,9 @@ class Notifier:
             return
         if outcome.ref.endswith(f"@{channel}"):
             return  # never notify a channel about its own failure in a loop
-        text = notice_text(outcome)
+        # Outcomes are redacted already; the notice is cleaned again because it goes to
+        # another channel, possibly outside the organisation.
+        text = redact(notice_text(outcome))
         now = self.publisher.clock.now()
         digest = hashlib.sha256(f"{outcome.delivery_id}:{outcome.state}:{now}".encode()).hexdigest()
         post = OutgoingPost(

@@ -31,6 +31,7 @@ from scheduler.errors import (
     TransientPublishError,
 )
 from scheduler.publish.backoff import retry_delay
+from scheduler.redaction import redact
 from scheduler.timeutil import Clock, parse_duration
 
 log = logging.getLogger("postq.publish")
@@ -38,14 +39,6 @@ log = logging.getLogger("postq.publish")
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Remove every secret value from a message before it is stored or printed."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
 
 
 @dataclass
@@ -173,7 +166,7 @@ class Publisher:
             return self.publish_one(row)
         except Exception as exc:  # never let one delivery kill the worker thread
             log.exception("publishing %s failed unexpectedly", row.ref)
-            reason = f"publisher error: {type(exc).__name__}: {exc}"
+            reason = redact(f"publisher error: {type(exc).__name__}: {exc}")
             try:
                 self.store.mark_needs_check(row.id, reason)
             except Exception:
@@ -197,11 +190,11 @@ class Publisher:
         try:
             result = adapter.publish(post)
         except OutcomeUnknown as exc:
-            msg = scrub(str(exc), secrets)
+            msg = redact(str(exc), secrets)
             self.store.mark_needs_check(row.id, msg)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg))
         except (RateLimited, TransientPublishError) as exc:
-            msg = scrub(str(exc), secrets)
+            msg = redact(str(exc), secrets)
             if row.attempts >= self.max_attempts:
                 final = f"gave up after {row.attempts} attempts: {msg}"
                 self.store.mark_failed(row.id, final)
@@ -210,12 +203,12 @@ class Publisher:
             self.store.mark_retry(row.id, msg, self.clock.now() + delay)
             return self._record(Outcome(row.id, row.ref, "retry_wait", msg))
         except (AuthError, PermanentPublishError, PostqError) as exc:
-            msg = scrub(str(exc), secrets)
+            msg = redact(str(exc), secrets)
             self.store.mark_failed(row.id, msg)
             return self._record(Outcome(row.id, row.ref, "failed", msg))
         except Exception as exc:
             # An adapter bug after the request may have gone out: the outcome is unknown.
-            msg = scrub(f"adapter error: {type(exc).__name__}: {exc}", secrets)
+            msg = redact(f"adapter error: {type(exc).__name__}: {exc}", secrets)
             self.store.mark_needs_check(row.id, msg)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg))
         self.store.mark_published(row.id, result.remote_id, result.url)
