@@ -84,20 +84,37 @@ def _forms(secret: str) -> tuple[str, ...]:
     return tuple(sorted((f for f in forms if len(f) >= MIN_SECRET_LEN), key=len, reverse=True))
 
 
-def _cut(text: str, form: str) -> str:
-    """``text`` with ``form`` and every prefix of it of MIN_PREFIX_LEN or more removed."""
-    if len(form) < MIN_PREFIX_LEN:
-        return text.replace(form, REDACTED)
-    head = form[:MIN_PREFIX_LEN]
+def _cut(text: str, forms: list[str]) -> str:
+    """``text`` without any of ``forms``, nor any leading part of MIN_PREFIX_LEN or more.
+
+    At each place a form starts, the longest match over every form is cut, so a form
+    sharing a beginning with another (``a/b+c`` and ``a/b%2Bc``) never leaves a tail.
+    """
+    ends: dict[int, int] = {}
+    for form in forms:
+        head = form[:MIN_PREFIX_LEN]
+        pos = 0
+        while (hit := text.find(head, pos)) >= 0:
+            end = hit + len(head)
+            if len(form) >= MIN_PREFIX_LEN:
+                while end < len(text) and end - hit < len(form) and text[end] == form[end - hit]:
+                    end += 1
+            elif not text.startswith(form, hit):
+                pos = hit + 1
+                continue
+            ends[hit] = max(ends.get(hit, hit), end)
+            pos = hit + 1
+    if not ends:
+        return text
     out: list[str] = []
     pos = 0
-    while (hit := text.find(head, pos)) >= 0:
-        end = hit + MIN_PREFIX_LEN
-        while end < len(text) and end - hit < len(form) and text[end] == form[end - hit]:
-            end += 1
-        out.append(text[pos:hit])
-        out.append(REDACTED)
-        pos = end
+    for start in sorted(ends):
+        if ends[start] <= pos:
+            continue
+        if start >= pos:
+            out.append(text[pos:start])
+            out.append(REDACTED)
+        pos = ends[start]
     out.append(text[pos:])
     return "".join(out)
 
@@ -131,9 +148,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     if values:
         text = _BASE64ISH.sub(
             lambda m: REDACTED if _decodes_to_secret(m.group(0), values) else m.group(0), text)
-        for value in values:
-            for form in _forms(value):
-                text = _cut(text, form)
+        text = _cut(text, [form for value in values for form in _forms(value)])
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)

@@ -89,8 +89,8 @@ class DeadlineExceeded(ExchangeError):
 
 class TooLarge(ExchangeError):
     def __init__(self, limit: int, announced: int | None = None) -> None:
-        size = f"announced {announced} bytes" if announced is not None else "went on"
-        super().__init__(f"the answer {size}, beyond the limit of {limit} bytes")
+        size = f"announced {announced} bytes" if announced is not None else "grew"
+        super().__init__(f"the answer {size}, beyond the limit of {limit} bytes; not read")
         self.limit = limit
 
 
