@@ -375,8 +375,8 @@ class HttpClient:
     def _carries_secret(self, url: str, headers: Mapping[str, str], json_body: Any, data: Any,
                         secrets: list[str]) -> bool:
         """Whether the request holds a credential (header, body or URL) a redirect could leak."""
-        if any(k.lower() in SECRET_HEADERS for k in headers):
-            return True
+        if self.session.auth is not None or any(k.lower() in SECRET_HEADERS for k in headers):
+            return True  # session.auth: OAuth 1.0a signs every request, the next hop's too
         shown = json.dumps([url, dict(headers), json_body, data], default=str)
         return redact(shown, secrets) != shown
 
