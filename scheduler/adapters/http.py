@@ -54,11 +54,13 @@ from scheduler.errors import (
     TransientPublishError,
 )
 from scheduler.redaction import REDACTED, SECRET_HEADERS, redact, redact_headers, redact_value
+from scheduler.timeutil import Clock
 
+# redact, redact_headers, redact_value and REDACTED are re-exported for the adapters;
+# they live in scheduler.redaction, the one place secrets are cut out.
 __all__ = ["REDACTED", "DryRunStop", "HttpAdapter", "HttpClient", "describe_bytes",
            "error_message_of", "plan_request", "raise_for_status", "redact", "redact_headers",
            "redact_value", "retry_after_of"]
-from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +71,12 @@ _IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 SecretSource = Callable[[], Iterable[str]]
 
 
-# -- redaction (see scheduler.redaction: the one place) ----------------------------------
+# -- planning ---------------------------------------------------------------------------
+
 
 def describe_bytes(data: bytes, mime: str) -> str:
     """How image bytes appear in plans and logs: size, type and hash, never the content."""
     return f"<{len(data)} bytes {mime} sha256={hashlib.sha256(data).hexdigest()}>"
-
-
-# -- planning ---------------------------------------------------------------------------
 
 
 def plan_request(
