@@ -178,8 +178,9 @@ class Publisher:
         try:
             adapter = self.adapter(row.channel)
         except PostqError as exc:
-            self.store.mark_failed(row.id, str(exc))
-            return self._record(Outcome(row.id, row.ref, "failed", str(exc)))
+            msg = redact(str(exc))
+            self.store.mark_failed(row.id, msg)
+            return self._record(Outcome(row.id, row.ref, "failed", msg))
         secrets = adapter.secrets()
         post = self.store.outgoing(row)
         if not self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts):
@@ -264,9 +265,9 @@ class Publisher:
             post = self.store.outgoing(row)
             found = adapter.check(post)
         except OutcomeUnknown as exc:
-            return Outcome(row.id, row.ref, "needs_check", f"still unknown: {exc}")
+            return Outcome(row.id, row.ref, "needs_check", redact(f"still unknown: {exc}"))
         except PostqError as exc:
-            return Outcome(row.id, row.ref, "needs_check", f"check failed: {exc}")
+            return Outcome(row.id, row.ref, "needs_check", redact(f"check failed: {exc}"))
         try:
             if found is not None:
                 self.store.settle_published(row.id, found.remote_id, found.url, who=self.worker)
