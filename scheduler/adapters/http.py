@@ -53,7 +53,14 @@ from scheduler.errors import (
     RateLimited,
     TransientPublishError,
 )
-from scheduler.redaction import REDACTED, SECRET_HEADERS, redact, redact_headers, redact_value
+from scheduler.redaction import (
+    REDACTED,
+    SECRET_HEADERS,
+    redact,
+    redact_headers,
+    redact_value,
+    remember,
+)
 from scheduler.timeutil import Clock
 
 # redact, redact_headers, redact_value and REDACTED are re-exported for the adapters;
@@ -298,7 +305,11 @@ class HttpClient:
         self.dry_run = False
 
     def secrets(self) -> list[str]:
-        return [s for s in self._secrets() if s]
+        """The adapter's secrets now, remembered so logs and notices are cleaned of them too
+        (session tokens appear only after signing in)."""
+        found = [s for s in self._secrets() if s]
+        remember(*found)
+        return found
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):

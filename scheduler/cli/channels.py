@@ -35,7 +35,7 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
             row["installed"] = True
             adapter_settings = cls.parse_settings(name, ch.model_dump())
             adapter = cls(name, adapter_settings, data_dir=settings.data_dir)
-            row["env"] = {var: bool(os.environ.get(var))
+            row["env"] = {var: bool(os.environ.get(var, "").strip())
                           for var in adapter.secret_names().values()}
             row["problems"].extend(adapter.readiness())
             if check and (dry_run or not row["problems"]):

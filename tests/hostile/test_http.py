@@ -508,3 +508,16 @@ def test_channels_check_against_a_non_json_answer_reports_that_channel_only(
             "right?") in lines
     assert "    check: posts as Careers at the Department" in lines
     assert LINKEDIN_TOKEN not in result.output
+
+
+def test_whitespace_only_secret_counts_as_not_set(project: Project) -> None:
+    project.write_config('''
+        [channels.li]
+        adapter = "linkedin"
+        organization = "2414183"
+        token_env = "LI_TOKEN"
+    ''', base="[postq]\ndata_dir = \".postq\"\n")
+    result = project.run("channels", env={"LI_TOKEN": " \n"})
+    lines = result.stdout.splitlines()
+    assert "    LI_TOKEN: not set" in lines
+    assert "    problem: environment variable LI_TOKEN (token_env) is not set" in lines
