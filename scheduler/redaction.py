@@ -47,6 +47,8 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)
 # Candidates for base64 that may wrap a secret (``user:secret`` in Basic auth).
 _BASE64ISH = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 
+_LOWER_HEX = re.compile(r"%[0-9A-F]{2}")
+
 _known: set[str] = set()
 _lock = threading.Lock()
 
@@ -69,12 +71,16 @@ def known_secrets() -> frozenset[str]:
 def _forms(secret: str) -> tuple[str, ...]:
     """Every spelling of ``secret`` that text may carry, longest first."""
     raw = secret.encode("utf-8")
+    escaped = json.dumps(secret)[1:-1]
+    encoded = quote(secret, safe="")
     forms = {
         secret,
         secret.strip(),
-        json.dumps(secret)[1:-1],
+        escaped,
+        escaped.replace("/", "\\/"),  # PHP-style JSON (Meta's Graph API) escapes slashes
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        quote(secret, safe=""),
+        encoded,
+        _LOWER_HEX.sub(lambda m: m.group(0).lower(), encoded),
         quote(secret),
         quote_plus(secret),
         base64.b64encode(raw).decode(),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -159,3 +162,26 @@ def test_plan_request_redacts_and_summarises():
 def test_redact_leaves_short_values_alone():
     assert redact("a-b-c", ["a"]) == "a-b-c"
     assert redact("token abcdef here", ["abcdef"]) == "token *** here"
+
+
+ODD = 'ab/cd+ef="g" h&i-9'
+
+
+@pytest.mark.parametrize("shown", [
+    ODD,
+    json.dumps(ODD)[1:-1],
+    json.dumps(ODD)[1:-1].replace("/", "\\/"),
+    quote(ODD, safe=""),
+    quote(ODD, safe="").lower(),
+    quote_plus(ODD),
+    base64.b64encode(f"user:{ODD}".encode()).decode(),
+    ODD[:8],
+])
+def test_redact_catches_every_spelling_of_a_secret(shown):
+    assert redact(f"before {shown} after", [ODD]) == "before *** after"
+
+
+def test_redact_leaves_ordinary_text_alone():
+    text = ("Basic layout keeps drawing; Bearer tokens expire; see "
+            "https://www.example.gov.uk/careers/io?ref=social#apply")
+    assert redact(text, ["s3cr3t-token-VALUE-4242"]) == text
