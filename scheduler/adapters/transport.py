@@ -239,7 +239,8 @@ def read_body(response: requests.Response, limits: Limits, deadline: Deadline) -
         if len(body) > limits.max_bytes:
             raise TooLarge(limits.max_bytes)
         deadline.check()
-    deadline.check()  # a shut-down socket can look like a short, complete body
+    if deadline.fired:  # a shut-down socket can look like a short, complete body
+        raise DeadlineExceeded(deadline.seconds)
     response._content = bytes(body)
     response._content_consumed = True
 

@@ -325,7 +325,7 @@ def test_sigterm_stops_run_during_a_dripping_call_within_the_deadline(
         proc.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
         proc.wait(timeout=20)
-        assert time.monotonic() - stopped < 3 + 2
+        assert time.monotonic() - stopped < 3 + 4  # the deadline, plus a busy machine
     finally:
         if proc.poll() is None:
             proc.kill()
