@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
-            "last_error", "published_at", "updated_at", "remote_state")
+            "last_error", "published_at", "updated_at", "remote_state", "reminder")
 _SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
 
 
@@ -95,7 +95,8 @@ class SqliteReader:
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        sql = f"{_SELECT} WHERE d.post_row IN (SELECT id FROM posts WHERE current = 1)"
+        sql = (f"{_SELECT} WHERE (d.post_row IN (SELECT id FROM posts WHERE current = 1) "
+               "OR d.state = 'published')")
         params: list[Any] = []
         if state is not None:
             sql += " AND d.state = ?"

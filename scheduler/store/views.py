@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from scheduler.errors import UsageError
 from scheduler.store import audit
@@ -29,9 +29,13 @@ class ReadOps(StoreBase):
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        """Current deliveries by due time, optionally of one state or channel."""
+        """Current deliveries by due time, optionally of one state or channel.
+
+        Published deliveries of earlier revisions stay listed: what is out stays visible.
+        """
         d, p = T["deliveries"], T["posts"]
-        where = [d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True)))]
+        where = [or_(d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
+                     d.c.state == "published")]
         if state is not None:
             where.append(d.c.state == check_state(state))
         if channel is not None:
@@ -48,14 +52,24 @@ class ReadOps(StoreBase):
             raise UsageError(f"no delivery has the id '{delivery_id}'")
         return rows[0]
 
-    def show(self, post_id: str) -> PostView:
-        """Everything about one post: current revision, each channel, the whole history."""
+    def show(self, ref: str) -> PostView:
+        """Everything about one post (``ID``) or one channel of it (``ID@CHANNEL``):
+        current revision, published deliveries of earlier ones, the whole history."""
         d = T["deliveries"]
+        post_id, _, channel = ref.partition("@")
         with self._read() as conn:
+            if channel:
+                self._resolve(conn, ref)  # the same message as cancel for an unknown channel
+                channel = channel.split("#", 1)[0].split("~", 1)[0]
             post = self._current_post(conn, post_id)
-            rows = self._deliveries(conn, [d.c.post_row == post.id], order=(d.c.channel,),
-                                    with_media=True)
+            rows = self._deliveries(
+                conn, [or_(d.c.post_row == post.id,
+                           and_(d.c.post_id == post.post_id, d.c.state == "published"))],
+                order=(d.c.revision, d.c.channel, d.c.due_at), with_media=True)
             events = audit.read(conn, post_id)
+        if channel:
+            rows = [r for r in rows if r.channel == channel]
+            events = [e for e in events if e.channel in (None, channel)]
         return PostView(
             post_id=post.post_id, revision=post.revision, kind=post.kind,
             language=post.language, source_path=post.source_path,
