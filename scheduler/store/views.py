@@ -57,9 +57,11 @@ class ReadOps(StoreBase):
         current revision, published deliveries of earlier ones, the whole history."""
         d = T["deliveries"]
         post_id, _, channel = ref.partition("@")
+        wanted: set[str] = set()
         with self._read() as conn:
             if channel:
-                self._resolve(conn, ref)  # the same message as cancel for an unknown channel
+                # The same message as cancel for an unknown channel or reminder.
+                wanted = {r.id for r in self._resolve(conn, ref)[1]}
                 channel = channel.split("#", 1)[0].split("~", 1)[0]
             post = self._current_post(conn, post_id)
             rows = self._deliveries(
@@ -68,7 +70,8 @@ class ReadOps(StoreBase):
                 order=(d.c.revision, d.c.channel, d.c.due_at), with_media=True)
             events = audit.read(conn, post_id)
         if channel:
-            rows = [r for r in rows if r.channel == channel]
+            rows = [r for r in rows if r.id in wanted or (
+                r.state == "published" and r.channel == channel and "~" not in ref)]
             events = [e for e in events if e.channel in (None, channel)]
         return PostView(
             post_id=post.post_id, revision=post.revision, kind=post.kind,
