@@ -126,7 +126,7 @@ def test_list_and_show(seeded: object) -> None:
     (d,) = data["deliveries"]
     assert set(d) == {"delivery_id", "post_id", "channel", "adapter", "revision", "state",
                       "due_at", "next_attempt_at", "attempts", "remote_id", "remote_url",
-                      "last_error", "published_at"}
+                      "last_error", "published_at", "reminder"}
     assert (d["delivery_id"], d["state"], datetime.fromisoformat(d["due_at"])) == (
         "io@x#r1", "awaiting_approval", DUE)
     assert len(json.loads(run("queue", "list", "--json", "--limit", "1").stdout)

@@ -142,7 +142,9 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
                   "paused_at"}
       DELIVERY = {"delivery_id", "post_id", "channel", "adapter", "revision", "state",
                   "due_at", "next_attempt_at", "attempts", "remote_id", "remote_url",
-                  "last_error", "published_at"}
+                  "last_error", "published_at", "reminder"}
+    "reminder" is a Q&A reminder's offset before the event ("-1h"), null for the post
+    itself. Published deliveries of earlier revisions stay listed.
     Times are ISO-8601 in UTC with an offset; absent values are null.
     """
     from scheduler.store.fastread import open_reader

@@ -1,0 +1,94 @@
+"""What a member of staff sees: link-in-bio lines, wrapped text, times in the past."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from scheduler.content.compose import join_paragraphs
+from tests.test_queue_cli_add import LONDON, careers
+from tests.test_reminders import qa_post
+
+
+def test_instagram_qa_caption_asks_for_questions_not_applications(project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    path = qa_post(project, "[]")
+    assert run("queue", "add", str(path)).exit_code == 0
+    shown = json.loads(run("queue", "show", "qa@instagram", "--json").stdout)
+    assert shown["deliveries"][0]["caption"] == (
+        "Join a serving officer live and ask anything.\n\n"
+        "Send your questions through the link in our bio.\n\n#AskUs")
+    qa_post(project, "[]", language="cy")
+    r = run("queue", "add", "--replace", str(path))
+    assert r.exit_code == 0, r.stderr
+    shown = json.loads(run("queue", "show", "qa@instagram", "--json").stdout)
+    assert "\n\nAnfonwch eich cwestiynau drwy'r ddolen yn ein bio.\n\n" in (
+        shown["deliveries"][0]["caption"])
+
+
+def test_link_in_bio_is_configured_per_kind_and_language(project: object) -> None:
+    project.write_config(  # type: ignore[attr-defined]
+        '[captions]\nlink_in_bio = { careers_promo = { en = "Apply: link in bio." }, '
+        'qa_announcement = { en = "Questions: link in bio." } }\n')
+    run = project.run  # type: ignore[attr-defined]
+    careers(project, channels="[instagram]")
+    qa_post(project, "[]")
+    r = run("queue", "add", "posts/io.md", "posts/qa.md")
+    assert r.exit_code == 0, r.stderr
+    io = json.loads(run("queue", "show", "io", "--json").stdout)["deliveries"][0]
+    qa = json.loads(run("queue", "show", "qa@instagram", "--json").stdout)["deliveries"][0]
+    assert io["caption"] == "Join us.\n\nApply: link in bio.\n\n#careers"
+    assert qa["caption"].split("\n\n")[1] == "Questions: link in bio."
+
+
+def test_hard_wrapped_lines_are_joined_as_markdown_does() -> None:
+    text = ("What is a working day\nreally like?\n\nBring your\\\nquestions.  \n"
+            "We cover:\n- messy\n  data sets\n- people\n")
+    assert join_paragraphs(text) == (
+        "What is a working day really like?\n\nBring your\nquestions.\n"
+        "We cover:\n- messy data sets\n- people")
+
+
+def test_preview_and_queue_show_the_joined_caption(project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    careers(project, body="Help us find the needle in\nmessy\ndata sets.\n\nApply now.")
+    r = run("preview", "--out", "out")
+    assert r.exit_code == 0, r.stderr
+    page = (project.root / "out" / "index.html").read_text()  # type: ignore[attr-defined]
+    assert ('<pre class="caption" lang="en">Help us find the needle in messy data sets.\n\n'
+            "Apply now.\n\nhttps://www.example.gov.uk/careers/io\n\n#careers</pre>") in page
+
+
+def test_a_publish_time_in_the_past_is_a_warning_and_marked_in_preview(
+        project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).astimezone(LONDON)
+    stamp = f"{yesterday:%Y-%m-%d} 09:00"
+    careers(project)
+    post = project.root / "posts" / "io.md"  # type: ignore[attr-defined]
+    text = re.sub(r"publish_at: .*", f"publish_at: {stamp}", post.read_text())
+    post.write_text(text)
+    zone = yesterday.replace(hour=9, minute=0).strftime("%Z")
+    r = run("validate")
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        0, "1 post(s) checked: all good (1 warning(s)).\n",
+        f"warning: posts/io.md:4: publish_at: {stamp} {zone} is in the past; queue it with "
+        "--at or --next-slot, or change publish_at\n")
+    r = run("preview", "--out", "out")
+    assert r.exit_code == 0
+    page = (project.root / "out" / "index.html").read_text()  # type: ignore[attr-defined]
+    assert '<p class="summary">0 post(s) ready, 1 with a time in the past</p>' in page
+    assert ('<p class="when"><strong class="past">In the past: give --at or --next-slot '
+            "when queueing</strong> · ") in page
+
+
+def test_due_times_within_the_hour_show_seconds(project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    careers(project)
+    r = run("queue", "add", "--at", "+20m", "posts/io.md")
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(run("queue", "list", "--json").stdout)["deliveries"][0]
+    due = datetime.fromisoformat(row["due_at"]).astimezone(LONDON)
+    listed = run("queue", "list").stdout.splitlines()[1]
+    assert listed.startswith(f"{due:%Y-%m-%d %H:%M:%S %Z}  io ")
