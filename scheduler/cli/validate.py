@@ -26,10 +26,13 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     Every problem in every file is reported as path:line: field: message. Exits 1 when
     any file has a problem, 0 when all pass.
     """
+    from scheduler.content.pipeline import brand_file
     from scheduler.content.validate import collect_paths, validate_files
     from scheduler.timeutil import Clock
 
     settings = load_settings(ctx)
+    for key in ("font", "logo"):
+        brand_file(settings, key)  # a missing brand file names its setting, as preview does
     now = Clock().now()
     files = collect_paths(paths, settings)
     if len(files) >= PROGRESS_FROM and sys.stderr.isatty() and not as_json:

@@ -22,7 +22,7 @@ from scheduler.content.snapshot import (
     ReminderSnapshot,
 )
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
-from scheduler.errors import PostFileError, Problem
+from scheduler.errors import ConfigError, PostFileError, Problem
 from scheduler.timeutil import format_duration, localize, parse_duration
 
 
@@ -34,9 +34,21 @@ def brand_style(settings: Settings) -> Any:
         background=colors.get("background", "#0b0c0c"),
         text=colors.get("text", "#ffffff"),
         accent=colors.get("accent", "#ffdd00"),
-        font_path=settings.resolve(settings.brand.font) if settings.brand.font else None,
-        logo_path=settings.resolve(settings.brand.logo) if settings.brand.logo else None,
+        font_path=brand_file(settings, "font"),
+        logo_path=brand_file(settings, "logo"),
     )
+
+
+def brand_file(settings: Settings, key: str) -> Path | None:
+    """A ``[brand]`` file that exists; else an error naming the setting and its file."""
+    value = getattr(settings.brand, key)
+    if not value:
+        return None
+    path = settings.resolve(value)
+    if not path.is_file():
+        raise ConfigError(f"{value}: file not found (looked for {path})", settings.path,
+                          f"[brand] {key}")
+    return path
 
 
 def _render(cache: dict[tuple[Any, ...], Any], src: Path, profile: Any, overlay: Any,
