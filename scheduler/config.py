@@ -265,14 +265,30 @@ def _define_models() -> None:
                 return self.channels[name]
             except KeyError:
                 raise ConfigError(
-                    f"no channel '{name}' is configured{_hint(name, self.channels)}", self.path,
-                    f"channels.{name}",
+                    f"no channel '{name}' is configured{_hint(name, self.channels)}"
+                    f"{real_channel_hint(name)}", self.path, f"channels.{name}",
                 ) from None
 
 
 def _hint(word: str, choices: Any) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+#: Platforms a channel can be made for, by the name people write for them.
+PLATFORM_TITLES = {"instagram": "Instagram", "facebook": "Facebook", "threads": "Threads",
+                   "x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon",
+                   "bluesky": "Bluesky"}
+
+
+def real_channel_hint(name: str) -> str:
+    """For a channel named after a platform: how to add a real account, not a rehearsal."""
+    title = PLATFORM_TITLES.get(name.lower())
+    if title is None:
+        return ""
+    return (f"; to publish to a real {title} account, enable the commented "
+            f"[channels.{name.lower()}] block in postq.toml, set the environment variable it "
+            "names, and check it with 'postq channels --check'")
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:

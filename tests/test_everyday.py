@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from scheduler.content.compose import join_paragraphs
@@ -92,3 +93,33 @@ def test_due_times_within_the_hour_show_seconds(project: object) -> None:
     due = datetime.fromisoformat(row["due_at"]).astimezone(LONDON)
     listed = run("queue", "list").stdout.splitlines()[1]
     assert listed.startswith(f"{due:%Y-%m-%d %H:%M:%S %Z}  io ")
+
+
+def test_unknown_platform_channel_says_how_to_add_a_real_one(project: object) -> None:
+    project.write_config(  # type: ignore[attr-defined]
+        "", base="[channels.outbox]\nadapter = \"outbox\"\n\n"
+                 "[channels.instagram-rehearsal]\nadapter = \"outbox\"\nprofile = \"instagram\"\n")
+    careers(project, channels="[instagram]")
+    r = project.run("validate")  # type: ignore[attr-defined]
+    assert r.stderr.splitlines()[0] == (
+        "posts/io.md:5: channels[0]: no channel 'instagram' in postq.toml (configured: "
+        "instagram-rehearsal, outbox); did you mean 'instagram-rehearsal'?; to publish to a "
+        "real Instagram account, enable the commented [channels.instagram] block in "
+        "postq.toml, set the environment variable it names, and check it with "
+        "'postq channels --check'")
+
+
+def test_dry_run_counts_the_caption_as_the_platform_does(project: object) -> None:
+    project.write_config(  # type: ignore[attr-defined]
+        '[channels.x-rehearsal]\nadapter = "outbox"\nprofile = "x"\n')
+    run = project.run  # type: ignore[attr-defined]
+    careers(project, channels="[x-rehearsal]")
+    assert run("queue", "add", "--at", "+1s", "posts/io.md",
+               env={"POSTQ_USER": "alice"}).exit_code == 0
+    assert run("approve", "io", env={"POSTQ_USER": "bob"}).exit_code == 0
+    time.sleep(1.2)
+    r = run("run", "--dry-run")
+    caption = "Join us.\n\nhttps://www.example.gov.uk/careers/io\n\n#careers"
+    assert len(caption) == 57  # what the old label said
+    assert r.stdout.splitlines()[1] == (
+        "  caption: 43 of 280 weighted (URL 23, CJK and emoji 2), as X counts:")
