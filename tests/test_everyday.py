@@ -123,3 +123,41 @@ def test_dry_run_counts_the_caption_as_the_platform_does(project: object) -> Non
     assert len(caption) == 57  # what the old label said
     assert r.stdout.splitlines()[1] == (
         "  caption: 43 of 280 weighted (URL 23, CJK and emoji 2), as X counts:")
+
+
+def test_channels_table_has_a_header_and_aligns_long_names(project: object) -> None:
+    project.write_config(  # type: ignore[attr-defined]
+        '[channels.instagram-rehearsal-for-the-careers-team]\nadapter = "outbox"\n'
+        'profile = "instagram"\n', base='[channels.outbox]\nadapter = "outbox"\n')
+    r = project.run("channels", env={"COLUMNS": "200"})  # type: ignore[attr-defined]
+    assert r.stdout.splitlines() == [
+        "CHANNEL                                   ADAPTER  STATE  LIMITS",
+        "instagram-rehearsal-for-the-careers-team  outbox   ready  2200 characters, 10 image(s)",
+        "outbox                                    outbox   ready  10000 characters, 10 image(s)",
+    ]
+
+
+def test_queue_list_fits_the_terminal_and_keeps_the_end_of_a_url(project: object) -> None:
+    from scheduler.store.report import delivery_table, elide_middle
+
+    assert elide_middle("https://www.example.gov.uk/careers/posts/12345", 20) == (
+        "https://w…osts/12345")
+    from scheduler.store.rows import DeliveryRow
+
+    due = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+    row = DeliveryRow(
+        id="a-very-long-post-id-for-the-winter-campaign@outbox#r1",
+        post_id="a-very-long-post-id-for-the-winter-campaign", channel="outbox",
+        adapter="outbox", revision=1, state="published", due_at=due, wake_at=due,
+        attempts=1, caption="", remote_url="https://social.example/@team/posts/1234567890")
+    text = delivery_table([row], LONDON, now=due + timedelta(days=1), width=100)
+    assert text.splitlines() == [
+        "DUE                   POST                      CHANNEL  STATE      TRIES  NOTE",
+        "2026-12-10 09:00 GMT  a-very-long…ter-campaign  outbox   published  1      "
+        "https://soci…s/1234567890",
+    ]
+    assert max(len(line) for line in text.splitlines()) <= 100
+    wide = delivery_table([row], LONDON, now=due + timedelta(days=1), width=200)
+    assert wide.splitlines()[1].endswith(
+        "a-very-long-post-id-for-the-winter-campaign  outbox   published  1      "
+        "https://social.example/@team/posts/1234567890")

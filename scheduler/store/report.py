@@ -50,20 +50,23 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
           width: int | None = None, flexible: Sequence[int] = ()) -> str:
     """Left-aligned columns sized to their content.
 
-    When ``width`` is given and the table is wider, the ``flexible`` columns (indexes,
-    last first) are narrowed, eliding their cells in the middle, down to 12 characters.
+    When ``width`` is given and the table is wider, the ``flexible`` columns (indexes) are
+    narrowed, widest first, eliding their cells in the middle, down to 12 characters.
     """
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     if width is not None:
         over = sum(widths) + 2 * (len(widths) - 1) - width
-        for col in sorted(flexible, reverse=True):
-            if over <= 0:
+        floor = {c: max(12, len(headers[c])) for c in flexible}
+        while over > 0:
+            # Narrow the widest column that can give, so long ids and URLs share the cut.
+            col = max((c for c in flexible if widths[c] > floor[c]),
+                      key=lambda c: widths[c], default=None)
+            if col is None:
                 break
-            cut = min(over, max(0, widths[col] - max(12, len(headers[col]))))
-            widths[col] -= cut
-            over -= cut
+            widths[col] -= 1
+            over -= 1
         rows = [[elide_middle(c, w) for c, w in zip(row, widths, strict=True)]
                 for row in rows]
     lines = ["  ".join(c.ljust(w) for c, w in zip(headers, widths, strict=True)).rstrip()]
