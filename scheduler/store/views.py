@@ -122,6 +122,20 @@ class ReadOps(StoreBase):
         with self._read() as conn:
             return self._deliveries(conn, where, with_media=True)
 
+    def milestones(self) -> list[tuple[str, str, str]]:
+        """Each current post's closing date or event time: ``(post_id, kind, iso)``, for
+        marking them on the calendar."""
+        p = T["posts"]
+        out = []
+        with self._read() as conn:
+            for post_id, details in conn.execute(
+                    select(p.c.post_id, p.c.details).where(p.c.current.is_(True))):
+                found = json.loads(details or "{}")
+                for kind in ("closing_date", "event_at"):
+                    if found.get(kind):
+                        out.append((post_id, kind, str(found[kind])))
+        return out
+
     def taken_times(self, channel: str) -> list[datetime]:
         """Times already spoken for on ``channel`` (for ``--next-slot`` and ``min_gap``)."""
         d = T["deliveries"]
