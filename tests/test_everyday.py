@@ -93,6 +93,9 @@ def test_due_times_within_the_hour_show_seconds(project: object) -> None:
     due = datetime.fromisoformat(row["due_at"]).astimezone(LONDON)
     listed = run("queue", "list").stdout.splitlines()[1]
     assert listed.startswith(f"{due:%Y-%m-%d %H:%M:%S %Z}  io ")
+    assert r.stdout == f"queued io@outbox for {due:%Y-%m-%d %H:%M:%S %Z} (awaiting approval)\n"
+    assert f"[outbox] awaiting approval, due {due:%a %d %b %Y %H:%M:%S %Z}, attempts 0" in (
+        run("queue", "show", "io").stdout)
 
 
 def test_unknown_platform_channel_says_how_to_add_a_real_one(project: object) -> None:

@@ -191,7 +191,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     settings, store = _open(ctx)
     view = store.show(ref)
     click.echo(json.dumps(view.as_dict(), indent=2, ensure_ascii=False) if as_json
-               else post_text(view, settings.zone))
+               else post_text(view, settings.zone, store.clock.now()))
 
 
 @queue.command("cancel")

@@ -24,6 +24,7 @@ from scheduler.errors import UsageError
 from scheduler.store import audit
 from scheduler.store.db import make_engine, transaction
 from scheduler.store.media import MediaStore
+from scheduler.store.report import when
 from scheduler.store.rows import DeliveryRow, MediaRow
 from scheduler.store.schema import SCHEMA_VERSION, T, ensure_schema, read_version
 from scheduler.timeutil import Clock
@@ -117,9 +118,8 @@ class StoreBase:
 
     def local(self, moment: datetime | None) -> str:
         """A time as people here read it, for messages: ``2026-12-01 09:00 GMT``."""
-        if moment is None:
-            return "-"
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     # -- loading rows -------------------------------------------------------------------
     def _deliveries(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import StoreError
+from scheduler.store.report import when
 from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow
 from scheduler.store.states import (
     GLOBAL_PAUSE,
@@ -53,9 +54,8 @@ class SqliteReader:
         self.zone = zone
 
     def local(self, moment: datetime | None) -> str:
-        if moment is None:
-            return "-"
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:

@@ -107,7 +107,7 @@ def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
                  width=width, flexible=(1, 2, 5))
 
 
-def post_text(view: PostView, zone: tzinfo) -> str:
+def post_text(view: PostView, zone: tzinfo, now: datetime | None = None) -> str:
     """``queue show``: the post, each channel's caption and media, and its history."""
     approval = "not required"
     if view.approval_required:
@@ -128,7 +128,7 @@ def post_text(view: PostView, zone: tzinfo) -> str:
         if d.revision != view.revision:
             label += f" (revision {d.revision})"
         lines += ["", f"{label} {_MARK.get(d.state, d.state)}, due "
-                      f"{when(d.due_at, zone)}, attempts {d.attempts}"]
+                      f"{when(d.due_at, zone, now=now)}, attempts {d.attempts}"]
         if d.published_at is not None:
             lines.append(f"  published on {when(d.published_at, zone)} at "
                          f"{d.remote_url or d.remote_id or '(no URL recorded)'}")
