@@ -36,7 +36,7 @@ def test_init_then_validate_preview_and_queue_add(tmp_path: Path) -> None:
         "Next: cd newteam && postq validate && postq preview && postq queue add posts/*.md",
     ]
     assert lines[12:15] == ["3 post(s) checked: all good.",
-                            "3 post(s), 9 card(s), 9 image(s) rendered.",
+                            "3 post(s), 15 card(s), 9 image(s) rendered.",
                             f"Preview: {root / 'preview' / 'index.html'}"]
     queued = [line.split(" for ")[0] for line in lines[15:]]
     assert queued == [

@@ -166,3 +166,17 @@ def test_a_broken_reminder_template_names_the_setting(project: object) -> None:
         f"error: {project.config}: captions.reminder: en: the template 'In {{when}}' has an "  # type: ignore[attr-defined]
         "unknown or broken placeholder ('when'); use {offset}, {topic}, {venue}, {host}, "
         "{date} or {time}\n")
+
+
+def test_preview_shows_each_reminder_with_its_caption(project: object) -> None:
+    qa_post(project, '["-1h"]')
+    r = project.run("preview", "--out", "out", "--channel", "outbox")  # type: ignore[attr-defined]
+    assert r.exit_code == 0, r.stderr
+    page = (project.root / "out" / "index.html").read_text()  # type: ignore[attr-defined]
+    card = page.split('data-reminder="-1h">', 1)[1].split("</article>", 1)[0]
+    due = minus(EVENT, timedelta(hours=1))
+    at = datetime.strptime(due[:16], "%Y-%m-%d %H:%M")
+    assert f"Reminder -1h before the event: {at:%a %d %b %Y %H:%M} {due[17:]}" in card
+    assert ('<pre class="caption" lang="en">Starting in 1 hour: Life as an officer — '
+            "Instagram Live\n\nhttps://www.example.gov.uk/careers/questions\n\n#AskUs</pre>"
+            ) in card

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.config import Settings, load_settings
-from scheduler.content.snapshot import PostSnapshot
+from scheduler.content.snapshot import PostSnapshot, ReminderSnapshot
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
 from scheduler.errors import PostqError, Problem
 
@@ -101,6 +101,9 @@ def build_preview(
                 result.files.append(target)
                 names.append(name)
             cards.append(_card(snap, ch, names, settings, snap.post_id in past))
+            for rem in snap.reminders:  # the reminders go out with the same renders
+                if rem.content.channel == ch.channel:
+                    cards.append(_card(snap, rem.content, names, settings, reminder=rem))
     bad = [c for c in report.posts if not c.ok]
     for c in bad:
         cards.append(_problem_card(c))
@@ -114,10 +117,13 @@ def _esc(text: object) -> str:
 
 
 def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings,
-          past: bool = False) -> str:
+          past: bool = False, reminder: ReminderSnapshot | None = None) -> str:
     zone = settings.zone
-    when = snap.publish_at.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z") \
-        if snap.publish_at else "not set (give --at or --next-slot when queueing)"
+    due = reminder.due_at if reminder is not None else snap.publish_at
+    when = due.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z") \
+        if due else "not set (give --at or --next-slot when queueing)"
+    if reminder is not None:
+        when = f"Reminder {reminder.offset} before the event: {when}"
     mark = ('<strong class="past">In the past: give --at or --next-slot when '
             "queueing</strong> · " if past else "")
     over = ch.count > ch.limit
@@ -130,8 +136,9 @@ def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings,
     )
     warnings = "".join(f"<li>{_esc(w)}</li>" for w in ch.warnings)
     return (
-        f'<article class="card" data-post="{_esc(snap.post_id)}" data-channel="{_esc(ch.channel)}">'
-        f'<header><h2>{_esc(snap.post_id)}</h2><span class="chan">{_esc(ch.channel)} · '
+        f'<article class="card" data-post="{_esc(snap.post_id)}" data-channel="{_esc(ch.channel)}"'
+        + (f' data-reminder="{_esc(reminder.offset)}">' if reminder else ">")
+        + f'<header><h2>{_esc(snap.post_id)}</h2><span class="chan">{_esc(ch.channel)} · '
         f'{_esc(ch.adapter)}</span></header>'
         f'<p class="when">{mark}{_esc(when)} · {_esc(snap.kind)} · {_esc(snap.language)}</p>'
         f"{imgs}"
