@@ -164,3 +164,16 @@ def test_queue_list_fits_the_terminal_and_keeps_the_end_of_a_url(project: object
     assert wide.splitlines()[1].endswith(
         "a-very-long-post-id-for-the-winter-campaign  outbox   published  1      "
         "https://social.example/@team/posts/1234567890")
+
+
+def test_queue_show_takes_id_at_channel(project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    careers(project, channels="[outbox, x]")
+    assert run("queue", "add", "posts/io.md").exit_code == 0
+    text = run("queue", "show", "io@x").stdout
+    assert "[x] awaiting approval" in text and "[outbox]" not in text
+    shown = json.loads(run("queue", "show", "io@x", "--json").stdout)
+    assert [d["channel"] for d in shown["deliveries"]] == ["x"]
+    r = run("queue", "show", "io@nope")
+    assert (r.exit_code, r.stderr) == (
+        1, "error: post 'io' is not queued on channel 'nope' (it is on outbox, x)\n")
