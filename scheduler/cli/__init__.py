@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "channels": ("scheduler.cli.channels", "channels", "Configured channels and readiness."),
     "log": ("scheduler.cli.log", "log", "The audit trail."),
     "demo": ("scheduler.cli.demo", "demo", "Run the whole pipeline on the bundled examples."),
+    "init": ("scheduler.cli.init", "init", "Start a new postq folder with examples."),
 }
 
 

@@ -106,12 +106,19 @@ def channels(ctx: click.Context, as_json: bool, check: bool, dry_run: bool) -> N
     if not rows:
         click.echo("No channels configured.")
         return
+    from scheduler.store.report import table, terminal_width
+
+    cells = []
     for row in rows:
-        state = "ready" if row["ready"] else "NOT READY"
         limits = row["limits"]
-        lim = (f"{limits['text']} {limits['counting']}, {limits['images']} image(s)"
-               if limits else "unknown limits")
-        click.echo(f"{row['channel']:<14} {row['adapter']:<10} {state:<10} {lim}")
+        cells.append([row["channel"], row["adapter"], "ready" if row["ready"] else "NOT READY",
+                      f"{limits['text']} {limits['counting']}, {limits['images']} image(s)"
+                      if limits else "unknown limits"])
+    lines = table(["CHANNEL", "ADAPTER", "STATE", "LIMITS"], cells, width=terminal_width(),
+                  flexible=(3,)).splitlines()
+    click.echo(lines[0])
+    for row, line in zip(rows, lines[1:], strict=True):
+        click.echo(line)
         for var, present in row["env"].items():
             click.echo(f"    {var}: {'set' if present else 'not set'}")
         for problem in row["problems"]:

@@ -45,9 +45,14 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
         plans = publisher.plan_due()
         if not plans:
             click.echo("Nothing is due now.")
+        from scheduler.platforms import title_of
+
         for row, post, requests in plans:
             click.echo(f"{row.ref}  due {store.local(row.due_at)}  attempt {row.attempts + 1}")
-            click.echo(f"  caption ({len(post.caption)} characters):")
+            # The platform's own count, the number validate checked against the same limit.
+            profile = publisher.registry.channel_profile(settings.channels[row.channel])
+            click.echo(f"  caption: {profile.count(post.caption)} of {profile.text_limit} "
+                       f"{profile.counting}, as {title_of(profile)} counts:")
             for line in post.caption.splitlines() or [""]:
                 click.echo(f"    | {line}")
             if not requests:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scheduler.adapters import AdapterRegistry
-from scheduler.config import Settings
+from scheduler.config import Settings, real_channel_hint
 from scheduler.content.compose import compose_caption, overlay_texts
 from scheduler.content.loader import LoadedPost
 from scheduler.errors import MediaError, PostqError
@@ -284,7 +284,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
             hint = f"; did you mean '{close[0]}'?" if close else ""
             known = ", ".join(sorted(ctx.settings.channels)) or "none"
             post.problem(f"channels[{i}]", f"no channel '{ch}' in postq.toml "
-                         f"(configured: {known}){hint}")
+                         f"(configured: {known}){hint}{real_channel_hint(ch)}")
         elif ch in ctx.profile_errors:
             post.problem(f"channels[{i}]", ctx.profile_errors[ch])
     overrides = post.raw.get("overrides")

@@ -24,6 +24,7 @@ from scheduler.errors import UsageError
 from scheduler.store import audit
 from scheduler.store.db import make_engine, transaction
 from scheduler.store.media import MediaStore
+from scheduler.store.report import when
 from scheduler.store.rows import DeliveryRow, MediaRow
 from scheduler.store.schema import SCHEMA_VERSION, T, ensure_schema, read_version
 from scheduler.timeutil import Clock
@@ -117,9 +118,8 @@ class StoreBase:
 
     def local(self, moment: datetime | None) -> str:
         """A time as people here read it, for messages: ``2026-12-01 09:00 GMT``."""
-        if moment is None:
-            return "-"
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     # -- loading rows -------------------------------------------------------------------
     def _deliveries(
@@ -166,9 +166,10 @@ class StoreBase:
         return row
 
     def _resolve(self, conn: Connection, ref: str) -> tuple[Any, list[DeliveryRow]]:
-        """``ID`` → every delivery of the post's current revision; ``ID@CHANNEL`` → one."""
+        """``ID`` → every delivery of the post's current revision; ``ID@CHANNEL`` → that
+        channel's delivery with its reminders; ``ID@CHANNEL~-1h`` → one reminder."""
         post_id, _, channel = ref.partition("@")
-        channel = channel.split("#", 1)[0]
+        channel, _, reminder = channel.split("#", 1)[0].partition("~")
         if not post_id:
             raise UsageError(f"'{ref}' is not a post id or ID@CHANNEL")
         post = self._current_post(conn, post_id)
@@ -182,6 +183,15 @@ class StoreBase:
                 raise UsageError(
                     f"post '{post_id}' is not queued on channel '{channel}' (it is on {names})"
                 )
+        if reminder:
+            found = [r for r in rows if r.reminder == reminder]
+            if not found:
+                have = ", ".join(r.reminder for r in rows if r.reminder) or "none"
+                raise UsageError(
+                    f"post '{post_id}' has no reminder '{reminder}' on {channel} "
+                    f"(reminders: {have})"
+                )
+            rows = found
         return post, rows
 
     # -- the one way a delivery changes state -------------------------------------------
@@ -236,4 +246,5 @@ def _delivery(r: Any, media: tuple[MediaRow, ...] = ()) -> DeliveryRow:
         claimed_at=r.claimed_at, remote_id=r.remote_id, remote_url=r.remote_url,
         last_error=r.last_error, published_at=r.published_at, updated_at=r.updated_at,
         remote_state=json.loads(raw_state) if raw_state else {}, media=media,
+        reminder=getattr(r, "reminder", "") or "",
     )

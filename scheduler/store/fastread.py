@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import StoreError
+from scheduler.store.report import when
 from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow
 from scheduler.store.states import (
     GLOBAL_PAUSE,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
-            "last_error", "published_at", "updated_at", "remote_state")
+            "last_error", "published_at", "updated_at", "remote_state", "reminder")
 _SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
 
 
@@ -53,9 +54,8 @@ class SqliteReader:
         self.zone = zone
 
     def local(self, moment: datetime | None) -> str:
-        if moment is None:
-            return "-"
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -95,7 +95,8 @@ class SqliteReader:
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        sql = f"{_SELECT} WHERE d.post_row IN (SELECT id FROM posts WHERE current = 1)"
+        sql = (f"{_SELECT} WHERE (d.post_row IN (SELECT id FROM posts WHERE current = 1) "
+               "OR d.state = 'published')")
         params: list[Any] = []
         if state is not None:
             sql += " AND d.state = ?"

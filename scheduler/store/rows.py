@@ -63,6 +63,8 @@ class DeliveryRow:
     updated_at: datetime | None = None
     remote_state: dict[str, Any] = field(default_factory=dict)
     media: tuple[MediaRow, ...] = ()
+    #: A Q&A reminder's offset before the event (``-1h``); '' for the post itself.
+    reminder: str = ""
 
     @property
     def delivery_id(self) -> str:
@@ -70,8 +72,9 @@ class DeliveryRow:
 
     @property
     def ref(self) -> str:
-        """``ID@CHANNEL``, what a person types to name it."""
-        return f"{self.post_id}@{self.channel}"
+        """``ID@CHANNEL`` (``ID@CHANNEL~-1h`` for a reminder), what a person types."""
+        tail = f"~{self.reminder}" if self.reminder else ""
+        return f"{self.post_id}@{self.channel}{tail}"
 
     @property
     def attempt(self) -> int:
@@ -88,7 +91,7 @@ class DeliveryRow:
             "due_at": _iso(self.due_at), "next_attempt_at": _iso(self.next_attempt_at),
             "attempts": self.attempts, "remote_id": self.remote_id,
             "remote_url": self.remote_url, "last_error": self.last_error,
-            "published_at": _iso(self.published_at),
+            "published_at": _iso(self.published_at), "reminder": self.reminder or None,
         }
 
 
