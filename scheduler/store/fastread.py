@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import StoreError
-from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow
+from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow, read_state, read_time
 from scheduler.store.states import (
     GLOBAL_PAUSE,
     SCHEMA_VERSION,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
-            "last_error", "published_at", "updated_at", "remote_state")
+            "last_error", "published_at", "updated_at", "remote_state", "claim_token")
 _SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
 
 
@@ -78,7 +78,12 @@ class SqliteReader:
                     "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             except sqlite3.OperationalError:
                 return None
-        return int(row[0]) if row else None
+        if not row:
+            return None
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            raise StoreError("the queue database's schema_version is damaged") from None
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[DeliveryRow]:
         with self._conn() as conn:
@@ -87,8 +92,8 @@ class SqliteReader:
         for r in found:
             v = dict(zip(_COLUMNS, r, strict=True))
             for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
-                v[key] = _time(v[key])
-            v["remote_state"] = json.loads(v["remote_state"]) if v["remote_state"] else {}
+                v[key] = read_time(v["id"], key, v[key])
+            v["remote_state"] = read_state(v["id"], v["remote_state"])
             out.append(DeliveryRow(**v))
         return out
 

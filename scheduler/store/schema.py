@@ -165,6 +165,11 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         # v2: adapter progress kept across attempts, and the audit trail looked up by post.
         deliveries.append_column(Column("remote_state", Text))
         Index("ix_events_post", events.c.post_id, events.c.id)
+    if version >= 3:
+        # v3: the fencing token of the current claim, raised by every claim, so a publisher
+        # that lost its claim can no longer record an outcome (see PublishOps.claim_due).
+        deliveries.append_column(
+            Column("claim_token", Integer, nullable=False, default=0, server_default="0"))
     return md
 
 
@@ -177,8 +182,13 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_events_post ON events (post_id, id)"))
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    conn.execute(text(
+        "ALTER TABLE deliveries ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0"))
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def read_version(conn: Connection) -> int | None:
@@ -187,7 +197,15 @@ def read_version(conn: Connection) -> int | None:
         return None
     meta = T["meta"]
     value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-    return int(value) if value is not None else None
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"the queue database is damaged: its meta row 'schema_version' holds {value!r}, "
+            "not a version number; restore the database from a backup"
+        ) from None
 
 
 def create_schema(conn: Connection, version: int = SCHEMA_VERSION) -> None:
