@@ -13,7 +13,8 @@ from scheduler.publish.worker import Outcome, Publisher
 
 log = logging.getLogger("postq.notify")
 
-_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED"}
+_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED",
+          "held": "was HELD BACK", "retry_wait": "waits to be retried"}
 
 
 def notice_text(outcome: Outcome) -> str:
@@ -36,7 +37,7 @@ class Notifier:
 
     def __call__(self, outcome: Outcome) -> None:
         channel = self.settings.channel
-        if not channel or outcome.state not in self.settings.on:
+        if not channel or (outcome.state not in self.settings.on and not outcome.notify):
             return
         if outcome.ref.endswith(f"@{channel}"):
             return  # never notify a channel about its own failure in a loop

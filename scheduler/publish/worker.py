@@ -33,7 +33,7 @@ from scheduler.errors import (
     RateLimited,
     TransientPublishError,
 )
-from scheduler.publish.backoff import retry_delay, sane_retry_after
+from scheduler.publish.backoff import MAX_RETRY_AFTER, retry_delay, sane_retry_after
 from scheduler.publish.policy import PolicyCheck
 from scheduler.timeutil import Clock, format_duration, parse_duration
 
@@ -270,7 +270,9 @@ class Publisher:
         if retry_after is None or wake <= deadline:
             self.store.mark_retry(row.id, msg, wake, token=token)
             return self._record(Outcome(row.id, row.ref, "retry_wait", msg))
-        asked = f"the platform asked to wait {format_duration(timedelta(seconds=retry_after))}"
+        asked = "the platform asked to wait " + (
+            "over a year" if retry_after >= MAX_RETRY_AFTER
+            else format_duration(timedelta(seconds=retry_after)))
         if deadline <= now:
             reason = f"{msg}; {asked}, past {why} ({self.store.local(deadline)})"
             self.store.mark_missed(row.id, reason, token=token)
