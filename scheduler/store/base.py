@@ -159,7 +159,7 @@ class StoreBase:
             if with_media and rows:
                 media = self._media_for(conn, [r.id for r in rows])
             return [_delivery(r, tuple(media.get(r.id, ()))) for r in rows]
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, TypeError, OverflowError, StoreError):
             # A value SQLAlchemy cannot read back (a time written by hand into SQLite):
             # name the first damaged row instead of failing with the parser's words.
             raise DamagedRow(*self._find_damaged(conn, where)) from None
