@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from scheduler.adapters import AdapterRegistry
@@ -367,8 +368,13 @@ class Publisher:
 
 
 def _resolve_paths(raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Relative ``path`` settings are relative to postq.toml, like every other path."""
+    """Relative ``path`` settings are relative to postq.toml, like every other path, the
+    ``media_host`` folder included: never to whichever folder the publisher started in."""
     out = {k: v for k, v in raw.items() if v is not None or k in ("adapter",)}
     if isinstance(out.get("path"), str):
         out["path"] = str(settings.resolve(out["path"]))
+    host = out.get("media_host")
+    if isinstance(host, dict) and isinstance(host.get("path"), str):
+        path = Path(host["path"]).expanduser()
+        out["media_host"] = {**host, "path": str(settings.resolve(path))}
     return out

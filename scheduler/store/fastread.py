@@ -12,12 +12,14 @@ results.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from scheduler.errors import StoreError
 from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow, read_state, read_time
@@ -60,7 +62,7 @@ class SqliteReader:
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
         try:
-            conn = sqlite3.connect(self.path, timeout=30)
+            conn = connect_sqlite(self.path, timeout=30)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the queue database ({exc})") from None
@@ -139,6 +141,34 @@ class SqliteReader:
                                  "ORDER BY seen_at DESC").fetchall()
         return [Heartbeat(w, _time(at), json.loads(info or "{}"))  # type: ignore[arg-type]
                 for w, at, info in found]
+
+
+def connect_sqlite(path: Path, *, timeout: float) -> sqlite3.Connection:
+    """A connection to the queue file, read-only when its folder cannot be written.
+
+    A WAL database needs its ``-shm`` index beside it; in a folder this user may only
+    read (staff looking at the publisher's queue) SQLite cannot make one, and even a
+    read fails. Then the file is opened read-only, as immutable if no index exists, so
+    ``queue list``, ``show``, ``status`` and ``log`` still answer; writes are refused.
+    """
+    conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        if os.access(path.parent, os.W_OK):
+            raise
+        conn.close()
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    for extra in ("", "&immutable=1"):
+        conn = sqlite3.connect(uri + extra, uri=True, timeout=timeout, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    raise sqlite3.OperationalError(f"unable to open database file in the read-only folder "
+                                   f"{path.parent}")
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -318,3 +318,22 @@ def test_nonsense_retry_after_is_treated_as_absent(tmp_path: Path, nonsense: Any
     assert (out.state, out.detail) == ("retry_wait", "429 Too Many Requests")
     assert timedelta(seconds=15) <= row.next_attempt_at - T0 <= timedelta(seconds=30)
     assert notices(tmp_path) == []
+
+
+# -- 9.15 paths from the configuration's folder -------------------------------------------
+def test_relative_media_host_path_is_resolved_from_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = settings_from_dict({
+        "postq": {"data_dir": str(tmp_path / "data")},
+        "channels": {"ig": {"adapter": "instagram", "token_env": "IG_TOKEN", "user_id": "1",
+                            "media_host": {"kind": "directory", "path": "www/media",
+                                           "public_base_url": "https://media.example/p"}}},
+    }, tmp_path / "proj" / "postq.toml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the publisher started from another folder
+    store = Store(settings.database_url, settings.data_dir / "media")
+    publisher = Publisher(settings, store, env={"IG_TOKEN": "x" * 12})
+    host = publisher.adapter("ig").media_host()  # type: ignore[attr-defined]
+    assert host.folder == tmp_path / "proj" / "www" / "media"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -221,3 +223,48 @@ def test_claims_and_heartbeats_take_the_database_time_not_the_process_clock(
     _sql(store, "UPDATE deliveries SET claimed_at = :t", t=(before - timedelta(minutes=5))
          .replace(tzinfo=None))
     assert [r.ref for r in store.abandoned_claims(timedelta(seconds=30))] == ["io@outbox"]
+
+
+# -- 9.15 a read-only data_dir ------------------------------------------------------------
+def _read_only(folder: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``postq`` with ``folder`` read-only: a read-only bind mount when running as
+    root (which permissions do not stop), else the folder's permission bits."""
+    cmd = [sys.executable, "-m", "scheduler", *args]
+    if os.geteuid() == 0:
+        inner = f"mount --bind -o ro {shlex.quote(str(folder))} {shlex.quote(str(folder))} " \
+                f"&& exec {shlex.join(cmd)}"
+        cmd = ["unshare", "-m", "sh", "-c", inner]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "POSTQ_USER": "reader"})
+
+
+def _can_make_read_only() -> bool:
+    if os.geteuid() != 0:
+        return True
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-m", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_make_read_only(), reason="cannot make a folder read-only here")
+def test_read_only_data_dir_still_answers_read_only_commands(project: Project) -> None:
+    path = project.careers("io.md")
+    day = (datetime.now(UTC) + timedelta(days=5)).astimezone(LONDON).date()
+    path.write_text(path.read_text(encoding="utf-8").replace("2026-12-01", day.isoformat())
+                    .replace("2026-12-14", (day + timedelta(days=7)).isoformat()),
+                    encoding="utf-8")
+    assert project.run("queue", "add", str(path)).exit_code == 0
+    data = project.root / ".postq"
+    if os.geteuid() != 0:
+        data.chmod(0o555)
+    try:
+        conf = ["--config", str(project.config)]
+        for command in (["queue", "list"], ["queue", "show", "io"], ["status"], ["log"]):
+            done = _read_only(data, conf + command, project.root)
+            assert (done.returncode, done.stderr) == (0, ""), command
+            assert "io" in done.stdout and "awaiting" in done.stdout, command
+        refused = _read_only(data, conf + ["queue", "cancel", "io"], project.root)
+        assert (refused.returncode, refused.stderr) == (1, (
+            "error: the queue database cannot be written from here (its file or folder is "
+            "read-only); only commands that read the queue work\n"))
+    finally:
+        data.chmod(0o755)
