@@ -7,6 +7,7 @@ work, so ``postq pause`` stops all of them at once, from any terminal.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -78,6 +79,12 @@ class ControlOps(StoreBase):
             with self._write() as conn:
                 values["seen_at"] = self._db_now(conn)
                 conn.execute(hb.update().where(hb.c.worker == worker).values(**values))
+
+    def db_now(self) -> datetime:
+        """The database's clock, which heartbeats are written by: judge them against it
+        (``Heartbeat.alive(store.db_now())``), not against this machine's clock."""
+        with self._read() as conn:
+            return self._db_now(conn)
 
     def heartbeats(self) -> list[Heartbeat]:
         hb = T["heartbeats"]

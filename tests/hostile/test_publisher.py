@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scheduler.adapters import AdapterRegistry
 from scheduler.adapters.base import Adapter, AdapterSettings, OutgoingPost, Published
@@ -337,3 +339,46 @@ def test_relative_media_host_path_is_resolved_from_the_config_folder(
     publisher = Publisher(settings, store, env={"IG_TOKEN": "x" * 12})
     host = publisher.adapter("ig").media_host()  # type: ignore[attr-defined]
     assert host.folder == tmp_path / "proj" / "www" / "media"
+
+
+# -- the rules run on exactly what is sent ---------------------------------------------------
+_WORDS = st.sampled_from(["Join", "us", "today.", "Apply:", "#careers", "\n", "www",
+                          "https://www.example.gov.uk/apply", "https://evil.example/x",
+                          "https://www.example.gov.uk.evil.example/y"])
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(_WORDS, min_size=1, max_size=8), alt=st.lists(_WORDS, min_size=1,
+                                                                      max_size=3))
+def test_policy_checks_run_on_exactly_the_values_sent(tmp_path_factory: pytest.TempPathFactory,
+                                                      words: list[str], alt: list[str]) -> None:
+    """Whatever the caption and alt text, a post goes out exactly when the values the
+    adapter receives pass the publisher's allow-list, and nothing else is sent."""
+    Recording.sent, Recording.script = [], []
+    seen: list[OutgoingPost] = []
+    Recording.during = seen.append
+    tmp = tmp_path_factory.mktemp("property")
+    env = make_env(tmp, FixedClock(T0 - timedelta(hours=1)))
+    settings = settings_from_dict({**env["settings"].model_dump(exclude={"path"}),
+                                   "policy": {"link_hosts": ["www.example.gov.uk"]}},
+                                  tmp / "postq.toml")
+    publisher = Publisher(settings, env["store"], registry=env["publisher"].registry,
+                          clock=env["clock"], worker="w1")
+    from tests.test_store_support import image
+
+    caption = " ".join(words)
+    env["store"].add(snap("io", ("social",), caption=caption,
+                          images=(image(alt=" ".join(alt)),)),
+                     due_at=T0, require_approval=False)
+    env["clock"].at = T0
+    (out,) = publisher.run_once()
+    row = env["store"].get_delivery("io@social#r1")
+    texts = [row.caption, *(m.alt for m in row.media)]
+    foreign = any("evil.example" in t for t in texts)
+    assert out.state == ("failed" if foreign else "published"), (texts, out.detail)
+    if foreign:
+        assert seen == [] and out.detail.startswith("held back at claim time: ")
+    else:
+        (sent,) = seen
+        assert [sent.caption, *(i.alt for i in sent.images)] == texts
