@@ -149,7 +149,10 @@ class Publisher:
     def run_once(self) -> list[Outcome]:
         """``run --once``: settle leftovers, publish everything due, wait, return outcomes."""
         self.beat()
-        self.reconcile()
+        try:
+            self.reconcile()
+        except PostqError as exc:  # a damaged leftover must not stop what is due now
+            log.error("settling earlier deliveries failed: %s", exc)
         while self.tick(wait=True):
             pass
         return list(self.outcomes)

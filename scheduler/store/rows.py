@@ -21,7 +21,7 @@ def damaged(delivery_id: str, column: str, value: Any, expected: str) -> str:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return (f"delivery {delivery_id} in the queue database is damaged: {column} holds "
-            f"{shown}, not {expected}; fix or cancel that row (`postq queue cancel`)")
+            f"{shown}, not {expected}; correct it in the database or restore a backup")
 
 
 def read_time(delivery_id: str, column: str, value: Any) -> datetime | None:

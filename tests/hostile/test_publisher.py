@@ -382,3 +382,31 @@ def test_policy_checks_run_on_exactly_the_values_sent(tmp_path_factory: pytest.T
     else:
         (sent,) = seen
         assert [sent.caption, *(i.alt for i in sent.images)] == texts
+
+
+# -- 9.13 a damaged row never stops the publisher -------------------------------------------
+def test_damaged_row_never_stops_the_publisher(tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    env = make_env(tmp_path, FixedClock(T0 - timedelta(hours=1)))
+    store = env["store"]
+    store.add(snap("old", ("social",)), due_at=T0 - timedelta(minutes=30),
+              require_approval=False)
+    store.add(snap("new", ("social",)), due_at=T0, require_approval=False)
+    store.add(snap("bad", ("social",)), due_at=T0, require_approval=False)
+    env["clock"].at = T0 - timedelta(minutes=30)
+    (old,) = store.claim_due(env["clock"].at, worker="w0")
+    store.mark_needs_check(old.id, "read timed out", token=old.claim_token)
+    with store.engine.begin() as conn:  # both a leftover and a due row are damaged
+        conn.exec_driver_sql("UPDATE deliveries SET remote_state = '{' WHERE post_id = 'old'")
+        conn.exec_driver_sql("UPDATE deliveries SET due_at = 'soon' WHERE post_id = 'bad'")
+    env["clock"].at = T0
+    outcomes = {o.ref: (o.state, o.detail) for o in env["publisher"].run_once()}
+    damaged = ("delivery bad@social#r1 in the queue database is damaged: due_at holds "
+               "'soon', not a time; correct it in the database or restore a backup")
+    assert outcomes == {"new@social": ("published", "https://social.example/new"),
+                        "bad@social": ("held", damaged)}
+    assert [d for d, _ in Recording.sent] == ["new@social#r1"]
+    assert ("settling earlier deliveries failed: delivery old@social#r1 in the queue "
+            "database is damaged: remote_state holds '{', not a JSON object; correct it in "
+            "the database or restore a backup") in caplog.messages
+    assert notices(tmp_path) == [f"postq: delivery bad@social was HELD BACK: {damaged}"]

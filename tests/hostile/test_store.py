@@ -73,7 +73,7 @@ def test_damaged_remote_state_names_the_row(store: Store) -> None:
         store.list_deliveries()
     assert str(exc.value) == (
         "delivery io@outbox#r1 in the queue database is damaged: remote_state holds "
-        "'{not json', not a JSON object; fix or cancel that row (`postq queue cancel`)")
+        "'{not json', not a JSON object; correct it in the database or restore a backup")
 
 
 def test_damaged_due_row_is_set_aside_and_the_others_still_go_out(store: Store,
@@ -88,7 +88,7 @@ def test_damaged_due_row_is_set_aside_and_the_others_still_go_out(store: Store,
         _sql(store, "UPDATE deliveries SET remote_state = '[1, 2' WHERE post_id = 'bad'")
         column, value, expected = "remote_state", "'[1, 2'", "a JSON object"
     sentence = (f"delivery bad@outbox#r1 in the queue database is damaged: {column} holds "
-                f"{value}, not {expected}; fix or cancel that row (`postq queue cancel`)")
+                f"{value}, not {expected}; correct it in the database or restore a backup")
     assert store.has_due(DUE + timedelta(minutes=1))
     claimed = store.claim_due(DUE + timedelta(minutes=1), worker="w1")
     assert [r.ref for r in claimed] == ["good@outbox"]
@@ -116,7 +116,7 @@ def test_damaged_due_at_in_queue_list_is_one_sentence(project: Project) -> None:
         result = project.run(*command)
         assert (result.exit_code, result.stderr) == (1, (
             "error: delivery io@outbox#r1 in the queue database is damaged: due_at holds "
-            "'garbage', not a time; fix or cancel that row (`postq queue cancel`)\n"))
+            "'garbage', not a time; correct it in the database or restore a backup\n"))
 
 
 # -- 9.14 silent drop-outs ----------------------------------------------------------------
