@@ -128,6 +128,9 @@ class StoreBase:
         if self.claim_clock is not None:
             return self.claim_clock.now()
         if conn.dialect.name == "sqlite":
+            # SQLite runs inside each process, so its clock is the host's; every process
+            # sharing a SQLite file runs on that one host (SQLite's locking does not hold
+            # over network file systems), so they still share one clock.
             # CURRENT_TIMESTAMP has whole seconds only; the same clock with milliseconds.
             raw = conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar()
             return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
