@@ -81,6 +81,10 @@ class StoreError(PostqError):
     """The queue database refused an operation."""
 
 
+class ClaimLost(StoreError):
+    """A publisher tried to record an outcome for a claim another publisher took over."""
+
+
 class AdapterNotFound(PostqError):
     """A channel names an adapter no installed distribution provides."""
 

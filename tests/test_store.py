@@ -38,12 +38,13 @@ def media_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def alice(db_url: str, media_dir: Path, clock: FixedClock) -> Store:
-    return Store(db_url, media_dir, clock=clock, user="alice", zone=LONDON)
+    # The test's clock also stands in for the database's (claims, heartbeats).
+    return Store(db_url, media_dir, clock=clock, user="alice", zone=LONDON, claim_clock=clock)
 
 
 @pytest.fixture
 def bob(db_url: str, media_dir: Path, clock: FixedClock, alice: Store) -> Store:
-    return Store(db_url, media_dir, clock=clock, user="bob", zone=LONDON)
+    return Store(db_url, media_dir, clock=clock, user="bob", zone=LONDON, claim_clock=clock)
 
 
 def media_files(media_dir: Path) -> list[Path]:

@@ -27,7 +27,11 @@ from scheduler.timeutil import Clock
 
 @dataclass(frozen=True)
 class OutgoingImage:
-    """One rendered image of the snapshot, stored content-addressed under ``data_dir``."""
+    """One rendered image of the snapshot, stored content-addressed under ``data_dir``.
+
+    ``data`` holds the bytes the store read and checked against ``sha256`` when it built
+    the post; they are what is sent, so a file swapped on disk afterwards cannot be.
+    """
 
     path: Path
     mime: str
@@ -36,9 +40,20 @@ class OutgoingImage:
     height: int
     sha256: str
     focus: tuple[float, float] | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        """The verified bytes; a post built without them (a plug-in's own test) reads the
+        file and checks it against ``sha256`` the same way."""
+        if self.data is not None:
+            return self.data
+        import hashlib
+
+        data = self.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise PermanentPublishError(f"media file {self.path} has changed since it was "
+                                        "queued; it is not sent")
+        return data
 
 
 @dataclass(frozen=True)

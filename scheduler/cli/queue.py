@@ -69,11 +69,17 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     from scheduler.store.planning import plan_due_times
 
     store = Store.open(settings)
-    due = plan_due_times(settings, store, snaps, at=at, next_slot=next_slot,
-                         now=store.clock.now())
-    rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
-                          republish=republish,
-                          require_approval=settings.postq.require_approval)
+    now = store.clock.now()
+    if next_slot:  # slots are chosen inside the write transaction, never beside it
+        rows = store.add_many([(s, None) for s in snaps], replace=replace, republish=republish,
+                              require_approval=settings.postq.require_approval,
+                              plan=lambda taken: plan_due_times(
+                                  settings, store, snaps, at=None, next_slot=True, now=now,
+                                  taken=taken))
+    else:
+        due = plan_due_times(settings, store, snaps, at=at, next_slot=False, now=now)
+        rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
+                              republish=republish, require_approval=settings.postq.require_approval)
     # Readiness of the post's channels only: checking a channel loads its adapter.
     used = {c.channel for s in snaps for c in s.channels}
     ours = settings.model_copy(update={"channels": {n: settings.channels[n] for n in used}})

@@ -14,7 +14,8 @@ from scheduler.redaction import redact
 
 log = logging.getLogger("postq.notify")
 
-_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED"}
+_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED",
+          "held": "was HELD BACK", "retry_wait": "waits to be retried"}
 
 
 def notice_text(outcome: Outcome) -> str:
@@ -37,7 +38,7 @@ class Notifier:
 
     def __call__(self, outcome: Outcome) -> None:
         channel = self.settings.channel
-        if not channel or outcome.state not in self.settings.on:
+        if not channel or (outcome.state not in self.settings.on and not outcome.notify):
             return
         if outcome.ref.endswith(f"@{channel}"):
             return  # never notify a channel about its own failure in a loop

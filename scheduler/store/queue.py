@@ -11,7 +11,7 @@ before the commit leaves unreferenced files, never rows pointing at missing ones
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ def skipped_reminders(
 
 
 DueAt = dict[str, datetime] | datetime
+#: Chooses each post's due times given a function returning a channel's taken times.
+SlotPlan = Callable[[Callable[[str], list[datetime]]], Sequence[DueAt]]
 
 
 class QueueOps(StoreBase):
@@ -81,13 +83,19 @@ class QueueOps(StoreBase):
                              require_approval=require_approval)
 
     def add_many(
-        self, items: Sequence[tuple[PostSnapshot, DueAt]], *, replace: bool = False,
-        require_approval: bool = True, republish: bool = False,
+        self, items: Sequence[tuple[PostSnapshot, DueAt | None]], *, replace: bool = False,
+        require_approval: bool = True, republish: bool = False, plan: SlotPlan | None = None,
     ) -> list[DeliveryRow]:
-        """Queue several posts in one transaction: all of them or none."""
+        """Queue several posts in one transaction: all of them or none.
+
+        ``plan`` chooses the due times inside the write transaction, from the times
+        already taken as that transaction sees them (``--next-slot``): two adds at the
+        same moment then queue one after the other and never take the same slot.
+        """
         now = self._now()
-        plans = [(snap, self._check_times(snap, due, now)) for snap, due in items]
-        ids = [s.post_id for s, _ in plans]
+        plans = [] if plan is not None else [
+            (snap, self._check_times(snap, due, now)) for snap, due in items]
+        ids = [s.post_id for s, _ in items]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise UsageError(f"post id '{dupes[0]}' is given twice in one command")
@@ -99,6 +107,10 @@ class QueueOps(StoreBase):
                         # Serialise adds as SQLite does, so the media clean-up below can
                         # never remove a file a concurrent add has just decided to reuse.
                         conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                    if plan is not None:
+                        dues = plan(lambda channel: self._taken_times(conn, channel))
+                        plans = [(snap, self._check_times(snap, due, now))
+                                 for (snap, _), due in zip(items, dues, strict=True)]
                     rows: list[str] = []
                     for snap, due in plans:
                         rows += self._insert_post(
@@ -250,6 +262,15 @@ class QueueOps(StoreBase):
             raise UsageError(
                 f"post '{old.post_id}' is being published on {busy[0].channel} right now; "
                 "replace it once that has finished"
+            )
+        unsure = [r for r in rows if r.state == "needs_check"]
+        if unsure:
+            # Replacing would leave that delivery unsettled for ever, and the new revision
+            # could go out beside a post that is in fact already live.
+            raise UsageError(
+                f"post '{old.post_id}' needs a check on {unsure[0].channel} (it may already "
+                "be published); settle it first (`postq run --once` asks the platform, or "
+                "`postq queue retry --yes`), then replace it"
             )
         conn.execute(p.update().where(p.c.id == old.id).values(current=False))
         for r in rows:

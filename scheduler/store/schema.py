@@ -168,6 +168,11 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         Index("ix_events_post", events.c.post_id, events.c.id)
     if version >= 3:
         _add_reminders(deliveries)
+    if version >= 4:
+        # v4: the fencing token of the current claim, raised by every claim, so a publisher
+        # that lost its claim can no longer record an outcome (see PublishOps.claim_due).
+        deliveries.append_column(
+            Column("claim_token", Integer, nullable=False, default=0, server_default="0"))
     return md
 
 
@@ -231,9 +236,14 @@ def _migrate_to_reminders(conn: Connection) -> None:
         conn.execute(text(str(CreateIndex(index).compile(dialect=dialect))))
 
 
+def _migrate_to_claim_tokens(conn: Connection) -> None:
+    conn.execute(text(
+        "ALTER TABLE deliveries ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0"))
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _migrate_1_to_2, 2: _migrate_to_reminders,
+    1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
 }
 
 
@@ -243,7 +253,15 @@ def read_version(conn: Connection) -> int | None:
         return None
     meta = T["meta"]
     value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-    return int(value) if value is not None else None
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"the queue database is damaged: its meta row 'schema_version' holds {value!r}, "
+            "not a version number; restore the database from a backup"
+        ) from None
 
 
 def create_schema(conn: Connection, version: int = SCHEMA_VERSION) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from scheduler.errors import UsageError
 from scheduler.store import audit
@@ -138,9 +138,12 @@ class ReadOps(StoreBase):
 
     def taken_times(self, channel: str) -> list[datetime]:
         """Times already spoken for on ``channel`` (for ``--next-slot`` and ``min_gap``)."""
-        d = T["deliveries"]
         with self._read() as conn:
-            return list(conn.execute(
-                select(d.c.due_at).where(d.c.channel == channel, d.c.state.in_(_TAKEN))
-                .order_by(d.c.due_at)
-            ).scalars())
+            return self._taken_times(conn, channel)
+
+    def _taken_times(self, conn: Connection, channel: str) -> list[datetime]:
+        d = T["deliveries"]
+        return list(conn.execute(
+            select(d.c.due_at).where(d.c.channel == channel, d.c.state.in_(_TAKEN))
+            .order_by(d.c.due_at)
+        ).scalars())
