@@ -165,6 +165,8 @@ class QueueOps(StoreBase):
         old = conn.execute(
             select(p).where(p.c.post_id == snap.post_id, p.c.current.is_(True))
         ).first()
+        if old is not None:
+            self._refuse_unsettled(conn, old)
         published = self._deliveries(conn, [d.c.post_id == snap.post_id,
                                             d.c.state == "published"])
         if published and not republish:
@@ -254,8 +256,11 @@ class QueueOps(StoreBase):
             ids.append(did)
         return ids
 
-    def _supersede(self, conn: Connection, old: Any, revision: int) -> None:
-        p, d = T["posts"], T["deliveries"]
+    def _refuse_unsettled(self, conn: Connection, old: Any) -> list[DeliveryRow]:
+        """The old revision's deliveries, unless one is in flight or unsettled: replacing
+        (or republishing) then would leave it unsettled for ever, and the new revision could
+        go out beside a post that is in fact already live."""
+        d = T["deliveries"]
         rows = self._deliveries(conn, [d.c.post_row == old.id])
         busy = [r for r in rows if r.state == "publishing"]
         if busy:
@@ -265,13 +270,16 @@ class QueueOps(StoreBase):
             )
         unsure = [r for r in rows if r.state == "needs_check"]
         if unsure:
-            # Replacing would leave that delivery unsettled for ever, and the new revision
-            # could go out beside a post that is in fact already live.
             raise UsageError(
                 f"post '{old.post_id}' needs a check on {unsure[0].channel} (it may already "
                 "be published); settle it first (`postq run --once` asks the platform, or "
                 "`postq queue retry --yes`), then replace it"
             )
+        return rows
+
+    def _supersede(self, conn: Connection, old: Any, revision: int) -> None:
+        p = T["posts"]
+        rows = self._refuse_unsettled(conn, old)
         conn.execute(p.update().where(p.c.id == old.id).values(current=False))
         for r in rows:
             if r.state in CANCELLABLE:

@@ -115,7 +115,7 @@ def test_platform_echoing_the_token_leaks_it_nowhere(
     echo = ECHOES[form]
     local_server.handler = lambda req: Reply(422, {"error": f"Validation failed: {echo}"})
     settings = settings_from_dict({
-        "postq": {"data_dir": str(tmp_path / "data")},
+        "postq": {"data_dir": str(tmp_path / "data"), "require_approval": False},
         "notify": {"channel": "outbox"},
         "channels": {
             "outbox": {"adapter": "outbox", "path": str(tmp_path / "outbox")},

@@ -303,7 +303,7 @@ def test_retry_after_99999999999_waits_only_until_the_deadline_and_notifies(
     deadline = T0 + timedelta(minutes=30)  # due time plus the late grace, before closing
     assert (row.state, row.next_attempt_at) == ("retry_wait", deadline)
     sentence = ("429 Too Many Requests; the platform asked to wait over a year: waiting only "
-                "until 2026-12-01 09:30 UTC (its due time plus the late grace of 30m)")
+                "until 2026-12-01 09:30:00 UTC (its due time plus the late grace of 30m)")
     assert (out.state, out.detail) == ("retry_wait", sentence)
     assert notices(tmp_path) == [f"postq: delivery io@social waits to be retried: {sentence}"]
 
