@@ -9,7 +9,7 @@ import pytest
 from scheduler.adapters.facebook import FacebookAdapter
 from scheduler.errors import OutcomeUnknown, PermanentPublishError, TransientPublishError
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeFacebookPage, form_of
+from tests.fakes import NOW, FakeFacebookPage, form_of
 from tests.peers import jpeg_bytes
 
 TOKEN = "EAAB-Recognisable-page-token-8c9d0e"

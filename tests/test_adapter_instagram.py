@@ -1,6 +1,6 @@
 """Instagram: containers, carousels, polling, the publishing quota and exactly-once.
 
-Run against :class:`tests.fake_platforms.FakeGraphContainers`, which fetches images from
+Run against :class:`tests.fakes.FakeGraphContainers`, which fetches images from
 the URLs the adapter hands it (as Meta does) out of the folder the ``directory`` media
 host writes, so a wrong URL or a missing file fails the test.
 """
@@ -23,7 +23,7 @@ from scheduler.errors import (
     TransientPublishError,
 )
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeGraphContainers, meta_error
+from tests.fakes import NOW, FakeGraphContainers, meta_error
 from tests.peers import jpeg_bytes
 
 TOKEN = "IGQVJ-Recognisable-token-0a1b2c3d"

@@ -17,7 +17,7 @@ from scheduler.adapters.linkedin import (
 )
 from scheduler.errors import AuthError, OutcomeUnknown, PermanentPublishError
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeLinkedIn, json_of
+from tests.fakes import NOW, FakeLinkedIn, json_of
 from tests.peers import Reply, jpeg_bytes
 
 TOKEN = "AQV-Recognisable-linkedin-token-5f6e7d"

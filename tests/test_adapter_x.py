@@ -3,7 +3,7 @@
 Prism (``x_peer``) validates each request against X's OpenAPI description and answers
 422 with an ``sl-violations`` header when one does not conform; a response hook collects
 those. What Prism cannot show (t.co rewriting, rate limits, duplicates) is played by
-:class:`tests.fake_platforms.FakeX`.
+:class:`tests.fakes.FakeX`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import requests
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError, RateLimited
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeX, form_of, json_of
+from tests.fakes import NOW, FakeX, form_of, json_of
 from tests.peers import Reply
 from tests.peers_x import x_peer  # noqa: F401
 

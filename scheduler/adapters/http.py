@@ -53,6 +53,9 @@ REDACTED = "***"
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 # Methods that have no extra effect when repeated (RFC 9110 §9.2.2).
 _IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+# Answers that may come from a gateway after the platform acted: for a call that creates
+# something, "the post may exist" (https://www.rfc-editor.org/rfc/rfc9110#name-502-bad-gateway).
+_AMBIGUOUS_STATUSES = {500, 502, 503, 504}
 # Redacting very short values would shred ordinary text; real secrets are longer.
 _MIN_SECRET_LEN = 4
 
@@ -391,6 +394,12 @@ class HttpClient:
                 f"{self.platform}: no answer to {shown}: {reason}"
             ) from None
         log.debug("%s: %s -> %s", self.platform, shown, response.status_code)
+        if not idempotent and response.status_code in _AMBIGUOUS_STATUSES:
+            # The same rule as a lost connection: ask the platform, never send again blindly.
+            raise OutcomeUnknown(
+                f"{self.platform}: {shown} answered {response.status_code}, which a gateway "
+                "may send after the platform acted, so it may or may not have taken effect"
+            )
         if check:
             raise_for_status(response, platform=self.platform, secrets=secrets, now=self._now())
         return response

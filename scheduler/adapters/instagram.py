@@ -14,8 +14,8 @@ Flow (https://developers.facebook.com/docs/instagram-platform/content-publishing
    from ``GET /{media-id}?fields=permalink``.
 
 Errors, container reuse and ``check`` are described in :mod:`scheduler.adapters.meta`.
-Settings: ``base_url`` (https://graph.facebook.com/v21.0 for a Facebook-login token,
-https://graph.instagram.com/v21.0 for an Instagram-login token), ``user_id`` (the
+Settings: ``base_url`` (https://graph.facebook.com/v25.0 for a Facebook-login token,
+https://graph.instagram.com/v25.0 for an Instagram-login token), ``user_id`` (the
 Instagram professional account id), ``token_env``, ``token_expires`` (optional ISO date:
 long-lived tokens last 60 days) and ``media_host``.
 """
@@ -33,7 +33,7 @@ from scheduler.mediahost import MediaHostConfig
 class InstagramSettings(GraphSettings):
     """See the module docstring."""
 
-    base_url: str = "https://graph.facebook.com/v21.0"
+    base_url: str = "https://graph.facebook.com/v25.0"
     user_id: str
     media_host: MediaHostConfig
 

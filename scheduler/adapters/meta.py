@@ -12,14 +12,19 @@
   10, 200–299                           AuthError — a permission is missing; a person must
                                         grant it, so it is reported like a bad token
   2207020 (container expired)           TransientPublishError — build a new container
+  4 with subcode 2207051 (spam           PermanentPublishError — Instagram restricts the
+  restriction)                          action; repeating it only makes things worse
   9, 2207042 (publishing quota)         RateLimited — the delivery waits, it does not fail
+  9007 / 2207027 (media not ready)      TransientPublishError, ``retry_after`` 30 s
   4, 17, 32, 613, 80001–80014           RateLimited — call-rate throttling; ``retry_after``
                                         from ``X-Business-Use-Case-Usage`` / ``X-App-Usage``
                                         (``estimated_time_to_regain_access``, minutes) or
                                         ``Retry-After``
-  1, 2, 341, 2207001, 2207003,          TransientPublishError
-  2207032, ``is_transient``, HTTP 5xx
-  506 (duplicate) and anything else     PermanentPublishError with Meta's own words
+  -1, -2, 1, 2, 341, 2207001, 2207003,  TransientPublishError ("try again": Meta sends
+  2207032, 2207053, ``is_transient``    these with HTTP 400, not 5xx)
+  HTTP 5xx on a publishing call         OutcomeUnknown (the HTTP layer): ask, then settle
+  506 (duplicate post)                  DuplicateRefused: ask, then settle
+  anything else                         PermanentPublishError with Meta's own words
   ====================================  ==================================================
 
 * **Containers** (Instagram and Threads): build one, wait until Meta has fetched and
@@ -58,6 +63,8 @@ from scheduler.adapters.http import (
 )
 from scheduler.errors import (
     AuthError,
+    ConfigError,
+    DuplicateRefused,
     OutcomeUnknown,
     PermanentPublishError,
     PublishError,
@@ -67,14 +74,44 @@ from scheduler.errors import (
 from scheduler.mediahost import MediaHost, MediaHostConfig, build_media_host
 from scheduler.platforms import URL_RE
 
-_TRANSIENT_CODES = {1, 2, 341}
-_TRANSIENT_SUBCODES = {2207001, 2207003, 2207032}
+_TRANSIENT_CODES = {-2, -1, 1, 2, 341}
+_TRANSIENT_SUBCODES = {2207001, 2207003, 2207032, 2207053}
+_NOT_READY_CODES = {9007}
+_NOT_READY_SUBCODES = {2207027}
+_SPAM_SUBCODE = 2207051
+_DUPLICATE_CODE = 506
 _THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 _QUOTA_CODES = {9}
 _QUOTA_SUBCODES = {2207042}
 _EXPIRED_CONTAINER = 2207020
 #: Warn in ``verify`` when a token has fewer days left than this.
 EXPIRY_WARNING_DAYS = 14
+#: The Graph API version in the default ``base_url`` (served until 2028-07-29).
+GRAPH_VERSION = "v25.0"
+#: When each Graph API version stops being served ("Available Until" in
+#: https://developers.facebook.com/docs/graph-api/changelog/versions/). Versions older than
+#: the oldest listed here are long gone; newer ones have no date yet.
+GRAPH_VERSION_ENDS = {
+    "v17.0": date(2025, 9, 12), "v18.0": date(2026, 1, 26), "v19.0": date(2026, 5, 21),
+    "v20.0": date(2026, 9, 24), "v21.0": date(2027, 1, 21), "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8), "v24.0": date(2028, 2, 18), "v25.0": date(2028, 7, 29),
+}
+#: ``channels --check`` warns when the version has fewer days left than this.
+VERSION_WARNING_DAYS = 60
+_VERSION_IN_URL = re.compile(r"/(v(\d+)\.\d+)(?:/|$)")
+
+
+def graph_version_end(base_url: str) -> tuple[str, date] | None:
+    """``(version, last day served)`` of the Graph API version in ``base_url``."""
+    m = _VERSION_IN_URL.search(base_url)
+    if not m:
+        return None
+    version, major = m.group(1), int(m.group(2))
+    if version in GRAPH_VERSION_ENDS:
+        return version, GRAPH_VERSION_ENDS[version]
+    if major < 17:
+        return version, date(2025, 5, 14)  # v16.0, the newest of the older ones, ended then
+    return None
 
 
 class ContainerExpired(TransientPublishError):
@@ -170,6 +207,13 @@ def classify_graph_error(
         return AuthError(message)
     if subcode == _EXPIRED_CONTAINER:
         return ContainerExpired(message)
+    if subcode == _SPAM_SUBCODE:
+        return PermanentPublishError(message)
+    if code == _DUPLICATE_CODE:
+        return DuplicateRefused(message)
+    if code in _NOT_READY_CODES or subcode in _NOT_READY_SUBCODES:
+        # "The media is not ready for publishing, please wait for a moment."
+        return TransientPublishError(message, retry_after=30.0)
     if code in _QUOTA_CODES or subcode in _QUOTA_SUBCODES:
         return RateLimited(message, retry_after=retry_after_of(response, now) or quota_wait)
     if code in _THROTTLE_CODES or status == 429:
@@ -241,6 +285,8 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
     #: How long a delivery waits when the platform's publishing quota is used up. The
     #: quota is a rolling 24 h window whose oldest entry Meta does not tell us.
     quota_wait: ClassVar[float] = 3600.0
+    #: An account's or Page's post listing may miss a post created a moment ago.
+    listing_lag: ClassVar[timedelta] = timedelta(minutes=2)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -296,16 +342,47 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
             shown = f"{self.http.platform}: {method} {path} answered without JSON"
             raise (TransientPublishError(shown) if idempotent else OutcomeUnknown(shown)) from None
 
+    # -- the API version ----------------------------------------------------------------
+    #: Threads has its own versions (``graph.threads.net/v1.0``), not Graph API dates.
+    graph_versioned: ClassVar[bool] = True
+
+    def version_days_left(self) -> tuple[str, int] | None:
+        found = graph_version_end(self._settings.base_url) if self.graph_versioned else None
+        if found is None:
+            return None
+        version, last_day = found
+        return version, (last_day - self.clock.now().date()).days
+
+    def _version_error(self, version: str) -> ConfigError:
+        return ConfigError(
+            f"Graph API {version} is no longer served; set `base_url` in "
+            f"[channels.{self.channel}] to a current version (such as {GRAPH_VERSION})")
+
+    def check_version(self) -> None:
+        """Refuse before any call once the Graph API version has stopped being served."""
+        left = self.version_days_left()
+        if left is not None and left[1] < 0:
+            raise self._version_error(left[0])
+
     def readiness(self) -> list[str]:
         problems = super().readiness()
         expires = self._settings.token_expires
         if expires is not None and expires < self.clock.now().date():
             problems.append(f"the access token expired on {expires.isoformat()}")
+        left = self.version_days_left()
+        if left is not None and left[1] < 0:
+            problems.append(str(self._version_error(left[0])))
         return problems
 
     def _with_expiry(self, line: str) -> str:
-        note = expiry_note(self._settings.token_expires, self.clock.now().date())
-        return f"{line}; {note}" if note else line
+        notes = [expiry_note(self._settings.token_expires, self.clock.now().date())]
+        left = self.version_days_left()
+        if left is not None and left[1] < VERSION_WARNING_DAYS:
+            version, days = left
+            notes.append(f"Graph API {version} stops being served in {days} "
+                         f"day{'s' if days != 1 else ''}; set `base_url` in "
+                         f"[channels.{self.channel}] to a current version")
+        return "; ".join([line, *(n for n in notes if n)])
 
 
 class GraphContainerAdapter(GraphAdapter):
@@ -313,9 +390,13 @@ class GraphContainerAdapter(GraphAdapter):
 
     Meta has no idempotency key. What keeps a post from appearing twice:
 
-    * the container id of each delivery is remembered (in this adapter, and read back from
-      ``remote_state["container_id"]`` when the publisher stored it), and a container
+    * each container id (carousel children, then the parent) is recorded in the store
+      (``remote_state``) before the next call, so a crash or the next ``run --once``
+      finishes the same container instead of building a second one, and a container
       whose status is ``PUBLISHED`` is never published again;
+    * every carousel child is polled to FINISHED before the parent is created, as the
+      content publishing guide asks
+      (https://developers.facebook.com/docs/instagram-platform/content-publishing/);
     * ``publish`` (the only call with a public effect) losing its answer raises
       OutcomeUnknown, and ``check`` then asks: the container's status when known, and in
       any case the account's latest posts, matched by exact caption and not older than
@@ -331,23 +412,18 @@ class GraphContainerAdapter(GraphAdapter):
     list_path: ClassVar[str]
     list_fields: ClassVar[str]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._containers: dict[str, str] = {}
-
     @property
     def user(self) -> str:
         raise NotImplementedError
 
     # -- containers ---------------------------------------------------------------------
     def container_of(self, post: OutgoingPost) -> str | None:
-        state = post.remote_state or {}
-        return self._containers.get(post.delivery_id) or (
-            str(state["container_id"]) if state.get("container_id") else None
-        )
+        found = self.progress(post).get("container_id")
+        return str(found) if found else None
 
     def forget_container(self, post: OutgoingPost) -> None:
-        self._containers.pop(post.delivery_id, None)
+        """Drop the recorded containers (expired or refused): the next attempt builds anew."""
+        self.remember(post, container_id=None, children=None)
 
     def container_status(self, container_id: str) -> tuple[str, str]:
         """``(status, detail)`` of a container: IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED."""
@@ -357,14 +433,18 @@ class GraphContainerAdapter(GraphAdapter):
         detail = doc.get("error_message") or doc.get("status") or ""
         return status, str(detail)
 
-    def wait_until_ready(self, container_id: str, post: OutgoingPost) -> None:
-        """Poll the container until FINISHED; ERROR is permanent, EXPIRED starts over."""
+    def wait_until_ready(self, container_id: str, post: OutgoingPost, *,
+                         child: bool = False) -> bool:
+        """Poll the container until FINISHED; ERROR is permanent, EXPIRED starts over.
+
+        Returns False when ready. ``error_message`` of a refused container is quoted.
+        """
         interval = 1.0
         for attempt in range(self.poll_attempts):
             status, detail = self.container_status(container_id)
             if status == "FINISHED":
-                return
-            if status == "PUBLISHED":
+                return False
+            if status == "PUBLISHED" and not child:
                 raise _AlreadyPublished(container_id)
             if status == "ERROR":
                 self.forget_container(post)
@@ -374,6 +454,8 @@ class GraphContainerAdapter(GraphAdapter):
                 )
             if status == "EXPIRED":
                 self.forget_container(post)
+                if child:
+                    return True
                 raise ContainerExpired(f"{self.http.platform}: container {container_id} expired")
             if attempt < self.poll_attempts - 1:
                 self.sleep(interval)
@@ -450,47 +532,65 @@ class GraphContainerAdapter(GraphAdapter):
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
+        self.check_version()
         container_id = self.container_of(post)
         if container_id is not None:
             status, _detail = self.container_status(container_id)
             if status == "PUBLISHED":
-                found = self.find_published(post)
-                if found is not None:
-                    return found
-                raise OutcomeUnknown(
-                    f"{self.http.platform}: container {container_id} is already published "
-                    "but the post was not found among the latest ones"
-                )
+                return self._already_published(post, container_id)
             if status not in ("FINISHED", "IN_PROGRESS"):
                 self.forget_container(post)
                 container_id = None
         self.check_quota()
         if container_id is None:
-            steps = self.container_steps(post, self.image_url)
-            child_ids = [self.create_container(step) for step in steps[:-1]]
-            last = dict(steps[-1])
-            if child_ids:
-                last["children"] = ",".join(child_ids)
-            container_id = self.create_container(last)
-            self._containers[post.delivery_id] = container_id
+            container_id = self._build(post)
         try:
             self.wait_until_ready(container_id, post)
         except _AlreadyPublished:
-            found = self.find_published(post)
-            if found is not None:
-                return found
-            raise OutcomeUnknown(
-                f"{self.http.platform}: container {container_id} is already published"
-            ) from None
-        try:
-            doc = self.graph("POST", f"/{self.user}/{self.publish_path}",
-                             data={"creation_id": container_id})
-        except ContainerExpired:
-            self.forget_container(post)
-            raise
-        media_id = str(doc["id"])
-        self.forget_container(post)
-        return Published(remote_id=media_id, url=self.permalink(media_id))
+            return self._already_published(post, container_id)
+
+        def send() -> Published:
+            try:
+                doc = self.graph("POST", f"/{self.user}/{self.publish_path}",
+                                 data={"creation_id": container_id})
+            except ContainerExpired:
+                self.forget_container(post)
+                raise
+            media_id = str(doc["id"])
+            return Published(remote_id=media_id, url=self.permalink(media_id))
+
+        return self.create(post, send)
+
+    def _build(self, post: OutgoingPost) -> str:
+        """Create the containers, recording each id before the next call.
+
+        Children recorded by an earlier attempt are reused; every child must be FINISHED
+        before the carousel that names it is created.
+        """
+        steps = self.container_steps(post, self.image_url)
+        children = [str(c) for c in self.progress(post).get("children") or []]
+        for step in steps[len(children):-1]:
+            children.append(self.create_container(step))
+            self.remember(post, children=children)
+        for child in children:
+            if self.wait_until_ready(child, post, child=True):
+                # Meta dropped this child (expired): build them all again next time.
+                raise ContainerExpired(f"{self.http.platform}: carousel item {child} expired")
+        last = dict(steps[-1])
+        if children:
+            last["children"] = ",".join(children)
+        container_id = self.create_container(last)
+        self.remember(post, container_id=container_id)
+        return container_id
+
+    def _already_published(self, post: OutgoingPost, container_id: str) -> Published:
+        found = self.find_published(post)
+        if found is not None:
+            return self.created(post, found)
+        raise OutcomeUnknown(
+            f"{self.http.platform}: container {container_id} is already published but the "
+            "post was not found among the latest ones"
+        )
 
     def find_published(self, post: OutgoingPost) -> Published | None:
         """The account's latest posts, matched by exact text and time."""
@@ -525,7 +625,7 @@ class GraphContainerAdapter(GraphAdapter):
                 f"{self.http.platform}: container {container_id} is published but the post "
                 "was not found among the latest ones"
             )
-        return found
+        return found if found is not None else self.nothing_found(post)
 
 class _AlreadyPublished(Exception):
     def __init__(self, container_id: str) -> None:

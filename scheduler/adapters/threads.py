@@ -40,6 +40,7 @@ class ThreadsAdapter(GraphContainerAdapter):
     """Publishes posts to one Threads profile."""
 
     platform = "threads"
+    graph_versioned = False  # graph.threads.net has its own versions
     label = "threads"
     settings_model = ThreadsSettings
     create_path = "threads"

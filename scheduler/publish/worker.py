@@ -98,7 +98,10 @@ class Publisher:
                 parsed = cls.parse_settings(channel, _resolve_paths(cfg.model_dump(), self.settings))
                 kwargs: dict[str, Any] = {"env": self.env, "clock": self.clock,
                                           "data_dir": self.settings.data_dir}
-                self._adapters[channel] = cls(channel, parsed, **kwargs)
+                built = cls(channel, parsed, **kwargs)
+                # Each step's remote ids reach the store before the next call is made.
+                built.save_progress = self.store.save_remote_state
+                self._adapters[channel] = built
             return self._adapters[channel]
 
     def close(self) -> None:
