@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import requests
@@ -166,11 +168,17 @@ def test_daily_cap_waits_for_its_own_reset(local_server, fake, make_post):
     assert info.value.retry_after == 7200
 
 
-def test_duplicate_is_permanent_but_other_403s_are_auth(local_server, fake, make_post):
+def test_duplicate_is_settled_by_asking_but_other_403s_are_auth(local_server, fake, make_post):
     adapter = x_adapter(local_server.base_url)
-    fake.fail_next("permanent")
-    with pytest.raises(PermanentPublishError, match="duplicate content"):
-        adapter.publish(make_post("c"))
+    first = adapter.publish(make_post("c", delivery_id="d-1"))
+    # The same delivery again from a publisher that lost the first answer: X refuses the
+    # duplicate, and asking finds the first post, so it is published, once.
+    again = x_adapter(local_server.base_url).publish(make_post("c", delivery_id="d-1"))
+    assert again.remote_id == first.remote_id and len(fake.tweets) == 1
+    # An identical post from long before this delivery's due time is in the way: permanent.
+    later = replace(make_post("c", delivery_id="d-2"), due_at=NOW + timedelta(days=2))
+    with pytest.raises(PermanentPublishError, match="duplicate content.*identical post"):
+        x_adapter(local_server.base_url).publish(later)
     local_server.handler = lambda req: Reply(403, {
         "title": "Forbidden", "type": "about:blank", "status": 403,
         "detail": "You are not permitted to perform this action."})
