@@ -107,6 +107,7 @@ def plain_from_little(text: str) -> str:
 
 #: A current version (released July 2026, served until about July 2027); see the docstring.
 DEFAULT_VERSION = "202607"
+VERSIONS_PAGE = "https://learn.microsoft.com/en-us/linkedin/marketing/versioning"
 #: ``channels --check`` warns when the version has fewer days left than this.
 VERSION_WARNING_DAYS = 60
 _VERSION_RE = re.compile(r"^(\d{4})(\d{2})(?:\.\d{2})?$")
@@ -192,7 +193,7 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     def _version_error(self, what: str) -> ConfigError:
         return ConfigError(
             f"LinkedIn-Version {self._settings.version} {what}; set `version` in "
-            f"[channels.{self.channel}] to a current YYYYMM (such as {DEFAULT_VERSION})")
+            f"[channels.{self.channel}] to a current YYYYMM, as listed at {VERSIONS_PAGE}")
 
     def version_days_left(self) -> int:
         sunset = version_sunset(self._settings.version)
