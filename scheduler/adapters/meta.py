@@ -104,7 +104,7 @@ _VERSION_IN_URL = re.compile(r"/(v(\d+)\.\d+)(?:/|$)")
 def graph_version_end(base_url: str) -> tuple[str, date] | None:
     """``(version, last day served)`` of the Graph API version in ``base_url``."""
     m = _VERSION_IN_URL.search(base_url)
-    if not m:
+    if not m or "threads.net" in base_url:  # Threads numbers its own versions
         return None
     version, major = m.group(1), int(m.group(2))
     if version in GRAPH_VERSION_ENDS:
