@@ -5,6 +5,7 @@ See :mod:`tests.fakes.common` for the failure modes every stand-in shares.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,7 +120,7 @@ def render_html(text: str) -> str:
                 f'<span class="invisible">{prefix}</span><span class="ellipsis">{rest[:30]}'
                 f'</span><span class="invisible">{rest[30:]}</span></a>')
 
-    escaped = text.strip().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = html.escape(text.strip()).replace("&#x27;", "&#39;")
     paragraphs = re.split(r"\n\s*\n", escaped)
     return "".join("<p>" + re.sub(r"https?://\S+", link, p).replace("\n", "<br />") + "</p>"
                    for p in paragraphs)
