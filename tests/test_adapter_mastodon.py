@@ -106,7 +106,7 @@ def test_welsh_text_only_post_conforms(mastodon_peer, make_post):
 def test_check_and_verify_conform(mastodon_peer, make_post):
     adapter = mastodon(mastodon_peer.base_url)
     watch = ContractWatch(adapter)
-    found = adapter.check(make_post(remote_state={"status_id": "103270115826048975"}))
+    found = adapter.check(make_post(remote_state={"remote_id": "103270115826048975"}))
     assert found is not None and found.remote_id
     # Prism's fixed examples lack an account id; ask it to build answers from the schema.
     adapter.http.session.headers["Prefer"] = "dynamic=true"
