@@ -20,7 +20,7 @@ from scheduler.adapters.x import XAdapter
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError, RateLimited
 from scheduler.timeutil import FixedClock
 from tests.fakes import NOW, FakeX, form_of, json_of
-from tests.peers import Reply
+from tests.peers import Reply, jpeg_bytes
 from tests.peers_x import x_peer  # noqa: F401
 
 TOKEN = "x-oauth2-Recognisable-1a2b3c4d5e"
@@ -224,3 +224,15 @@ def test_plan_is_redacted(make_post, make_image):
                                         "https://api.x.com/2/media/metadata",
                                         "https://api.x.com/2/tweets"]
     assert planned[-1].body["media"] == {"media_ids": ["<id of image 1>"]}
+
+
+def test_images_go_through_the_v2_upload_in_one_call(local_server, fake, make_post,
+                                                     make_image):
+    """No v1.1 host, no ``command=INIT`` chunks: one ``POST /2/media/upload`` per image."""
+    big = make_image(1600, 1200, data=jpeg_bytes(1600, 1200, noise=True, quality=95))
+    x_adapter(local_server.base_url).publish(make_post("c", (make_image(), big)))
+    calls = [(r.method, r.path) for r in local_server.requests]
+    assert calls == [("POST", "/2/media/upload"), ("POST", "/2/media/metadata"),
+                     ("POST", "/2/media/upload"), ("POST", "/2/media/metadata"),
+                     ("POST", "/2/tweets")]
+    assert big.path.stat().st_size > 1_000_000

@@ -4,7 +4,12 @@ Flow (https://docs.x.com/x-api/posts/manage-tweets/introduction and
 https://docs.x.com/x-api/media/quickstart/media-upload-chunked):
 
 1. ``POST /2/media/upload`` multipart (``media``, ``media_category=tweet_image``) per
-   image → ``data.id``. The old v1.1 upload host is being retired, so v2 only.
+   image → ``data.id``; the v1.1 upload was retired in 2025, so v2 only. An image is at
+   most 5 MB (the profile refuses more before any call), which one call carries, so there
+   is no chunked path; were one added, it must use the path-style
+   ``/2/media/upload/initialize``, ``/2/media/upload/{id}/append`` and
+   ``/2/media/upload/{id}/finalize`` endpoints, not the old ``command=INIT`` form.
+   Recorded ids are reused by a later attempt while X keeps them (24 h).
 2. ``POST /2/media/metadata`` ``{"id", "metadata": {"alt_text": {"text"}}}`` for its alt
    text (up to 1,000 characters).
 3. ``POST /2/tweets`` ``{"text", "media": {"media_ids": [...]}}`` → 201 ``data.id``; the
