@@ -110,3 +110,24 @@ def test_a_refused_container_quotes_meta(local_server, tmp_path, flavour, make_p
     with pytest.raises(PermanentPublishError, match="error code 2207052"):
         adapter.publish(make_post("Broken", (make_image(),)))
     assert not fake.posts
+
+
+def test_a_5xx_to_a_call_that_publishes_is_an_unknown_outcome(local_server):
+    """The HTTP layer's one rule: 500/502/503/504 to a non-idempotent call may come after
+    the platform acted (RFC 9110 §15.6), so it is OutcomeUnknown; the same answer to a call
+    that publishes nothing (an upload, a lookup) is merely transient."""
+    from scheduler.adapters.http import HttpClient
+    from scheduler.errors import TransientPublishError
+    from tests.peers import Reply
+
+    local_server.handler = lambda req: Reply(502, {"message": "upstream timed out"})
+    client = HttpClient(platform="p 'c'", base_url=local_server.base_url)
+    with pytest.raises(OutcomeUnknown) as info:
+        client.request("POST", "/posts", json_body={"text": "hi"})
+    assert str(info.value) == (
+        f"p 'c': POST {local_server.base_url}/posts answered 502 (upstream timed out), which "
+        "may come after the platform acted, so it may or may not have taken effect")
+    with pytest.raises(TransientPublishError):
+        client.request("POST", "/uploads", content=(b"x", "image/jpeg"), idempotent=True)
+    with pytest.raises(TransientPublishError):
+        client.request("GET", "/posts")

@@ -396,9 +396,10 @@ class HttpClient:
         log.debug("%s: %s -> %s", self.platform, shown, response.status_code)
         if not idempotent and response.status_code in _AMBIGUOUS_STATUSES:
             # The same rule as a lost connection: ask the platform, never send again blindly.
+            detail = redact(error_message_of(response), secrets)
             raise OutcomeUnknown(
-                f"{self.platform}: {shown} answered {response.status_code}, which a gateway "
-                "may send after the platform acted, so it may or may not have taken effect"
+                f"{self.platform}: {shown} answered {response.status_code} ({detail}), which "
+                "may come after the platform acted, so it may or may not have taken effect"
             )
         if check:
             raise_for_status(response, platform=self.platform, secrets=secrets, now=self._now())
