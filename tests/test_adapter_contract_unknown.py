@@ -149,3 +149,21 @@ def test_crash_between_steps_resumes_from_recorded_ids(case: Case, rig: Rig, pos
     # Only the missing steps were done: one more image (and, for a carousel, the parent).
     expected_more = 2 if case.name in ("instagram", "threads") else 1
     assert rig.steps() == done + expected_more
+
+
+def test_check_asks_by_the_recorded_id_whatever_the_listing_shows(case: Case, rig: Rig, post):
+    if case.name == "webhook":
+        pytest.skip(WEBHOOK)
+    if case.name == "outbox":
+        pytest.skip("the folder is the record; there is no listing to lag")
+    kept: dict[str, dict[str, Any]] = {}
+    rig.adapter.save_progress = kept.__setitem__
+    published = rig.adapter.publish(post)
+    assert kept[post.delivery_id]["remote_id"] == published.remote_id
+    rig.fake.listing_lag = 3600  # the listing will not show it for an hour
+    fresh = rig.rebuild()
+    try:
+        found = fresh.check(replace(post, remote_state=kept[post.delivery_id]))
+    finally:
+        fresh.close()
+    assert found is not None and found.remote_id == published.remote_id

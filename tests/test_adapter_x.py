@@ -92,8 +92,12 @@ def test_check_and_verify_conform(x_peer, make_post):  # noqa: F811
     # X would); a real account id is numeric.
     adapter._me = {"id": "2244994945", "username": "CareersGov"}
     assert adapter.check(make_post("A caption nobody posted")) is None
+    # By the id recorded when X answered: GET /2/tweets/{id} as X describes it.
+    found = adapter.check(make_post(remote_state={"remote_id": "1346889436626259968"}))
+    assert found is not None and found.remote_id
     assert watch.violations == []
     assert ("GET", "/2/users/me") in [(m, p) for m, p, _ in watch.seen]
+    assert ("GET", "/2/tweets/1346889436626259968") in [(m, p) for m, p, _ in watch.seen]
 
 
 def test_prism_does_catch_a_bad_request(x_peer):  # noqa: F811

@@ -252,6 +252,15 @@ class GraphContainerAdapter(GraphAdapter):
         return None
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            try:
+                doc = self.graph("GET", f"/{known}", params={"fields": "permalink"})
+            except PermanentPublishError:
+                doc = None  # deleted since: the container and the listing decide
+            if isinstance(doc, dict) and doc.get("id"):
+                link = doc.get("permalink")
+                return Published(remote_id=str(known), url=str(link) if link else None)
         container_id = self.container_of(post)
         status = ""
         if container_id is not None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from scheduler.adapters.base import OutgoingImage, OutgoingPost, PlannedRequest, Published
 from scheduler.adapters.meta import GraphAdapter, GraphSettings, normalise_text, recent_enough
-from scheduler.errors import PublishError
+from scheduler.errors import PermanentPublishError, PublishError
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
@@ -111,6 +111,16 @@ class FacebookAdapter(GraphAdapter):
         return str(doc["id"])
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            try:
+                doc = self.graph("GET", f"/{known}", params={"fields": "permalink_url"})
+            except PermanentPublishError:
+                doc = None  # deleted since: look among the latest posts
+            if isinstance(doc, dict) and doc.get("id"):
+                link = doc.get("permalink_url")
+                return Published(remote_id=str(known),
+                                 url=str(link) if link else f"https://www.facebook.com/{known}")
         doc = self.graph("GET", f"/{self.page}/posts",
                          params={"fields": "id,message,permalink_url,created_time",
                                  "limit": self.check_window})

@@ -262,6 +262,15 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            response = self.http.request("GET", f"/rest/posts/{quote(str(known), safe='')}",
+                                         headers=self._headers(), check=False)
+            if response.status_code == 200:
+                return Published(remote_id=str(known), url=self._url(str(known)))
+            if response.status_code != 404:
+                raise_for_status(response, platform=self.http.platform,
+                                 secrets=self.secrets(), now=self.clock.now())
         org = quote(self._settings.organization_urn, safe="")
         # Rest.li 2.0 wants the URN percent-encoded exactly once, hence the hand-built query.
         doc = self._call("GET", f"/rest/posts?author={org}&q=author&count={self.check_window}"

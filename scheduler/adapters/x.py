@@ -219,6 +219,13 @@ class XAdapter(HttpAdapter[XSettings]):
         return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            # The id recorded when X answered: asking for it needs no listing window.
+            doc = self._call("GET", f"/2/tweets/{known}").json()
+            data = doc.get("data") if isinstance(doc, dict) else None
+            if isinstance(data, dict) and data.get("id"):
+                return Published(remote_id=str(data["id"]), url=self._url(str(data["id"])))
         user_id = self.me()["id"]
         doc = self._call("GET", f"/2/users/{user_id}/tweets",
                          params={"max_results": self.check_window,

@@ -106,6 +106,14 @@ class FakeLinkedIn(FakePlatform):
             shown = [p for p in reversed(self.posts) if self.listed(p["id"])]
             rows = shown[: int(query.get("count", 10))]
             return Reply(200, {"elements": rows, "paging": {"start": 0, "count": len(rows)}})
+        if req.method == "GET" and path.startswith("/rest/posts/"):
+            from urllib.parse import unquote
+
+            wanted = unquote(path.removeprefix("/rest/posts/"))
+            for p in self.posts:
+                if p["id"] == wanted:
+                    return Reply(200, p)
+            return li_error(404, f"Post {wanted} not found")
         if req.method == "GET" and path == "/rest/organizations/" + self.org.rsplit(":", 1)[-1]:
             return Reply(200, {"id": int(self.org.rsplit(":", 1)[-1]),
                                "localizedName": "Careers at the Department"})

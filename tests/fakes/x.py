@@ -98,6 +98,15 @@ class FakeX(FakePlatform):
                 return self.after_create(mode)
             return Reply(201, {"data": {"id": tweet_id, "text": text,
                                         "edit_history_tweet_ids": [tweet_id]}})
+        if req.method == "GET" and path.startswith("/2/tweets/"):
+            wanted = path.rsplit("/", 1)[-1]
+            for t in self.tweets:
+                if t["id"] == wanted:
+                    return Reply(200, {"data": {k: t[k] for k in ("id", "text", "created_at")}})
+            # A missing post is a 200 with ``errors`` (X's partial-error shape).
+            return Reply(200, {"errors": [{"title": "Not Found Error", "resource_id": wanted,
+                                           "type": "https://api.twitter.com/2/problems/"
+                                                   "resource-not-found"}]})
         if req.method == "GET" and path == "/2/users/me":
             return Reply(200, {"data": {"id": "2244994945", "name": "Careers",
                                         "username": "CareersGov"}})
