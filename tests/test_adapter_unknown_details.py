@@ -19,7 +19,7 @@ import pytest
 from scheduler.adapters.instagram import InstagramAdapter
 from scheduler.adapters.mastodon import MastodonAdapter
 from scheduler.adapters.threads import ThreadsAdapter
-from scheduler.errors import OutcomeUnknown, PermanentPublishError
+from scheduler.errors import OutcomeUnknown, PermanentPublishError, TransientPublishError
 from scheduler.timeutil import FixedClock
 from tests.fakes import NOW, FakeGraphContainers, FakeMastodon
 from tests.fakes.mastodon import render_html
@@ -131,3 +131,19 @@ def test_a_5xx_to_a_call_that_publishes_is_an_unknown_outcome(local_server):
         client.request("POST", "/uploads", content=(b"x", "image/jpeg"), idempotent=True)
     with pytest.raises(TransientPublishError):
         client.request("GET", "/posts")
+
+
+def test_a_store_that_cannot_record_progress_stops_before_the_publishing_call(
+        local_server, make_post):
+    fake = FakeMastodon(local_server, TOKEN)
+    adapter = mastodon(local_server, FixedClock(NOW))
+
+    def store_is_gone(delivery_id: str, state: dict) -> None:
+        raise OSError("disk I/O error")
+
+    adapter.save_progress = store_is_gone
+    with pytest.raises(TransientPublishError) as info:
+        adapter.publish(make_post(CAPTION, delivery_id="d-m-3"))
+    assert str(info.value) == ("channel 'masto': could not record progress before the next "
+                               "call: disk I/O error")
+    assert fake.publish_calls == 0 and not fake.statuses

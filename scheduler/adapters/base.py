@@ -9,6 +9,7 @@ anything about the platform. ``check`` settles an unknown outcome by asking the 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -28,9 +29,12 @@ from scheduler.errors import (
     PermanentPublishError,
     PostqError,
     PublishError,
+    TransientPublishError,
 )
 from scheduler.platforms import URL_RE, PlatformProfile, get_profile, title_of
 from scheduler.timeutil import Clock
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,12 @@ class Adapter(ABC):
         with self._progress_lock:
             self._progress[post.delivery_id] = state
         if self.save_progress is not None:
-            self.save_progress(post.delivery_id, dict(state))
+            try:
+                self.save_progress(post.delivery_id, dict(state))
+            except Exception as exc:  # the store is busy or gone: do not take the next step
+                raise TransientPublishError(
+                    f"channel '{self.channel}': could not record progress before the next "
+                    f"call: {exc}") from exc
         return state
 
     def uploaded(self, post: OutgoingPost, image: OutgoingImage, upload: Callable[[], Any],
@@ -296,14 +305,25 @@ class Adapter(ABC):
         self.remember(post, create_sent_at=self.clock.now().isoformat())
 
     def created(self, post: OutgoingPost, published: Published) -> Published:
-        """Record the post the platform named, so ``check`` asks for it by id."""
-        self.remember(post, remote_id=published.remote_id, url=published.url,
-                      create_sent_at=None)
+        """Record the post the platform named, so ``check`` asks for it by id.
+
+        The post exists whatever happens here: a store that cannot take the note now must
+        not turn a success into a failure (the publisher records the result itself).
+        """
+        try:
+            self.remember(post, remote_id=published.remote_id, url=published.url,
+                          create_sent_at=None)
+        except TransientPublishError:
+            log.warning("channel '%s': published %s but could not note it early",
+                        self.channel, published.remote_id)
         return published
 
     def refused(self, post: OutgoingPost) -> None:
         """The creating call got a definite refusal: nothing was created by it."""
-        self.remember(post, create_sent_at=None)
+        try:
+            self.remember(post, create_sent_at=None)
+        except TransientPublishError:
+            pass  # the note only shortens a later wait; the refusal itself matters more
 
     def nothing_found(self, post: OutgoingPost) -> None:
         """What ``check`` returns when the listing lacks the post: None ("certainly not

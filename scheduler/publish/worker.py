@@ -100,7 +100,7 @@ class Publisher:
                                           "data_dir": self.settings.data_dir}
                 built = cls(channel, parsed, **kwargs)
                 # Each step's remote ids reach the store before the next call is made.
-                built.save_progress = self.store.save_remote_state
+                built.save_progress = getattr(self.store, "save_remote_state", None)
                 self._adapters[channel] = built
             return self._adapters[channel]
 
