@@ -7,7 +7,8 @@ Every adapter goes through :class:`HttpClient` so that the same rules hold every
 * one function, :func:`raise_for_status`, maps a platform's answer to the shared error
   types, so the publisher decides between retrying, failing and asking a human without
   knowing the platform;
-* a request that may have reached the platform but whose answer was lost becomes
+* a request that may have reached the platform but whose answer was lost, or was a
+  500/502/503/504 (a gateway may answer so after the platform acted), becomes
   :class:`~scheduler.errors.OutcomeUnknown` when repeating it could publish twice; the
   publisher then asks the platform (``Adapter.check``) instead of sending again;
 * secrets (the adapter's ``secrets()`` values, session tokens, ``Authorization``
