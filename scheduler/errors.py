@@ -122,3 +122,11 @@ class OutcomeUnknown(PublishError):
 
     The publisher must settle it with ``Adapter.check`` and never blindly send again.
     """
+
+
+class DuplicateRefused(PermanentPublishError):
+    """The platform refused the post as a copy of one it already has.
+
+    That earlier post may be this delivery's own, from an attempt whose answer was lost,
+    so adapters ask the platform (``Adapter.settle_duplicate``) before calling it a failure.
+    """

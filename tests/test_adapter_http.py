@@ -51,7 +51,7 @@ def test_every_request_has_user_agent_and_timeout(local_server):
 def test_status_codes_map_to_error_types(local_server, status, error):
     local_server.handler = lambda req: Reply(status, {"error": "Nope", "message": "the reason"})
     with pytest.raises(error) as info:
-        client(local_server).request("POST", "/api/thing", json_body={"a": 1})
+        client(local_server).request("POST", "/api/thing", json_body={"a": 1}, idempotent=True)
     assert type(info.value) is error
     assert str(status) in str(info.value)
     assert "the reason" in str(info.value)

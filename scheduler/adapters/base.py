@@ -9,20 +9,34 @@ anything about the platform. ``check`` settles an unknown outcome by asking the 
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from scheduler.errors import AuthError, ConfigError, PermanentPublishError
+from scheduler.errors import (
+    AuthError,
+    ClaimLost,
+    ConfigError,
+    DuplicateRefused,
+    OutcomeUnknown,
+    PermanentPublishError,
+    PostqError,
+    PublishError,
+    TransientPublishError,
+)
 from scheduler.platforms import URL_RE, PlatformProfile, get_profile, title_of
 from scheduler.redaction import remember
 from scheduler.timeutil import Clock
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,9 @@ class OutgoingPost:
     attempt: int = 1
     # What the adapter recorded from an earlier attempt (container ids and the like).
     remote_state: Mapping[str, Any] = field(default_factory=dict)
+    #: The fencing token of the claim this post is sent under; progress is recorded only
+    #: while that claim is still current.
+    claim_token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,9 @@ class Adapter(ABC):
     check_is_authoritative: ClassVar[bool] = True
     #: A custom profile for platforms postq does not know; wins over ``platform``.
     profile_override: ClassVar[PlatformProfile | None] = None
+    #: How long after the creating call a listing may still miss the new post. Until
+    #: then a ``check`` that finds nothing proves nothing (:meth:`nothing_found`).
+    listing_lag: ClassVar[timedelta] = timedelta(0)
 
     def __init__(
         self,
@@ -134,6 +154,11 @@ class Adapter(ABC):
         self.env = env if env is not None else os.environ
         self.clock = clock or Clock()
         self.data_dir = data_dir
+        #: Set by the publisher: ``(delivery_id, remote_state)`` kept in the store, so a
+        #: restart or the next ``run --once`` resumes from the ids instead of redoing.
+        self.save_progress: Callable[[str, dict[str, Any], int | None], None] | None = None
+        self._progress: dict[str, dict[str, Any]] = {}
+        self._progress_lock = threading.Lock()
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -247,6 +272,144 @@ class Adapter(ABC):
         problems = self.fit_problems(post, profile, who)
         if problems:
             raise PermanentPublishError(f"channel '{self.channel}': " + "; ".join(problems))
+
+    # -- progress kept between attempts -------------------------------------------------
+    def progress(self, post: OutgoingPost) -> dict[str, Any]:
+        """What earlier steps recorded for ``post``: in this process, or in the store."""
+        with self._progress_lock:
+            known = self._progress.get(post.delivery_id)
+        return dict(known if known is not None else post.remote_state or {})
+
+    def remember(self, post: OutgoingPost, **values: Any) -> dict[str, Any]:
+        """Record remote ids (uploads, containers, the created post) before the next call.
+
+        Saved in the store through :attr:`save_progress` at once, so a crash between two
+        steps leaves what is needed to finish the first instead of starting again. A value
+        of None removes the key.
+        """
+        state = self.progress(post)
+        for key, value in values.items():
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        with self._progress_lock:
+            self._progress[post.delivery_id] = state
+        if self.save_progress is not None:
+            try:
+                self.save_progress(post.delivery_id, dict(state), post.claim_token)
+            except ClaimLost:
+                raise  # another publisher owns the delivery now: not one more call from here
+            except Exception as exc:  # the store is busy or gone: do not take the next step
+                raise TransientPublishError(
+                    f"channel '{self.channel}': could not record progress before the next "
+                    f"call: {exc}") from exc
+        return state
+
+    def uploaded(self, post: OutgoingPost, image: OutgoingImage, upload: Callable[[], Any],
+                 *, keep: timedelta = timedelta(hours=20)) -> Any:
+        """The platform's id for ``image``: the one an earlier attempt recorded, while the
+        platform still keeps unattached uploads (``keep``), else uploaded now and recorded."""
+        done = dict(self.progress(post).get("uploads") or {})
+        position = next((n for n, im in enumerate(post.images) if im is image), 0)
+        key = f"{position + 1}:{image.sha256}"
+        entry = done.get(key)
+        now = self.clock.now()
+        if isinstance(entry, dict) and "id" in entry:
+            try:
+                fresh = now - datetime.fromisoformat(str(entry.get("at"))) < keep
+            except ValueError:
+                fresh = False
+            if fresh:
+                return entry["id"]
+        remote = upload()
+        done[key] = {"id": remote, "at": now.isoformat()}
+        self.remember(post, uploads=done)
+        return remote
+
+    def creating(self, post: OutgoingPost) -> None:
+        """Note that the call which makes the post public is about to be sent.
+
+        After an ambiguous answer, :meth:`nothing_found` uses the moment to tell "not there"
+        from "not listed yet".
+        """
+        self.remember(post, create_sent_at=self.clock.now().isoformat())
+
+    def created(self, post: OutgoingPost, published: Published) -> Published:
+        """Record the post the platform named, so ``check`` asks for it by id.
+
+        The post exists whatever happens here: a store that cannot take the note now must
+        not turn a success into a failure (the publisher records the result itself).
+        """
+        try:
+            self.remember(post, remote_id=published.remote_id, url=published.url,
+                          create_sent_at=None)
+        except TransientPublishError:
+            log.warning("channel '%s': published %s but could not note it early",
+                        self.channel, published.remote_id)
+        return published
+
+    def refused(self, post: OutgoingPost) -> None:
+        """The creating call got a definite refusal: nothing was created by it."""
+        try:
+            self.remember(post, create_sent_at=None)
+        except TransientPublishError:
+            pass  # the note only shortens a later wait; the refusal itself matters more
+
+    def nothing_found(self, post: OutgoingPost) -> None:
+        """What ``check`` returns when the listing lacks the post: None ("certainly not
+        there"), unless the creating call went out so recently that the platform's
+        listing may not show it yet; then the outcome stays unknown for a later check."""
+        sent = self.progress(post).get("create_sent_at")
+        if sent and self.listing_lag:
+            try:
+                when = datetime.fromisoformat(str(sent))
+            except ValueError:
+                when = None
+            if when is not None and self.clock.now() - when < self.listing_lag:
+                seconds = int(self.listing_lag.total_seconds())
+                raise OutcomeUnknown(
+                    f"channel '{self.channel}': the post is not listed yet, and the platform "
+                    f"may take up to {seconds} s to list a new post; asking again later")
+        return None
+
+    def create(self, post: OutgoingPost, send: Callable[[], Published]) -> Published:
+        """Make the one call that publishes, under the rule every adapter keeps.
+
+        * An earlier attempt whose outcome is unknown is asked about first (``check``),
+          never repeated blindly; a post found there is the result.
+        * The moment of sending is recorded before sending; the post's id after it.
+        * A lost answer or a gateway 5xx (OutcomeUnknown) goes to the publisher, which
+          settles it with ``check``; a duplicate refusal is settled here the same way.
+        """
+        earlier = self.progress(post)
+        if earlier.get("create_sent_at") or earlier.get("remote_id"):
+            found = self.check(post)
+            if found is not None:
+                return self.created(post, found)
+        self.creating(post)
+        try:
+            published = send()
+        except DuplicateRefused as exc:
+            return self.settle_duplicate(post, exc)
+        except OutcomeUnknown:
+            raise
+        except PostqError:  # a definite answer: this call created nothing
+            self.refused(post)
+            raise
+        return self.created(post, published)
+
+    def settle_duplicate(self, post: OutgoingPost, refusal: PublishError) -> Published:
+        """The platform refused the post as a duplicate: it may be this delivery's own
+        post from an attempt whose answer was lost. Ask, then settle: published if it is
+        found, a clear permanent failure if an older identical post is in the way."""
+        self.refused(post)
+        found = self.check(post)
+        if found is not None:
+            return self.created(post, found)
+        raise PermanentPublishError(
+            f"{refusal} — the platform holds an identical post that is not this delivery's "
+            "(none was found since its due time); change the caption or remove the old post")
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

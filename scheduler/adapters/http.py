@@ -9,7 +9,8 @@ Every adapter goes through :class:`HttpClient` so that the same rules hold every
 * one function, :func:`raise_for_status`, maps a platform's answer to the shared error
   types, so the publisher decides between retrying, failing and asking a human without
   knowing the platform;
-* a request that may have reached the platform but whose answer was lost becomes
+* a request that may have reached the platform but whose answer was lost, or was a
+  500/502/503/504 (a gateway may answer so after the platform acted), becomes
   :class:`~scheduler.errors.OutcomeUnknown` when repeating it could publish twice; the
   publisher then asks the platform (``Adapter.check``) instead of sending again;
 * secrets (the adapter's ``secrets()`` values, session tokens, ``Authorization``
@@ -74,6 +75,9 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"postq/{__version__}"
 # Methods that have no extra effect when repeated (RFC 9110 §9.2.2).
 _IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+# Answers that may come from a gateway after the platform acted: for a call that creates
+# something, "the post may exist" (https://www.rfc-editor.org/rfc/rfc9110#name-502-bad-gateway).
+_AMBIGUOUS_STATUSES = {500, 502, 503, 504}
 
 SecretSource = Callable[[], Iterable[str]]
 
@@ -379,6 +383,13 @@ class HttpClient:
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip()
         self.last_answer = (f"{shown} answered {response.status_code} with "
                             f"{ctype or 'no Content-Type'}")
+        if not idempotent and response.status_code in _AMBIGUOUS_STATUSES:
+            # The same rule as a lost connection: ask the platform, never send again blindly.
+            detail = redact(error_message_of(response), secrets)
+            raise OutcomeUnknown(
+                f"{self.platform}: {shown} answered {response.status_code} ({detail}), which "
+                "may come after the platform acted, so it may or may not have taken effect"
+            )
         if check:
             raise_for_status(response, platform=self.platform, secrets=secrets, now=self._now())
         return response

@@ -18,6 +18,17 @@ the post short. LinkedIn has no idempotency key: a lost answer to ``POST /rest/p
 raises OutcomeUnknown and ``check`` looks for the commentary among the organisation's
 latest posts (``GET /rest/posts?author=...&q=author``).
 
+Each ``Linkedin-Version`` is served for one year: ``202511`` was sunset on 2026-11-16, and
+a sunset (or unknown) version is answered with HTTP 426 ``NONEXISTENT_VERSION``
+(https://learn.microsoft.com/en-us/linkedin/marketing/versioning and
+https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations). postq takes
+the version month + 12 months as the sunset: ``channels --check`` warns 60 days ahead and
+publishing stops with one sentence after it, before any call.
+
+Duplicates: a second identical post is refused with 422 ``DUPLICATE_POST``; that may be
+this delivery's own post from an attempt whose answer was lost, so it is settled with
+``check`` (:meth:`Adapter.settle_duplicate`), not failed.
+
 Rate limits are per day and reset at midnight UTC; a 429 without ``Retry-After`` waits
 until then (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
 Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --check`` warn.
@@ -25,11 +36,13 @@ Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --ch
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import requests
+from pydantic import field_validator
 
 from scheduler.adapters.base import (
     AdapterSettings,
@@ -41,7 +54,13 @@ from scheduler.adapters.base import (
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
 from scheduler.adapters.transport import credential_may_go_to
-from scheduler.errors import OutcomeUnknown, PermanentPublishError, RateLimited
+from scheduler.errors import (
+    ConfigError,
+    DuplicateRefused,
+    OutcomeUnknown,
+    PermanentPublishError,
+    RateLimited,
+)
 from scheduler.platforms import HASHTAG_RE
 
 #: Reserved by little text; each must be backslash-escaped to appear as itself.
@@ -95,6 +114,25 @@ def plain_from_little(text: str) -> str:
     return "".join(out)
 
 
+#: A current version (released July 2026, served until about July 2027); see the docstring.
+DEFAULT_VERSION = "202607"
+VERSIONS_PAGE = "https://learn.microsoft.com/en-us/linkedin/marketing/versioning"
+#: ``channels --check`` warns when the version has fewer days left than this.
+VERSION_WARNING_DAYS = 60
+_VERSION_RE = re.compile(r"^(\d{4})(\d{2})(?:\.\d{2})?$")
+
+
+def version_sunset(version: str) -> date | None:
+    """The first day LinkedIn may no longer serve ``version`` (its month + 12 months)."""
+    m = _VERSION_RE.match(version.strip())
+    if not m:
+        return None
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12:
+        return None
+    return date(year + 1, month, 1)
+
+
 class LinkedInSettings(AdapterSettings):
     """``base_url`` (default https://api.linkedin.com), ``organization`` (a URN such as
     ``urn:li:organization:2414183``, or just the number), ``token_env``, ``version``
@@ -103,8 +141,16 @@ class LinkedInSettings(AdapterSettings):
     base_url: str = "https://api.linkedin.com"
     organization: str
     token_env: str
-    version: str = "202511"
+    version: str = DEFAULT_VERSION
     token_expires: date | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _yyyymm(cls, value: str) -> str:
+        if version_sunset(value) is None:
+            raise ValueError(f"'{value}' is not a LinkedIn-Version; write YYYYMM, e.g. "
+                             f"{DEFAULT_VERSION}")
+        return value.strip()
 
     @property
     def organization_urn(self) -> str:
@@ -120,6 +166,8 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     settings_model = LinkedInSettings
     #: How many of the organisation's latest posts ``check`` reads.
     check_window = 10
+    #: The author feed may lag behind a post just created.
+    listing_lag = timedelta(minutes=2)
 
     def http_base_url(self) -> str:
         return self._settings.base_url
@@ -141,9 +189,31 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
             text = redact(response.text[:300], self.secrets())
             raise RateLimited(f"{self.http.platform}: {method} {path} answered 429: {text}",
                               retry_after=(midnight - now).total_seconds())
+        if response.status_code == 426:
+            raise self._version_error("is no longer served")
+        if response.status_code == 422 and "DUPLICATE_POST" in response.text:
+            raise DuplicateRefused(f"{self.http.platform}: {method} {path} answered 422: "
+                                   f"{redact(response.text[:300], self.secrets())}")
         raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
                          now=self.clock.now())
         return response
+
+    # -- the API version ----------------------------------------------------------------
+    def _version_error(self, what: str) -> ConfigError:
+        return ConfigError(
+            f"LinkedIn-Version {self._settings.version} {what}; set `version` in "
+            f"[channels.{self.channel}] to a current YYYYMM, as listed at {VERSIONS_PAGE}")
+
+    def version_days_left(self) -> int:
+        sunset = version_sunset(self._settings.version)
+        assert sunset is not None  # the settings model checked the format
+        return (sunset - self.clock.now().date()).days
+
+    def _check_version(self) -> None:
+        """Refuse before any call once the version is past its sunset."""
+        if self.version_days_left() <= 0:
+            raise self._version_error("is past its sunset (LinkedIn serves a version for "
+                                      "one year)")
 
     # -- requests -----------------------------------------------------------------------
     def _upload(self, image: OutgoingImage) -> str:
@@ -192,16 +262,32 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     def publish(self, post: OutgoingPost) -> Published:
         # Counted on what readers see: little-text escapes are LinkedIn's, not theirs.
         self.check_fits(post)
-        urns = [self._upload(image) for image in post.images]
-        response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))
-        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
-        if not urn:
-            # Created (2xx) but unnamed: the post exists; let check find it, never resend.
-            raise OutcomeUnknown(f"{self.http.platform}: /rest/posts answered "
-                                 f"{response.status_code} without x-restli-id")
-        return Published(remote_id=urn, url=self._url(urn))
+        self._check_version()
+        # LinkedIn keeps an uploaded image for a day at least; reuse within 20 h.
+        urns = [str(self.uploaded(post, image, lambda image=image: self._upload(image)))
+                for image in post.images]
+
+        def send() -> Published:
+            response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))
+            urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+            if not urn:
+                # Created (2xx) but unnamed: the post exists; let check find it, never resend.
+                raise OutcomeUnknown(f"{self.http.platform}: /rest/posts answered "
+                                     f"{response.status_code} without x-restli-id")
+            return Published(remote_id=urn, url=self._url(urn))
+
+        return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            response = self.http.request("GET", f"/rest/posts/{quote(str(known), safe='')}",
+                                         headers=self._headers(), check=False)
+            if response.status_code == 200:
+                return Published(remote_id=str(known), url=self._url(str(known)))
+            if response.status_code != 404:
+                raise_for_status(response, platform=self.http.platform,
+                                 secrets=self.secrets(), now=self.clock.now())
         org = quote(self._settings.organization_urn, safe="")
         # Rest.li 2.0 wants the URN percent-encoded exactly once, hence the hand-built query.
         doc = self._call("GET", f"/rest/posts?author={org}&q=author&count={self.check_window}"
@@ -219,7 +305,7 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
                 if when < post.due_at - timedelta(minutes=10):
                     continue
             return Published(remote_id=str(item["id"]), url=self._url(str(item["id"])))
-        return None
+        return self.nothing_found(post)
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         headers = self._headers(token="***")
@@ -239,12 +325,19 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         org_id = org.rsplit(":", 1)[-1]
         doc = self._call("GET", f"/rest/organizations/{org_id}").json()
         line = f"posts as {doc.get('localizedName') or org}"
-        note = expiry_note(self._settings.token_expires, self.clock.now().date())
-        return f"{line}; {note}" if note else line
+        notes = [expiry_note(self._settings.token_expires, self.clock.now().date())]
+        days = self.version_days_left()
+        if days < VERSION_WARNING_DAYS:
+            notes.append(f"LinkedIn-Version {self._settings.version} is sunset in {days} "
+                         f"day{'s' if days != 1 else ''}; set `version` in "
+                         f"[channels.{self.channel}] to a current YYYYMM")
+        return "; ".join([line, *(n for n in notes if n)])
 
     def readiness(self) -> list[str]:
         problems = super().readiness()
         expires = self._settings.token_expires
         if expires is not None and expires < self.clock.now().date():
             problems.append(f"the access token expired on {expires.isoformat()}")
+        if self.version_days_left() <= 0:
+            problems.append(str(self._version_error("is past its sunset")))
         return problems

@@ -109,7 +109,10 @@ class Publisher:
                 parsed = cls.parse_settings(channel, _resolve_paths(cfg.model_dump(), self.settings))
                 kwargs: dict[str, Any] = {"env": self.env, "clock": self.clock,
                                           "data_dir": self.settings.data_dir}
-                self._adapters[channel] = cls(channel, parsed, **kwargs)
+                built = cls(channel, parsed, **kwargs)
+                # Each step's remote ids reach the store before the next call is made.
+                built.save_progress = getattr(self.store, "save_remote_state", None)
+                self._adapters[channel] = built
             return self._adapters[channel]
 
     def close(self) -> None:
@@ -190,7 +193,8 @@ class Publisher:
             log.exception("publishing %s failed unexpectedly", row.ref)
             reason = redact(f"publisher error: {type(exc).__name__}: {exc}")
             try:
-                self.store.mark_needs_check(row.id, reason)
+                self.store.mark_needs_check(row.id, reason,
+                                            token=getattr(row, "claim_token", None))
             except Exception:
                 log.exception("could not record needs_check for %s", row.ref)
             return self._record(Outcome(row.id, row.ref, "needs_check", reason))

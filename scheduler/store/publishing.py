@@ -219,6 +219,7 @@ class PublishOps(StoreBase):
             delivery_id=row.id, post_id=row.post_id, channel=row.channel, caption=row.caption,
             images=tuple(images), language=post.language, content_hash=post.content_hash,
             due_at=row.due_at, attempt=max(row.attempts, 1), remote_state=row.remote_state,
+            claim_token=row.claim_token if row.state == "publishing" else None,
         )
 
     # -- outcomes ---------------------------------------------------------------------
@@ -353,14 +354,23 @@ class PublishOps(StoreBase):
             return self._deliveries(conn, where, order=(d.c.claimed_at, d.c.id),
                                     with_media=True)
 
-    def save_remote_state(self, delivery_id: str, data: dict[str, Any]) -> None:
+    def save_remote_state(self, delivery_id: str, data: dict[str, Any],
+                          token: int | None = None) -> None:
         """Keep what the adapter learnt (container ids, record keys) for the next attempt.
 
-        Replaces the whole document: the adapter passes everything it wants kept.
+        Replaces the whole document: the adapter passes everything it wants kept. With the
+        claim's fencing ``token``, only while that claim is current: a publisher whose claim
+        was taken over must not overwrite the new claimant's progress.
         """
         d = T["deliveries"]
+        where = [d.c.id == delivery_id]
+        if token is not None:
+            where += [d.c.state == "publishing", d.c.claim_token == token]
         with self._write() as conn:
-            done = conn.execute(d.update().where(d.c.id == delivery_id).values(
+            done = conn.execute(d.update().where(*where).values(
                 remote_state=json.dumps(data, default=str, sort_keys=True)))
             if done.rowcount != 1:
+                if token is not None:
+                    raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
+                                    f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
