@@ -51,7 +51,7 @@ def test_next_pass_finishes_the_recorded_container(db_url: str, tmp_path: Path,
     fake = FakeGraphContainers(local_server, TOKEN, tmp_path / "www", now=T0)
     fake.processing_polls = 10_000  # still processing when the first attempt gives up
     settings = settings_from_dict({
-        "postq": {"data_dir": str(tmp_path / "data"), "database": db_url,
+        "postq": {"data_dir": str(tmp_path / "data"), "database": db_url, "require_approval": False,
                   "retry_base": "30s", "max_attempts": 3, "late_grace": "30m"},
         "channels": {"ig": {
             "adapter": "instagram", "base_url": local_server.base_url, "user_id": fake.user,

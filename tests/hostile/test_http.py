@@ -38,7 +38,7 @@ from scheduler.publish.worker import Publisher
 from scheduler.redaction import install_log_redaction, remember
 from scheduler.store import Store
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeLinkedIn
+from tests.fakes import NOW, FakeLinkedIn
 from tests.hostile.raw_servers import RawServer, Script, drip_body, drip_head, endless_body
 from tests.peers import LocalServer, Reply
 from tests.project import Project
