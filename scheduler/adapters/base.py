@@ -103,6 +103,9 @@ class Adapter(ABC):
     check_is_authoritative: ClassVar[bool] = True
     #: A custom profile for platforms postq does not know; wins over ``platform``.
     profile_override: ClassVar[PlatformProfile | None] = None
+    #: The channel's :class:`~scheduler.credentials.tokens.TokenSource` when it keeps its
+    #: tokens in the credential store (``auth = "oauth2"``); set by ``credentials.attach``.
+    tokens: Any = None
 
     def __init__(
         self,
@@ -164,9 +167,17 @@ class Adapter(ABC):
             )
         return value
 
+    def bearer(self) -> str:
+        """The access token to send: the credential store's (renewed when due) when the
+        channel uses it, else the ``token_env`` variable's. The one way adapters get it."""
+        if self.tokens is not None:
+            return str(self.tokens.access_token())
+        return self.secret("token_env")
+
     def secrets(self) -> list[str]:
         """Every secret value currently set, so output can be scrubbed of them."""
-        return [v for v in (self.env.get(n, "") for n in self.secret_names().values()) if v]
+        found = [v for v in (self.env.get(n, "") for n in self.secret_names().values()) if v]
+        return found + (self.tokens.secrets() if self.tokens is not None else [])
 
     def readiness(self) -> list[str]:
         """What stops this channel from publishing now (missing variables and the like)."""

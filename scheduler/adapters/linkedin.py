@@ -30,9 +30,9 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from pydantic import model_validator
 
 from scheduler.adapters.base import (
-    AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
@@ -40,6 +40,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
+from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import OutcomeUnknown, RateLimited
 from scheduler.platforms import HASHTAG_RE
 
@@ -92,16 +93,22 @@ def plain_from_little(text: str) -> str:
     return "".join(out)
 
 
-class LinkedInSettings(AdapterSettings):
+class LinkedInSettings(OAuthSettings):
     """``base_url`` (default https://api.linkedin.com), ``organization`` (a URN such as
     ``urn:li:organization:2414183``, or just the number), ``token_env``, ``version``
     (``Linkedin-Version``, YYYYMM) and ``token_expires`` (optional ISO date)."""
 
     base_url: str = "https://api.linkedin.com"
     organization: str
-    token_env: str
+    token_env: str | None = None
     version: str = "202511"
     token_expires: date | None = None
+
+    @model_validator(mode="after")
+    def _token_source(self) -> LinkedInSettings:
+        if (self.auth == "oauth2") == bool(self.token_env):
+            raise ValueError('needs either token_env or auth = "oauth2" (not both)')
+        return self
 
     @property
     def organization_urn(self) -> str:
@@ -123,14 +130,13 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
 
     def _headers(self, token: str | None = None) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {token if token is not None else self.secret('token_env')}",
+            "Authorization": f"Bearer {token if token is not None else self.bearer()}",
             "Linkedin-Version": self._settings.version,
             "X-Restli-Protocol-Version": "2.0.0",
         }
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {**self._headers(), **dict(kwargs.pop("headers", None) or {})}
-        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        response = self.send_authorised(method, path, self._headers, **kwargs)
         if response.status_code == 429 and not response.headers.get("Retry-After"):
             # Daily limits, reset at midnight UTC; LinkedIn sends no Retry-After.
             now = self.clock.now().astimezone(UTC)

@@ -98,8 +98,24 @@ class Publisher:
                 parsed = cls.parse_settings(channel, _resolve_paths(cfg.model_dump(), self.settings))
                 kwargs: dict[str, Any] = {"env": self.env, "clock": self.clock,
                                           "data_dir": self.settings.data_dir}
-                self._adapters[channel] = cls(channel, parsed, **kwargs)
+                adapter = cls(channel, parsed, **kwargs)
+                self._attach_tokens(adapter)
+                self._adapters[channel] = adapter
             return self._adapters[channel]
+
+    def _attach_tokens(self, adapter: Adapter) -> None:
+        """Tokens from the credential store for ``auth = "oauth2"`` channels."""
+        from scheduler.credentials import uses_store
+
+        if uses_store(adapter.settings):
+            from scheduler.credentials.tokens import attach
+
+            attach(adapter, self.settings, self.store.engine, env=self.env, clock=self.clock,
+                   worker=self.worker, on_retired=self._credential_retired)
+
+    def _credential_retired(self, channel: str, message: str) -> None:
+        """A refused refresh token is news for a person: through ``[notify]`` like a failure."""
+        self._record(Outcome(f"credential:{channel}", f"credential@{channel}", "failed", message))
 
     def close(self) -> None:
         self.chain_ticks = False

@@ -165,7 +165,35 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         # v2: adapter progress kept across attempts, and the audit trail looked up by post.
         deliveries.append_column(Column("remote_state", Text))
         Index("ix_events_post", events.c.post_id, events.c.id)
+    if version >= 4:
+        _credentials_table(md)
     return md
+
+
+def _credentials_table(md: MetaData) -> Table:
+    """v4: tokens a platform handed back, encrypted (see :mod:`scheduler.credentials`).
+
+    ``secret`` is Fernet ciphertext of the access and refresh tokens; the expiry times and
+    scopes stay readable so ``status`` can warn without the key. ``version`` grows with
+    every new token pair, and ``lease_by``/``lease_until`` mark the one publisher allowed
+    to present the refresh token, so several publishers never present it twice.
+    """
+    return Table(
+        "credentials", md,
+        Column("channel", String(100), primary_key=True),
+        Column("platform", String(32), nullable=False),
+        Column("secret", Text, nullable=False),
+        Column("expires_at", UTCDateTime),
+        Column("refresh_expires_at", UTCDateTime),
+        Column("obtained_at", UTCDateTime, nullable=False),
+        Column("scopes", Text, nullable=False),
+        Column("state", String(16), nullable=False),  # active | retired
+        Column("note", Text),
+        Column("version", Integer, nullable=False),
+        Column("lease_by", String(200)),
+        Column("lease_until", UTCDateTime),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
 
 
 METADATA = build_metadata()
@@ -177,8 +205,18 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_events_post ON events (post_id, id)"))
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """Version 3 belongs to a change kept on another line; nothing to do on this one."""
+
+
+def _migrate_3_to_4(conn: Connection) -> None:
+    _credentials_table(MetaData()).create(conn)
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
+}
 
 
 def read_version(conn: Connection) -> int | None:
