@@ -49,8 +49,8 @@ def login(ctx: click.Context, channel: str, from_stdin: bool) -> None:
                 click.echo("Open this address, approve postq, then paste the address you "
                            "were sent to (or its code):", err=True)
                 click.echo(getattr(start, "url", ""), err=True)
-                return str(click.prompt("Redirected address or code", err=True,
-                                        hide_input=True))
+                # Shown as typed: the code works once, and only with this login's verifier.
+                return str(click.prompt("Redirected address or code", err=True))
 
             result = login_interactive(settings, store, channel, ask)
     finally:
