@@ -71,6 +71,7 @@ class XStandIn:
         self.challenges: dict[str, str] = {}  # authorization code -> S256 challenge
         self.tweets: list[dict[str, Any]] = []
         self.fail_token: list[Reply] = []  # answers to give the next token requests
+        self.reject_all = False  # answer 401 to every API call (app suspended, say)
 
     # -- what a test sets up ------------------------------------------------------------
     def issue_refresh_token(self) -> str:
@@ -127,6 +128,8 @@ class XStandIn:
         return Reply(400, {"error": "unsupported_grant_type"})
 
     def authorised(self, req: Recorded) -> bool:
+        if self.reject_all:
+            return False
         token = req.headers.get("Authorization", "").removeprefix("Bearer ")
         expiry = self.access.get(token)
         return expiry is not None and self.now() < expiry
