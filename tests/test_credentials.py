@@ -305,3 +305,40 @@ def test_linkedin_refresh_keeps_the_refresh_token_and_its_end(server: LocalServe
     li.revoked.add(refresh)
     with pytest.raises(AuthError, match="invalid_grant"):
         flow.refresh(again)
+
+
+def test_a_failed_early_renewal_still_uses_the_valid_token(store: Store, server: LocalServer
+                                                           ) -> None:
+    x = XStandIn(lifetime=3600.0)
+    server.handler = x
+    login_x(store, x, server.base_url)
+    clock = FixedClock(datetime.now(UTC))
+    source = x_source(store, server.base_url, "w1", clock)
+    token = source.access_token()
+    clock.at += timedelta(minutes=50)  # renewal due (45 minutes), token valid until 60
+    x.fail_token.append(Reply(503, {"title": "Service Unavailable"}))
+    assert source.access_token() == token
+    assert source.access_token() != token  # the next call renews
+    clock.at += timedelta(hours=2)  # now expired: a failed renewal is an error
+    x.fail_token.append(Reply(503, {"title": "Service Unavailable"}))
+    with pytest.raises(TransientPublishError):
+        source.access_token()
+
+
+def test_an_older_database_gains_the_credentials_table(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    from scheduler.store.schema import create_schema
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        create_schema(conn, version=2)
+    assert not inspect(engine).has_table("credentials")
+    engine.dispose()
+    store = Store(url, tmp_path / "media")
+    try:
+        assert inspect(store.engine).has_table("credentials")
+        assert CredentialStore(store.engine).all() == []
+    finally:
+        store.close()

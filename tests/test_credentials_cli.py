@@ -96,12 +96,24 @@ def test_login_needs_auth_oauth2_and_a_token_on_stdin(
     configure(project, server.base_url)
     result = run(project, "channels", "login", "outbox", "--refresh-token-stdin", stdin="t")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: ")
-    assert "has no login flow" in result.stderr or "auth = \"oauth2\"" in result.stderr
+    assert result.stderr == ("error: channel 'outbox': adapter 'outbox' has no login flow "
+                             "(these do: facebook, instagram, linkedin, threads, x); give it a "
+                             "token_env instead\n")
     empty = run(project, "channels", "login", "xo", "--refresh-token-stdin", stdin="\n")
     assert empty.exit_code == 1
     assert empty.stderr == ("error: standard input was empty; pipe the token in, e.g. `postq "
                             "channels login xo --refresh-token-stdin < token.txt`\n")
+    project.write_config(f"""
+        [channels.plain]
+        adapter = "x"
+        token_env = "X_TOKEN"
+        base_url = "{server.base_url}"
+        """)
+    plain = run(project, "channels", "login", "plain", "--refresh-token-stdin", stdin="t")
+    assert plain.exit_code == 1
+    assert plain.stderr == (f"error: {project.config}: channels.plain.auth: channel 'plain' does "
+                            "not keep its tokens in the credential store; add auth = \"oauth2\" "
+                            "to [channels.plain] first\n")
 
 
 def test_login_logout_and_channels_show_the_credential(

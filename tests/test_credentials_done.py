@@ -28,6 +28,7 @@ from tests.publish_support import (
     state_counts,
     wait_until,
 )
+from tests.test_store_support import DB_PARAMS, make_db_url
 from tests.token_platforms import XStandIn
 
 POSTS = 16
@@ -49,15 +50,18 @@ def postq(rig: Rig, *args: str, stdin: str | None = None, env: dict[str, str] | 
                           text=True, timeout=120)
 
 
+@pytest.mark.parametrize("db", DB_PARAMS)
 def test_two_publishers_keep_a_three_second_x_token_alive(
-        tmp_path: Path, x_server: tuple[LocalServer, XStandIn]) -> None:
+        tmp_path: Path, x_server: tuple[LocalServer, XStandIn], db: str) -> None:
     server, x = x_server
     rig = Rig(tmp_path / "proj", ("x",), "x")
     rig.root.mkdir()
+    database = "" if db == "sqlite" else make_db_url(db, tmp_path)
     rig.config.write_text(textwrap.dedent(f"""
         [postq]
         timezone = "Europe/London"
         data_dir = ".postq"
+        database = "{database}"
         require_approval = false
 
         [channels.x]
@@ -81,18 +85,30 @@ def test_two_publishers_keep_a_three_second_x_token_alive(
     assert login.stdout.startswith("channel 'x' connected; access token valid until ")
     assert login.stdout.rstrip().endswith("(renewed automatically)")
 
-    now = datetime.now(UTC)
-    due = [now + timedelta(seconds=1 + 0.75 * i) for i in range(POSTS)]
-    queue_posts(rig, due)
-    wait_until(lambda: datetime.now(UTC) > due[0], timeout=5)
+    # A dry run shows what would be sent, with the token redacted.
+    queue_posts(rig, [datetime.now(UTC) + timedelta(seconds=3)], prefix="d")
+    wait_until(lambda: postq(rig, "run", "--dry-run").stdout != "Nothing is due now.\n",
+               timeout=20)
     dry = postq(rig, "run", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "p0000@x" in dry.stdout and "    Authorization: ***\n" in dry.stdout
-
+    assert dry.stdout.startswith("d0000@x  due ")
+    assert "    Authorization: ***\n" in dry.stdout
     pubs = [PublisherProcess(rig, ("-v", "--tick", "0.2"), name=f"pub{n}").start()
             for n in range(2)]
+
+    def beating() -> int:
+        store = rig.store()
+        try:
+            return len(store.heartbeats())
+        finally:
+            store.close()
+
     try:
-        wait_until(lambda: state_counts(rig).get("published") == POSTS, timeout=90)
+        wait_until(lambda: beating() == 2, timeout=60)  # both publishers are up
+        now = datetime.now(UTC)
+        due = [now + timedelta(seconds=3 + 0.75 * i) for i in range(POSTS)]
+        queue_posts(rig, due)
+        wait_until(lambda: state_counts(rig).get("published") == POSTS + 1, timeout=90)
     finally:
         for p in pubs:
             p.signal(signal.SIGTERM)
@@ -100,8 +116,8 @@ def test_two_publishers_keep_a_three_second_x_token_alive(
             p.wait(20)
             p.stop()
 
-    assert state_counts(rig) == {"published": POSTS}
-    assert len(x.tweets) == POSTS
+    assert state_counts(rig) == {"published": POSTS + 1}
+    assert len(x.tweets) == POSTS + 1
     assert not x.refused and not x.presented_twice(), (x.refused, x.presented_twice())
     # The login, then a renewal every few seconds (the run lasts about 13 s).
     assert len(x.presented) >= 4, x.presented
@@ -114,9 +130,19 @@ def test_two_publishers_keep_a_three_second_x_token_alive(
 
     tokens = {first, *x.access, *x.presented, *x.live_refresh}
     files = [f for f in (rig.root / ".postq").rglob("*") if f.is_file()]
-    assert any(f.name.startswith("queue.sqlite3") for f in files)
+    assert any(f.name.startswith("queue.sqlite3") for f in files) == (db == "sqlite")
+    store = rig.store()
+    try:
+        with store.engine.connect() as conn:  # every column of every row, as text
+            from sqlalchemy import text
+
+            dump = repr([tuple(r) for r in conn.execute(text("SELECT * FROM credentials"))])
+    finally:
+        store.close()
+    assert "gAAAAA" in dump  # Fernet ciphertext is what is kept
     for token in tokens:
         for f in files:
             assert token.encode() not in f.read_bytes(), f"{token} in {f}"
-        for text in (logs, shown.stdout, dry.stdout, dry.stderr, login.stdout, login.stderr):
-            assert token not in text
+        for seen in (logs, shown.stdout, dry.stdout, dry.stderr, login.stdout, login.stderr,
+                     dump):
+            assert token not in seen

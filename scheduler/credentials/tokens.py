@@ -59,7 +59,14 @@ class TokenSource:
         with self._lock:
             row, grant = self._current()
             if self.flow.can_refresh and self.flow.refresh_due(grant, self.clock.now()):
-                row, grant = self._renew(row.version)
+                try:
+                    row, grant = self._renew(row.version)
+                except TransientPublishError as exc:
+                    # Renewal is early on purpose: a token still valid is used meanwhile.
+                    if grant.expires_at is None or grant.expires_at <= self.clock.now():
+                        raise
+                    log.warning("%s: renewal failed, the current token is still valid: %s",
+                                self.channel, exc)
             self._check_not_expired(grant)
             return grant.access_token
 
