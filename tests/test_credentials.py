@@ -342,3 +342,49 @@ def test_an_older_database_gains_the_credentials_table(tmp_path: Path) -> None:
         assert CredentialStore(store.engine).all() == []
     finally:
         store.close()
+
+
+def test_linkedin_adapter_uses_and_renews_the_stored_token(store: Store, server: LocalServer
+                                                           ) -> None:
+    from types import SimpleNamespace
+
+    from scheduler.adapters.linkedin import LinkedInAdapter
+    from scheduler.credentials.tokens import attach
+    from tests.fake_platforms import FakeLinkedIn
+
+    li = LinkedInStandIn()
+    fake = FakeLinkedIn(server, "unused")
+    fake.authorised = lambda req: (  # type: ignore[method-assign]
+        req.headers.get("Authorization", "").removeprefix("Bearer ") in li.issued[-1:])
+    server.handler = lambda req: li(req) if req.path.startswith("/oauth/") else fake(req)
+    settings = LinkedInAdapter.parse_settings("li", {
+        "adapter": "linkedin", "organization": "2414183", "auth": "oauth2",
+        "base_url": server.base_url, "client_id_env": "LI_CLIENT_ID",
+        "client_secret_env": "LI_CLIENT_SECRET",
+        "token_url": server.base_url + "/oauth/v2/accessToken"})
+    clock = FixedClock(datetime.now(UTC))
+    flow = flow_for("linkedin", "li", settings, env=ENV, clock=clock)
+    CredentialStore(store.engine).save("li", "linkedin", flow.import_token(
+        li.issue_refresh_token()), Cipher(KEY, "POSTQ_CREDENTIALS_KEY"), clock.at)
+    adapter = LinkedInAdapter("li", settings, env=ENV, clock=clock)
+    config = SimpleNamespace(postq=SimpleNamespace(credentials_key_env="POSTQ_CREDENTIALS_KEY"))
+    attach(adapter, config, store.engine, env=ENV, clock=clock, worker="w1")
+    assert adapter.verify().startswith("posts as ")
+    assert len(li.issued) == 1
+    clock.at += timedelta(days=50)  # past three quarters of 60 days
+    assert adapter.verify().startswith("posts as ")
+    assert len(li.issued) == 2
+    assert li.issued[-1] in adapter.secrets() and li.issued[0] not in adapter.secrets()
+    adapter.close()
+
+
+def test_token_errors_show_neither_the_token_nor_the_app_secret(server: LocalServer) -> None:
+    meta = MetaStandIn()
+    short = meta.short_token()
+    server.handler = lambda req: Reply(drop=True)
+    flow = flow_for("threads", "threads", graph_settings("threads", server.base_url + "/v1.0"),
+                    env=ENV, clock=Clock())
+    with pytest.raises(TransientPublishError) as exc:
+        flow.import_token(short)
+    assert short not in str(exc.value) and "meta-app-secret" not in str(exc.value)
+    assert str(exc.value).startswith("threads 'threads' token endpoint: no answer to GET ")

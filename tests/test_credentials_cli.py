@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -197,6 +198,11 @@ def test_status_channels_and_queue_add_warn_of_deliveries_due_after_a_lapse(
     assert "Credentials:\n  fb: access token until " in status.stdout
     assert "  xo: no stored credential (postq channels login xo)" in status.stdout
     assert warning[0] in status.stdout.splitlines()
+    doc = json.loads(run(project, "status", "--json").stdout)
+    assert [c["channel"] for c in doc["credentials"]] == ["fb", "xo"]
+    assert doc["credentials"][0]["state"] == "active" and doc["credentials"][0]["lapses_at"]
+    assert doc["warnings"] == [warning[0].removeprefix("warning: ")]
+    assert short not in json.dumps(doc) and not any(t in json.dumps(doc) for t in meta.valid)
     assert warning[0].replace("warning: ", "    warning: ", 1) in run(project, "channels").stdout
 
 

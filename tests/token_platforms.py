@@ -208,6 +208,7 @@ class LinkedInStandIn:
         self.now = now
         self.refresh_ends: dict[str, float] = {}
         self.revoked: set[str] = set()
+        self.issued: list[str] = []  # access tokens, in order
 
     def issue_refresh_token(self, ttl: float = 365 * 86400) -> str:
         token = _new("li-refresh")
@@ -225,7 +226,8 @@ class LinkedInStandIn:
                 or end <= self.now():
             return Reply(400, {"error": "invalid_grant",
                                "error_description": "The provided authorization grant is invalid"})
-        return Reply(200, {"access_token": _new("li-access"), "expires_in": 5184000,
+        self.issued.append(_new("li-access"))
+        return Reply(200, {"access_token": self.issued[-1], "expires_in": 5184000,
                            "refresh_token": token,
                            "refresh_token_expires_in": int(end - self.now()),
                            "scope": "r_organization_social,w_organization_social"})
