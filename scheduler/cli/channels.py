@@ -17,6 +17,7 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
     import os
 
     from scheduler.adapters import AdapterRegistry
+    from scheduler.credentials import uses_store
     from scheduler.errors import PostqError
 
     registry = AdapterRegistry.from_entry_points()
@@ -39,7 +40,7 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
             row["env"] = {var: bool(os.environ.get(var))
                           for var in adapter.secret_names().values()}
             row["problems"].extend(adapter.readiness())
-            if store is not None and getattr(adapter.settings, "auth", None) == "oauth2":
+            if store is not None and uses_store(adapter.settings):
                 from scheduler.credentials.expiry import channel_credential
 
                 row["credential"], problems, row["warnings"] = channel_credential(
@@ -59,7 +60,9 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
 
 def _credential_store(settings: Any) -> Any:
     """The queue store when some channel keeps its tokens there (``auth = "oauth2"``)."""
-    if not any(ch.extras().get("auth") == "oauth2" for ch in settings.channels.values()):
+    from scheduler.credentials import uses_store
+
+    if not any(uses_store(ch) for ch in settings.channels.values()):
         return None
     from scheduler.store import Store
 

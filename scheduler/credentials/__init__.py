@@ -20,7 +20,10 @@ DEFAULT_KEY_ENV = "POSTQ_CREDENTIALS_KEY"
 
 
 def uses_store(channel_settings: Any) -> bool:
-    """Whether a channel keeps its tokens in the credential store (``auth = "oauth2"``)."""
+    """Whether a channel keeps its tokens in the credential store (``auth = "oauth2"``).
+
+    Works on an adapter's parsed settings and on the raw channel table alike (pydantic
+    exposes the channel's adapter-specific keys as attributes)."""
     return getattr(channel_settings, "auth", None) == "oauth2"
 
 

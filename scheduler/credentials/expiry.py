@@ -111,18 +111,11 @@ def report(settings: Any, store: Any, channels: list[str] | None = None
     from scheduler.credentials import uses_store
 
     now = store.clock.now()
-    names = [n for n, c in sorted(settings.channels.items()) if uses_store(_Extra(c))
+    names = [n for n, c in sorted(settings.channels.items()) if uses_store(c)
              and (channels is None or n in channels)]
     statuses = [credential_status(store.engine, n, settings.channels[n].adapter, now)
                 for n in names]
     return statuses, lapse_warnings(store, statuses)
-
-
-class _Extra:
-    """A channel's free-form settings seen as attributes (``auth`` is adapter-defined)."""
-
-    def __init__(self, channel: Any) -> None:
-        self.auth = channel.extras().get("auth")
 
 
 def channel_credential(settings: Any, adapter: Any, store: Any

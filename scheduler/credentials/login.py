@@ -31,11 +31,11 @@ def channel_flow(settings: Any, channel: str, *, env: Mapping[str, str] | None =
                  clock: Clock | None = None) -> Flow:
     """The token flow of a configured ``auth = "oauth2"`` channel."""
     from scheduler.adapters import AdapterRegistry
-    from scheduler.credentials.flows import FLOWS, flow_for
+    from scheduler.credentials.flows import FLOWS, flow_for, no_flow
 
     cfg = settings.channel(channel)
     if cfg.adapter not in FLOWS:
-        flow_for(cfg.adapter, channel, None, env={}, clock=Clock())  # names those that have one
+        raise no_flow(cfg.adapter, channel)
     cls = AdapterRegistry.from_entry_points().get(cfg.adapter)
     parsed = cls.parse_settings(channel, cfg.model_dump())
     if not uses_store(parsed):

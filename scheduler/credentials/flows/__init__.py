@@ -25,10 +25,13 @@ def flow_for(adapter: str, channel: str, settings: Any, *, env: Mapping[str, str
     """The token flow of a channel; a ConfigError naming the platforms that have one."""
     spec = FLOWS.get(adapter)
     if spec is None:
-        raise ConfigError(
-            f"channel '{channel}': adapter '{adapter}' has no login flow (these do: "
-            f"{', '.join(sorted(FLOWS))}); give it a token_env instead"
-        )
+        raise no_flow(adapter, channel)
     cls = getattr(importlib.import_module(spec[0]), spec[1])
     flow: Flow = cls(channel, settings, env=env, clock=clock)
     return flow
+
+
+def no_flow(adapter: str, channel: str) -> ConfigError:
+    """The error for a channel whose platform has no login flow, naming those that do."""
+    return ConfigError(f"channel '{channel}': adapter '{adapter}' has no login flow (these do: "
+                       f"{', '.join(sorted(FLOWS))}); give it a token_env instead")
