@@ -22,7 +22,7 @@ from scheduler.credentials.flows import flow_for
 from scheduler.credentials.oauth import Grant
 from scheduler.credentials.store import CredentialStore
 from scheduler.credentials.tokens import TokenSource
-from scheduler.errors import AuthError, TransientPublishError
+from scheduler.errors import AuthError, TransientPublishError, UsageError
 from scheduler.store import Store
 from scheduler.timeutil import Clock
 from tests.peers import LocalServer, Reply
@@ -388,3 +388,38 @@ def test_token_errors_show_neither_the_token_nor_the_app_secret(server: LocalSer
         flow.import_token(short)
     assert short not in str(exc.value) and "meta-app-secret" not in str(exc.value)
     assert str(exc.value).startswith("threads 'threads' token endpoint: no answer to GET ")
+
+
+def test_threads_facebook_and_linkedin_logins_by_authorization_code(server: LocalServer
+                                                                    ) -> None:
+    from scheduler.adapters.linkedin import LinkedInAdapter
+
+    meta, li = MetaStandIn(), LinkedInStandIn()
+    server.handler = lambda req: li(req) if req.path.startswith("/li/") else meta(req)
+    clock = Clock()
+    threads = flow_for("threads", "th", graph_settings("threads", server.base_url + "/v1.0"),
+                       env=ENV, clock=clock)
+    start = threads.start_login()
+    assert start.url.startswith("https://threads.net/oauth/authorize?client_id=meta-app&")
+    grant = threads.finish_login(start, meta.approve(start.url))
+    assert grant.access_token.startswith("meta-long")
+    assert [p for p, _ in meta.seen[-2:]] == ["/oauth/access_token", "/access_token"]
+
+    fb = flow_for("facebook", "fb", graph_settings("facebook", server.base_url + "/v21.0"),
+                  env=ENV, clock=clock)
+    start = fb.start_login()
+    assert start.url.startswith("https://www.facebook.com/v21.0/dialog/oauth?client_id=meta-app&")
+    assert fb.finish_login(start, meta.approve(start.url)).access_token.startswith("meta-long")
+    with pytest.raises(UsageError, match="belongs to another login"):
+        fb.finish_login(start, meta.approve(start.url).replace(start.state, "forged"))
+
+    settings = LinkedInAdapter.parse_settings("li", {
+        "adapter": "linkedin", "organization": "1", "auth": "oauth2",
+        "client_id_env": "LI_CLIENT_ID", "client_secret_env": "LI_CLIENT_SECRET",
+        "token_url": server.base_url + "/li/oauth/v2/accessToken"})
+    linkedin = flow_for("linkedin", "li", settings, env=ENV, clock=clock)
+    start = linkedin.start_login()
+    assert start.url.startswith("https://www.linkedin.com/oauth/v2/authorization?response_type=code")
+    code = li.approve(start.url).split("code=")[1].split("&")[0]
+    grant = linkedin.finish_login(start, code)  # the bare code works as well as the address
+    assert grant.refresh_token in li.refresh_ends and code not in li.codes

@@ -164,6 +164,14 @@ class MetaStandIn:
         self.app_secret = app_secret
         self.valid: set[str] = set()
         self.seen: list[tuple[str, dict[str, str]]] = []
+        self.codes: set[str] = set()
+
+    def approve(self, authorize_url: str) -> str:
+        """The person approves in the browser: the redirected address with a code."""
+        q = {k: v[-1] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+        code = _new("meta-code")
+        self.codes.add(code)
+        return f"{q['redirect_uri']}?code={code}&state={q['state']}#_"
 
     def short_token(self) -> str:
         token = _new("meta-short")
@@ -193,6 +201,19 @@ class MetaStandIn:
                 return Reply(400, {"error": {"message": "Invalid client secret",
                                              "type": "OAuthException", "code": 1}})
             return self._long() if q.get("access_token") in self.valid else self._invalid()
+        if path == "/oauth/access_token" and req.method == "POST":  # Threads: code -> short token
+            form = form_of(req)
+            if form.get("code") not in self.codes or form.get("client_secret") != self.app_secret:
+                return Reply(400, {"error": {"message": "Invalid code", "type": "OAuthException",
+                                             "code": 100}})
+            self.codes.discard(form["code"])
+            return Reply(200, {"access_token": self.short_token(), "user_id": 1})
+        if path.endswith("/oauth/access_token") and q.get("code"):  # Facebook: code -> short
+            if q["code"] not in self.codes:
+                return self._invalid()
+            self.codes.discard(q["code"])
+            return Reply(200, {"access_token": self.short_token(), "token_type": "bearer",
+                               "expires_in": 3600})
         if path == "/refresh_access_token" and q.get("grant_type") == "th_refresh_token":
             return self._long() if q.get("access_token") in self.valid else self._invalid()
         return Reply(404, {"error": {"message": "Unknown path", "code": 803}})
@@ -209,6 +230,13 @@ class LinkedInStandIn:
         self.refresh_ends: dict[str, float] = {}
         self.revoked: set[str] = set()
         self.issued: list[str] = []  # access tokens, in order
+        self.codes: set[str] = set()
+
+    def approve(self, authorize_url: str) -> str:
+        q = {k: v[-1] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+        code = _new("li-code")
+        self.codes.add(code)
+        return f"{q['redirect_uri']}?code={code}&state={q['state']}"
 
     def issue_refresh_token(self, ttl: float = 365 * 86400) -> str:
         token = _new("li-refresh")
@@ -220,6 +248,16 @@ class LinkedInStandIn:
         if (form.get("client_id"), form.get("client_secret")) != (self.client_id,
                                                                   self.client_secret):
             return Reply(401, {"error": "invalid_client"})
+        if form.get("grant_type") == "authorization_code":
+            if form.get("code") not in self.codes:
+                return Reply(400, {"error": "invalid_grant",
+                                   "error_description": "Unable to retrieve access token"})
+            self.codes.discard(form["code"])
+            refresh = self.issue_refresh_token()
+            self.issued.append(_new("li-access"))
+            return Reply(200, {"access_token": self.issued[-1], "expires_in": 5184000,
+                               "refresh_token": refresh, "refresh_token_expires_in": 31536000,
+                               "scope": "r_organization_social,w_organization_social"})
         token = form.get("refresh_token", "")
         end = self.refresh_ends.get(token)
         if form.get("grant_type") != "refresh_token" or end is None or token in self.revoked \
