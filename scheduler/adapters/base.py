@@ -172,6 +172,9 @@ class Adapter(ABC):
         channel uses it, else the ``token_env`` variable's. The one way adapters get it."""
         if self.tokens is not None:
             return str(self.tokens.access_token())
+        if getattr(self.settings, "auth", None) == "oauth2":
+            raise AuthError(f"channel '{self.channel}' keeps its tokens in the credential "
+                            "store, which was not opened for this adapter")
         return self.secret("token_env")
 
     def secrets(self) -> list[str]:

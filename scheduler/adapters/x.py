@@ -109,7 +109,7 @@ class XAdapter(HttpAdapter[XSettings]):
     # -- auth ---------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
         """The bearer header, or nothing when the session signs with OAuth 1.0a."""
-        if self._settings.token_env or self.tokens is not None:
+        if self._settings.token_env or self._settings.auth == "oauth2":
             return {"Authorization": f"Bearer {self.bearer()}"}
         if not self._oauth1_ready:
             try:
