@@ -226,3 +226,26 @@ def test_a_wrong_key_at_publish_time_fails_the_delivery_and_sends_nothing(
             "the right key, or log in again with `postq channels login xo`))"
             ) in result.stdout.splitlines()
     assert not [r for r in server.requests if r.path.startswith("/2/tweets")]
+
+
+def test_channels_warns_two_weeks_before_a_meta_token_lapses(
+        project: Project, stand_ins: tuple[LocalServer, XStandIn, MetaStandIn]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler.config import load
+    from scheduler.credentials.crypto import Cipher
+    from scheduler.credentials.oauth import Grant
+    from scheduler.credentials.store import CredentialStore
+    from scheduler.store import Store
+
+    server, _, _ = stand_ins
+    configure(project, server.base_url)
+    now = datetime.now(UTC)
+    store = Store.open(load(project.config))
+    grant = Grant("meta-long-kept", None, now + timedelta(days=10, hours=1), None, "", now)
+    CredentialStore(store.engine).save("fb", "meta", grant, Cipher(KEY, "K"), now)
+    store.close()
+    lines = run(project, "channels").stdout.splitlines()
+    warning = next(line for line in lines if "lapses in" in line)
+    assert warning.startswith("    warning: the stored credential lapses in 10 days (")
+    assert warning.endswith("); log in again with `postq channels login fb`")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from scheduler.store.states import WAITING_STATES
+
+#: A credential lapsing sooner than this is a warning even with nothing queued.
+SOON = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,12 @@ def channel_credential(settings: Any, adapter: Any, store: Any
     attach(adapter, settings, store.engine, clock=store.clock)
     info = {**status.as_dict(), "line": describe(status, store.local)}
     warnings = lapse_warnings(store, [status]) if status.stored else []
+    if status.state == "active" and status.lapses_at is not None and \
+            now < status.lapses_at < now + SOON:
+        days = (status.lapses_at - now).days
+        warnings.insert(0, f"the stored credential lapses in {days} day{'s' if days != 1 else ''} "
+                           f"({store.local(status.lapses_at)}); log in again with "
+                           f"`postq channels login {adapter.channel}`")
     return info, problems, warnings
 
 
