@@ -423,3 +423,28 @@ def test_threads_facebook_and_linkedin_logins_by_authorization_code(server: Loca
     code = li.approve(start.url).split("code=")[1].split("&")[0]
     grant = linkedin.finish_login(start, code)  # the bare code works as well as the address
     assert grant.refresh_token in li.refresh_ends and code not in li.codes
+
+
+def test_instagram_login_tokens_renew_with_ig_refresh_token(server: LocalServer) -> None:
+    from scheduler.credentials.flows.meta import (
+        FacebookLoginFlow,
+        InstagramLoginFlow,
+        instagram_flow,
+    )
+
+    meta = MetaStandIn(exchange="ig_exchange_token", refresh="ig_refresh_token")
+    server.handler = meta
+    on_instagram = graph_settings("facebook", "https://graph.instagram.com/v21.0")
+    on_facebook = graph_settings("facebook", "https://graph.facebook.com/v21.0")
+    assert isinstance(instagram_flow("ig", on_instagram, env=ENV, clock=Clock()),
+                      InstagramLoginFlow)
+    assert type(instagram_flow("ig", on_facebook, env=ENV, clock=Clock())) is FacebookLoginFlow
+    clock = FixedClock(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    flow = InstagramLoginFlow("ig", graph_settings("facebook", server.base_url + "/v21.0"),
+                              env=ENV, clock=clock)
+    grant = flow.import_token(meta.short_token())
+    assert meta.seen[-1][1]["grant_type"] == "ig_exchange_token" and flow.renewable(grant)
+    clock.at += timedelta(days=50)
+    flow.refresh(grant)
+    assert meta.seen[-1] == ("/refresh_access_token", {"grant_type": "ig_refresh_token",
+                                                        "access_token": grant.access_token})

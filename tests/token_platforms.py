@@ -17,7 +17,9 @@ token presented, so a test can prove that no refresh token was ever presented tw
   ``{"error": {"type": "OAuthException", "code": 190}}``.
 * Threads (https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/):
   ``GET /access_token?grant_type=th_exchange_token`` and
-  ``GET /refresh_access_token?grant_type=th_refresh_token`` (the token must be unexpired).
+  ``GET /refresh_access_token?grant_type=th_refresh_token`` (the token must be unexpired);
+  Instagram Login the same with ``ig_exchange_token``/``ig_refresh_token``
+  (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login).
 * LinkedIn (https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens):
   ``POST /oauth/v2/accessToken`` with ``grant_type=refresh_token`` gives a new 60-day
   access token; the refresh token stays the same and keeps its original end date.
@@ -159,7 +161,10 @@ class XStandIn:
 class MetaStandIn:
     """Graph API and Threads token exchange and refresh."""
 
-    def __init__(self, *, app_id: str = "meta-app", app_secret: str = "meta-app-secret") -> None:
+    def __init__(self, *, app_id: str = "meta-app", app_secret: str = "meta-app-secret",
+                 exchange: str = "th_exchange_token", refresh: str = "th_refresh_token") -> None:
+        # Instagram Login's graph.instagram.com takes the same calls with ig_* grant types.
+        self.grants = (exchange, refresh)
         self.app_id = app_id
         self.app_secret = app_secret
         self.valid: set[str] = set()
@@ -196,7 +201,7 @@ class MetaStandIn:
                 return Reply(400, {"error": {"message": "Error validating client secret.",
                                              "type": "OAuthException", "code": 1}})
             return self._long() if q.get("fb_exchange_token") in self.valid else self._invalid()
-        if path == "/access_token" and q.get("grant_type") == "th_exchange_token":
+        if path == "/access_token" and q.get("grant_type") == self.grants[0]:
             if q.get("client_secret") != self.app_secret:
                 return Reply(400, {"error": {"message": "Invalid client secret",
                                              "type": "OAuthException", "code": 1}})
@@ -214,7 +219,7 @@ class MetaStandIn:
             self.codes.discard(q["code"])
             return Reply(200, {"access_token": self.short_token(), "token_type": "bearer",
                                "expires_in": 3600})
-        if path == "/refresh_access_token" and q.get("grant_type") == "th_refresh_token":
+        if path == "/refresh_access_token" and q.get("grant_type") == self.grants[1]:
             return self._long() if q.get("access_token") in self.valid else self._invalid()
         return Reply(404, {"error": {"message": "Unknown path", "code": 803}})
 

@@ -53,9 +53,8 @@ def oauth_channels(config_path: Path) -> list[str]:
     return sorted(n for n, c in channels.items() if isinstance(c, dict) and c.get("auth") == "oauth2")
 
 
-def credential_status(engine: Any, channel: str, adapter: str, now: datetime) -> CredentialStatus:
+def credential_status(engine: Any, channel: str, now: datetime) -> CredentialStatus:
     """The stored credential of ``channel``, and when it lapses."""
-    from scheduler.credentials.flows import FLOWS
     from scheduler.credentials.store import CredentialStore
 
     row = CredentialStore(engine).get(channel)
@@ -63,7 +62,7 @@ def credential_status(engine: Any, channel: str, adapter: str, now: datetime) ->
         return CredentialStatus(channel, stored=False)
     if row.state != "active":
         return CredentialStatus(channel, True, row.state, row.expires_at, now, row.note)
-    renewable = adapter in FLOWS and adapter not in ("facebook", "instagram")
+    renewable = row.platform != "meta"  # Facebook Login tokens need a person to renew
     lapses = row.refresh_expires_at if renewable else row.expires_at
     return CredentialStatus(channel, True, row.state, row.expires_at, lapses, row.note)
 
@@ -116,7 +115,7 @@ def report(settings: Any, store: Any, channels: list[str] | None = None
     now = store.clock.now()
     names = [n for n, c in sorted(settings.channels.items()) if uses_store(c)
              and (channels is None or n in channels)]
-    statuses = [credential_status(store.engine, n, settings.channels[n].adapter, now)
+    statuses = [credential_status(store.engine, n, now)
                 for n in names]
     return statuses, lapse_warnings(store, statuses)
 
@@ -132,7 +131,7 @@ def channel_credential(settings: Any, adapter: Any, store: Any
     from scheduler.credentials.tokens import attach
 
     now = store.clock.now()
-    status = credential_status(store.engine, adapter.channel, adapter.settings.adapter, now)
+    status = credential_status(store.engine, adapter.channel, now)
     problems = []
     var = key_env_of(settings)
     if not status.stored:

@@ -54,8 +54,7 @@ def store_grant(settings: Any, store: Any, flow: Flow, grant: Grant,
     cipher = cipher_from_env(env if env is not None else os.environ, key_env_of(settings))
     CredentialStore(store.engine).save(flow.channel, flow.platform, grant, cipher,
                                        store.clock.now())
-    return LoginResult(flow.channel, grant.expires_at, grant.scopes,
-                       flow.can_refresh and bool(grant.refresh_token or flow.platform == "threads"))
+    return LoginResult(flow.channel, grant.expires_at, grant.scopes, flow.renewable(grant))
 
 
 def login_with_token(settings: Any, store: Any, channel: str, token: str,

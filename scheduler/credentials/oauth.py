@@ -147,6 +147,10 @@ class Flow(ABC):
     def finish_login(self, start: LoginStart, answer: str) -> Grant:
         """Exchange what the person pasted back for a (long-lived) grant."""
 
+    def renewable(self, grant: Grant) -> bool:
+        """Whether the publisher can keep this grant alive without a person."""
+        return self.can_refresh and bool(grant.refresh_token)
+
     def refresh_due(self, grant: Grant, now: datetime) -> bool:
         """Whether to renew now: once three quarters of the token's life has passed."""
         if grant.expires_at is None:

@@ -14,7 +14,7 @@ from scheduler.timeutil import Clock
 FLOWS: dict[str, tuple[str, str]] = {
     "x": ("scheduler.credentials.flows.x", "XFlow"),
     "threads": ("scheduler.credentials.flows.meta", "ThreadsFlow"),
-    "instagram": ("scheduler.credentials.flows.meta", "FacebookLoginFlow"),
+    "instagram": ("scheduler.credentials.flows.meta", "instagram_flow"),
     "facebook": ("scheduler.credentials.flows.meta", "FacebookLoginFlow"),
     "linkedin": ("scheduler.credentials.flows.linkedin", "LinkedInFlow"),
 }
@@ -26,8 +26,8 @@ def flow_for(adapter: str, channel: str, settings: Any, *, env: Mapping[str, str
     spec = FLOWS.get(adapter)
     if spec is None:
         raise no_flow(adapter, channel)
-    cls = getattr(importlib.import_module(spec[0]), spec[1])
-    flow: Flow = cls(channel, settings, env=env, clock=clock)
+    make = getattr(importlib.import_module(spec[0]), spec[1])  # a Flow class or factory
+    flow: Flow = make(channel, settings, env=env, clock=clock)
     return flow
 
 

@@ -10,17 +10,25 @@
   &access_token`` gives a 60-day token; ``GET /refresh_access_token?grant_type=
   th_refresh_token&access_token`` renews one that is at least 24 hours old and unexpired
   (https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/).
+* Instagram with Instagram Login (``base_url`` on graph.instagram.com): the same shape as
+  Threads with ``ig_exchange_token`` and ``ig_refresh_token``; the code is exchanged at
+  ``api.instagram.com/oauth/access_token``
+  (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login).
 """
 
 from __future__ import annotations
 
 import secrets as pysecrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from scheduler.credentials.oauth import Flow, Grant, LoginStart, code_from_answer, origin_of
 from scheduler.errors import AuthError
+from scheduler.timeutil import Clock
 
-#: Threads refuses to renew a token younger than this.
+#: Threads and Instagram refuse to renew a token younger than this.
 THREADS_MIN_AGE = timedelta(hours=24)
 
 
@@ -80,6 +88,8 @@ class ThreadsFlow(FacebookLoginFlow):
     can_refresh = True
     dialog = "https://threads.net/oauth/authorize"
     scopes = "threads_basic,threads_content_publish"
+    exchange_grant = "th_exchange_token"
+    refresh_grant = "th_refresh_token"
 
     def _origin(self) -> str:
         return origin_of(self.settings.token_url or self.settings.base_url)
@@ -89,10 +99,16 @@ class ThreadsFlow(FacebookLoginFlow):
 
     def exchange(self, short: str) -> Grant:
         doc = self.request_token("GET", self.token_url(), query={
-            "grant_type": "th_exchange_token", "client_secret": self._app_secret(),
+            "grant_type": self.exchange_grant, "client_secret": self._app_secret(),
             "access_token": short,
         }, hide=(short,))
         return self.grant_from(doc)
+
+    def code_url(self) -> str:
+        return f"{self._origin()}/oauth/access_token"
+
+    def renewable(self, grant: Grant) -> bool:
+        return True  # the access token itself is renewed
 
     def refresh_due(self, grant: Grant, now: datetime) -> bool:
         return now - grant.obtained_at >= THREADS_MIN_AGE and super(FacebookLoginFlow, self
@@ -100,15 +116,35 @@ class ThreadsFlow(FacebookLoginFlow):
 
     def refresh(self, grant: Grant) -> Grant:
         doc = self.request_token("GET", f"{self._origin()}/refresh_access_token", query={
-            "grant_type": "th_refresh_token", "access_token": grant.access_token,
+            "grant_type": self.refresh_grant, "access_token": grant.access_token,
         }, hide=(grant.access_token,))
         return self.grant_from(doc, grant)
 
     def finish_login(self, start: LoginStart, answer: str) -> Grant:
         code = code_from_answer(answer, start.state)
-        doc = self.request_token("POST", f"{self._origin()}/oauth/access_token", form={
+        doc = self.request_token("POST", self.code_url(), form={
             "client_id": self.client_id(), "client_secret": self._app_secret(),
             "grant_type": "authorization_code", "redirect_uri": self.settings.redirect_uri,
             "code": code,
         }, hide=(code,))
         return self.exchange(str(doc["access_token"]))
+
+
+class InstagramLoginFlow(ThreadsFlow):
+    platform = "instagram"
+    dialog = "https://www.instagram.com/oauth/authorize"
+    scopes = "instagram_business_basic,instagram_business_content_publish"
+    exchange_grant = "ig_exchange_token"
+    refresh_grant = "ig_refresh_token"
+
+    def code_url(self) -> str:
+        if self.settings.token_url:
+            return f"{self._origin()}/oauth/access_token"
+        return "https://api.instagram.com/oauth/access_token"
+
+
+def instagram_flow(channel: str, settings: Any, *, env: Mapping[str, str], clock: Clock) -> Flow:
+    """Instagram Login tokens (graph.instagram.com) renew themselves; Facebook Login's do not."""
+    if urlsplit(settings.base_url).hostname == "graph.instagram.com":
+        return InstagramLoginFlow(channel, settings, env=env, clock=clock)
+    return FacebookLoginFlow(channel, settings, env=env, clock=clock)
