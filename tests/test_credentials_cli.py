@@ -249,3 +249,28 @@ def test_channels_warns_two_weeks_before_a_meta_token_lapses(
     warning = next(line for line in lines if "lapses in" in line)
     assert warning.startswith("    warning: the stored credential lapses in 10 days (")
     assert warning.endswith("); log in again with `postq channels login fb`")
+
+
+def test_check_dry_run_renews_nothing(
+        project: Project, stand_ins: tuple[LocalServer, XStandIn, MetaStandIn]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler.config import load
+    from scheduler.credentials.crypto import Cipher
+    from scheduler.credentials.oauth import Grant
+    from scheduler.credentials.store import CredentialStore
+    from scheduler.store import Store
+
+    server, x, _ = stand_ins
+    configure(project, server.base_url)
+    now = datetime.now(UTC)
+    store = Store.open(load(project.config))
+    due = Grant("x-access-due", x.issue_refresh_token(), now + timedelta(minutes=1), None, "",
+                now - timedelta(hours=2))  # renewal is due
+    CredentialStore(store.engine).save("xo", "x", due, Cipher(KEY, "K"), now)
+    store.close()
+    result = run(project, "channels", "--check", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"    would call: GET {server.base_url}/2/users/me" in result.stdout.splitlines()
+    assert "      Authorization: ***" in result.stdout.splitlines()
+    assert server.requests == [] and x.presented == []

@@ -458,6 +458,12 @@ class HttpAdapter(Adapter, Generic[S]):
         """Where relative request paths go, from the channel settings."""
         raise NotImplementedError
 
+    def bearer(self) -> str:
+        # A dry run shows the call it would make; it must not renew a token to do so.
+        if self.http.dry_run and self.tokens is not None:
+            return REDACTED
+        return super().bearer()
+
     def send_authorised(self, method: str, path: str, auth: Callable[[], dict[str, str]],
                         **kwargs: Any) -> requests.Response:
         """``http.request`` with ``auth()`` headers; a 401 to a stored token renews it once
