@@ -206,7 +206,7 @@ def test_status_channels_and_queue_add_warn_of_deliveries_due_after_a_lapse(
     assert warning[0].replace("warning: ", "    warning: ", 1) in run(project, "channels").stdout
 
 
-def test_a_wrong_key_at_publish_time_fails_the_delivery_and_sends_nothing(
+def test_a_publisher_without_the_right_key_stops_before_sending_anything(
         project: Project, stand_ins: tuple[LocalServer, XStandIn, MetaStandIn],
         tmp_path: Path) -> None:
     server, x, _ = stand_ins
@@ -221,11 +221,17 @@ def test_a_wrong_key_at_publish_time_fails_the_delivery_and_sends_nothing(
     time.sleep(1.5)
     result = run(project, "run", "--once", env={"POSTQ_CREDENTIALS_KEY": new_key()})
     assert result.exit_code == 1
-    assert ("now@xo: failed (the stored credential of channel 'xo' cannot be decrypted with the "
-            "key in POSTQ_CREDENTIALS_KEY: it is not the key the credential was stored with (set "
-            "the right key, or log in again with `postq channels login xo`))"
-            ) in result.stdout.splitlines()
+    assert result.stderr == (
+        "error: the stored credential of channel 'xo' cannot be decrypted with the key in "
+        "POSTQ_CREDENTIALS_KEY: it is not the key the credential was stored with (set the right "
+        "key, or log in again with `postq channels login xo`)\n")
+    missing = run(project, "run", "--once", env={"POSTQ_CREDENTIALS_KEY": None})
+    assert missing.exit_code == 1
+    assert missing.stderr == ("error: set the environment variable POSTQ_CREDENTIALS_KEY to the "
+                              "credential key (make one with `postq channels new-key`)\n")
     assert not [r for r in server.requests if r.path.startswith("/2/tweets")]
+    # Nothing was lost: with the right key the delivery goes out.
+    assert run(project, "run", "--once").stdout.startswith("now@xo: published")
 
 
 def test_channels_warns_two_weeks_before_a_meta_token_lapses(

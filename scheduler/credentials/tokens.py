@@ -196,3 +196,23 @@ def attach(adapter: Any, settings: Any, engine: Any, *, env: Mapping[str, str] |
     adapter.tokens = TokenSource(adapter.channel, CredentialStore(engine), cipher, flow,
                                  clock=clock, worker=worker, on_retired=on_retired)
     return adapter.tokens
+
+
+def check_key(settings: Any, engine: Any, env: Mapping[str, str] | None = None) -> None:
+    """Before a publisher starts: the key is set and opens every stored credential.
+
+    Without this, a missing or wrong key would surface as one failed delivery after
+    another; stopping at once with one sentence loses nothing.
+    """
+    from scheduler.credentials import key_env_of, uses_store
+    from scheduler.credentials.crypto import cipher_from_env
+
+    names = [n for n, c in settings.channels.items() if uses_store(c)]
+    if not names:
+        return
+    cipher = cipher_from_env(env if env is not None else os.environ, key_env_of(settings))
+    store = CredentialStore(engine)
+    for name in sorted(names):
+        row = store.get(name)
+        if row is not None:
+            row.grant(cipher)  # CredentialKeyError naming the channel and the variable
