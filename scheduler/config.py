@@ -38,7 +38,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels")
 #: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
 CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
-             "max_attempts", "retry_base", "stale_after")
+             "max_attempts", "retry_base", "stale_after", "credentials_key_env")
 _DEFAULT_TIMEZONE = "Europe/London"
 _DEFAULT_DATA_DIR = ".postq"
 
@@ -103,6 +103,8 @@ def _define_models() -> None:
         retry_base: str = "30s"
         # A delivery left 'publishing' by a publisher silent for this long is settled by others.
         stale_after: str = "30s"
+        # Which environment variable holds the key of the encrypted credential store.
+        credentials_key_env: str = "POSTQ_CREDENTIALS_KEY"
 
         @field_validator("timezone")
         @classmethod
@@ -441,7 +443,8 @@ def _core_is_plain(core: dict[str, Any]) -> bool:
     """
     if not set(core) <= set(CORE_KEYS):
         return False
-    text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after")
+    text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after",
+            "credentials_key_env")
     if not all(isinstance(core.get(k, ""), str) for k in text):
         return False
     attempts = core.get("max_attempts", 5)

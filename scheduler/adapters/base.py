@@ -139,6 +139,9 @@ class Adapter(ABC):
     #: How long after the creating call a listing may still miss the new post. Until
     #: then a ``check`` that finds nothing proves nothing (:meth:`nothing_found`).
     listing_lag: ClassVar[timedelta] = timedelta(0)
+    #: The channel's :class:`~scheduler.credentials.tokens.TokenSource` when it keeps its
+    #: tokens in the credential store (``auth = "oauth2"``); set by ``credentials.attach``.
+    tokens: Any = None
 
     def __init__(
         self,
@@ -211,10 +214,21 @@ class Adapter(ABC):
         remember(value)
         return value
 
+    def bearer(self) -> str:
+        """The access token to send: the credential store's (renewed when due) when the
+        channel uses it, else the ``token_env`` variable's. The one way adapters get it."""
+        if self.tokens is not None:
+            return str(self.tokens.access_token())
+        if getattr(self.settings, "auth", None) == "oauth2":
+            raise AuthError(f"channel '{self.channel}' keeps its tokens in the credential "
+                            "store, which was not opened for this adapter")
+        return self.secret("token_env")
+
     def secrets(self) -> list[str]:
         """Every secret value currently set, so output can be scrubbed of them."""
         found = [v for v in (self.env.get(n, "").strip()
                              for n in self.secret_names().values()) if v]
+        found += self.tokens.secrets() if self.tokens is not None else []
         remember(*found)
         return found
 

@@ -485,5 +485,24 @@ class HttpAdapter(Adapter, Generic[S]):
         """Where relative request paths go, from the channel settings."""
         raise NotImplementedError
 
+    def bearer(self) -> str:
+        # A dry run shows the call it would make; it must not renew a token to do so.
+        if self.http.dry_run and self.tokens is not None:
+            return REDACTED
+        return super().bearer()
+
+    def send_authorised(self, method: str, path: str, auth: Callable[[], dict[str, str]],
+                        **kwargs: Any) -> requests.Response:
+        """``http.request`` with ``auth()`` headers; a 401 to a stored token renews it once
+        and sends again (a 401 means nothing was done), then the caller maps the answer."""
+        headers = {**auth(), **dict(kwargs.pop("headers", None) or {})}
+        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        if response.status_code == 401 and self.tokens is not None:
+            rejected = headers.get("Authorization", "").removeprefix("Bearer ")
+            self.tokens.after_unauthorized(rejected)
+            headers = {**headers, **auth()}
+            response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        return response
+
     def close(self) -> None:
         self.http.close()

@@ -42,10 +42,9 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from scheduler.adapters.base import (
-    AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
@@ -54,6 +53,7 @@ from scheduler.adapters.base import (
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
 from scheduler.adapters.transport import credential_may_go_to
+from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     ConfigError,
     DuplicateRefused,
@@ -133,14 +133,14 @@ def version_sunset(version: str) -> date | None:
     return date(year + 1, month, 1)
 
 
-class LinkedInSettings(AdapterSettings):
+class LinkedInSettings(OAuthSettings):
     """``base_url`` (default https://api.linkedin.com), ``organization`` (a URN such as
     ``urn:li:organization:2414183``, or just the number), ``token_env``, ``version``
     (``Linkedin-Version``, YYYYMM) and ``token_expires`` (optional ISO date)."""
 
     base_url: str = "https://api.linkedin.com"
     organization: str
-    token_env: str
+    token_env: str | None = None
     version: str = DEFAULT_VERSION
     token_expires: date | None = None
 
@@ -151,6 +151,12 @@ class LinkedInSettings(AdapterSettings):
             raise ValueError(f"'{value}' is not a LinkedIn-Version; write YYYYMM, e.g. "
                              f"{DEFAULT_VERSION}")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _token_source(self) -> LinkedInSettings:
+        if (self.auth == "oauth2") == bool(self.token_env):
+            raise ValueError('needs either token_env or auth = "oauth2" (not both)')
+        return self
 
     @property
     def organization_urn(self) -> str:
@@ -174,14 +180,13 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
 
     def _headers(self, token: str | None = None) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {token if token is not None else self.secret('token_env')}",
+            "Authorization": f"Bearer {token if token is not None else self.bearer()}",
             "Linkedin-Version": self._settings.version,
             "X-Restli-Protocol-Version": "2.0.0",
         }
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {**self._headers(), **dict(kwargs.pop("headers", None) or {})}
-        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        response = self.send_authorised(method, path, self._headers, **kwargs)
         if response.status_code == 429 and not response.headers.get("Retry-After"):
             # Daily limits, reset at midnight UTC; LinkedIn sends no Retry-After.
             now = self.clock.now().astimezone(UTC)

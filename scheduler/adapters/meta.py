@@ -46,6 +46,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
+from pydantic import model_validator
 
 from scheduler.adapters.base import (
     AdapterSettings,
@@ -58,6 +59,7 @@ from scheduler.adapters.http import (
     redact,
     retry_after_of,
 )
+from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     AuthError,
     ConfigError,
@@ -115,15 +117,25 @@ class ContainerExpired(TransientPublishError):
     """Meta threw the container away (24 h unused, subcode 2207020): build a new one."""
 
 
-class GraphSettings(AdapterSettings):
+class GraphSettings(OAuthSettings):
     """Settings every Graph API channel has: ``base_url`` (with the API version),
-    ``token_env`` naming the access-token variable, and ``token_expires`` (optional ISO
-    date the token stops working, for early warnings)."""
+    ``token_env`` naming the access-token variable (or ``auth = "oauth2"`` for a token
+    from ``postq channels login``), and ``token_expires`` (optional ISO date the token
+    stops working, for early warnings)."""
 
     base_url: str
-    token_env: str
+    token_env: str | None = None
     token_expires: date | None = None
     media_host: MediaHostConfig | None = None
+
+    @model_validator(mode="after")
+    def _token_source(self) -> GraphSettings:
+        if self.auth == "oauth2" and self.token_env:
+            raise ValueError('give either token_env or auth = "oauth2", not both')
+        if self.auth != "oauth2" and not self.token_env:
+            raise ValueError('needs token_env, or auth = "oauth2" with a token from '
+                             "`postq channels login`")
+        return self
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -299,7 +311,7 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
         return found
 
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret('token_env')}"}
+        return {"Authorization": f"Bearer {self.bearer()}"}
 
     def media_host(self) -> MediaHost:
         if self._media_host is None:
@@ -323,8 +335,7 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
     # -- requests -----------------------------------------------------------------------
     def graph(self, method: str, path: str, **kwargs: Any) -> Any:
         """One Graph API call with the token, its errors classified; the decoded JSON."""
-        headers = {**self._auth(), **dict(kwargs.pop("headers", None) or {})}
-        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        response = self.send_authorised(method, path, self._auth, **kwargs)
         error = classify_graph_error(response, platform=self.http.platform,
                                      secrets=self.secrets(), now=self.clock.now(),
                                      quota_wait=self.quota_wait)

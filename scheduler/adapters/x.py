@@ -41,7 +41,6 @@ import requests
 from pydantic import model_validator
 
 from scheduler.adapters.base import (
-    AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
@@ -49,6 +48,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, redact, retry_after_of
 from scheduler.adapters.meta import normalise_text, recent_enough
+from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     AuthError,
     ConfigError,
@@ -63,9 +63,11 @@ _OAUTH1_KEYS = ("consumer_key_env", "consumer_secret_env", "access_token_env",
                 "access_token_secret_env")
 
 
-class XSettings(AdapterSettings):
+class XSettings(OAuthSettings):
     """``base_url`` (default https://api.x.com), ``username`` (for post URLs), and either
-    ``token_env`` (OAuth 2.0 user token) or all four OAuth 1.0a ``*_env`` names."""
+    ``token_env`` (OAuth 2.0 user token), ``auth = "oauth2"`` with ``client_id_env``
+    (tokens from ``postq channels login``, renewed at ``{base_url}/2/oauth2/token``), or
+    all four OAuth 1.0a ``*_env`` names."""
 
     base_url: str = "https://api.x.com"
     username: str | None = None
@@ -78,6 +80,13 @@ class XSettings(AdapterSettings):
     @model_validator(mode="after")
     def _one_auth(self) -> XSettings:
         given = [k for k in _OAUTH1_KEYS if getattr(self, k)]
+        if self.auth == "oauth2":
+            if self.token_env or given:
+                raise ValueError('auth = "oauth2" keeps tokens in the credential store; '
+                                 "remove token_env and the OAuth 1.0a *_env keys")
+            if not self.client_id_env:
+                raise ValueError('auth = "oauth2" needs client_id_env (the app\'s client id)')
+            return self
         if self.token_env and given:
             raise ValueError("give either token_env (OAuth 2.0) or the OAuth 1.0a *_env keys, not both")
         if not self.token_env and len(given) != len(_OAUTH1_KEYS):
@@ -109,8 +118,8 @@ class XAdapter(HttpAdapter[XSettings]):
     # -- auth ---------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
         """The bearer header, or nothing when the session signs with OAuth 1.0a."""
-        if self._settings.token_env:
-            return {"Authorization": f"Bearer {self.secret('token_env')}"}
+        if self._settings.token_env or self._settings.auth == "oauth2":
+            return {"Authorization": f"Bearer {self.bearer()}"}
         if not self._oauth1_ready:
             try:
                 from requests_oauthlib import OAuth1
@@ -127,7 +136,7 @@ class XAdapter(HttpAdapter[XSettings]):
         return {}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self.http.request(method, path, headers=self._auth(), check=False, **kwargs)
+        response = self.send_authorised(method, path, self._auth, **kwargs)
         self._raise_for(response)
         return response
 
@@ -242,7 +251,8 @@ class XAdapter(HttpAdapter[XSettings]):
         return self.nothing_found(post)
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
-        auth = {"Authorization": "Bearer ***" if self._settings.token_env else "OAuth ***"}
+        bearer = self._settings.token_env or self._settings.auth == "oauth2"
+        auth = {"Authorization": "Bearer ***" if bearer else "OAuth ***"}
         planned = []
         for n, image in enumerate(post.images, start=1):
             planned.append(self.http.plan(

@@ -86,6 +86,8 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     for row in describe_channels(ours):
         for problem in row["problems"]:
             click.echo(f"warning: channel '{row['channel']}' is not ready: {problem}", err=True)
+        for lapse in row.get("warnings", []):
+            click.echo(f"warning: {lapse}", err=True)
     for s in snaps:
         for c in s.channels:
             for w in c.warnings:

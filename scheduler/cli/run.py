@@ -67,6 +67,9 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
                         click.echo(f"    {line}")
         publisher.close()
         return
+    from scheduler.credentials.tokens import check_key
+
+    check_key(settings, store.engine)
     attach(publisher)
     if once:
         outcomes = publisher.run_once()

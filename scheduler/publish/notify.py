@@ -19,6 +19,8 @@ _WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MIS
 
 
 def notice_text(outcome: Outcome) -> str:
+    if outcome.delivery_id.startswith("credential:"):  # a retired credential, not a delivery
+        return f"postq: {outcome.detail}"
     what = _WORDS.get(outcome.state, outcome.state)
     text = f"postq: delivery {outcome.ref} {what}"
     if outcome.detail:

@@ -112,8 +112,23 @@ class Publisher:
                 built = cls(channel, parsed, **kwargs)
                 # Each step's remote ids reach the store before the next call is made.
                 built.save_progress = getattr(self.store, "save_remote_state", None)
+                self._attach_tokens(built)
                 self._adapters[channel] = built
             return self._adapters[channel]
+
+    def _attach_tokens(self, adapter: Adapter) -> None:
+        """Tokens from the credential store for ``auth = "oauth2"`` channels."""
+        from scheduler.credentials import uses_store
+
+        if uses_store(adapter.settings):
+            from scheduler.credentials.tokens import attach
+
+            attach(adapter, self.settings, self.store.engine, env=self.env, clock=self.clock,
+                   worker=self.worker, on_retired=self._credential_retired)
+
+    def _credential_retired(self, channel: str, message: str) -> None:
+        """A refused refresh token is news for a person: through ``[notify]`` like a failure."""
+        self._record(Outcome(f"credential:{channel}", f"credential@{channel}", "failed", message))
 
     def close(self) -> None:
         self.chain_ticks = False

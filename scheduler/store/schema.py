@@ -173,6 +173,8 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         # that lost its claim can no longer record an outcome (see PublishOps.claim_due).
         deliveries.append_column(
             Column("claim_token", Integer, nullable=False, default=0, server_default="0"))
+    if version >= 5:
+        _credentials_table(md)
     return md
 
 
@@ -187,6 +189,32 @@ def _add_reminders(deliveries: Table) -> None:
     )
     Index("uq_deliveries_slot", deliveries.c.post_row, deliveries.c.channel,
           deliveries.c.reminder, unique=True)
+
+
+def _credentials_table(md: MetaData) -> Table:
+    """v5: tokens a platform handed back, encrypted (see :mod:`scheduler.credentials`).
+
+    ``secret`` is Fernet ciphertext of the access and refresh tokens; the expiry times and
+    scopes stay readable so ``status`` can warn without the key. ``version`` grows with
+    every new token pair, and ``lease_by``/``lease_until`` mark the one publisher allowed
+    to present the refresh token, so several publishers never present it twice.
+    """
+    return Table(
+        "credentials", md,
+        Column("channel", String(100), primary_key=True),
+        Column("platform", String(32), nullable=False),
+        Column("secret", Text, nullable=False),
+        Column("expires_at", UTCDateTime),
+        Column("refresh_expires_at", UTCDateTime),
+        Column("obtained_at", UTCDateTime, nullable=False),
+        Column("scopes", Text, nullable=False),
+        Column("state", String(16), nullable=False),  # active | retired
+        Column("note", Text),
+        Column("version", Integer, nullable=False),
+        Column("lease_by", String(200)),
+        Column("lease_until", UTCDateTime),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
 
 
 METADATA = build_metadata()
@@ -241,9 +269,14 @@ def _migrate_to_claim_tokens(conn: Connection) -> None:
         "ALTER TABLE deliveries ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0"))
 
 
+def _migrate_to_credentials(conn: Connection) -> None:
+    _credentials_table(MetaData()).create(conn)
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
+    4: _migrate_to_credentials,
 }
 
 
