@@ -211,6 +211,7 @@ class PublisherProcess:
     rig: Rig
     args: tuple[str, ...] = ()
     name: str = "publisher"
+    extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     out_path: Path | None = None
     err_path: Path | None = None
@@ -224,7 +225,7 @@ class PublisherProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scheduler", "--config", str(self.rig.config), "run",
              *self.args],
-            cwd=self.rig.root, env=self.rig.env(), stdout=out, stderr=err,
+            cwd=self.rig.root, env=self.rig.env(**self.extra_env), stdout=out, stderr=err,
         )
         return self
 

@@ -69,7 +69,7 @@ def serve(
         publisher.beat()
         systemd.notify(WATCHDOG=1)  # only after the database took the heartbeat
 
-    beat()
+    publisher.beat()
     publisher.reconcile()
     publisher.chain_ticks = True
     sched = BackgroundScheduler(
