@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, select
 
 from scheduler.errors import StoreError, UsageError
 from scheduler.store import STATES, Store
-from scheduler.store.schema import T, build_metadata
+from scheduler.store.schema import SCHEMA_VERSION, T, build_metadata
 from scheduler.timeutil import FixedClock, get_zone
 from tests.test_store_support import DB_PARAMS, image, make_db_url, snap
 
@@ -327,7 +327,17 @@ def test_outgoing_is_the_snapshot_and_checks_the_files(alice: Store, bob: Store)
     assert img.read_bytes() == image().data and img.sha256 == image().sha256
     assert img.alt == "A desk with case notes." and img.focus == (0.5, 0.4)
     img.path.write_bytes(b"tampered")
-    with pytest.raises(StoreError, match="has changed since it was queued"):
+    if bob.media.shared is None:
+        with pytest.raises(StoreError, match="has changed since it was queued"):
+            bob.outgoing(c.id)
+        return
+    # With media shared through the database (PostgreSQL's default) the local file is a
+    # cache: the verified copy is fetched again, and a changed shared copy is refused.
+    assert bob.outgoing(c.id).images[0].read_bytes() == image().data
+    with bob.engine.begin() as conn:
+        conn.execute(T["media_blobs"].update().values(data=b"tampered"))
+    img.path.unlink()
+    with pytest.raises(StoreError, match="in the queue database does not match its hash"):
         bob.outgoing(c.id)
 
 
@@ -398,7 +408,7 @@ def test_a_database_made_by_schema_v1_upgrades_in_place(db_url: str, media_dir: 
 
     store = Store(db_url, media_dir, clock=clock, user="erin")
     with store.engine.connect() as conn:
-        assert conn.execute(select(T["meta"].c.value)).scalar() == "2"
+        assert conn.execute(select(T["meta"].c.value)).scalar() == str(SCHEMA_VERSION)
     assert "ix_events_post" in {i["name"] for i in inspect(store.engine).get_indexes("events")}
     (row,) = store.list_deliveries()
     assert (row.ref, row.state, row.caption, row.due_at) == ("old@outbox", "scheduled",
@@ -415,7 +425,7 @@ def test_a_newer_schema_is_refused(db_url: str, media_dir: Path, alice: Store) -
     with pytest.raises(StoreError) as exc:
         Store(db_url, media_dir)
     assert str(exc.value) == ("the queue database has schema version 99, newer than this "
-                              "postq understands (2); upgrade postq")
+                              f"postq understands ({SCHEMA_VERSION}); upgrade postq")
 
 
 def test_what_the_publisher_needs_beyond_claiming(alice: Store, bob: Store) -> None:

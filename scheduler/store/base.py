@@ -57,12 +57,15 @@ class StoreBase:
         late_grace: timedelta = timedelta(minutes=30),
         zone: tzinfo = UTC,
         engine: Engine | None = None,
+        media_store: Any = None,
     ) -> None:
         self.url = url
         if engine is None:
             _make_parent(url)
         self.engine = engine if engine is not None else make_engine(url)
-        self.media = MediaStore(Path(media_dir))
+        from scheduler.store.blobs import shared_media
+
+        self.media = MediaStore(Path(media_dir), shared_media(media_store, self.engine))
         self.clock = clock or Clock()
         self.user = user or current_user()
         self.late_grace = late_grace
@@ -89,6 +92,7 @@ class StoreBase:
             clock=clock,
             late_grace=parse_duration(settings.postq.late_grace),
             zone=settings.zone,
+            media_store=settings.media_store,
         )
 
     def close(self) -> None:

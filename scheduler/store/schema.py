@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -165,7 +166,20 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         # v2: adapter progress kept across attempts, and the audit trail looked up by post.
         deliveries.append_column(Column("remote_state", Text))
         Index("ix_events_post", events.c.post_id, events.c.id)
+    if version >= 3:
+        _media_blobs_table(md)
     return md
+
+
+def _media_blobs_table(md: MetaData) -> Table:
+    """v3: rendered media in the database, so publishers on other machines can read them
+    (:mod:`scheduler.store.blobs`); split in parts so no single value is huge."""
+    return Table(
+        "media_blobs", md,
+        Column("sha256", String(64), primary_key=True),
+        Column("part", Integer, primary_key=True),
+        Column("data", LargeBinary, nullable=False),
+    )
 
 
 METADATA = build_metadata()
@@ -177,8 +191,15 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_events_post ON events (post_id, id)"))
 
 
+def _migrate_add_media_blobs(conn: Connection) -> None:
+    _media_blobs_table(MetaData()).create(conn)
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_add_media_blobs,
+}
 
 
 def read_version(conn: Connection) -> int | None:
