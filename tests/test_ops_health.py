@@ -160,3 +160,29 @@ def test_stopped_publisher_is_shown_stopped_not_vanished(project: Project, tmp_p
     store.close()
     line = project.run("status").output.split("Publishers:\n", 1)[1].strip()
     assert line.startswith("host:5: stopped ") and line.endswith(": SIGTERM received")
+
+
+def test_check_warns_about_tokens_running_out(project: Project) -> None:
+    from tests.project import BASE_CONFIG
+
+    today = datetime.now(load(project.config).zone).date()
+    soon, gone = today + timedelta(days=5), today - timedelta(days=1)
+    project.write_config(base=BASE_CONFIG.replace(
+        '[channels.threads]\nadapter = "threads"',
+        f'[channels.threads]\nadapter = "threads"\ntoken_expires = "{soon.isoformat()}"\n'
+        f'[channels.linkedin]\nadapter = "linkedin"\ntoken_expires = {gone.isoformat()}\n'
+        '[channels.far]\nadapter = "threads"\ntoken_expires = "2099-01-01"'))
+    result = project.run("status", "--check")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"WARNING: channel linkedin: the access token expired on {gone.isoformat()}; renew it\n"
+        f"WARNING: channel threads: the access token expires in 5 days ({soon.isoformat()}); "
+        "renew it\n")
+    from scheduler.ops.metrics import Metrics
+
+    store = _store(project)
+    metrics = Metrics(store, load(project.config))
+    far = datetime(2099, 1, 1, tzinfo=UTC).timestamp()
+    assert metrics.registry.get_sample_value(
+        "postq_credential_expiry_timestamp_seconds", {"channel": "far"}) == far
+    store.close()

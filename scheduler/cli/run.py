@@ -94,7 +94,7 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
     if metrics_port is not None:
         from scheduler.ops.metrics import Metrics
 
-        metrics = Metrics(store)
+        metrics = Metrics(store, settings)
         reporter.listeners.append(metrics)
         try:
             metrics.serve(metrics_port, metrics_host)

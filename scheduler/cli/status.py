@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any, NoReturn
 
 import click
@@ -38,7 +38,7 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
     if check:
-        _check(store, store.clock.now(), settings.zone, as_json)
+        _check(store, store.clock.now(), settings, as_json)
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()
     now = store.clock.now()
@@ -55,10 +55,12 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
 
 
-def _check(store: Any, now: datetime, zone: tzinfo, as_json: bool) -> NoReturn:
-    from scheduler.ops.health import exit_code, find_problems
+def _check(store: Any, now: datetime, settings: Any, as_json: bool) -> NoReturn:
+    from scheduler.ops.health import credential_problems, exit_code, find_problems
 
-    problems = find_problems(store, now, zone)
+    full = settings.full() if hasattr(settings, "full") else settings  # the channels too
+    problems = find_problems(store, now, settings.zone)
+    problems += credential_problems(full, now.astimezone(settings.zone).date())
     code = exit_code(problems)
     if as_json:
         click.echo(json.dumps({"status": ("ok", "warning", "critical")[code], "exit_code": code,

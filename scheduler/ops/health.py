@@ -7,14 +7,16 @@ systemd timer or cron can act on the exit code alone:
 - CRITICAL: deliveries are due (by more than a minute, so a publisher run from cron each
   minute does not flap) on channels that are not paused, and no publisher is alive;
 - WARNING: failed deliveries, deliveries waiting for a person's check, due deliveries
-  still awaiting approval, and publishers that stopped answering without stopping.
+  still awaiting approval, publishers that stopped answering without stopping, and
+  access tokens (``token_expires`` of a channel) that run out within two weeks, as
+  ``channels --check`` warns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from scheduler.store.report import when
@@ -26,6 +28,8 @@ DUE_SLACK = timedelta(minutes=1)
 #: A crashed publisher's heartbeat is reported for a day, then taken for old news.
 _FORGET_DEAD = timedelta(days=1)
 _SCAN = 1000
+#: As ``channels --check`` (scheduler.adapters.meta.EXPIRY_WARNING_DAYS).
+EXPIRY_WARNING = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,40 @@ def find_problems(reader: Any, now: datetime, zone: tzinfo) -> list[Problem]:
             problems.append(Problem(WARNING, "publisher_silent",
                                     f"publisher {b.worker} has not reported for {age} s "
                                     "and did not stop cleanly"))
+    return problems
+
+
+def token_expiries(settings: Any) -> dict[str, date]:
+    """``channel -> token_expires`` for every channel that sets it."""
+    out = {}
+    for name, cfg in settings.channels.items():
+        value = (cfg.model_extra or {}).get("token_expires")
+        if isinstance(value, datetime):
+            value = value.date()
+        elif isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                continue  # the adapter's own settings check reports the bad date
+        if isinstance(value, date):
+            out[name] = value
+    return out
+
+
+def credential_problems(settings: Any, today: date) -> list[Problem]:
+    """A warning per channel whose access token has run out or will within two weeks."""
+    problems = []
+    for name, expires in sorted(token_expiries(settings).items()):
+        days = (expires - today).days
+        if days < 0:
+            problems.append(Problem(WARNING, "credential_expired",
+                                    f"channel {name}: the access token expired on "
+                                    f"{expires.isoformat()}; renew it"))
+        elif timedelta(days=days) < EXPIRY_WARNING:
+            problems.append(Problem(WARNING, "credential_expiring",
+                                    f"channel {name}: the access token expires in {days} "
+                                    f"day{'s' if days != 1 else ''} ({expires.isoformat()}); "
+                                    "renew it"))
     return problems
 
 

@@ -19,7 +19,7 @@ _LATE_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 1800, 3600)
 class Metrics:
     """The registry and the event listener that feeds it."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, settings: Any = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.store = store
@@ -41,6 +41,18 @@ class Metrics:
             "postq_last_published_timestamp_seconds",
             "Unix time of this publisher's last successful publication per channel.",
             ["channel"], registry=self.registry)
+        self.credential_expiry = Gauge(
+            "postq_credential_expiry_timestamp_seconds",
+            "Unix time a channel's access token runs out (its token_expires setting).",
+            ["channel"], registry=self.registry)
+        if settings is not None:
+            from datetime import UTC, datetime, time
+
+            from scheduler.ops.health import token_expiries
+
+            for channel, day in token_expiries(settings).items():
+                moment = datetime.combine(day, time(0, 0), tzinfo=UTC)
+                self.credential_expiry.labels(channel).set(moment.timestamp())
 
     def __call__(self, event: dict[str, Any]) -> None:
         """An :class:`~scheduler.ops.events.EventReporter` listener."""
@@ -68,7 +80,7 @@ class Metrics:
 class _QueueCollector:
     """``postq_deliveries{state, channel}`` straight from the database at each scrape."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, settings: Any = None) -> None:
         self.store = store
 
     def describe(self) -> list[Any]:
