@@ -180,8 +180,13 @@ def burst(work: Path, publishers: int, posts: int = 100) -> tuple[float, int]:
                          channels=("c1", "c2", "c3"), adapter="outbox")
     procs = start_publishers(rig, publishers, machines=machines)
     try:
-        due = datetime.now(UTC) + timedelta(seconds=4 + posts / 50)
+        # Queueing 1,000 posts in one transaction takes tens of seconds on a busy
+        # PostgreSQL; the due time must still be ahead when it commits.
+        began = time.monotonic()
+        due = datetime.now(UTC) + timedelta(seconds=4 + posts / 10)
         ids = queue_posts(rig, [due] * posts)
+        print(f"   (queueing {posts} posts × 3 channels took {time.monotonic() - began:.1f} s, "
+              f"{publishers} publisher(s))", flush=True)
         if datetime.now(UTC) >= due:
             raise SystemExit("burst: queueing took longer than the lead time; raise it")
         wait_until(lambda: outbox_count(rig.outbox) >= len(ids), 60 + posts / 10, interval=0.2)

@@ -19,6 +19,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ def _scrape(port: int) -> dict[str, float]:
 def test_a_run_logs_json_serves_metrics_notifies_systemd_and_is_shown_stopped(
         tmp_path: Path) -> None:
     rig = make_rig(tmp_path / "rig", channels=("c1", "c2"), before=(0.05, 0.1))
-    due = datetime.now(UTC) + timedelta(seconds=2)
+    due = datetime.now(UTC) + timedelta(seconds=6)
     queue_posts(rig, [due] * 3 + [due + timedelta(hours=1)])
     port = _free_port()
     sock = _listen(tmp_path / "notify")
@@ -112,7 +113,7 @@ def test_a_run_logs_json_serves_metrics_notifies_systemd_and_is_shown_stopped(
     # READY once started, then the watchdog kept fed at least twice a second.
     assert messages[0].startswith("READY=1\nSTATUS=publishing as ")
     assert messages.count("WATCHDOG=1") >= 2
-    lines = [json.loads(line) for line in proc.stderr().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in proc.stderr().splitlines()]  # every line is JSON
     events = [obj.get("event") for obj in lines]
     assert events[0] == "start" and events[-1] == "stop"
     assert events.count("published") == 6
@@ -123,3 +124,14 @@ def test_a_run_logs_json_serves_metrics_notifies_systemd_and_is_shown_stopped(
     worker = lines[0]["worker"]
     assert f"  {worker}: stopped " in status.stdout
     assert status.stdout.rstrip().endswith("SIGTERM received")
+
+
+def test_a_metrics_port_in_use_is_one_clear_sentence(project: Any) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = project.run("run", "--once", "--metrics-port", str(port))
+    assert result.exit_code == 1
+    assert result.output == (f"error: --metrics-port {port}: cannot listen on "
+                             f"127.0.0.1:{port} (Address already in use)\n")

@@ -112,7 +112,5 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
         if any(o.state in ("failed", "needs_check") for o in outcomes):
             sys.exit(1)
         return
-    click.echo(f"postq publisher {publisher.worker} running; Ctrl-C or SIGTERM to stop.",
-               err=True)
     serve(publisher, tick_seconds=tick, reconcile_seconds=reconcile_every,
           watchers=[PauseWatcher(store)])

@@ -88,7 +88,8 @@ def serve(
         sched.add_job(_guard(watcher, "watch"), "interval", seconds=tick_seconds,
                       id=f"watch-{n}", next_run_time=start)
     sched.start()
-    emit("start", f"publisher {publisher.worker} started (pid {os.getpid()})",
+    emit("start", f"publisher {publisher.worker} started (pid {os.getpid()}); SIGTERM or "
+                  "Ctrl-C stops it after the calls in flight",
          worker=publisher.worker, pid=os.getpid())
     systemd.notify(READY=1, STATUS=f"publishing as {publisher.worker}")
     try:
