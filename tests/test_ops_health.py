@@ -123,6 +123,9 @@ def test_run_once_leaves_its_own_heartbeat_with_its_result(project: Project) -> 
 
 def test_watch_tells_people_once_when_a_delivery_goes_overdue(project: Project) -> None:
     project.write_config(NOTIFY)
+    store = _store(project, datetime.now(UTC) - timedelta(hours=1))
+    store.retire_heartbeat("host:3", {"pid": 3, "stopped_at": "-", "reason": "SIGTERM received"})
+    store.close()  # the publisher was stopped an hour ago
     _queue(project, "io", datetime.now(UTC) - timedelta(minutes=2))
     quiet = project.run("watch")  # late_grace is 30m: not overdue yet
     assert (quiet.exit_code, quiet.output) == (0, "Nothing is overdue.\n")
