@@ -189,7 +189,9 @@ def burst(work: Path, publishers: int, posts: int = 100) -> tuple[float, int]:
               f"{publishers} publisher(s))", flush=True)
         if datetime.now(UTC) >= due:
             raise SystemExit("burst: queueing took longer than the lead time; raise it")
-        wait_until(lambda: outbox_count(rig.outbox) >= len(ids), 60 + posts / 10, interval=0.2)
+        ahead = (due - datetime.now(UTC)).total_seconds()
+        wait_until(lambda: outbox_count(rig.outbox) >= len(ids), ahead + 60 + posts / 10,
+                   interval=0.2)
         store = rig.store()
         try:
             done = [r.published_at for r in store.list_deliveries(state="published")]
