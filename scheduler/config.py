@@ -35,7 +35,8 @@ CONFIG_NAME = "postq.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 #: The top-level tables of ``postq.toml`` (the fields of :class:`Settings` but ``path``).
-SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels")
+SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels",
+            "media_store")
 #: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
 CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
              "max_attempts", "retry_base", "stale_after", "credentials_key_env")
@@ -58,7 +59,7 @@ DEFAULT_REMINDER: dict[str, str] = {
 }
 
 _MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
-           "NotifySettings", "ChannelSettings", "Settings")
+           "NotifySettings", "ChannelSettings", "MediaStoreSettings", "Settings")
 # Two threads asking at once must not get two different Settings classes.
 _BUILDING = threading.Lock()
 
@@ -87,8 +88,10 @@ def _define_models() -> None:
     globals afterwards (``global`` makes their names and qualified names top-level).
     """
     global _Strict, CoreSettings, PolicySettings, BrandSettings, CaptionSettings
-    global NotifySettings, ChannelSettings, Settings
-    from pydantic import BaseModel, ConfigDict, Field, field_validator
+    global NotifySettings, ChannelSettings, MediaStoreSettings, Settings
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
     class _Strict(BaseModel):
         model_config = ConfigDict(extra="forbid", frozen=True)
@@ -187,6 +190,21 @@ def _define_models() -> None:
         channel: str | None = None
         on: list[str] = Field(default_factory=lambda: ["failed", "needs_check", "missed"])
 
+    class MediaStoreSettings(_Strict):
+        """Where publishers on every machine read media (see scheduler.store.blobs)."""
+
+        kind: Literal["local", "database", "s3"] | None = None
+        bucket: str | None = None
+        prefix: str = ""
+        region: str | None = None
+        endpoint_url: str | None = None
+
+        @model_validator(mode="after")
+        def _bucket(self) -> MediaStoreSettings:
+            if self.kind == "s3" and not self.bucket:
+                raise ValueError("kind 's3' needs a bucket")
+            return self
+
     class ChannelSettings(BaseModel):
         """A configured account. Only ``adapter`` is shared; the rest belongs to the adapter."""
 
@@ -211,6 +229,7 @@ def _define_models() -> None:
         slots: dict[str, Any] = Field(default_factory=dict)
         notify: NotifySettings = Field(default_factory=NotifySettings)
         channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+        media_store: MediaStoreSettings = Field(default_factory=lambda: MediaStoreSettings())
         path: Path | None = None
 
         # -- resolved locations -------------------------------------------------------------
@@ -358,6 +377,7 @@ def _section_model(loc: tuple[Any, ...]) -> list[str] | None:
     models: dict[str, type[BaseModel]] = {
         "postq": CoreSettings, "policy": PolicySettings, "brand": BrandSettings,
         "captions": CaptionSettings, "notify": NotifySettings,
+        "media_store": MediaStoreSettings,
     }
     if len(loc) == 1:
         return [k for k in Settings.model_fields if k != "path"]

@@ -104,6 +104,9 @@ class Rig:
     channels: tuple[str, ...]
     adapter: str
     site: Path | None = None
+    #: The platform and the call logs, when several rigs (machines) share them.
+    outbox_dir: Path | None = None
+    logs_dir: Path | None = None
 
     @property
     def config(self) -> Path:
@@ -111,11 +114,11 @@ class Rig:
 
     @property
     def outbox(self) -> Path:
-        return self.root / ".postq" / "outbox"
+        return self.outbox_dir or self.root / ".postq" / "outbox"
 
     @property
     def logs(self) -> Path:
-        return self.root / "calls"
+        return self.logs_dir or self.root / "calls"
 
     def settings(self) -> Any:
         from scheduler.config import load
@@ -143,12 +146,17 @@ class Rig:
 def make_rig(
     root: Path, *, channels: Sequence[str] = ("c1", "c2", "c3"), adapter: str = SLOW_ADAPTER,
     before: tuple[float, float] = (0.0, 0.0), after: tuple[float, float] = (0.0, 0.0),
-    stale_after: str = "30s", require_approval: bool = False,
+    stale_after: str = "30s", require_approval: bool = False, database: str = "",
+    outbox: Path | None = None, logs: Path | None = None,
 ) -> Rig:
-    """Write ``postq.toml`` for ``channels``, all on one adapter and one outbox folder."""
+    """Write ``postq.toml`` for ``channels``, all on one adapter and one outbox folder.
+
+    ``database``, ``outbox`` and ``logs`` let several rigs stand for several machines:
+    one PostgreSQL queue, one platform, each with its own ``data_dir``.
+    """
     root.mkdir(parents=True, exist_ok=True)
-    rig = Rig(root, tuple(channels), adapter)
-    rig.logs.mkdir(exist_ok=True)
+    rig = Rig(root, tuple(channels), adapter, outbox_dir=outbox, logs_dir=logs)
+    rig.logs.mkdir(parents=True, exist_ok=True)
     if adapter == SLOW_ADAPTER:
         rig.site = install_slow_adapter(root / "site")
     parts = [textwrap.dedent(f"""
@@ -158,8 +166,11 @@ def make_rig(
         require_approval = {str(require_approval).lower()}
         stale_after = "{stale_after}"
         """)]
+    if database:
+        parts.append(f"database = {json.dumps(database)}\n")
     for name in channels:
-        parts.append(f'\n[channels.{name}]\nadapter = "{adapter}"\npath = ".postq/outbox"\n')
+        parts.append(f'\n[channels.{name}]\nadapter = "{adapter}"\n'
+                     f'path = {json.dumps(str(outbox) if outbox else ".postq/outbox")}\n')
         if adapter == SLOW_ADAPTER:
             parts.append(f"before = [{before[0]}, {before[1]}]\nafter = [{after[0]}, {after[1]}]\n"
                          f"log_dir = {json.dumps(str(rig.logs))}\n")
@@ -211,6 +222,7 @@ class PublisherProcess:
     rig: Rig
     args: tuple[str, ...] = ()
     name: str = "publisher"
+    extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     out_path: Path | None = None
     err_path: Path | None = None
@@ -224,7 +236,7 @@ class PublisherProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scheduler", "--config", str(self.rig.config), "run",
              *self.args],
-            cwd=self.rig.root, env=self.rig.env(), stdout=out, stderr=err,
+            cwd=self.rig.root, env=self.rig.env(**self.extra_env), stdout=out, stderr=err,
         )
         return self
 

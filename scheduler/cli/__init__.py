@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "calendar": ("scheduler.cli.calendar", "calendar", "The coming weeks at a glance."),
     "run": ("scheduler.cli.run", "run", "Run the publisher."),
     "status": ("scheduler.cli.status", "status", "Publisher heartbeat, pauses, counts, next due."),
+    "watch": ("scheduler.cli.watch", "watch", "Notify people when nothing publishes what is due."),
     "channels": ("scheduler.cli.channels", "channels", "Configured channels and readiness."),
     "log": ("scheduler.cli.log", "log", "The audit trail."),
     "demo": ("scheduler.cli.demo", "demo", "Run the whole pipeline on the bundled examples."),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+from datetime import datetime
+from typing import Any, NoReturn
 
 import click
 
@@ -14,13 +17,19 @@ from scheduler.cli._common import load_read_settings, run_guarded
               metavar="N", help="How many next due deliveries to show.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"pauses": [...], "counts": {state: n}, "next_due": [...], '
-                   '"publishers": [{"worker", "seen_at", "alive", "info"}]}.')
+                   '"publishers": [{"worker", "seen_at", "alive", "stopped", "info"}]}; with '
+                   '--check: {"status", "exit_code", "problems": [{"level", "code", '
+                   '"message", "count"}]}.')
+@click.option("--check", is_flag=True,
+              help="For monitors: print one line per problem and exit 0 (all well), 1 "
+                   "(a warning) or 2 (deliveries due and no publisher alive).")
 @click.pass_context
 @run_guarded
-def status(ctx: click.Context, count: int, as_json: bool) -> None:
+def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     """Pause state, deliveries per state, the next due, and publisher heartbeats.
 
-    A publisher is alive if its last heartbeat is less than 30 seconds old.
+    A publisher is alive if its last heartbeat is less than 30 seconds old; one that
+    stopped cleanly is shown with when and why, and the last `run --once` with its result.
     """
     from scheduler.store.fastread import open_reader
     from scheduler.store.report import status_text
@@ -28,6 +37,8 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
+    if check:
+        _check(store, store.clock.now(), settings, as_json)
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()
     now = store.clock.now()
@@ -40,7 +51,8 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
             "counts": counts,
             "next_due": [d.as_dict() for d in due],
             "publishers": [{"worker": b.worker, "seen_at": utc_iso(b.seen_at),
-                            "alive": b.alive(now), "info": b.info} for b in beats],
+                            "alive": b.alive(now), "stopped": b.stopped, "info": b.info}
+                           for b in beats],
             "credentials": creds, "warnings": cred_warnings,
         }, indent=2))
         return
@@ -51,3 +63,21 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
             click.echo(f"  {line}")
     for warning in cred_warnings:
         click.echo(f"warning: {warning}")
+
+
+def _check(store: Any, now: datetime, settings: Any, as_json: bool) -> NoReturn:
+    from scheduler.ops.health import credential_problems, exit_code, find_problems
+
+    full = settings.full() if hasattr(settings, "full") else settings  # the channels too
+    problems = find_problems(store, now, settings.zone)
+    problems += credential_problems(full, now.astimezone(settings.zone).date())
+    code = exit_code(problems)
+    if as_json:
+        click.echo(json.dumps({"status": ("ok", "warning", "critical")[code], "exit_code": code,
+                               "problems": [p.as_dict() for p in problems]}, indent=2))
+    else:
+        for p in problems:
+            click.echo(p.line)
+        if not problems:
+            click.echo("OK: publishing is on track")
+    sys.exit(code)

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from scheduler.adapters.base import OutgoingPost
-from scheduler.errors import PostqError
+from scheduler.errors import ConfigError, PostqError
 from scheduler.publish.worker import Outcome, Publisher
 from scheduler.redaction import redact
 
@@ -44,21 +44,33 @@ class Notifier:
             return
         if outcome.ref.endswith(f"@{channel}"):
             return  # never notify a channel about its own failure in a loop
+        try:
+            self.send(notice_text(outcome), f"{outcome.delivery_id}:{outcome.state}",
+                      outcome.ref.split("@")[0])
+        except PostqError as exc:
+            log.error("failure notice to %s not sent: %s", channel, exc)
+
+    def send(self, text: str, key: str, post_id: str = "postq") -> None:
+        """Post ``text`` to the notify channel; ``key`` makes its delivery id unique.
+
+        Raises the adapter's PostqError when the notice could not be sent.
+        """
+        channel = self.settings.channel
         # Outcomes are redacted already; the notice is cleaned again because it goes to
         # another channel, possibly outside the organisation.
-        text = redact(notice_text(outcome))
+        text = redact(text)
+        if not channel:
+            raise ConfigError("[notify] channel is not set in postq.toml, so there is "
+                              "nobody to tell")
         now = self.publisher.clock.now()
-        digest = hashlib.sha256(f"{outcome.delivery_id}:{outcome.state}:{now}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{key}:{now}".encode()).hexdigest()
         post = OutgoingPost(
-            delivery_id=f"notice-{digest[:16]}", post_id=outcome.ref.split("@")[0],
+            delivery_id=f"notice-{digest[:16]}", post_id=post_id,
             channel=channel, caption=text, images=(), language="en",
             content_hash=digest, due_at=now,
         )
-        try:
-            self.publisher.adapter(channel).publish(post)
-            self.sent.append(text)
-        except PostqError as exc:
-            log.error("failure notice to %s not sent: %s", channel, exc)
+        self.publisher.adapter(channel).publish(post)
+        self.sent.append(text)
 
 
 def attach(publisher: Publisher) -> Any:

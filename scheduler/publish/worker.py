@@ -81,6 +81,8 @@ class Publisher:
     chain_ticks: bool = False
     #: Called with each Outcome in failed / needs_check / missed (failure notices).
     on_outcome: Callable[[Outcome], None] | None = None
+    #: Called with every recorded Outcome (log lines and metrics, :mod:`scheduler.ops`).
+    on_event: Callable[[Outcome], None] | None = None
 
     def __post_init__(self) -> None:
         self._adapters: dict[str, Adapter] = {}
@@ -302,6 +304,11 @@ class Publisher:
     def _record(self, outcome: Outcome) -> Outcome:
         with self._lock:
             self.outcomes.append(outcome)
+        if self.on_event:
+            try:
+                self.on_event(outcome)
+            except Exception:
+                log.exception("the event for %s could not be reported", outcome.ref)
         wanted = outcome.notify or outcome.state in ("failed", "needs_check", "missed")
         if wanted and self.on_outcome:
             try:

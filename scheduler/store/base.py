@@ -58,13 +58,16 @@ class StoreBase:
         zone: tzinfo = UTC,
         engine: Engine | None = None,
         claim_clock: Clock | None = None,
+        media_store: Any = None,
     ) -> None:
         self.url = url
         if engine is None:
             _make_parent(url)
             _refuse_empty_file(url)
         self.engine = engine if engine is not None else make_engine(url)
-        self.media = MediaStore(Path(media_dir))
+        from scheduler.store.blobs import shared_media
+
+        self.media = MediaStore(Path(media_dir), shared_media(media_store, self.engine))
         self.clock = clock or Clock()
         # Who owns a claim is decided on the database's clock, shared by every publisher,
         # never on each process's own: two machines 60 s apart must agree on who is alive.
@@ -97,6 +100,7 @@ class StoreBase:
             clock=clock,
             late_grace=parse_duration(settings.postq.late_grace),
             zone=settings.zone,
+            media_store=settings.media_store,
         )
 
     def close(self) -> None:

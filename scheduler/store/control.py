@@ -92,6 +92,19 @@ class ControlOps(StoreBase):
             rows = list(conn.execute(select(hb).order_by(hb.c.seen_at.desc())))
         return [Heartbeat(r.worker, r.seen_at, json.loads(r.info or "{}")) for r in rows]
 
+    def retire_heartbeat(self, worker: str, info: dict[str, Any]) -> None:
+        """Record that ``worker`` stopped cleanly (``info`` says when and why), keeping only
+        the latest stopped record of its host, so ``status`` shows the last run or stop
+        rather than nothing, and a cron run every minute does not pile up rows."""
+        hb = T["heartbeats"]
+        host = worker.rsplit(":", 1)[0]
+        self.heartbeat(worker, info)
+        older = [b.worker for b in self.heartbeats()
+                 if b.stopped and b.worker != worker and b.worker.rsplit(":", 1)[0] == host]
+        if older:
+            with self._write() as conn:
+                conn.execute(hb.delete().where(hb.c.worker.in_(older)))
+
     def forget_heartbeat(self, worker: str) -> None:
         """A publisher stopping cleanly removes its heartbeat so it is not shown as dead."""
         hb = T["heartbeats"]

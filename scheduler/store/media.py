@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from scheduler.errors import StoreError
 
@@ -20,8 +21,15 @@ from scheduler.errors import StoreError
 class MediaStore:
     """The folder of content-addressed media files."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared: Any = None) -> None:
         self.root = Path(root)
+        #: A :class:`~scheduler.store.blobs.SharedMedia` every publisher reaches, or None.
+        self.shared = shared
+
+    def share(self, conn: Any, sha256: str, data: bytes) -> None:
+        """Keep the bytes in the shared store too (in the queueing transaction ``conn``)."""
+        if self.shared is not None:
+            self.shared.put(conn, sha256, data)
 
     def path_for(self, sha256: str, extension: str) -> Path:
         # Two-character fan-out keeps folders small with many thousands of renders.
@@ -64,11 +72,33 @@ class MediaStore:
                 pass  # a leftover file is harmless: nothing refers to it
 
     def verify(self, path: Path, sha256: str) -> bytes:
-        """The file's bytes, refusing a file that is missing or no longer matches its hash."""
+        """The file's bytes, refusing a file that is missing or no longer matches its hash.
+
+        With a shared store, a missing or changed file is fetched again from it (checked
+        against the same hash) and put back in place: another machine queued it.
+        """
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise StoreError(f"media file {path} cannot be read: {exc.strerror or exc}") from None
+            if self.shared is None:
+                raise StoreError(f"media file {path} cannot be read: {exc.strerror or exc}") from None
+            return self._fetch(path, sha256)
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise StoreError(f"media file {path} has changed since it was queued")
+            if self.shared is None:
+                raise StoreError(f"media file {path} has changed since it was queued")
+            return self._fetch(path, sha256)
+        return data
+
+    def _fetch(self, path: Path, sha256: str) -> bytes:
+        data = self.shared.fetch(sha256)
+        where = self.shared.describe()
+        if data is None:
+            raise StoreError(f"media {sha256[:12]}… is neither in {self.root} nor in {where}")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(f"media {sha256[:12]}… in {where} does not match its hash")
+        try:
+            path.unlink(missing_ok=True)  # a changed file under a content address is garbage
+        except OSError:
+            pass
+        self.ensure(data, sha256, path.suffix, [])
         return data

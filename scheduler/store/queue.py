@@ -293,6 +293,7 @@ class QueueOps(StoreBase):
         for pos, img in enumerate(ch.images):
             sha = img.sha256
             path = self.media.ensure(img.data, sha, img.extension, created)
+            self.media.share(conn, sha, img.data)
             known = conn.execute(select(m.c.sha256).where(m.c.sha256 == sha)).first()
             if known is None:
                 conn.execute(m.insert().values(

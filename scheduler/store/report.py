@@ -186,7 +186,20 @@ def status_text(
     if not beats:
         lines.append("  none has reported (is 'postq run' running?)")
     for b in beats:
-        age = int((now - b.seen_at).total_seconds())
-        state = "alive" if b.alive(now) else "NOT RESPONDING"
-        lines.append(f"  {b.worker}: {state}, last seen {age} s ago")
+        lines.append(f"  {b.worker}: {publisher_state(b, now, zone)}")
     return "\n".join(lines)
+
+
+def publisher_state(beat: Heartbeat, now: datetime, zone: tzinfo) -> str:
+    """"alive", "NOT RESPONDING", or when and why it stopped (and a ``--once`` result)."""
+    age = int((now - beat.seen_at).total_seconds())
+    if not beat.stopped:
+        return f"{'alive' if beat.alive(now) else 'NOT RESPONDING'}, last seen {age} s ago"
+    what = "last run --once" if beat.info.get("mode") == "once" else "stopped"
+    text = f"{what} {when(beat.seen_at, zone, '%Y-%m-%d %H:%M:%S %Z')} ({age} s ago): " \
+           f"{beat.info.get('reason', '')}"
+    result = beat.info.get("result")
+    if isinstance(result, dict):
+        text += "; " + (", ".join(f"{n} {s}" for s, n in sorted(result.items()))
+                        or "nothing was due")
+    return text

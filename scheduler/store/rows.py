@@ -187,7 +187,12 @@ class Heartbeat:
     info: dict[str, Any]
 
     def alive(self, now: datetime, within: timedelta = timedelta(seconds=30)) -> bool:
-        return now - self.seen_at < within
+        return not self.stopped and now - self.seen_at < within
+
+    @property
+    def stopped(self) -> bool:
+        """It stopped cleanly (``info`` holds ``stopped_at`` and ``reason``)."""
+        return "stopped_at" in self.info
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -175,6 +176,8 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
             Column("claim_token", Integer, nullable=False, default=0, server_default="0"))
     if version >= 5:
         _credentials_table(md)
+    if version >= 6:
+        _media_blobs_table(md)
     return md
 
 
@@ -214,6 +217,17 @@ def _credentials_table(md: MetaData) -> Table:
         Column("lease_by", String(200)),
         Column("lease_until", UTCDateTime),
         Column("updated_at", UTCDateTime, nullable=False),
+    )
+
+
+def _media_blobs_table(md: MetaData) -> Table:
+    """v6: rendered media in the database, so publishers on other machines can read them
+    (:mod:`scheduler.store.blobs`); split in parts so no single value is huge."""
+    return Table(
+        "media_blobs", md,
+        Column("sha256", String(64), primary_key=True),
+        Column("part", Integer, primary_key=True),
+        Column("data", LargeBinary, nullable=False),
     )
 
 
@@ -273,10 +287,14 @@ def _migrate_to_credentials(conn: Connection) -> None:
     _credentials_table(MetaData()).create(conn)
 
 
+def _migrate_add_media_blobs(conn: Connection) -> None:
+    _media_blobs_table(MetaData()).create(conn)
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
-    4: _migrate_to_credentials,
+    4: _migrate_to_credentials, 5: _migrate_add_media_blobs,
 }
 
 

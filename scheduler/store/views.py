@@ -105,6 +105,15 @@ class ReadOps(StoreBase):
             found = dict(conn.execute(select(d.c.state, func.count()).group_by(d.c.state)).all())
         return {s: int(found.get(s, 0)) for s in STATES}
 
+    def counts_by_channel(self) -> dict[tuple[str, str], int]:
+        """``(state, channel) -> n`` over current revisions, as ``queue list`` counts."""
+        d, p = T["deliveries"], T["posts"]
+        current = select(p.c.id).where(p.c.current.is_(True))
+        query = (select(d.c.state, d.c.channel, func.count())
+                 .where(d.c.post_row.in_(current)).group_by(d.c.state, d.c.channel))
+        with self._read() as conn:
+            return {(s, c): int(n) for s, c, n in conn.execute(query).all()}
+
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
         """The next ``n`` deliveries still to go out (awaiting approval included)."""
         d = T["deliveries"]
