@@ -7,6 +7,7 @@ Real parts throughout: a real SQLite file (and PostgreSQL when
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -121,8 +122,8 @@ def test_stored_tokens_are_encrypted_in_the_database(store: Store, tmp_path: Pat
 # -- X: rotation, races, refusals -------------------------------------------------------
 
 
-def test_x_token_is_renewed_before_it_expires_and_rotates(store: Store, server: LocalServer
-                                                          ) -> None:
+def test_x_token_is_renewed_before_it_expires_and_rotates(
+        store: Store, server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
     x = XStandIn(lifetime=4.0)
     server.handler = x
     login_x(store, x, server.base_url)
@@ -130,7 +131,11 @@ def test_x_token_is_renewed_before_it_expires_and_rotates(store: Store, server: 
     first = source.access_token()
     assert source.access_token() == first  # fresh: no renewal
     time.sleep(3.2)  # three quarters of four seconds have passed
-    second = source.access_token()
+    with caplog.at_level(logging.INFO, logger="postq.events"):
+        second = source.access_token()
+    events = [r for r in caplog.records if r.name == "postq.events"]
+    assert [r.postq["event"] for r in events] == ["credential_refreshed"]  # type: ignore[attr-defined]
+    assert events[0].getMessage().startswith("credential of x renewed, valid until 20")
     assert second != first and x.authorised_token(second)
     assert len(x.presented) == 2 and not x.presented_twice() and not x.refused
     assert CredentialStore(store.engine).get("x").version == 2  # type: ignore[union-attr]

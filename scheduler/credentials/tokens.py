@@ -21,7 +21,7 @@ from scheduler.credentials.crypto import Cipher
 from scheduler.credentials.oauth import Flow, Grant, InvalidGrant
 from scheduler.credentials.store import LEASE, CredentialStore, StoredCredential
 from scheduler.errors import AuthError, PostqError, TransientPublishError
-from scheduler.timeutil import Clock
+from scheduler.timeutil import Clock, utc_iso
 
 log = logging.getLogger("postq.credentials")
 
@@ -164,7 +164,11 @@ class TokenSource:
                                          self.cipher, self.clock.now()):
             raise TransientPublishError(f"channel '{self.channel}': the renewed token could not "
                                         "be saved (the refresh lease ran out)")
-        log.info("%s: token renewed, valid until %s", self.channel, new.expires_at)
+        from scheduler.ops.events import emit
+
+        until = utc_iso(new.expires_at) if new.expires_at else "no stated end"
+        emit("credential_refreshed", f"credential of {self.channel} renewed, valid until {until}",
+             channel=self.channel, valid_until=until)
         return self._read()
 
 
