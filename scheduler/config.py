@@ -35,15 +35,15 @@ CONFIG_NAME = "postq.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 #: The top-level tables of ``postq.toml`` (the fields of :class:`Settings` but ``path``).
-SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels")
+SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels", "team")
 #: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
 CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
-             "max_attempts", "retry_base", "stale_after")
+             "max_attempts", "retry_base", "stale_after", "shared")
 _DEFAULT_TIMEZONE = "Europe/London"
 _DEFAULT_DATA_DIR = ".postq"
 
 _MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
-           "NotifySettings", "ChannelSettings", "Settings")
+           "NotifySettings", "ChannelSettings", "TeamSettings", "Settings")
 # Two threads asking at once must not get two different Settings classes.
 _BUILDING = threading.Lock()
 
@@ -72,7 +72,9 @@ def _define_models() -> None:
     globals afterwards (``global`` makes their names and qualified names top-level).
     """
     global _Strict, CoreSettings, PolicySettings, BrandSettings, CaptionSettings
-    global NotifySettings, ChannelSettings, Settings
+    global NotifySettings, ChannelSettings, TeamSettings, Settings
+    from typing import Literal
+
     from pydantic import BaseModel, ConfigDict, Field, field_validator
 
     class _Strict(BaseModel):
@@ -88,6 +90,9 @@ def _define_models() -> None:
         retry_base: str = "30s"
         # A delivery left 'publishing' by a publisher silent for this long is settled by others.
         stale_after: str = "30s"
+        # "group": data_dir, its folders and files, the database and its -wal/-shm are
+        # group-readable and -writable, so people in one Unix group share one queue.
+        shared: Literal["", "group"] = ""
 
         @field_validator("timezone")
         @classmethod
@@ -132,7 +137,15 @@ def _define_models() -> None:
 
     class NotifySettings(_Strict):
         channel: str | None = None
-        on: list[str] = Field(default_factory=lambda: ["failed", "needs_check", "missed"])
+        on: list[str] = Field(
+            default_factory=lambda: ["failed", "needs_check", "missed", "held"])
+
+    class TeamSettings(_Strict):
+        """Signed decisions: who acts is the principal of the SSH key that signed."""
+
+        allowed_signers: str = ""
+        approvers: list[str] = Field(default_factory=list)
+        channel_approvers: dict[str, list[str]] = Field(default_factory=dict)
 
     class ChannelSettings(BaseModel):
         """A configured account. Only ``adapter`` is shared; the rest belongs to the adapter."""
@@ -158,6 +171,7 @@ def _define_models() -> None:
         slots: dict[str, Any] = Field(default_factory=dict)
         notify: NotifySettings = Field(default_factory=NotifySettings)
         channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+        team: TeamSettings | None = None
         path: Path | None = None
 
         # -- resolved locations -------------------------------------------------------------
@@ -288,7 +302,7 @@ def settings_from_dict(raw: dict[str, Any], path: Path | None = None) -> Setting
 def _section_model(loc: tuple[Any, ...]) -> list[str] | None:
     models: dict[str, type[BaseModel]] = {
         "postq": CoreSettings, "policy": PolicySettings, "brand": BrandSettings,
-        "captions": CaptionSettings, "notify": NotifySettings,
+        "captions": CaptionSettings, "notify": NotifySettings, "team": TeamSettings,
     }
     if len(loc) == 1:
         return [k for k in Settings.model_fields if k != "path"]
@@ -322,6 +336,8 @@ class ReadSettings:
     timezone: str = _DEFAULT_TIMEZONE
     data_dir_name: str = _DEFAULT_DATA_DIR
     database: str = ""
+    #: ``[team] allowed_signers`` as written ("" without ``[team]``), for ``status``.
+    allowed_signers: str = ""
 
     @property
     def root(self) -> Path:
@@ -361,9 +377,13 @@ def load_read_settings(config: str | os.PathLike[str] | None = None) -> ReadSett
     if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)):
         settings = load_settings(path)  # raises the full loader's error, if there is one
         return ReadSettings(path, settings.postq.timezone, settings.postq.data_dir,
-                            settings.postq.database)
+                            settings.postq.database,
+                            settings.team.allowed_signers if settings.team else "")
+    team = raw.get("team", {})
+    signers = team.get("allowed_signers", "") if isinstance(team, dict) else ""
     return ReadSettings(path, core.get("timezone", _DEFAULT_TIMEZONE),
-                        core.get("data_dir", _DEFAULT_DATA_DIR), core.get("database", ""))
+                        core.get("data_dir", _DEFAULT_DATA_DIR), core.get("database", ""),
+                        signers if isinstance(signers, str) else "")
 
 
 def _core_is_plain(core: dict[str, Any]) -> bool:
@@ -376,6 +396,8 @@ def _core_is_plain(core: dict[str, Any]) -> bool:
         return False
     text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after")
     if not all(isinstance(core.get(k, ""), str) for k in text):
+        return False
+    if core.get("shared", "") not in ("", "group"):
         return False
     attempts = core.get("max_attempts", 5)
     if not isinstance(core.get("require_approval", True), bool) or type(attempts) is not int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -69,20 +70,32 @@ class PostSnapshot:
 
     def content_hash(self) -> str:
         """Hash of everything that is published: approval is given to this value."""
-        doc = {
-            "post_id": self.post_id,
-            "language": self.language,
-            "channels": [
-                {
-                    "channel": c.channel,
-                    "adapter": c.adapter,
-                    "caption": c.caption,
-                    "images": [
-                        {"sha256": i.sha256, "mime": i.mime, "alt": i.alt} for i in c.images
-                    ],
-                }
-                for c in sorted(self.channels, key=lambda c: c.channel)
-            ],
-        }
-        blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        return hashlib.sha256(blob).hexdigest()
+        return hash_content(self.post_id, self.language, [
+            (c.channel, c.adapter, c.caption, [(i.sha256, i.mime, i.alt) for i in c.images])
+            for c in self.channels
+        ])
+
+
+#: ``(channel, adapter, caption, [(sha256, mime, alt), ...])`` for one channel.
+ChannelContent = tuple[str, str, str, Iterable[tuple[str, str, str]]]
+
+
+def hash_content(post_id: str, language: str, channels: Iterable[ChannelContent]) -> str:
+    """The content hash from its parts: the snapshot at queueing and the publisher at
+    claim time (from the stored rows) compute it with this one function."""
+    doc = {
+        "post_id": post_id,
+        "language": language,
+        "channels": [
+            {
+                "channel": channel,
+                "adapter": adapter,
+                "caption": caption,
+                "images": [{"sha256": sha, "mime": mime, "alt": alt}
+                           for sha, mime, alt in images],
+            }
+            for channel, adapter, caption, images in sorted(channels, key=lambda c: c[0])
+        ],
+    }
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()

@@ -13,7 +13,8 @@ from scheduler.publish.worker import Outcome, Publisher
 
 log = logging.getLogger("postq.notify")
 
-_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED"}
+_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED",
+          "held": "was HELD, not published"}
 
 
 def notice_text(outcome: Outcome) -> str:

@@ -31,6 +31,7 @@ from scheduler.errors import (
     TransientPublishError,
 )
 from scheduler.publish.backoff import retry_delay
+from scheduler.team.gate import check_claimed
 from scheduler.timeutil import Clock, parse_duration
 
 log = logging.getLogger("postq.publish")
@@ -187,6 +188,9 @@ class Publisher:
         except PostqError as exc:
             self.store.mark_failed(row.id, str(exc))
             return self._record(Outcome(row.id, row.ref, "failed", str(exc)))
+        held = check_claimed(self.store, row, who=self.worker)  # signatures, hash, files
+        if held is not None:
+            return self._record(Outcome(row.id, row.ref, "held", held))
         secrets = adapter.secrets()
         post = self.store.outgoing(row)
         if not self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts):
@@ -224,7 +228,7 @@ class Publisher:
     def _record(self, outcome: Outcome) -> Outcome:
         with self._lock:
             self.outcomes.append(outcome)
-        if outcome.state in ("failed", "needs_check", "missed") and self.on_outcome:
+        if outcome.state in ("failed", "needs_check", "missed", "held") and self.on_outcome:
             try:
                 self.on_outcome(outcome)
             except Exception:

@@ -30,6 +30,7 @@ from scheduler.timeutil import Clock
 
 if TYPE_CHECKING:
     from scheduler.config import Settings
+    from scheduler.team import Signed, Team
 
 
 def current_user() -> str:
@@ -57,6 +58,7 @@ class StoreBase:
         late_grace: timedelta = timedelta(minutes=30),
         zone: tzinfo = UTC,
         engine: Engine | None = None,
+        team: Team | None = None,
     ) -> None:
         self.url = url
         if engine is None:
@@ -65,6 +67,8 @@ class StoreBase:
         self.media = MediaStore(Path(media_dir))
         self.clock = clock or Clock()
         self.user = user or current_user()
+        #: ``[team]``: when set, who acts is the principal of the key that signed.
+        self.team = team
         self.late_grace = late_grace
         self.zone = zone
         # Deliveries this process's claims marked missed, per worker (see take_missed).
@@ -75,6 +79,8 @@ class StoreBase:
     def open(cls, settings: Settings, clock: Clock | None = None) -> Self:
         """The store of a configuration: SQLite in ``data_dir`` unless a URL is given."""
         from scheduler.errors import StoreError
+        from scheduler.team import load_team
+        from scheduler.team.shared import prepare_data_dir
         from scheduler.timeutil import parse_duration
 
         try:
@@ -83,13 +89,18 @@ class StoreBase:
             raise StoreError(
                 f"cannot create the data folder {settings.data_dir}: {exc.strerror or exc}"
             ) from None
-        return cls(
+        shared = prepare_data_dir(settings)
+        store = cls(
             settings.database_url,
             settings.data_dir / "media",
             clock=clock,
             late_grace=parse_duration(settings.postq.late_grace),
             zone=settings.zone,
+            team=load_team(settings),
         )
+        if shared:
+            store.media.file_mode = 0o660
+        return store
 
     def close(self) -> None:
         self.engine.dispose()
@@ -184,10 +195,21 @@ class StoreBase:
                 )
         return post, rows
 
+    # -- who is acting ----------------------------------------------------------------
+    def _act(self, doc: str) -> Signed | None:
+        """Sign ``doc`` as the person running the command when ``[team]`` is set (and take
+        the signing key's principal as the acting user); None on login names alone."""
+        if self.team is None:
+            return None
+        signed = self.team.sign(doc)
+        self.user = signed.who
+        return signed
+
     # -- the one way a delivery changes state -------------------------------------------
     def _move(
         self, conn: Connection, row: DeliveryRow, to: str, *, action: str,
-        reason: str | None = None, who: str | None = None, **values: Any,
+        reason: str | None = None, who: str | None = None, signed: Signed | None = None,
+        **values: Any,
     ) -> bool:
         """Move ``row`` to state ``to`` if nobody moved it first; records the event."""
         d = T["deliveries"]
@@ -202,7 +224,7 @@ class StoreBase:
         audit.record(
             conn, at=now, who=who or self.user, action=action, post_id=row.post_id,
             delivery_id=row.id, channel=row.channel, before=row.state, after=to,
-            reason=reason,
+            reason=reason, signed=signed.as_json() if signed else None,
         )
         return True
 

@@ -22,6 +22,8 @@ class MediaStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        #: 0o660 on a shared queue (``[postq] shared = "group"``); mkstemp makes 0600.
+        self.file_mode: int | None = None
 
     def path_for(self, sha256: str, extension: str) -> Path:
         # Two-character fan-out keeps folders small with many thousands of renders.
@@ -42,6 +44,8 @@ class MediaStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
             try:
+                if self.file_mode is not None:
+                    os.fchmod(fd, self.file_mode)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()

@@ -165,6 +165,14 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         # v2: adapter progress kept across attempts, and the audit trail looked up by post.
         deliveries.append_column(Column("remote_state", Text))
         Index("ix_events_post", events.c.post_id, events.c.id)
+    if version >= 7:
+        # v7: signed decisions and a hash-chained audit trail (see store/audit.py).
+        md.tables["posts"].append_column(Column("queued_sig", Text))  # author's {"doc","sig"}
+        deliveries.append_column(Column("approved_by", String(200)))
+        deliveries.append_column(Column("approval", Text))  # approver's {"doc","sig"}
+        events.append_column(Column("prev_chain", String(64)))
+        events.append_column(Column("chain", String(64)))
+        events.append_column(Column("signed", Text))  # the person's {"doc","sig"}
     return md
 
 
@@ -177,8 +185,31 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_events_post ON events (post_id, id)"))
 
 
+def _migrate_6_to_7(conn: Connection) -> None:
+    """Signature columns, and the hash chain computed over the events already there."""
+    from scheduler.store.audit import rechain
+
+    for stmt in (
+        "ALTER TABLE posts ADD COLUMN queued_sig TEXT",
+        "ALTER TABLE deliveries ADD COLUMN approved_by VARCHAR(200)",
+        "ALTER TABLE deliveries ADD COLUMN approval TEXT",
+        "ALTER TABLE events ADD COLUMN prev_chain VARCHAR(64)",
+        "ALTER TABLE events ADD COLUMN chain VARCHAR(64)",
+        "ALTER TABLE events ADD COLUMN signed TEXT",
+    ):
+        conn.execute(text(stmt))
+    rechain(conn)
+
+
+def _unchanged(conn: Connection) -> None:
+    """Schema versions 3 to 6 add nothing to this table layout."""
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migrate_1_to_2, 2: _unchanged, 3: _unchanged, 4: _unchanged, 5: _unchanged,
+    6: _migrate_6_to_7,
+}
 
 
 def read_version(conn: Connection) -> int | None:

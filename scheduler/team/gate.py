@@ -1,0 +1,84 @@
+"""The publisher's last check before a claimed delivery goes out.
+
+Called once per claimed delivery from :meth:`Publisher.publish_one`. It recomputes the
+content hash from the rows as they are now and reads every media file, so a caption
+edited in the database or a file changed on disk is caught; with ``[team]`` it also
+verifies the author's and the approver's signatures against the allowed-signers file as
+it is *now* (a key removed since stops publication), that the two are different people,
+and that the approval covers this delivery at this due time. Anything wrong holds the
+delivery with an audit event saying why; the publisher then sends a ``[notify]`` notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from scheduler.content.snapshot import hash_content
+from scheduler.team.documents import approval_covers, queue_doc
+from scheduler.team.identity import Signed
+
+
+def check_claimed(store: Any, row: Any, *, who: str) -> str | None:
+    """None if ``row`` may be published; else it is held and the reason returned."""
+    reason = why_held(store, row)
+    if reason is not None:
+        store.hold(row.id, reason, who=who)
+    return reason
+
+
+def why_held(store: Any, row: Any) -> str | None:
+    """Why a claimed delivery may not go out as it stands, or None."""
+    ev = store.claim_evidence(row.id)
+    now_hash = hash_content(ev.post_id, ev.language, [
+        (s.channel, s.adapter, s.caption, [(m.sha256, m.mime, m.alt) for m in s.media])
+        for s in ev.siblings
+    ])
+    if now_hash != ev.content_hash:
+        return (f"its caption or media in the queue database no longer match the queued "
+                f"content {ev.content_hash[:12]} (now {now_hash[:12]}); it was changed "
+                "after queueing")
+    for m in ev.delivery.media:
+        try:
+            data = m.path.read_bytes()
+        except OSError as exc:
+            return f"media file {m.path} cannot be read: {exc.strerror or exc}"
+        if hashlib.sha256(data).hexdigest() != m.sha256:
+            return f"media file {m.path} has changed since it was approved"
+    team = store.team
+    if team is None:
+        return None
+    where = team.allowed_signers
+    author = _signed(ev.queued_by, ev.queued_sig)
+    if author is None or author.doc != queue_doc(ev.post_id, ev.content_hash):
+        return f"the author's signature ({ev.queued_by}) is missing or not for this content"
+    if not team.verify(author):
+        return (f"the author's signature ({ev.queued_by}) does not verify against {where} "
+                "as it is now")
+    if not ev.approval_required:
+        return None
+    approver = _signed(ev.approved_by, ev.approval)
+    if approver is None:
+        return "it has no signed approval (was its state changed in the database?)"
+    if not approval_covers(approver.doc, ev.post_id, ev.content_hash, ev.delivery.id,
+                           ev.due_at):
+        return (f"the approval by {approver.who} does not cover this content at this time "
+                "(it was changed or rescheduled after approval)")
+    if not team.verify(approver):
+        return (f"the approval by {approver.who} does not verify against {where} as it "
+                "is now")
+    if approver.who == ev.queued_by:
+        return f"{approver.who} both queued and approved it; someone else must approve"
+    refused = team.may_approve(approver.who, [ev.delivery.channel])
+    return refused
+
+
+def _signed(who: str | None, raw: str | None) -> Signed | None:
+    if not who or not raw:
+        return None
+    try:
+        doc = json.loads(raw)
+        return Signed(who=who, doc=str(doc["doc"]), signature=str(doc["sig"]))
+    except (ValueError, KeyError, TypeError):
+        return None
