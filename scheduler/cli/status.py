@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -24,6 +25,7 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
     """
     from scheduler.store.fastread import open_reader
     from scheduler.store.report import status_text
+    from scheduler.team.trail import trail_line
     from scheduler.timeutil import utc_iso
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
@@ -31,6 +33,7 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()
     now = store.clock.now()
+    approvals, trail = _team_lines(settings, store)
     if as_json:
         click.echo(json.dumps({
             "pauses": [p.as_dict() for p in pauses],
@@ -38,6 +41,24 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
             "next_due": [d.as_dict() for d in due],
             "publishers": [{"worker": b.worker, "seen_at": utc_iso(b.seen_at),
                             "alive": b.alive(now), "info": b.info} for b in beats],
+            "approvals": "signed" if settings.allowed_signers else "login_name",
+            "trail": {"verifies": trail.ok, "events": trail.events,
+                      "signatures": trail.signatures, "problem": trail.problem},
         }, indent=2))
         return
     click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
+    click.echo(f"\nApprovals: {approvals}")
+    click.echo(f"Audit trail: {trail_line(trail, bool(settings.allowed_signers))}")
+
+
+def _team_lines(settings: Any, store: Any) -> tuple[str, Any]:
+    """How approvals are identified, and the audit trail's check."""
+    from scheduler.team.trail import check_trail
+
+    if not settings.allowed_signers:
+        return ("by login name only (no [team] in postq.toml): anyone who can set "
+                "POSTQ_USER or write the queue database can approve", check_trail(
+                    store.events(), None))
+    signers = settings.root / settings.allowed_signers
+    return (f"signed with SSH keys listed in {signers}",
+            check_trail(store.events(), signers))

@@ -8,35 +8,20 @@ The trail is tamper-evident: each event stores the hash of the one before it
 (``prev_chain``) and its own hash over that and every field (``chain``), and where a
 person acted, their signed statement (``signed``). An event edited in the database no
 longer matches its own hash; one deleted or inserted breaks the link to its neighbour.
-:func:`verify_trail` names the first event that does not fit.
+:func:`scheduler.store.chain.verify_trail` names the first event that does not fit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, text
 
+from scheduler.store.chain import GENESIS, event_digest
 from scheduler.store.rows import EventRow
 from scheduler.store.schema import T
-
-#: The ``prev_chain`` of the first event.
-GENESIS = "0" * 64
-
-
-def event_digest(prev: str, at: datetime, who: str, action: str, post_id: str | None,
-                 delivery_id: str | None, channel: str | None, before: str | None,
-                 after: str | None, reason: str | None, signed: str | None) -> str:
-    """The chain hash of one event: SHA-256 over the previous hash and every field."""
-    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    body = json.dumps([prev, stamp, who, action, post_id, delivery_id, channel, before,
-                       after, reason, signed], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def _last_chain(conn: Connection) -> str:
@@ -107,52 +92,3 @@ def event_row(r: Any) -> EventRow:
         state_after=r.state_after, reason=r.reason, prev_chain=r.prev_chain, chain=r.chain,
         signed=r.signed,
     )
-
-
-@dataclass(frozen=True)
-class TrailCheck:
-    """The outcome of :func:`verify_trail`: ``problem`` is None when the trail holds."""
-
-    events: int
-    signatures: int
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-
-#: ``(who, doc, sig, at) -> whether the signature is good``; None checks no signatures.
-SignatureCheck = Callable[[str, str, str, datetime], bool]
-
-
-def verify_trail(events: Sequence[EventRow], check: SignatureCheck | None = None) -> TrailCheck:
-    """Walk the whole trail oldest first; the first event that does not fit is named."""
-    prev, prev_id, signatures = GENESIS, None, 0
-    for e in events:
-        after = f"after event {prev_id}" if prev_id is not None else "at the start"
-        if not e.chain or not e.prev_chain:
-            return TrailCheck(len(events), signatures,
-                              f"event {e.id} has no chain hash: it was inserted outside postq")
-        own = event_digest(e.prev_chain, e.at, e.who, e.action, e.post_id, e.delivery_id,
-                           e.channel, e.state_before, e.state_after, e.reason, e.signed)
-        if own != e.chain:
-            return TrailCheck(len(events), signatures,
-                              f"event {e.id} was changed after it was recorded")
-        if e.prev_chain != prev:
-            return TrailCheck(len(events), signatures,
-                              f"event {e.id} does not follow the event before it: an event "
-                              f"{after} was deleted, or event {e.id} was inserted")
-        if e.signed:
-            try:
-                doc = json.loads(e.signed)
-                good = check is None or check(e.who, doc["doc"], doc["sig"], e.at)
-            except (ValueError, KeyError, TypeError):
-                good = False
-            if not good:
-                return TrailCheck(len(events), signatures,
-                                  f"event {e.id} ({e.action} by {e.who}): the signature "
-                                  "does not verify against the allowed-signers file")
-            signatures += 1
-        prev, prev_id = e.chain, e.id
-    return TrailCheck(len(events), signatures)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import StoreError
-from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow
+from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow
 from scheduler.store.states import (
     GLOBAL_PAUSE,
     SCHEMA_VERSION,
@@ -134,6 +134,22 @@ class SqliteReader:
                                  "ORDER BY seen_at DESC").fetchall()
         return [Heartbeat(w, _time(at), json.loads(info or "{}"))  # type: ignore[arg-type]
                 for w, at, info in found]
+
+    def events(self, post_id: str | None = None, limit: int | None = None) -> list[EventRow]:
+        """The whole audit trail, oldest first, chain fields included (for ``status``)."""
+        sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
+               "state_after, reason, prev_chain, chain, signed FROM events")
+        params: list[Any] = []
+        if post_id is not None:
+            sql += " WHERE post_id = ?"
+            params.append(post_id)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._conn() as conn:
+            found = conn.execute(sql, params).fetchall()
+        return [EventRow(r[0], _time(r[1]), *r[2:]) for r in found]  # type: ignore[arg-type]
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -82,3 +82,23 @@ def _signed(who: str | None, raw: str | None) -> Signed | None:
         return Signed(who=who, doc=str(doc["doc"]), signature=str(doc["sig"]))
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def approval_note(store: Any, delivery_id: str) -> str | None:
+    """``queue show``'s line about one delivery's approval, its signature checked now;
+    None when it has none."""
+    ev = store.claim_evidence(delivery_id)
+    if not ev.approved_by:
+        return None
+    if store.team is None:
+        return f"approved by {ev.approved_by} (login name only, no signature)"
+    approver = _signed(ev.approved_by, ev.approval)
+    if approver is None:
+        return f"approved by {ev.approved_by}, NO signature"
+    if not approval_covers(approver.doc, ev.post_id, ev.content_hash, ev.delivery.id,
+                           ev.due_at):
+        return f"approved by {approver.who}, signature NOT for this content and time"
+    if not store.team.verify(approver):
+        return (f"approved by {approver.who}, signature does NOT verify against "
+                f"{store.team.allowed_signers}")
+    return f"approved by {approver.who}, signature verified"
