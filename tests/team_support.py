@@ -137,7 +137,7 @@ def team() -> Iterator[Team]:
     try:
         _sh("groupadd", group)
         made_group = True
-        for person, login in logins.items():
+        for login in logins.values():
             _sh("useradd", "-M", "-U", "-G", group, "-s", "/bin/sh", login)
             made_users.append(login)
         os.chmod(base, 0o755)

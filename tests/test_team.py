@@ -8,7 +8,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from tests.team_support import TeamProject, shared_project, team, wait_until_due  # noqa: F401
+from tests.team_support import TeamProject, wait_until_due
 
 
 def queue_and_approve(p: TeamProject, at: str = "+3s") -> str:
