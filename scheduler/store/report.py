@@ -66,7 +66,8 @@ def post_text(view: PostView, zone: tzinfo,
     if view.approval_required:
         approval = (f"approved by {view.approved_by} at {when(view.approved_at, zone)}"
                     if view.approved else "awaiting approval")
-        signed = [n for n in (approvals or {}).values() if n and "signature" in n]
+        signed = [n for n in (approvals or {}).values()
+                  if n and not n.endswith("(login name only, no signature)")]
         if view.approved and signed:
             good = all(n.endswith("signature verified") for n in signed)
             approval += (", signature verified" if good
