@@ -24,11 +24,19 @@ from scheduler.store.rows import EventRow
 from scheduler.store.schema import T
 
 
-def _last_chain(conn: Connection) -> str:
+def chain_lock(conn: Connection) -> None:
+    """On PostgreSQL, hold the audit chain's lock until the transaction ends.
+
+    Two transactions appending at once must not both link to the same predecessor;
+    SQLite's write transactions are already serialised by BEGIN IMMEDIATE. Taking it
+    again in the same transaction is free (advisory locks are re-entrant).
+    """
     if conn.dialect.name == "postgresql":
-        # Two transactions appending at once must not both link to the same predecessor;
-        # SQLite's write transactions are already serialised by BEGIN IMMEDIATE.
         conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+
+
+def _last_chain(conn: Connection) -> str:
+    chain_lock(conn)
     ev = T["events"]
     last = conn.execute(select(ev.c.chain).order_by(ev.c.id.desc()).limit(1)).scalar()
     return last or GENESIS

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, select
 
 from scheduler.errors import UsageError
 from scheduler.store import audit
+from scheduler.store.audit import chain_lock
 from scheduler.store.db import make_engine, transaction
 from scheduler.store.media import MediaStore
 from scheduler.store.rows import DeliveryRow, MediaRow
@@ -116,6 +117,11 @@ class StoreBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with transaction(self.engine, write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                # Every write appends to the audit chain, which must be appended to one at
+                # a time; taking that lock first (as SQLite's BEGIN IMMEDIATE does) means
+                # no transaction ever waits for it while holding row locks another needs.
+                chain_lock(conn)
             yield conn
 
     @contextmanager
