@@ -164,3 +164,46 @@ def test_a_missing_signing_key_is_one_sentence(project: Project, tmp_path: Path)
         f"error: POSTQ_SIGNING_KEY names {missing}, which does not exist; [team] is set in "
         "postq.toml, so every decision must be signed with your SSH key (set "
         "POSTQ_SIGNING_KEY to its path)\n")
+
+
+@needs_ssh
+def test_approve_on_a_terminal_shows_what_it_approves_and_asks(
+        project: Project, tmp_path: Path) -> None:
+    import pty
+    import sys
+
+    keys = tmp_path / "keys"
+    people = {name: make_key(keys, name) for name in ("alice", "bob")}
+    (project.root / "signers").write_text("".join(
+        f"{n} {k.with_name(k.name + '.pub').read_text()}" for n, k in people.items()))
+    project.write_config('[team]\nallowed_signers = "signers"\n')
+    far_careers(project)
+    assert project.run("queue", "add", "posts/io.md", "--at", "+2h",
+                       env={"POSTQ_SIGNING_KEY": str(people["alice"])}).exit_code == 0
+    digest = Store.open(load(project.config)).show("io").content_hash
+    env = {**os.environ, "POSTQ_SIGNING_KEY": str(people["bob"])}
+
+    def approve(answer: bytes) -> subprocess.CompletedProcess[bytes]:
+        main, side = pty.openpty()
+        os.write(main, answer)
+        try:
+            return subprocess.run(
+                [sys.executable, "-m", "scheduler", "--config", str(project.config),
+                 "approve", "io"], stdin=side, capture_output=True, env=env, timeout=60)
+        finally:
+            os.close(main)
+            os.close(side)
+
+    declined = approve(b"n\n")
+    assert declined.returncode == 1
+    text = declined.stdout.decode()
+    assert text.startswith(f"io, revision 1, queued by alice\ncontent hash: {digest}\n\n"
+                           "[outbox] due ")
+    assert "    Join us." in text and "  image 1: " in text and "alt: A desk with case notes." \
+        in text
+    assert "Approve revision 1 of 'io'? [y/N]: " in text
+    assert declined.stderr.decode() == "error: 'io' was not approved\n"
+    accepted = approve(b"y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "approved io@outbox, due " in accepted.stdout.decode()
+    assert accepted.stdout.decode().rstrip().endswith("signed by bob")

@@ -9,6 +9,9 @@ import click
 
 from scheduler.cli._common import load_read_settings, run_guarded
 
+#: Signatures ``status`` checks (the newest); the hash chain is always checked in full.
+RECENT = 20
+
 
 @click.command()
 @click.option("--next", "count", type=click.IntRange(min=0), default=5, show_default=True,
@@ -48,7 +51,7 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
         return
     click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
     click.echo(f"\nApprovals: {approvals}")
-    click.echo(f"Audit trail: {trail_line(trail, bool(settings.allowed_signers))}")
+    click.echo(f"Audit trail: {trail_line(trail, bool(settings.allowed_signers), RECENT)}")
 
 
 def _team_lines(settings: Any, store: Any) -> tuple[str, Any]:
@@ -61,4 +64,4 @@ def _team_lines(settings: Any, store: Any) -> tuple[str, Any]:
                     store.events(), None))
     signers = settings.root / settings.allowed_signers
     return (f"signed with SSH keys listed in {signers}",
-            check_trail(store.events(), signers))
+            check_trail(store.events(), signers, recent=RECENT))
