@@ -68,7 +68,9 @@ def test_two_colleagues_share_one_sqlite_queue_and_publish(shared_project: TeamP
 
     wait_until_due(3.5)
     out = run_publisher(p)
-    assert len(p.published()) == 1, out
+    (folder,) = p.published()
+    for f in (folder, folder / "caption.txt", folder / "meta.json"):
+        assert f.stat().st_mode & 0o060 == 0o060 and f.stat().st_gid == data.stat().st_gid, out
     status = p.ok("bob", "status")
     assert f"Approvals: signed with SSH keys listed in {p.signers}" in status
     assert ("Audit trail: the audit trail verifies: 4 events chained, the last 2 signatures "

@@ -13,18 +13,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 from scheduler.content.snapshot import hash_content
+from scheduler.errors import PostqError
 from scheduler.team.documents import approval_covers, queue_doc
 from scheduler.team.identity import Signed
+
+log = logging.getLogger("postq.publish")
 
 
 def check_claimed(store: Any, row: Any, *, who: str) -> str | None:
     """None if ``row`` may be published; else it is held and the reason returned."""
     reason = why_held(store, row)
     if reason is not None:
-        store.hold(row.id, reason, who=who)
+        try:
+            store.hold(row.id, reason, who=who)
+        except PostqError as exc:  # taken over meanwhile: its new owner checks it again
+            log.warning("%s could not be held: %s", row.ref, exc)
     return reason
 
 
