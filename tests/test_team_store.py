@@ -3,6 +3,7 @@ upgrades, and postq without ``[team]``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -207,3 +208,35 @@ def test_approve_on_a_terminal_shows_what_it_approves_and_asks(
     assert accepted.returncode == 0, accepted.stderr
     assert "approved io@outbox, due " in accepted.stdout.decode()
     assert accepted.stdout.decode().rstrip().endswith("signed by bob")
+
+
+@needs_ssh
+def test_reviving_a_missed_delivery_needs_a_new_signed_approval(
+        project: Project, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    people = {name: make_key(keys, name) for name in ("alice", "bob")}
+    (project.root / "signers").write_text("".join(
+        f"{n} {k.with_name(k.name + '.pub').read_text()}" for n, k in people.items()))
+    project.write_config('[team]\nallowed_signers = "signers"\n')
+    far_careers(project)
+    as_ = {n: {"POSTQ_SIGNING_KEY": str(k)} for n, k in people.items()}
+    assert project.run("queue", "add", "posts/io.md", "--at", "+2h", env=as_["alice"]).exit_code == 0
+    digest = Store.open(load(project.config)).show("io").content_hash
+    assert project.run("approve", "io", "--hash", digest[:12], env=as_["bob"]).exit_code == 0
+    db = project.root / ".postq" / "queue.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE deliveries SET state = 'missed'")
+    conn.close()
+    moved = project.run("queue", "reschedule", "io", "--at", "+3h", env=as_["alice"])
+    assert moved.exit_code == 0, moved.output
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT state, approved_by FROM deliveries").fetchall() == [
+            ("awaiting_approval", None)]
+    conn.close()
+    assert project.run("queue", "cancel", "io", env=as_["bob"]).exit_code == 0
+    events = Store.open(load(project.config)).events("io")
+    assert [(e.action, e.who, bool(e.signed)) for e in events] == [
+        ("queue", "alice", True), ("approve", "bob", True), ("reschedule", "alice", True),
+        ("cancel", "bob", True)]
+    assert json.loads(events[-1].signed or "")["doc"].startswith(
+        "postq-signed-v1\naction cancel\ntarget io\nat ")
