@@ -99,8 +99,12 @@ def prepare_data_dir(settings: object) -> bool:
     data_dir: Path = settings.data_dir  # type: ignore[attr-defined]
     db = sqlite_path(settings.database_url)  # type: ignore[attr-defined]
     if settings.postq.shared == "group":  # type: ignore[attr-defined]
+        # Walking the tree (thousands of renders) only the first time: afterwards every
+        # folder is setgid and the umask keeps new files and folders group-writable.
+        first = not (data_dir.is_dir() and data_dir.stat().st_mode & stat.S_ISGID)
         share_folder(data_dir)
-        share_tree(data_dir)
+        if first:
+            share_tree(data_dir)
         if db is not None:
             share_folder(db.parent)
             share_file(db)
