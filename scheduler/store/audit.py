@@ -82,15 +82,20 @@ def rechain(conn: Connection) -> None:
         prev = chain
 
 
-def read(conn: Connection, post_id: str | None = None, limit: int | None = None) -> list[EventRow]:
-    """Events in the order they happened, for one post or for everything."""
+def read(conn: Connection, post_id: str | None = None, limit: int | None = None, *,
+         newest: int | None = None) -> list[EventRow]:
+    """Events in the order they happened, for one post or for everything; ``newest``
+    keeps only the last so many (still oldest first)."""
     ev = T["events"]
-    q = select(ev).order_by(ev.c.id)
+    q = select(ev).order_by(ev.c.id.desc() if newest is not None else ev.c.id)
     if post_id is not None:
         q = q.where(ev.c.post_id == post_id)
-    if limit is not None:
+    if newest is not None:
+        q = q.limit(newest)
+    elif limit is not None:
         q = q.limit(limit)
-    return [event_row(r) for r in conn.execute(q)]
+    rows = [event_row(r) for r in conn.execute(q)]
+    return rows[::-1] if newest is not None else rows
 
 
 def event_row(r: Any) -> EventRow:

@@ -48,13 +48,17 @@ SignatureCheck = Callable[[str, str, str, datetime], bool]
 
 
 def verify_trail(events: Sequence[EventRow], check: SignatureCheck | None = None,
-                 signed_ids: Collection[int] | None = None) -> TrailCheck:
-    """Walk the whole trail oldest first; the first event that does not fit is named.
+                 signed_ids: Collection[int] | None = None, *,
+                 from_start: bool = True) -> TrailCheck:
+    """Walk the trail oldest first; the first event that does not fit is named.
 
     ``signed_ids`` limits the signature checks (each is a call to ``ssh-keygen``) to those
-    events; the chain is always checked in full.
+    events. ``from_start=False`` checks a tail of the trail: its first event's link to
+    the one before it is taken as given.
     """
     prev, prev_id, signatures = GENESIS, None, 0
+    if not from_start and events:
+        prev = events[0].prev_chain or GENESIS
     for e in events:
         after = f"after event {prev_id}" if prev_id is not None else "at the start"
         if not e.chain or not e.prev_chain:

@@ -135,20 +135,24 @@ class SqliteReader:
         return [Heartbeat(w, _time(at), json.loads(info or "{}"))  # type: ignore[arg-type]
                 for w, at, info in found]
 
-    def events(self, post_id: str | None = None, limit: int | None = None) -> list[EventRow]:
-        """The whole audit trail, oldest first, chain fields included (for ``status``)."""
+    def events(self, post_id: str | None = None, limit: int | None = None, *,
+               newest: int | None = None) -> list[EventRow]:
+        """The audit trail, oldest first, chain fields included (for ``status``);
+        ``newest`` keeps only the last so many."""
         sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
                "state_after, reason, prev_chain, chain, signed FROM events")
         params: list[Any] = []
         if post_id is not None:
             sql += " WHERE post_id = ?"
             params.append(post_id)
-        sql += " ORDER BY id"
-        if limit is not None:
+        sql += " ORDER BY id DESC" if newest is not None else " ORDER BY id"
+        if newest is not None or limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(int(newest if newest is not None else limit))  # type: ignore[arg-type]
         with self._conn() as conn:
             found = conn.execute(sql, params).fetchall()
+        if newest is not None:
+            found.reverse()
         return [EventRow(r[0], _time(r[1]), *r[2:]) for r in found]  # type: ignore[arg-type]
 
 

@@ -17,12 +17,12 @@ from scheduler.team import sshsig
 
 
 def check_trail(events: Sequence[EventRow], allowed_signers: Path | None,
-                recent: int | None = None) -> TrailCheck:
+                recent: int | None = None, *, from_start: bool = True) -> TrailCheck:
     """The :class:`TrailCheck` of ``events``; without an allowed-signers file only the
     chain is checked. ``recent`` checks only the signatures of the last so many signed
     events (``status``; each check runs ``ssh-keygen``, ~20 ms), ``log --verify`` all."""
     if allowed_signers is None:
-        return verify_trail(events)
+        return verify_trail(events, from_start=from_start)
     seen: dict[tuple[str, str, str, datetime], bool] = {}
 
     def check(who: str, doc: str, sig: str, at: datetime) -> bool:
@@ -36,16 +36,21 @@ def check_trail(events: Sequence[EventRow], allowed_signers: Path | None,
     if recent is not None:
         signed_ids = {e.id for e in events if e.signed}
         signed_ids = set(sorted(signed_ids)[-recent:]) if recent else set()
-    return verify_trail(events, check, signed_ids)
+    return verify_trail(events, check, signed_ids, from_start=from_start)
 
 
-def trail_line(result: TrailCheck, signatures_checked: bool, recent: int | None = None) -> str:
+def trail_line(result: TrailCheck, signatures_checked: bool, recent: int | None = None,
+               newest: int | None = None) -> str:
     """One line for ``status`` and ``log --verify``."""
     if result.problem:
         return f"the audit trail does NOT verify: {result.problem}"
+    if newest is not None and result.events >= newest:
+        chained = f"the newest {result.events} events chained"
+    else:
+        chained = f"{result.events} events chained"
     what = (f"{result.signatures} signatures verified" if signatures_checked
             else "signatures not checked (no [team] in postq.toml)")
     if signatures_checked and recent is not None:
         what = (f"the last {result.signatures} signatures verified ('postq log --verify' "
                 "checks them all)")
-    return f"the audit trail verifies: {result.events} events chained, {what}"
+    return f"the audit trail verifies: {chained}, {what}"
