@@ -98,6 +98,12 @@ def test_an_upgraded_database_gets_a_chain_that_verifies(tmp_path: Path) -> None
     assert verify_trail(events).ok and verify_trail(events).events == 3
     reader = SqliteReader(tmp_path / "q.sqlite3")
     assert reader.events() == events  # the fast read path sees the same trail
+    tail = reader.events(newest=2)
+    assert tail == store.events(newest=2) == events[1:]
+    assert verify_trail(tail, from_start=False).ok
+    assert verify_trail(tail).problem == ("event 2 does not follow the event before it: an "
+                                          "event at the start was deleted, or event 2 was "
+                                          "inserted")
     with sqlite3.connect(tmp_path / "q.sqlite3") as conn:
         conn.execute("UPDATE events SET who = 'mallory' WHERE id = 2")
     conn.close()
