@@ -74,7 +74,8 @@ class QueueOps(StoreBase):
         if dupes:
             raise UsageError(f"post id '{dupes[0]}' is given twice in one command")
         # The author signs each snapshot's content hash before anything is written.
-        signed = {s.post_id: self._act(queue_doc(s.post_id, s.content_hash())) for s, _ in plans}
+        signed = {s.post_id: self._act(queue_doc(s.post_id, s.content_hash()))
+                  for s, _ in plans} if self.team is not None else {}
         created: list[Path] = []
         try:
             with self._write() as conn:
@@ -87,7 +88,7 @@ class QueueOps(StoreBase):
                     for snap, due in plans:
                         rows += self._insert_post(
                             conn, snap, due, now, replace, require_approval, created,
-                            signed[snap.post_id],
+                            signed.get(snap.post_id),
                         )
                 except BaseException:
                     self.media.remove(created)
