@@ -246,3 +246,27 @@ def test_reviving_a_missed_delivery_needs_a_new_signed_approval(
         ("cancel", "bob", True)]
     assert json.loads(events[-1].signed or "")["doc"].startswith(
         "postq-signed-v1\naction cancel\ntarget io\nat ")
+
+
+@needs_ssh
+def test_a_missing_allowed_signers_file_holds_everything(project: Project, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    people = {name: make_key(keys, name) for name in ("alice", "bob")}
+    signers = project.root / "signers"
+    signers.write_text("".join(
+        f"{n} {k.with_name(k.name + '.pub').read_text()}" for n, k in people.items()))
+    project.write_config('[team]\nallowed_signers = "signers"\n')
+    far_careers(project)
+    as_ = {n: {"POSTQ_SIGNING_KEY": str(k)} for n, k in people.items()}
+    assert project.run("queue", "add", "posts/io.md", "--at", "+2s", env=as_["alice"]).exit_code == 0
+    digest = Store.open(load(project.config)).show("io").content_hash
+    assert project.run("approve", "io", "--hash", digest[:12], env=as_["bob"]).exit_code == 0
+    signers.unlink()
+    time.sleep(2.5)
+    project.run("run", "--once")
+    with sqlite3.connect(project.root / ".postq" / "queue.sqlite3") as conn:
+        state, error = conn.execute("SELECT state, last_error FROM deliveries").fetchone()
+    conn.close()
+    assert state == "awaiting_approval"
+    assert error == (f"its signatures cannot be checked: {project.config}: "
+                     f"team.allowed_signers: the allowed-signers file {signers} does not exist")

@@ -37,6 +37,13 @@ def check_claimed(store: Any, row: Any, *, who: str) -> str | None:
 
 def why_held(store: Any, row: Any) -> str | None:
     """Why a claimed delivery may not go out as it stands, or None."""
+    try:
+        return _why_held(store, row)
+    except PostqError as exc:  # e.g. the allowed-signers file is gone: nothing can pass
+        return f"its signatures cannot be checked: {exc}"
+
+
+def _why_held(store: Any, row: Any) -> str | None:
     ev = store.claim_evidence(row.id)
     now_hash = hash_content(ev.post_id, ev.language, [
         (s.channel, s.adapter, s.caption, [(m.sha256, m.mime, m.alt) for m in s.media])

@@ -57,10 +57,8 @@ def find_principals(signature: str, allowed_signers: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="postq-sig-") as tmp:
         sig = Path(tmp) / "message.sig"
         sig.write_text(signature, encoding="ascii")
-        done = subprocess.run(
-            [_ssh_keygen(), "-Y", "find-principals", "-s", str(sig), "-f", str(allowed_signers)],
-            capture_output=True, timeout=_TIMEOUT_S,
-        )
+        done = _run([_ssh_keygen(), "-Y", "find-principals", "-s", str(sig), "-f",
+                     str(allowed_signers)])
     if done.returncode != 0:
         return []
     return [p for p in done.stdout.decode("utf-8", "replace").split() if p]
@@ -82,6 +80,16 @@ def verify(message: str, signature: str, principal: str, allowed_signers: Path,
                "-I", principal, "-s", str(sig)]
         if at is not None:
             cmd += ["-O", f"verify-time={at.astimezone(UTC).strftime('%Y%m%d%H%M%SZ')}"]
-        done = subprocess.run(cmd, input=message.encode("utf-8"), capture_output=True,
-                              timeout=_TIMEOUT_S)
+        done = _run(cmd, message.encode("utf-8"))
     return done.returncode == 0
+
+
+def _run(cmd: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``ssh-keygen`` for checks; a hang or a failure to start is one sentence."""
+    try:
+        return subprocess.run(cmd, input=data, capture_output=True, timeout=_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise SignatureError(f"ssh-keygen took more than {_TIMEOUT_S:.0f} s to check a "
+                             "signature") from None
+    except OSError as exc:
+        raise SignatureError(f"ssh-keygen could not be run: {exc.strerror or exc}") from None
