@@ -180,13 +180,19 @@ def test_a_key_removed_after_approval_stops_publication(shared_project: TeamProj
     p = shared_project
     queue_and_approve(p)
     p.allow("alice")  # bob has left; his line is deleted
+    before = p.ok("alice", "queue", "show", "io")
+    assert (f"  approval: approved by bob, signature does NOT verify against {p.signers}"
+            in before)
+    assert "signature NOT verified (see each channel)" in before
     wait_until_due(3.5)
     run_publisher(p)
     assert p.published() == []
     assert hold_reason(p) == (f"the approval by bob does not verify against {p.signers} "
                               "as it is now")
     shown = p.ok("alice", "queue", "show", "io")
-    assert "signature NOT verified" in shown
+    assert ("  approval: held: the approval by bob no longer holds (see last error); it "
+            "needs a new approval") in shown
+    assert "  last error: the approval by bob does not verify against " in shown
 
 
 def test_rescheduling_an_approved_delivery_needs_a_new_approval(

@@ -104,6 +104,9 @@ def approval_note(store: Any, delivery_id: str) -> str | None:
     ev = store.claim_evidence(delivery_id)
     if not ev.approved_by:
         return None
+    if ev.delivery.state == "awaiting_approval":
+        return (f"held: the approval by {ev.approved_by} no longer holds (see last error); "
+                "it needs a new approval")
     if store.team is None:
         return f"approved by {ev.approved_by} (login name only, no signature)"
     approver = _signed(ev.approved_by, ev.approval)
