@@ -270,3 +270,13 @@ def test_a_missing_allowed_signers_file_holds_everything(project: Project, tmp_p
     assert state == "awaiting_approval"
     assert error == (f"its signatures cannot be checked: {project.config}: "
                      f"team.allowed_signers: the allowed-signers file {signers} does not exist")
+
+
+def test_an_unknown_sharing_mode_is_one_sentence(project: Project) -> None:
+    text = project.config.read_text().replace('data_dir = ".postq"',
+                                              'data_dir = ".postq"\nshared = "world"')
+    project.config.write_text(text)
+    r = project.run("queue", "list")
+    assert r.exit_code == 1
+    assert r.output == (f"error: {project.config}: postq.shared: Input should be '' or "
+                        "'group'\n")
