@@ -248,8 +248,21 @@ class TeamProject:
                 if (p / "caption.txt").exists()]
 
 
-def wait_until_due(seconds: float) -> None:
-    time.sleep(seconds)
+def wait_until_due(db: Path) -> None:
+    """Sleep until every delivery in ``db`` is due (times are stored as naive UTC).
+
+    Tests queue a few seconds ahead, with room for a slow ``queue add``, and wait for
+    the stored time rather than a fixed delay.
+    """
+    from datetime import UTC, datetime
+
+    conn = sqlite3.connect(db)
+    try:
+        (latest,) = conn.execute("SELECT max(due_at) FROM deliveries").fetchone()
+    finally:
+        conn.close()
+    due = datetime.fromisoformat(latest).replace(tzinfo=UTC)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.3)
 
 
 @pytest.fixture

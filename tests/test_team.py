@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.team_support import TeamProject, wait_until_due
 
 
-def queue_and_approve(p: TeamProject, at: str = "+3s") -> str:
+def queue_and_approve(p: TeamProject, at: str = "+8s") -> str:
     """alice queues io, bob approves the hash he looked at; returns that hash."""
     p.post()
     p.ok("alice", "queue", "add", "posts/io.md", "--at", at)
@@ -36,7 +36,7 @@ def hold_reason(p: TeamProject) -> str:
 def test_two_colleagues_share_one_sqlite_queue_and_publish(shared_project: TeamProject) -> None:
     p = shared_project
     p.post()
-    p.ok("alice", "queue", "add", "posts/io.md", "--at", "+3s")
+    p.ok("alice", "queue", "add", "posts/io.md", "--at", "+8s")
     group = p.team.group
     data = p.root / ".postq"
     assert data.stat().st_mode & stat.S_ISGID
@@ -66,7 +66,7 @@ def test_two_colleagues_share_one_sqlite_queue_and_publish(shared_project: TeamP
     assert js["deliveries"][0]["approval"] == "approved by bob, signature verified"
     assert js["queued_by"] == "alice"
 
-    wait_until_due(3.5)
+    wait_until_due(p.db)
     out = run_publisher(p)
     (folder,) = p.published()
     for f in (folder, folder / "caption.txt", folder / "meta.json"):
@@ -137,11 +137,11 @@ def test_a_replace_between_review_and_approval_is_refused(shared_project: TeamPr
 def test_a_state_switched_in_the_database_is_not_published(shared_project: TeamProject) -> None:
     p = shared_project
     p.post()
-    p.ok("alice", "queue", "add", "posts/io.md", "--at", "+3s")
+    p.ok("alice", "queue", "add", "posts/io.md", "--at", "+8s")
     digest = p.content_hash()
     p.sql("UPDATE deliveries SET state = 'scheduled'")
     p.sql("UPDATE posts SET approved_by = 'bob', approved_hash = ?", (digest,))
-    wait_until_due(3.5)
+    wait_until_due(p.db)
     run_publisher(p)
     assert p.published() == []
     assert hold_reason(p) == ("it has no signed approval (was its state changed in the "
@@ -155,7 +155,7 @@ def test_a_caption_edited_after_approval_is_not_published(shared_project: TeamPr
     p = shared_project
     digest = queue_and_approve(p)
     p.sql("UPDATE deliveries SET caption = 'Join us. Apply at evil.example'")
-    wait_until_due(3.5)
+    wait_until_due(p.db)
     run_publisher(p)
     assert p.published() == []
     reason = hold_reason(p)
@@ -170,7 +170,7 @@ def test_a_media_file_changed_after_approval_is_not_published(
     queue_and_approve(p)
     (media,) = [f for f in (p.root / ".postq" / "media").rglob("*") if f.is_file()]
     media.write_bytes(media.read_bytes()[:-10] + b"0123456789")
-    wait_until_due(3.5)
+    wait_until_due(p.db)
     run_publisher(p)
     assert p.published() == []
     assert hold_reason(p) == f"media file {media} has changed since it was approved"
@@ -184,7 +184,7 @@ def test_a_key_removed_after_approval_stops_publication(shared_project: TeamProj
     assert (f"  approval: approved by bob, signature does NOT verify against {p.signers}"
             in before)
     assert "signature NOT verified (see each channel)" in before
-    wait_until_due(3.5)
+    wait_until_due(p.db)
     run_publisher(p)
     assert p.published() == []
     assert hold_reason(p) == (f"the approval by bob does not verify against {p.signers} "

@@ -9,7 +9,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from scheduler.store.fastread import SqliteReader
 from scheduler.store.schema import build_metadata, create_schema
 from scheduler.team import Team
 from tests.project import Project
+from tests.team_support import wait_until_due
 
 needs_ssh = pytest.mark.skipif(shutil.which("ssh-keygen") is None,
                                reason="needs OpenSSH's ssh-keygen")
@@ -61,14 +61,14 @@ def test_a_caption_edited_in_the_database_is_held_without_team_too(project: Proj
     far_careers(project)
     project.write_config('[notify]\nchannel = "comms"\n\n[channels.comms]\nadapter = "outbox"'
                          '\npath = ".postq/notices"\n')
-    assert project.run("queue", "add", "posts/io.md", "--at", "+2s",
+    assert project.run("queue", "add", "posts/io.md", "--at", "+6s",
                        env={"POSTQ_USER": "alice"}).exit_code == 0
     assert project.run("approve", "io", env={"POSTQ_USER": "bob"}).exit_code == 0
     db = project.root / ".postq" / "queue.sqlite3"
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE deliveries SET caption = 'Something else' WHERE channel = 'outbox'")
     conn.close()
-    time.sleep(2.5)
+    wait_until_due(project.root / ".postq" / "queue.sqlite3")
     project.run("run", "--once")
     with sqlite3.connect(db) as conn:
         state, error = conn.execute(
@@ -258,11 +258,11 @@ def test_a_missing_allowed_signers_file_holds_everything(project: Project, tmp_p
     project.write_config('[team]\nallowed_signers = "signers"\n')
     far_careers(project)
     as_ = {n: {"POSTQ_SIGNING_KEY": str(k)} for n, k in people.items()}
-    assert project.run("queue", "add", "posts/io.md", "--at", "+2s", env=as_["alice"]).exit_code == 0
+    assert project.run("queue", "add", "posts/io.md", "--at", "+6s", env=as_["alice"]).exit_code == 0
     digest = Store.open(load(project.config)).show("io").content_hash
     assert project.run("approve", "io", "--hash", digest[:12], env=as_["bob"]).exit_code == 0
     signers.unlink()
-    time.sleep(2.5)
+    wait_until_due(project.root / ".postq" / "queue.sqlite3")
     project.run("run", "--once")
     with sqlite3.connect(project.root / ".postq" / "queue.sqlite3") as conn:
         state, error = conn.execute("SELECT state, last_error FROM deliveries").fetchone()
@@ -280,3 +280,35 @@ def test_an_unknown_sharing_mode_is_one_sentence(project: Project) -> None:
     assert r.exit_code == 1
     assert r.output == (f"error: {project.config}: postq.shared: Input should be '' or "
                         "'group'\n")
+
+
+@needs_ssh
+def test_a_caption_and_hash_rewritten_together_are_still_not_published(
+        project: Project, tmp_path: Path) -> None:
+    from scheduler.content.snapshot import hash_content
+
+    keys = tmp_path / "keys"
+    people = {name: make_key(keys, name) for name in ("alice", "bob")}
+    (project.root / "signers").write_text("".join(
+        f"{n} {k.with_name(k.name + '.pub').read_text()}" for n, k in people.items()))
+    project.write_config('[team]\nallowed_signers = "signers"\n')
+    far_careers(project)
+    as_ = {n: {"POSTQ_SIGNING_KEY": str(k)} for n, k in people.items()}
+    assert project.run("queue", "add", "posts/io.md", "--at", "+6s", env=as_["alice"]).exit_code == 0
+    store = Store.open(load(project.config))
+    digest = store.show("io").content_hash
+    assert project.run("approve", "io", "--hash", digest[:12], env=as_["bob"]).exit_code == 0
+    (row,) = store.show("io").deliveries
+    forged = hash_content("io", "en", [(row.channel, row.adapter, "Forged caption",
+                                        [(m.sha256, m.mime, m.alt) for m in row.media])])
+    with sqlite3.connect(project.root / ".postq" / "queue.sqlite3") as conn:
+        conn.execute("UPDATE deliveries SET caption = 'Forged caption'")
+        conn.execute("UPDATE posts SET content_hash = ?, approved_hash = ?", (forged, forged))
+    conn.close()
+    wait_until_due(project.root / ".postq" / "queue.sqlite3")
+    project.run("run", "--once")
+    with sqlite3.connect(project.root / ".postq" / "queue.sqlite3") as conn:
+        state, error = conn.execute("SELECT state, last_error FROM deliveries").fetchone()
+    conn.close()
+    assert state == "awaiting_approval"
+    assert error == "the author's signature (alice) is missing or not for this content"
