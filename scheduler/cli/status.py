@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from scheduler.cli._common import load_read_settings, run_guarded
+
+if TYPE_CHECKING:
+    from scheduler.store.chain import TrailCheck
 
 #: What ``status`` checks, to answer at once on a long trail: the newest signatures and
 #: the newest events' chain. ``postq log --verify`` checks everything.
@@ -57,7 +60,7 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
     click.echo(f"Audit trail: {line}")
 
 
-def _team_lines(settings: Any, store: Any) -> tuple[str, Any]:
+def _team_lines(settings: Any, store: Any) -> tuple[str, TrailCheck]:
     """How approvals are identified, and the audit trail's check (its newest part)."""
     from scheduler.team.trail import check_trail
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 
@@ -26,6 +26,9 @@ from scheduler.store.base import StoreBase
 from scheduler.store.rows import DeliveryRow
 from scheduler.store.schema import T
 from scheduler.team.documents import action_doc, approval_doc, queue_doc
+
+if TYPE_CHECKING:
+    from scheduler.team import Signed
 
 CANCELLABLE = ("awaiting_approval", "scheduled", "retry_wait")
 RESCHEDULABLE = ("awaiting_approval", "scheduled", "retry_wait", "missed")
@@ -132,7 +135,8 @@ class QueueOps(StoreBase):
 
     def _insert_post(
         self, conn: Connection, snap: PostSnapshot, due: dict[str, datetime], now: datetime,
-        replace: bool, require_approval: bool, created: list[Path], signed: Any = None,
+        replace: bool, require_approval: bool, created: list[Path],
+        signed: Signed | None = None,
     ) -> list[str]:
         p, d = T["posts"], T["deliveries"]
         old = conn.execute(

@@ -16,8 +16,12 @@ import pwd
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scheduler.errors import StoreError
+
+if TYPE_CHECKING:
+    from scheduler.config import Settings
 
 SETTING = '[postq] shared = "group"'
 DIR_MODE = 0o2770
@@ -91,14 +95,14 @@ def check_writable(paths: Iterable[Path]) -> None:
             )
 
 
-def prepare_data_dir(settings: object) -> bool:
+def prepare_data_dir(settings: Settings) -> bool:
     """Before the store opens: share ``data_dir`` and the SQLite files when the setting is
     on, else check we can write them. Returns whether the queue is shared."""
     from scheduler.store.fastread import sqlite_path
 
-    data_dir: Path = settings.data_dir  # type: ignore[attr-defined]
-    db = sqlite_path(settings.database_url)  # type: ignore[attr-defined]
-    if settings.postq.shared == "group":  # type: ignore[attr-defined]
+    data_dir = settings.data_dir
+    db = sqlite_path(settings.database_url)
+    if settings.postq.shared == "group":
         # Walking the tree (thousands of renders) only the first time: afterwards every
         # folder is setgid and the umask keeps new files and folders group-writable.
         first = not (data_dir.is_dir() and data_dir.stat().st_mode & stat.S_ISGID)
