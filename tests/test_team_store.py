@@ -49,6 +49,9 @@ def test_without_team_status_says_approvals_are_by_login_name_only(project: Proj
             "POSTQ_USER or write the queue database can approve") in out
     assert ("Audit trail: the audit trail verifies: 1 events chained, signatures not "
             "checked (no [team] in postq.toml)") in out
+    js = json.loads(project.run("status", "--json").output)
+    assert js["approvals"] == "login_name"
+    assert js["trail"] == {"verifies": True, "events": 1, "signatures": 0, "problem": None}
     shown = project.run("queue", "show", "io").output
     assert "approval: awaiting approval" in shown
     ok = project.run("approve", "io", env={"POSTQ_USER": "bob"})

@@ -23,7 +23,9 @@ NEWEST = 500
               metavar="N", help="How many next due deliveries to show.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"pauses": [...], "counts": {state: n}, "next_due": [...], '
-                   '"publishers": [{"worker", "seen_at", "alive", "info"}]}.')
+                   '"publishers": [{"worker", "seen_at", "alive", "info"}], '
+                   '"approvals": "signed"|"login_name", "trail": {"verifies", "events", '
+                   '"signatures", "problem"}}.')
 @click.pass_context
 @run_guarded
 def status(ctx: click.Context, count: int, as_json: bool) -> None:
