@@ -142,7 +142,10 @@ def test_a_state_switched_in_the_database_is_not_published(shared_project: TeamP
     p.sql("UPDATE deliveries SET state = 'scheduled'")
     p.sql("UPDATE posts SET approved_by = 'bob', approved_hash = ?", (digest,))
     wait_until_due(p.db)
-    run_publisher(p)
+    done = p.postq("alice", "run", "--once")
+    assert done.returncode == 1
+    assert done.stdout == ("io@outbox: held (it has no signed approval (was its state "
+                           "changed in the database?))\n")
     assert p.published() == []
     assert hold_reason(p) == ("it has no signed approval (was its state changed in the "
                               "database?)")

@@ -29,7 +29,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
 
     Without options it runs until stopped (SIGTERM or Ctrl-C finish the call in flight,
     then stop), publishing each delivery within about a second of its time. --once
-    publishes what is due and exits 1 if anything failed or needs a check.
+    publishes what is due and exits 1 if anything failed, needs a check or was held.
     """
     from scheduler.publish.notify import attach
     from scheduler.publish.service import serve
@@ -71,7 +71,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
             click.echo(f"{o.ref}: {o.state}" + (f" ({o.detail})" if o.detail else ""))
         if not outcomes:
             click.echo("Nothing was due.")
-        if any(o.state in ("failed", "needs_check") for o in outcomes):
+        if any(o.state in ("failed", "needs_check", "held") for o in outcomes):
             sys.exit(1)
         return
     click.echo(f"postq publisher {publisher.worker} running; Ctrl-C or SIGTERM to stop.",
