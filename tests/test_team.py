@@ -159,6 +159,9 @@ def test_a_caption_edited_after_approval_is_not_published(shared_project: TeamPr
     digest = queue_and_approve(p)
     p.sql("UPDATE deliveries SET caption = 'Join us. Apply at evil.example'")
     wait_until_due(p.db)
+    dry = p.ok("alice", "run", "--dry-run")
+    assert dry.startswith("io@outbox  due ") and "  would be HELD: its caption or media" in dry
+    assert "evil.example" not in dry
     run_publisher(p)
     assert p.published() == []
     reason = hold_reason(p)

@@ -45,7 +45,13 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
         plans = publisher.plan_due()
         if not plans:
             click.echo("Nothing is due now.")
+        from scheduler.team.gate import why_held
+
         for row, post, requests in plans:
+            held = why_held(store, row)
+            if held is not None:
+                click.echo(f"{row.ref}  due {store.local(row.due_at)}  would be HELD: {held}")
+                continue
             click.echo(f"{row.ref}  due {store.local(row.due_at)}  attempt {row.attempts + 1}")
             click.echo(f"  caption ({len(post.caption)} characters):")
             for line in post.caption.splitlines() or [""]:
