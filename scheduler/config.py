@@ -36,10 +36,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 #: The top-level tables of ``postq.toml`` (the fields of :class:`Settings` but ``path``).
 SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels",
-            "media_store")
+            "media_store", "team")
 #: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
 CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
-             "max_attempts", "retry_base", "stale_after", "credentials_key_env")
+             "max_attempts", "retry_base", "stale_after", "credentials_key_env", "shared")
 _DEFAULT_TIMEZONE = "Europe/London"
 _DEFAULT_DATA_DIR = ".postq"
 
@@ -59,7 +59,7 @@ DEFAULT_REMINDER: dict[str, str] = {
 }
 
 _MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
-           "NotifySettings", "ChannelSettings", "MediaStoreSettings", "Settings")
+           "NotifySettings", "ChannelSettings", "MediaStoreSettings", "TeamSettings", "Settings")
 # Two threads asking at once must not get two different Settings classes.
 _BUILDING = threading.Lock()
 
@@ -88,7 +88,7 @@ def _define_models() -> None:
     globals afterwards (``global`` makes their names and qualified names top-level).
     """
     global _Strict, CoreSettings, PolicySettings, BrandSettings, CaptionSettings
-    global NotifySettings, ChannelSettings, MediaStoreSettings, Settings
+    global NotifySettings, ChannelSettings, MediaStoreSettings, TeamSettings, Settings
     from typing import Literal
 
     from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -108,6 +108,9 @@ def _define_models() -> None:
         stale_after: str = "30s"
         # Which environment variable holds the key of the encrypted credential store.
         credentials_key_env: str = "POSTQ_CREDENTIALS_KEY"
+        # "group": data_dir, its folders and files, the database and its -wal/-shm are
+        # group-readable and -writable, so people in one Unix group share one queue.
+        shared: Literal["", "group"] = ""
 
         @field_validator("timezone")
         @classmethod
@@ -188,7 +191,15 @@ def _define_models() -> None:
 
     class NotifySettings(_Strict):
         channel: str | None = None
-        on: list[str] = Field(default_factory=lambda: ["failed", "needs_check", "missed"])
+        on: list[str] = Field(
+            default_factory=lambda: ["failed", "needs_check", "missed", "held"])
+
+    class TeamSettings(_Strict):
+        """Signed decisions: who acts is the principal of the SSH key that signed."""
+
+        allowed_signers: str = ""
+        approvers: list[str] = Field(default_factory=list)
+        channel_approvers: dict[str, list[str]] = Field(default_factory=dict)
 
     class MediaStoreSettings(_Strict):
         """Where publishers on every machine read media (see scheduler.store.blobs)."""
@@ -230,6 +241,7 @@ def _define_models() -> None:
         notify: NotifySettings = Field(default_factory=NotifySettings)
         channels: dict[str, ChannelSettings] = Field(default_factory=dict)
         media_store: MediaStoreSettings = Field(default_factory=lambda: MediaStoreSettings())
+        team: TeamSettings | None = None
         path: Path | None = None
 
         # -- resolved locations -------------------------------------------------------------
@@ -377,7 +389,7 @@ def _section_model(loc: tuple[Any, ...]) -> list[str] | None:
     models: dict[str, type[BaseModel]] = {
         "postq": CoreSettings, "policy": PolicySettings, "brand": BrandSettings,
         "captions": CaptionSettings, "notify": NotifySettings,
-        "media_store": MediaStoreSettings,
+        "media_store": MediaStoreSettings, "team": TeamSettings,
     }
     if len(loc) == 1:
         return [k for k in Settings.model_fields if k != "path"]
@@ -411,6 +423,8 @@ class ReadSettings:
     timezone: str = _DEFAULT_TIMEZONE
     data_dir_name: str = _DEFAULT_DATA_DIR
     database: str = ""
+    #: ``[team] allowed_signers`` as written ("" without ``[team]``), for ``status``.
+    allowed_signers: str = ""
 
     @property
     def root(self) -> Path:
@@ -450,9 +464,13 @@ def load_read_settings(config: str | os.PathLike[str] | None = None) -> ReadSett
     if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)):
         settings = load_settings(path)  # raises the full loader's error, if there is one
         return ReadSettings(path, settings.postq.timezone, settings.postq.data_dir,
-                            settings.postq.database)
+                            settings.postq.database,
+                            settings.team.allowed_signers if settings.team else "")
+    team = raw.get("team", {})
+    signers = team.get("allowed_signers", "") if isinstance(team, dict) else ""
     return ReadSettings(path, core.get("timezone", _DEFAULT_TIMEZONE),
-                        core.get("data_dir", _DEFAULT_DATA_DIR), core.get("database", ""))
+                        core.get("data_dir", _DEFAULT_DATA_DIR), core.get("database", ""),
+                        signers if isinstance(signers, str) else "")
 
 
 def _core_is_plain(core: dict[str, Any]) -> bool:
@@ -466,6 +484,8 @@ def _core_is_plain(core: dict[str, Any]) -> bool:
     text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after",
             "credentials_key_env")
     if not all(isinstance(core.get(k, ""), str) for k in text):
+        return False
+    if core.get("shared", "") not in ("", "group"):
         return False
     attempts = core.get("max_attempts", 5)
     if not isinstance(core.get("require_approval", True), bool) or type(attempts) is not int:

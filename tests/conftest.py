@@ -5,5 +5,5 @@ from __future__ import annotations
 import importlib.util
 
 pytest_plugins = [
-    name for name in ("tests.project", "tests.peers") if importlib.util.find_spec(name)
+    name for name in ("tests.project", "tests.peers", "tests.team_support") if importlib.util.find_spec(name)
 ]

@@ -53,6 +53,11 @@ def _queue(project: Project, post_id: str, due: datetime, *, approval: bool = Fa
             bob.close()
 
 
+def _publishers(status: str) -> list[str]:
+    """The lines of the Publishers section of ``postq status``."""
+    return status.split("Publishers:\n", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+
+
 def test_check_is_ok_on_an_empty_queue(project: Project) -> None:
     result = project.run("status", "--check")
     assert (result.exit_code, result.output) == (0, "OK: publishing is on track\n")
@@ -117,13 +122,13 @@ def test_run_once_leaves_its_own_heartbeat_with_its_result(project: Project) -> 
     result = project.run("run", "--once")
     assert result.exit_code == 0, result.output
     status = project.run("status").output
-    publishers = status.split("Publishers:\n", 1)[1].splitlines()
+    publishers = _publishers(status)
     assert len(publishers) == 1
     assert " last run --once " in publishers[0]
     assert publishers[0].endswith(": run --once finished; 1 published")
     again = project.run("run", "--once")
     assert again.stdout == "Nothing was due.\n"
-    publishers = project.run("status").output.split("Publishers:\n", 1)[1].splitlines()
+    publishers = _publishers(project.run("status").output)
     assert len(publishers) == 1  # the host keeps its latest run, not one row per run
     assert publishers[0].endswith(": run --once finished; nothing was due")
     beats = json.loads(project.run("status", "--json").output)["publishers"]
@@ -171,7 +176,7 @@ def test_stopped_publisher_is_shown_stopped_not_vanished(project: Project, tmp_p
     store.retire_heartbeat("host:5", {"pid": 5, "stopped_at": "2026-12-01T09:00:00+00:00",
                                       "reason": "SIGTERM received"})
     store.close()
-    line = project.run("status").output.split("Publishers:\n", 1)[1].strip()
+    (line,) = _publishers(project.run("status").output)
     assert line.startswith("host:5: stopped ") and line.endswith(": SIGTERM received")
 
 

@@ -12,15 +12,29 @@ from scheduler.cli._common import load_settings, run_guarded
 @click.option("--csv", "as_csv", is_flag=True,
               help="Print CSV: id, at (UTC, ISO-8601), who, action, post_id, delivery_id, "
                    "channel, state_before, state_after, reason.")
+@click.option("--verify", is_flag=True,
+              help="Check the whole trail's hash chain and every signature; exit 1 naming "
+                   "the first event that was changed, deleted or inserted.")
 @click.pass_context
 @run_guarded
-def log(ctx: click.Context, post_id: str | None, as_csv: bool) -> None:
+def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> None:
     """Show the audit trail of one post, or of everything, oldest first."""
     from scheduler.store import Store
     from scheduler.store.report import event_csv, event_table
 
     settings = load_settings(ctx)
-    events = Store.open(settings).events(post_id)
+    store = Store.open(settings)
+    if verify:
+        from scheduler.errors import StoreError
+        from scheduler.team.trail import check_trail, trail_line
+
+        signers = store.team.allowed_signers if store.team is not None else None
+        result = check_trail(store.events(), signers)
+        if not result.ok:
+            raise StoreError(trail_line(result, signers is not None))
+        click.echo(trail_line(result, signers is not None))
+        return
+    events = store.events(post_id)
     if as_csv:
         click.echo(event_csv(events), nl=False)
     elif events:

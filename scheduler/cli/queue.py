@@ -189,17 +189,25 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
       "queued_by", "queued_at",
       "approval": {"required", "approved", "by", "at", "content_hash"},
       "deliveries": [DELIVERY + {"caption", "media": [{"path", "sha256", "mime", "alt",
-                     "width", "height", "source"}]}],
+                     "width", "height", "source"}], "approval": str|null (who approved
+                     it and whether the signature verifies now)}],
       "events": [{"id", "at", "who", "action", "post_id", "delivery_id", "channel",
                   "state_before", "state_after", "reason"}]}
     DELIVERY is the shape of 'queue list --json'. Times are ISO-8601 UTC with an offset.
     """
     from scheduler.store.report import post_text
+    from scheduler.team.gate import approval_note
 
     settings, store = _open(ctx)
     view = store.show(ref)
-    click.echo(json.dumps(view.as_dict(), indent=2, ensure_ascii=False) if as_json
-               else post_text(view, settings.zone, store.clock.now()))
+    notes = {d.id: approval_note(store, d.id) for d in view.deliveries}
+    if as_json:
+        js = view.as_dict()
+        for d in js["deliveries"]:
+            d["approval"] = notes.get(d["delivery_id"])
+        click.echo(json.dumps(js, indent=2, ensure_ascii=False))
+    else:
+        click.echo(post_text(view, settings.zone, store.clock.now(), notes))
 
 
 @queue.command("cancel")

@@ -1,10 +1,16 @@
 """``postq approve`` and ``postq reject``: the second pair of eyes.
 
-Approval is given to the queued content hash by the person running the command (their OS
-login name, or ``POSTQ_USER``); whoever queued a post cannot approve it.
+Approval is given to one content hash: the one shown on the terminal before asking, or
+the one given with ``--hash``, so a ``queue add --replace`` between review and approval is
+refused. With ``[team]`` the approver signs it with their SSH key and is whoever that key
+belongs to; without it, the OS login name (or ``POSTQ_USER``). Whoever queued a post
+cannot approve it.
 """
 
 from __future__ import annotations
+
+import sys
+from typing import Any
 
 import click
 
@@ -13,20 +19,54 @@ from scheduler.cli._common import load_settings, run_guarded
 
 @click.command()
 @click.argument("post_id", metavar="ID")
+@click.option("--hash", "expect_hash", metavar="PREFIX",
+              help="The content hash you reviewed ('postq queue show ID'), at least 12 "
+                   "hex characters; needed without a terminal when [team] is set.")
 @click.pass_context
 @run_guarded
-def approve(ctx: click.Context, post_id: str) -> None:
-    """Approve a queued post exactly as it was queued (not one you queued yourself)."""
+def approve(ctx: click.Context, post_id: str, expect_hash: str | None) -> None:
+    """Approve a queued post exactly as you reviewed it (not one you queued yourself)."""
+    from scheduler.errors import UsageError
     from scheduler.store import Store
 
-    store = Store.open(load_settings(ctx))
-    rows = store.approve(post_id)
+    settings = load_settings(ctx)
+    store = Store.open(settings)
+    if expect_hash is None:
+        if sys.stdin.isatty():
+            view = store.show(post_id)
+            click.echo(_summary(view, store))
+            if not click.confirm(f"Approve revision {view.revision} of '{post_id}'?",
+                                 default=False):
+                raise UsageError(f"'{post_id}' was not approved")
+            expect_hash = view.content_hash
+        elif store.team is not None:
+            raise UsageError(
+                "without a terminal, approve needs --hash PREFIX: at least 12 characters of "
+                f"the content hash 'postq queue show {post_id}' prints, so that what is "
+                "approved is what was reviewed"
+            )
+    rows = store.approve(post_id, expect_hash=expect_hash)
     now = store.clock.now()
+    signed = f", signed by {store.user}" if store.team is not None else ""
     for r in rows:
-        click.echo(f"approved {r.ref}, due {store.local(r.due_at)}")
+        click.echo(f"approved {r.ref}, due {store.local(r.due_at)}{signed}")
         if r.due_at <= now:
             click.echo(f"warning: {r.ref} is already due; it goes out at once if still "
                        "within the late grace, otherwise it will be marked missed", err=True)
+
+
+def _summary(view: Any, store: Any) -> str:
+    """What is about to be approved: revision, hash, each caption and image."""
+    lines = [f"{view.post_id}, revision {view.revision}, queued by {view.queued_by}",
+             f"content hash: {view.content_hash}"]
+    for d in view.deliveries:
+        if d.state != "awaiting_approval":
+            continue
+        lines += ["", f"[{d.channel}] due {store.local(d.due_at)}"]
+        lines += [f"    {line}" for line in d.caption.splitlines()]
+        lines += [f"  image {m.position + 1}: {m.path.name} ({m.width}x{m.height}) alt: {m.alt}"
+                  for m in d.media]
+    return "\n".join(lines)
 
 
 @click.command()

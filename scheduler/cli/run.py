@@ -74,8 +74,13 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
         if not plans:
             click.echo("Nothing is due now.")
         from scheduler.platforms import title_of
+        from scheduler.team.gate import why_held
 
         for row, post, requests in plans:
+            held = why_held(store, row)
+            if held is not None:
+                click.echo(f"{row.ref}  due {store.local(row.due_at)}  would be HELD: {held}")
+                continue
             click.echo(f"{row.ref}  due {store.local(row.due_at)}  attempt {row.attempts + 1}")
             # The platform's own count, the number validate checked against the same limit.
             profile = publisher.registry.channel_profile(settings.channels[row.channel])

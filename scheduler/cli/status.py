@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from scheduler.cli._common import load_read_settings, run_guarded
+
+if TYPE_CHECKING:
+    from scheduler.store.chain import TrailCheck
+
+#: What ``status`` checks, to answer at once on a long trail: the newest signatures and
+#: the newest events' chain. ``postq log --verify`` checks everything.
+RECENT = 20
+NEWEST = 500
 
 
 @click.command()
@@ -17,9 +25,10 @@ from scheduler.cli._common import load_read_settings, run_guarded
               metavar="N", help="How many next due deliveries to show.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"pauses": [...], "counts": {state: n}, "next_due": [...], '
-                   '"publishers": [{"worker", "seen_at", "alive", "stopped", "info"}]}; with '
-                   '--check: {"status", "exit_code", "problems": [{"level", "code", '
-                   '"message", "count"}]}.')
+                   '"publishers": [{"worker", "seen_at", "alive", "stopped", "info"}], '
+                   '"approvals": "signed"|"login_name", "trail": {"verifies", "events", '
+                   '"signatures", "problem"}}; with --check: {"status", "exit_code", '
+                   '"problems": [{"level", "code", "message", "count"}]}.')
 @click.option("--check", is_flag=True,
               help="For monitors: print one line per problem and exit 0 (all well), 1 "
                    "(a warning) or 2 (deliveries due and no publisher alive).")
@@ -33,6 +42,7 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     """
     from scheduler.store.fastread import open_reader
     from scheduler.store.report import status_text
+    from scheduler.team.trail import trail_line
     from scheduler.timeutil import utc_iso
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
@@ -45,6 +55,7 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     from scheduler.credentials.expiry import status_section
 
     creds, cred_lines, cred_warnings = status_section(settings)
+    approvals, trail = _team_lines(settings, store)
     if as_json:
         click.echo(json.dumps({
             "pauses": [p.as_dict() for p in pauses],
@@ -54,9 +65,15 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
                             "alive": b.alive(now), "stopped": b.stopped, "info": b.info}
                            for b in beats],
             "credentials": creds, "warnings": cred_warnings,
+            "approvals": "signed" if settings.allowed_signers else "login_name",
+            "trail": {"verifies": trail.ok, "events": trail.events,
+                      "signatures": trail.signatures, "problem": trail.problem},
         }, indent=2))
         return
     click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
+    click.echo(f"\nApprovals: {approvals}")
+    line = trail_line(trail, bool(settings.allowed_signers), RECENT, NEWEST)
+    click.echo(f"Audit trail: {line}")
     if cred_lines:
         click.echo("Credentials:")
         for line in cred_lines:
@@ -81,3 +98,18 @@ def _check(store: Any, now: datetime, settings: Any, as_json: bool) -> NoReturn:
         if not problems:
             click.echo("OK: publishing is on track")
     sys.exit(code)
+
+
+def _team_lines(settings: Any, store: Any) -> tuple[str, TrailCheck]:
+    """How approvals are identified, and the audit trail's check (its newest part)."""
+    from scheduler.team.trail import check_trail
+
+    events = store.events(newest=NEWEST)
+    whole = len(events) < NEWEST  # then the first event must link to the start
+    if not settings.allowed_signers:
+        return ("by login name only (no [team] in postq.toml): anyone who can set "
+                "POSTQ_USER or write the queue database can approve",
+                check_trail(events, None, from_start=whole))
+    signers = settings.root / settings.allowed_signers
+    return (f"signed with SSH keys listed in {signers}",
+            check_trail(events, signers, recent=RECENT, from_start=whole))

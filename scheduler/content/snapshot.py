@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -83,27 +85,50 @@ class PostSnapshot:
 
     def content_hash(self) -> str:
         """Hash of everything that is published: approval is given to this value."""
-        doc = {
-            "post_id": self.post_id,
-            "language": self.language,
-            "channels": [
-                {
-                    "channel": c.channel,
-                    "adapter": c.adapter,
-                    "caption": c.caption,
-                    "images": [
-                        {"sha256": i.sha256, "mime": i.mime, "alt": i.alt} for i in c.images
-                    ],
-                }
-                for c in sorted(self.channels, key=lambda c: c.channel)
-            ],
-        }
-        if self.reminders:  # only when present, so a post without keeps its hash
-            doc["reminders"] = [
-                {"channel": r.content.channel, "offset": r.offset,
-                 "due_at": r.due_at.isoformat(), "caption": r.content.caption,
-                 "images": [i.sha256 for i in r.content.images]}
-                for r in sorted(self.reminders, key=lambda r: (r.content.channel, r.due_at))
-            ]
-        blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        return hashlib.sha256(blob).hexdigest()
+        return hash_content(self.post_id, self.language, [
+            (c.channel, c.adapter, c.caption, [(i.sha256, i.mime, i.alt) for i in c.images])
+            for c in self.channels
+        ], self.reminder_parts())
+
+    def reminder_parts(self) -> list[ReminderContent]:
+        """What each reminder publishes, for the hash and for the posts row's record of
+        it: the claim-time check finds a reminder row edited in the database with these."""
+        return [(r.content.channel, r.offset, r.content.caption,
+                 [i.sha256 for i in r.content.images]) for r in self.reminders]
+
+
+#: ``(channel, adapter, caption, [(sha256, mime, alt), ...])`` for one channel.
+ChannelContent = tuple[str, str, str, Iterable[tuple[str, str, str]]]
+#: ``(channel, offset, caption, [sha256, ...])`` for one Q&A reminder. Its due time is not
+#: content: a reminder may be moved on its own, and the approval covers each due time.
+ReminderContent = tuple[str, str, str, Iterable[str]]
+
+
+def hash_content(post_id: str, language: str, channels: Iterable[ChannelContent],
+                 reminders: Iterable[ReminderContent] = ()) -> str:
+    """The content hash from its parts: the snapshot at queueing and the publisher at
+    claim time (from the stored rows) compute it with this one function. Reminders are
+    part of what is approved (one approval covers the series); a post without them keeps
+    the hash it always had."""
+    doc: dict[str, Any] = {
+        "post_id": post_id,
+        "language": language,
+        "channels": [
+            {
+                "channel": channel,
+                "adapter": adapter,
+                "caption": caption,
+                "images": [{"sha256": sha, "mime": mime, "alt": alt}
+                           for sha, mime, alt in images],
+            }
+            for channel, adapter, caption, images in sorted(channels, key=lambda c: c[0])
+        ],
+    }
+    ordered = sorted(reminders, key=lambda r: (r[0], r[1]))
+    if ordered:
+        doc["reminders"] = [
+            {"channel": channel, "offset": offset, "caption": caption, "images": list(shas)}
+            for channel, offset, caption, shas in ordered
+        ]
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()

@@ -15,7 +15,7 @@ from scheduler.redaction import redact
 log = logging.getLogger("postq.notify")
 
 _WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED",
-          "held": "was HELD BACK", "retry_wait": "waits to be retried"}
+          "held": "was HELD, not published", "retry_wait": "waits to be retried"}
 
 
 def notice_text(outcome: Outcome) -> str:

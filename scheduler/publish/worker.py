@@ -37,6 +37,7 @@ from scheduler.errors import (
 from scheduler.publish.backoff import MAX_RETRY_AFTER, retry_delay, sane_retry_after
 from scheduler.publish.policy import PolicyCheck
 from scheduler.redaction import redact
+from scheduler.team.gate import check_claimed
 from scheduler.timeutil import Clock, format_duration, parse_duration
 
 log = logging.getLogger("postq.publish")
@@ -236,6 +237,9 @@ class Publisher:
             msg = redact(str(exc))
             self.store.mark_failed(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "failed", msg))
+        held = check_claimed(self.store, row, who=self.worker)  # signatures, hash, files
+        if held is not None:
+            return self._record(Outcome(row.id, row.ref, "held", held))
         secrets = adapter.secrets()
         try:
             # The images are read and checked against their hashes here, once; these
@@ -309,7 +313,7 @@ class Publisher:
                 self.on_event(outcome)
             except Exception:
                 log.exception("the event for %s could not be reported", outcome.ref)
-        wanted = outcome.notify or outcome.state in ("failed", "needs_check", "missed")
+        wanted = outcome.notify or outcome.state in ("failed", "needs_check", "missed", "held")
         if wanted and self.on_outcome:
             try:
                 self.on_outcome(outcome)

@@ -3,16 +3,43 @@
 Every state change is written by :func:`record` in the same transaction as the change
 itself, so the trail can never disagree with the queue. Nothing updates or deletes an
 event.
+
+The trail is tamper-evident: each event stores the hash of the one before it
+(``prev_chain``) and its own hash over that and every field (``chain``), and where a
+person acted, their signed statement (``signed``). An event edited in the database no
+longer matches its own hash; one deleted or inserted breaks the link to its neighbour.
+:func:`scheduler.store.chain.verify_trail` names the first event that does not fit.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
+from scheduler.store.chain import GENESIS, event_digest
 from scheduler.store.rows import EventRow
 from scheduler.store.schema import T
+
+
+def chain_lock(conn: Connection) -> None:
+    """On PostgreSQL, hold the audit chain's lock until the transaction ends.
+
+    Two transactions appending at once must not both link to the same predecessor;
+    SQLite's write transactions are already serialised by BEGIN IMMEDIATE. Taking it
+    again in the same transaction is free (advisory locks are re-entrant).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+
+
+def _last_chain(conn: Connection) -> str:
+    chain_lock(conn)
+    ev = T["events"]
+    last = conn.execute(select(ev.c.chain).order_by(ev.c.id.desc()).limit(1)).scalar()
+    return last or GENESIS
 
 
 def record(
@@ -27,29 +54,54 @@ def record(
     before: str | None = None,
     after: str | None = None,
     reason: str | None = None,
+    signed: dict[str, str] | None = None,
 ) -> None:
-    """Append one event."""
+    """Append one event, linked to the one before it; ``signed`` is the person's
+    ``{"doc", "sig"}`` where a person acted."""
+    sig = json.dumps(signed, sort_keys=True) if signed else None
+    prev = _last_chain(conn)
+    chain = event_digest(prev, at, who, action, post_id, delivery_id, channel, before, after,
+                         reason, sig)
     conn.execute(
         T["events"].insert().values(
             at=at, who=who, action=action, post_id=post_id, delivery_id=delivery_id,
             channel=channel, state_before=before, state_after=after, reason=reason,
+            prev_chain=prev, chain=chain, signed=sig,
         )
     )
 
 
-def read(conn: Connection, post_id: str | None = None, limit: int | None = None) -> list[EventRow]:
-    """Events in the order they happened, for one post or for everything."""
+def rechain(conn: Connection) -> None:
+    """Link every event already in the database (the upgrade that adds the chain)."""
     ev = T["events"]
-    q = select(ev).order_by(ev.c.id)
+    prev = GENESIS
+    for r in list(conn.execute(select(ev).order_by(ev.c.id))):
+        chain = event_digest(prev, r.at, r.who, r.action, r.post_id, r.delivery_id, r.channel,
+                             r.state_before, r.state_after, r.reason, None)
+        conn.execute(ev.update().where(ev.c.id == r.id).values(prev_chain=prev, chain=chain))
+        prev = chain
+
+
+def read(conn: Connection, post_id: str | None = None, limit: int | None = None, *,
+         newest: int | None = None) -> list[EventRow]:
+    """Events in the order they happened, for one post or for everything; ``newest``
+    keeps only the last so many (still oldest first)."""
+    ev = T["events"]
+    q = select(ev).order_by(ev.c.id.desc() if newest is not None else ev.c.id)
     if post_id is not None:
         q = q.where(ev.c.post_id == post_id)
-    if limit is not None:
+    if newest is not None:
+        q = q.limit(newest)
+    elif limit is not None:
         q = q.limit(limit)
-    return [
-        EventRow(
-            id=r.id, at=r.at, who=r.who, action=r.action, post_id=r.post_id,
-            delivery_id=r.delivery_id, channel=r.channel, state_before=r.state_before,
-            state_after=r.state_after, reason=r.reason,
-        )
-        for r in conn.execute(q)
-    ]
+    rows = [event_row(r) for r in conn.execute(q)]
+    return rows[::-1] if newest is not None else rows
+
+
+def event_row(r: Any) -> EventRow:
+    return EventRow(
+        id=r.id, at=r.at, who=r.who, action=r.action, post_id=r.post_id,
+        delivery_id=r.delivery_id, channel=r.channel, state_before=r.state_before,
+        state_after=r.state_after, reason=r.reason, prev_chain=r.prev_chain, chain=r.chain,
+        signed=r.signed,
+    )

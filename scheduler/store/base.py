@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 
 from scheduler.errors import StoreError, UsageError
 from scheduler.store import audit
+from scheduler.store.audit import chain_lock
 from scheduler.store.db import make_engine, transaction
 from scheduler.store.media import MediaStore
 from scheduler.store.report import when
@@ -30,6 +31,7 @@ from scheduler.timeutil import Clock
 
 if TYPE_CHECKING:
     from scheduler.config import Settings
+    from scheduler.team import Signed, Team
 
 
 def current_user() -> str:
@@ -59,6 +61,7 @@ class StoreBase:
         engine: Engine | None = None,
         claim_clock: Clock | None = None,
         media_store: Any = None,
+        team: Team | None = None,
     ) -> None:
         self.url = url
         if engine is None:
@@ -74,6 +77,10 @@ class StoreBase:
         # Tests may stand in for the database's clock (one for all stores of a database).
         self.claim_clock = claim_clock
         self.user = user or current_user()
+        #: ``[team]``: when set, who acts is the principal of the key that signed.
+        self.team = team
+        #: Why this user may not write the queue (see ``Store.open``); reads go ahead.
+        self.write_refusal: str | None = None
         self.late_grace = late_grace
         self.zone = zone
         # Deliveries this process's claims marked missed, per worker (see take_missed).
@@ -86,6 +93,8 @@ class StoreBase:
     def open(cls, settings: Settings, clock: Clock | None = None) -> Self:
         """The store of a configuration: SQLite in ``data_dir`` unless a URL is given."""
         from scheduler.errors import StoreError
+        from scheduler.team import load_team
+        from scheduler.team.shared import prepare_data_dir, write_refusal
         from scheduler.timeutil import parse_duration
 
         try:
@@ -94,14 +103,20 @@ class StoreBase:
             raise StoreError(
                 f"cannot create the data folder {settings.data_dir}: {exc.strerror or exc}"
             ) from None
-        return cls(
+        shared = prepare_data_dir(settings)
+        store = cls(
             settings.database_url,
             settings.data_dir / "media",
             clock=clock,
             late_grace=parse_duration(settings.postq.late_grace),
             zone=settings.zone,
             media_store=settings.media_store,
+            team=load_team(settings),
         )
+        if shared:
+            store.media.file_mode = 0o660
+        store.write_refusal = write_refusal(settings)
+        return store
 
     def close(self) -> None:
         self.engine.dispose()
@@ -116,7 +131,14 @@ class StoreBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        if self.write_refusal:
+            raise StoreError(self.write_refusal)
         with transaction(self.engine, write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                # Every write appends to the audit chain, which must be appended to one at
+                # a time; taking that lock first (as SQLite's BEGIN IMMEDIATE does) means
+                # no transaction ever waits for it while holding row locks another needs.
+                chain_lock(conn)
             yield conn
 
     @contextmanager
@@ -244,10 +266,21 @@ class StoreBase:
             rows = found
         return post, rows
 
+    # -- who is acting ----------------------------------------------------------------
+    def _act(self, doc: str) -> Signed | None:
+        """Sign ``doc`` as the person running the command when ``[team]`` is set (and take
+        the signing key's principal as the acting user); None on login names alone."""
+        if self.team is None:
+            return None
+        signed = self.team.sign(doc)
+        self.user = signed.who
+        return signed
+
     # -- the one way a delivery changes state -------------------------------------------
     def _move(
         self, conn: Connection, row: DeliveryRow, to: str, *, action: str,
         reason: str | None = None, who: str | None = None, token: int | None = None,
+        signed: Signed | None = None,
         **values: Any,
     ) -> bool:
         """Move ``row`` to state ``to`` if nobody moved it first; records the event.
@@ -265,7 +298,7 @@ class StoreBase:
         audit.record(
             conn, at=now, who=who or self.user, action=action, post_id=row.post_id,
             delivery_id=row.id, channel=row.channel, before=row.state, after=to,
-            reason=reason,
+            reason=reason, signed=signed.as_json() if signed else None,
         )
         return True
 

@@ -17,6 +17,7 @@ from scheduler.store import audit
 from scheduler.store.base import StoreBase
 from scheduler.store.rows import Heartbeat, PauseRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
+from scheduler.team.documents import action_doc
 
 
 class ControlOps(StoreBase):
@@ -29,19 +30,21 @@ class ControlOps(StoreBase):
         key = channel or GLOBAL_PAUSE
         pz = T["pauses"]
         now = self._now()
+        signed = self._act(action_doc("pause", channel or "every channel", now, reason))
         with self._write() as conn:
             values = {"reason": reason, "paused_by": self.user, "paused_at": now}
             done = conn.execute(pz.update().where(pz.c.channel == key).values(**values))
             if done.rowcount == 0:
                 conn.execute(pz.insert().values(channel=key, **values))
             audit.record(conn, at=now, who=self.user, action="pause", channel=channel,
-                         reason=reason)
+                         reason=reason, signed=signed.as_json() if signed else None)
         return PauseRow(channel, reason, self.user, now)
 
     def resume(self, channel: str | None) -> None:
         """Lift the pause on ``channel`` (or the global one); channel pauses stay."""
         key = channel or GLOBAL_PAUSE
         pz = T["pauses"]
+        signed = self._act(action_doc("resume", channel or "every channel", self._now()))
         with self._write() as conn:
             done = conn.execute(pz.delete().where(pz.c.channel == key))
             if done.rowcount == 0:
@@ -50,7 +53,7 @@ class ControlOps(StoreBase):
                 raise UsageError("publishing is not paused everywhere; name a channel with "
                                  "--channel to lift a channel's pause")
             audit.record(conn, at=self._now(), who=self.user, action="resume",
-                         channel=channel)
+                         channel=channel, signed=signed.as_json() if signed else None)
 
     def pauses(self) -> list[PauseRow]:
         """Every pause that is on; the global one first."""

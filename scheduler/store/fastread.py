@@ -23,7 +23,14 @@ from urllib.parse import quote
 
 from scheduler.errors import StoreError
 from scheduler.store.report import when
-from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow, read_state, read_time
+from scheduler.store.rows import (
+    DeliveryRow,
+    EventRow,
+    Heartbeat,
+    PauseRow,
+    read_state,
+    read_time,
+)
 from scheduler.store.states import (
     GLOBAL_PAUSE,
     SCHEMA_VERSION,
@@ -143,6 +150,26 @@ class SqliteReader:
                                  "ORDER BY seen_at DESC").fetchall()
         return [Heartbeat(w, _time(at), json.loads(info or "{}"))  # type: ignore[arg-type]
                 for w, at, info in found]
+
+    def events(self, post_id: str | None = None, limit: int | None = None, *,
+               newest: int | None = None) -> list[EventRow]:
+        """The audit trail, oldest first, chain fields included (for ``status``);
+        ``newest`` keeps only the last so many."""
+        sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
+               "state_after, reason, prev_chain, chain, signed FROM events")
+        params: list[Any] = []
+        if post_id is not None:
+            sql += " WHERE post_id = ?"
+            params.append(post_id)
+        sql += " ORDER BY id DESC" if newest is not None else " ORDER BY id"
+        if newest is not None or limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(newest if newest is not None else limit))  # type: ignore[arg-type]
+        with self._conn() as conn:
+            found = conn.execute(sql, params).fetchall()
+        if newest is not None:
+            found.reverse()
+        return [EventRow(r[0], _time(r[1]), *r[2:]) for r in found]  # type: ignore[arg-type]
 
 
 def connect_sqlite(path: Path, *, timeout: float) -> sqlite3.Connection:

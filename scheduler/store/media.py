@@ -25,6 +25,8 @@ class MediaStore:
         self.root = Path(root)
         #: A :class:`~scheduler.store.blobs.SharedMedia` every publisher reaches, or None.
         self.shared = shared
+        #: 0o660 on a shared queue (``[postq] shared = "group"``); mkstemp makes 0600.
+        self.file_mode: int | None = None
 
     def share(self, conn: Any, sha256: str, data: bytes) -> None:
         """Keep the bytes in the shared store too (in the queueing transaction ``conn``)."""
@@ -50,6 +52,8 @@ class MediaStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
             try:
+                if self.file_mode is not None:
+                    os.fchmod(fd, self.file_mode)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()

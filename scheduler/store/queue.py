@@ -11,10 +11,11 @@ before the commit leaves unreferenced files, never rows pointing at missing ones
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 
@@ -24,6 +25,10 @@ from scheduler.store import audit
 from scheduler.store.base import StoreBase
 from scheduler.store.rows import DeliveryRow
 from scheduler.store.schema import T
+from scheduler.team.documents import action_doc, approval_doc, queue_doc
+
+if TYPE_CHECKING:
+    from scheduler.team import Signed
 
 CANCELLABLE = ("awaiting_approval", "scheduled", "retry_wait")
 RESCHEDULABLE = ("awaiting_approval", "scheduled", "retry_wait", "missed")
@@ -99,6 +104,9 @@ class QueueOps(StoreBase):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise UsageError(f"post id '{dupes[0]}' is given twice in one command")
+        # The author signs each snapshot's content hash before anything is written.
+        signed = {s.post_id: self._act(queue_doc(s.post_id, s.content_hash()))
+                  for s, _ in plans} if self.team is not None else {}
         created: list[Path] = []
         try:
             with self._write() as conn:
@@ -115,7 +123,7 @@ class QueueOps(StoreBase):
                     for snap, due in plans:
                         rows += self._insert_post(
                             conn, snap, due, now, replace, require_approval, created,
-                            republish,
+                            republish, signed.get(snap.post_id),
                         )
                 except BaseException:
                     self.media.remove(created)
@@ -160,6 +168,7 @@ class QueueOps(StoreBase):
     def _insert_post(
         self, conn: Connection, snap: PostSnapshot, due: dict[str, datetime], now: datetime,
         replace: bool, require_approval: bool, created: list[Path], republish: bool = False,
+        signed: Signed | None = None,
     ) -> list[str]:
         p, d = T["posts"], T["deliveries"]
         old = conn.execute(
@@ -193,6 +202,9 @@ class QueueOps(StoreBase):
             "closing_date": snap.closing_date.isoformat() if snap.closing_date else None,
             "event_at": snap.event_at.isoformat() if snap.event_at else None,
             "extra": snap.extra,
+            # Every reminder of the snapshot, queued or skipped: with the rows of those
+            # queued, what the claim-time check recomputes the content hash from.
+            "reminders": [list(part[:3]) + [list(part[3])] for part in snap.reminder_parts()],
         }
         post_row = conn.execute(p.insert().values(
             post_id=snap.post_id, revision=revision, current=True, kind=snap.kind,
@@ -202,6 +214,7 @@ class QueueOps(StoreBase):
             publish_before_reason=snap.publish_before_reason,
             details=json.dumps(details, default=str, ensure_ascii=False),
             approval_required=require_approval, queued_by=self.user, queued_at=now,
+            queued_sig=json.dumps(signed.as_json()) if signed else None,
         )).inserted_primary_key[0]
         state = "awaiting_approval" if require_approval else "scheduled"
         ids = []
@@ -219,6 +232,7 @@ class QueueOps(StoreBase):
                 delivery_id=did, channel=ch.channel, after=state,
                 reason=f"revision {revision}, content {content_hash[:12]}, "
                        f"due {self.local(due[ch.channel])}",
+                signed=signed.as_json() if signed else None,
             )
             ids.append(did)
         ids += self._insert_reminders(conn, snap, due, now, post_row, revision, state, created)
@@ -307,36 +321,59 @@ class QueueOps(StoreBase):
             ))
 
     # -- approval -----------------------------------------------------------------------
-    def approve(self, post_id: str) -> list[DeliveryRow]:
-        """Approve the post's current content hash; its author may not approve it."""
+    def approve(self, post_id: str, *, expect_hash: str | None = None) -> list[DeliveryRow]:
+        """Approve the post's current content hash; its author may not approve it.
+
+        ``expect_hash`` (a prefix of the hash the approver reviewed) makes sure what is
+        approved is what was looked at: a ``--replace`` in between is refused. With
+        ``[team]`` the approver signs the hash and every delivery with its due time.
+        """
+        with self._read() as conn:
+            post, rows = self._resolve(conn, post_id)
+            doc = self._approval_doc(post, rows)
+        _check_reviewed(post, expect_hash)
+        signed = self._act(doc)
+        if post.queued_by == self.user:
+            raise UsageError(f"you queued '{post_id}' yourself; someone else must approve it")
+        if self.team is not None:
+            why = self.team.may_approve(self.user, sorted({r.channel for r in rows
+                                                           if r.state == "awaiting_approval"}))
+            if why:
+                raise UsageError(f"cannot approve '{post_id}': {why}")
         p = T["posts"]
         with self._write() as conn:
-            post, rows = self._resolve(conn, post_id)
+            again, rows = self._resolve(conn, post_id)
+            if again.id != post.id or self._approval_doc(again, rows) != doc:
+                raise UsageError(f"post '{post_id}' changed while this command ran; "
+                                 "look at it again")
             waiting = [r for r in rows if r.state == "awaiting_approval"]
-            if not waiting:
-                if post.approved_hash == post.content_hash:
-                    raise UsageError(
-                        f"post '{post_id}' is already approved (by {post.approved_by})"
-                    )
-                raise UsageError(f"post '{post_id}' has nothing awaiting approval")
-            if post.queued_by == self.user:
-                raise UsageError(
-                    f"you queued '{post_id}' yourself; someone else must approve it"
-                )
-            now = self._now()
             conn.execute(p.update().where(p.c.id == post.id).values(
-                approved_by=self.user, approved_at=now, approved_hash=post.content_hash,
+                approved_by=self.user, approved_at=self._now(), approved_hash=post.content_hash,
             ))
+            sealed = json.dumps(signed.as_json()) if signed else None
             for r in waiting:
-                self._move_or_fail(conn, r, "scheduled", action="approve",
-                                   reason=f"content {post.content_hash[:12]}")
+                self._move_or_fail(conn, r, "scheduled", action="approve", signed=signed,
+                                   reason=f"content {post.content_hash[:12]}",
+                                   approved_by=self.user, approval=sealed)
             return self._reload(conn, waiting)
+
+    def _approval_doc(self, post: Any, rows: list[DeliveryRow]) -> str:
+        waiting = [r for r in rows if r.state == "awaiting_approval"]
+        if not waiting:
+            if post.approved_hash == post.content_hash:
+                raise UsageError(
+                    f"post '{post.post_id}' is already approved (by {post.approved_by})"
+                )
+            raise UsageError(f"post '{post.post_id}' has nothing awaiting approval")
+        return approval_doc(post.post_id, post.revision, post.content_hash,
+                            [(r.id, r.due_at) for r in waiting])
 
     def reject(self, post_id: str, reason: str) -> list[DeliveryRow]:
         """Turn the post down: its open deliveries are cancelled and its approval voided."""
         if not reason.strip():
             raise UsageError("a rejection needs a reason (--reason TEXT)")
         p = T["posts"]
+        signed = self._act(action_doc("reject", post_id, self._now(), reason))
         with self._write() as conn:
             post, rows = self._resolve(conn, post_id)
             open_rows = [r for r in rows if r.state in CANCELLABLE]
@@ -346,12 +383,14 @@ class QueueOps(StoreBase):
                 approved_by=None, approved_at=None, approved_hash=None,
             ))
             for r in open_rows:
-                self._move_or_fail(conn, r, "cancelled", action="reject", reason=reason)
+                self._move_or_fail(conn, r, "cancelled", action="reject", reason=reason,
+                                   signed=signed)
             return self._reload(conn, open_rows)
 
     # -- changing -----------------------------------------------------------------------
     def cancel(self, ref: str, reason: str | None = None) -> list[DeliveryRow]:
         """Cancel one delivery (``ID@CHANNEL``) or every open delivery of a post (``ID``)."""
+        signed = self._act(action_doc("cancel", ref, self._now(), reason))
         with self._write() as conn:
             _post, rows = self._resolve(conn, ref)
             todo = [r for r in rows if r.state in CANCELLABLE]
@@ -363,12 +402,15 @@ class QueueOps(StoreBase):
                 states = ", ".join(f"{r.channel} {r.state}" for r in rows)
                 raise UsageError(f"post '{ref}' has nothing left to cancel ({states})")
             for r in todo:
-                self._move_or_fail(conn, r, "cancelled", action="cancel", reason=reason)
+                self._move_or_fail(conn, r, "cancelled", action="cancel", reason=reason,
+                                   signed=signed)
             return self._reload(conn, todo)
 
     def reschedule(self, ref: str, at: datetime) -> list[DeliveryRow]:
         """Move deliveries to ``at``, checking the same rules as queueing did."""
         d = T["deliveries"]
+        signed = self._act(action_doc("reschedule", ref, self._now(),
+                                      f"to {at.isoformat()}"))
         with self._write() as conn:
             post, rows = self._resolve(conn, ref)
             named = [r for r in rows if r.reminder] if "~" in ref else [
@@ -383,11 +425,15 @@ class QueueOps(StoreBase):
             approved = not post.approval_required or post.approved_hash == post.content_hash
             for r in todo:
                 to = r.state
+                extra: dict[str, Any] = {}
                 if r.state in ("retry_wait", "missed"):
                     to = "scheduled" if approved else "awaiting_approval"
+                if self.team is not None and post.approval_required and to != "awaiting_approval":
+                    # The time is part of what was signed: a new time needs a new approval.
+                    to, extra = "awaiting_approval", {"approved_by": None, "approval": None}
                 self._move_or_fail(
-                    conn, r, to, action="reschedule", due_at=at, wake_at=at,
-                    reason=f"from {self.local(r.due_at)} to {self.local(at)}",
+                    conn, r, to, action="reschedule", due_at=at, wake_at=at, signed=signed,
+                    reason=f"from {self.local(r.due_at)} to {self.local(at)}", **extra,
                 )
             return self._deliveries(conn, [d.c.id.in_([r.id for r in todo])])
 
@@ -415,6 +461,7 @@ class QueueOps(StoreBase):
 
     def retry(self, ref: str, *, confirm_needs_check: bool) -> list[DeliveryRow]:
         """Put failed (or, once confirmed, needs_check) deliveries back in the queue now."""
+        signed = self._act(action_doc("retry", ref, self._now()))
         with self._write() as conn:
             post, rows = self._resolve(conn, ref)
             todo = [r for r in rows if r.state in RETRYABLE]
@@ -437,6 +484,7 @@ class QueueOps(StoreBase):
                 )
             for r in todo:
                 self._move_or_fail(conn, r, "scheduled", action="retry", wake_at=now,
+                                   signed=signed,
                                    attempts=0, claimed_by=None, claimed_at=None,
                                    reason=f"after {r.state}: {r.last_error or 'no error'}")
             return self._reload(conn, todo)
@@ -444,3 +492,21 @@ class QueueOps(StoreBase):
     def _reload(self, conn: Connection, rows: list[DeliveryRow]) -> list[DeliveryRow]:
         d = T["deliveries"]
         return self._deliveries(conn, [d.c.id.in_([r.id for r in rows])])
+
+
+def _check_reviewed(post: Any, expect_hash: str | None) -> None:
+    """Refuse unless ``expect_hash`` (if given) starts the current revision's hash."""
+    if expect_hash is None:
+        return
+    given = expect_hash.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{12,64}", given):
+        raise UsageError(
+            f"--hash '{expect_hash}' is not at least 12 hexadecimal characters of the content "
+            f"hash 'postq queue show {post.post_id}' prints"
+        )
+    if not post.content_hash.startswith(given):
+        raise UsageError(
+            f"post '{post.post_id}' is now revision {post.revision} with content "
+            f"{post.content_hash[:12]}, not the {given[:12]} you reviewed: it was replaced "
+            f"after your review; look at it again with 'postq queue show {post.post_id}'"
+        )

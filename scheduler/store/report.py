@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 
 from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow, PostView
@@ -107,12 +107,21 @@ def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
                  width=width, flexible=(1, 2, 5))
 
 
-def post_text(view: PostView, zone: tzinfo, now: datetime | None = None) -> str:
-    """``queue show``: the post, each channel's caption and media, and its history."""
+def post_text(view: PostView, zone: tzinfo, now: datetime | None = None,
+              approvals: Mapping[str, str | None] | None = None) -> str:
+    """``queue show``: the post, each channel's caption and media, and its history;
+    ``approvals`` is each delivery's approval line (who, and whether the signature
+    verifies)."""
     approval = "not required"
     if view.approval_required:
         approval = (f"approved by {view.approved_by} at {when(view.approved_at, zone)}"
                     if view.approved else "awaiting approval")
+        signed = [n for n in (approvals or {}).values()
+                  if n and not n.endswith("(login name only, no signature)")]
+        if view.approved and signed:
+            good = all(n.endswith("signature verified") for n in signed)
+            approval += (", signature verified" if good
+                         else ", signature NOT verified (see each channel)")
     lines = [
         f"{view.post_id} ({view.kind}, {view.language}), revision {view.revision}",
         f"  source:   {view.source_path}",
@@ -138,6 +147,8 @@ def post_text(view: PostView, zone: tzinfo, now: datetime | None = None) -> str:
             lines.append(f"  published: {d.remote_url or d.remote_id}")
         if d.last_error:
             lines.append(f"  last error: {d.last_error}")
+        if approvals and approvals.get(d.id):
+            lines.append(f"  approval: {approvals[d.id]}")
         lines += ["  caption:"] + [f"    {line}" for line in d.caption.splitlines()]
         for m in d.media:
             lines.append(f"  image {m.position + 1}: {m.path} ({m.width}x{m.height}, "

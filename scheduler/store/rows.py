@@ -154,6 +154,9 @@ class EventRow:
     state_before: str | None
     state_after: str | None
     reason: str | None
+    prev_chain: str | None = None
+    chain: str | None = None
+    signed: str | None = None  # the person's {"doc", "sig"} as JSON
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -178,6 +178,14 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         _credentials_table(md)
     if version >= 6:
         _media_blobs_table(md)
+    if version >= 7:
+        # v7: signed decisions and a hash-chained audit trail (see store/audit.py).
+        md.tables["posts"].append_column(Column("queued_sig", Text))  # author's {"doc","sig"}
+        deliveries.append_column(Column("approved_by", String(200)))
+        deliveries.append_column(Column("approval", Text))  # approver's {"doc","sig"}
+        events.append_column(Column("prev_chain", String(64)))
+        events.append_column(Column("chain", String(64)))
+        events.append_column(Column("signed", Text))  # the person's {"doc","sig"}
     return md
 
 
@@ -291,10 +299,27 @@ def _migrate_add_media_blobs(conn: Connection) -> None:
     _media_blobs_table(MetaData()).create(conn)
 
 
+def _migrate_6_to_7(conn: Connection) -> None:
+    """Signature columns, and the hash chain computed over the events already there."""
+    from scheduler.store.audit import rechain
+
+    for stmt in (
+        "ALTER TABLE posts ADD COLUMN queued_sig TEXT",
+        "ALTER TABLE deliveries ADD COLUMN approved_by VARCHAR(200)",
+        "ALTER TABLE deliveries ADD COLUMN approval TEXT",
+        "ALTER TABLE events ADD COLUMN prev_chain VARCHAR(64)",
+        "ALTER TABLE events ADD COLUMN chain VARCHAR(64)",
+        "ALTER TABLE events ADD COLUMN signed TEXT",
+    ):
+        conn.execute(text(stmt))
+    rechain(conn)
+
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
-    4: _migrate_to_credentials, 5: _migrate_add_media_blobs,
+    4: _migrate_to_credentials, 5: _migrate_add_media_blobs, 6: _migrate_6_to_7,
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from scheduler.store.control import ControlOps
+from scheduler.store.evidence import EvidenceOps
 from scheduler.store.publishing import PublishOps
 from scheduler.store.queue import QueueOps
 from scheduler.store.views import ReadOps
 
 
-class Store(QueueOps, ReadOps, PublishOps, ControlOps):
+class Store(QueueOps, ReadOps, PublishOps, ControlOps, EvidenceOps):
     """The queue: ``Store.open(settings)`` in commands, ``Store(url, media_dir)`` in tests."""

@@ -90,10 +90,12 @@ class ReadOps(StoreBase):
         with self._read() as conn:
             return str(self._current_post(conn, post_id).source_text)
 
-    def events(self, post_id: str | None = None, limit: int | None = None) -> list[EventRow]:
-        """The audit trail, oldest first; unknown post ids are an error, not an empty list."""
+    def events(self, post_id: str | None = None, limit: int | None = None, *,
+               newest: int | None = None) -> list[EventRow]:
+        """The audit trail, oldest first (``newest``: only the last so many); unknown post
+        ids are an error, not an empty list."""
         with self._read() as conn:
-            rows = audit.read(conn, post_id, limit)
+            rows = audit.read(conn, post_id, limit, newest=newest)
             if post_id is not None and not rows:
                 self._current_post(conn, post_id)
         return rows

@@ -167,7 +167,7 @@ def test_subfolder_config_waiving_approval_is_not_published(
     assert [r.state for r in store.list_deliveries()] == ["awaiting_approval"]
     assert [(e.action, e.state_after, e.reason) for e in store.events("io")][-1] == (
         "unapprove", "awaiting_approval", reason)
-    assert _alerts(project) == [f"postq: delivery io@outbox was HELD BACK: {reason}"]
+    assert _alerts(project) == [f"postq: delivery io@outbox was HELD, not published: {reason}"]
 
 
 def test_subfolder_config_with_its_own_link_hosts_is_held_at_claim_time(
@@ -409,4 +409,4 @@ def test_damaged_row_never_stops_the_publisher(tmp_path: Path,
     assert ("settling earlier deliveries failed: delivery old@social#r1 in the queue "
             "database is damaged: remote_state holds '{', not a JSON object; correct it in "
             "the database or restore a backup") in caplog.messages
-    assert notices(tmp_path) == [f"postq: delivery bad@social was HELD BACK: {damaged}"]
+    assert notices(tmp_path) == [f"postq: delivery bad@social was HELD, not published: {damaged}"]

@@ -263,8 +263,8 @@ def test_read_only_data_dir_still_answers_read_only_commands(project: Project) -
             assert (done.returncode, done.stderr) == (0, ""), command
             assert "io" in done.stdout and "awaiting" in done.stdout, command
         refused = _read_only(data, conf + ["queue", "cancel", "io"], project.root)
-        assert (refused.returncode, refused.stderr) == (1, (
-            "error: the queue database cannot be written from here (its file or folder is "
-            "read-only); only commands that read the queue work\n"))
+        assert refused.returncode == 1
+        assert refused.stderr.startswith(f"error: cannot write {data}: ")
+        assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     finally:
         data.chmod(0o755)

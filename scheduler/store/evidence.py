@@ -1,0 +1,86 @@
+"""What the publisher needs to check a claimed delivery's signatures, and the hold.
+
+Read straight from the rows, not from anything cached at queueing: the check at claim
+time is meant to catch rows edited in the database since (a caption, a state, an
+approval), so it must look at what is there now.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from scheduler.errors import UsageError
+from scheduler.store.base import StoreBase
+from scheduler.store.rows import DeliveryRow
+from scheduler.store.schema import T
+
+
+@dataclass(frozen=True)
+class ClaimEvidence:
+    """One delivery, its post revision and every channel of that revision."""
+
+    post_id: str
+    revision: int
+    language: str
+    content_hash: str
+    approval_required: bool
+    queued_by: str
+    queued_sig: str | None
+    delivery: DeliveryRow
+    due_at: datetime
+    approved_by: str | None
+    approval: str | None
+    siblings: tuple[DeliveryRow, ...]
+    #: ``[channel, offset, caption, [sha256...]]`` of each reminder of the revision.
+    reminders: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+
+
+class EvidenceOps(StoreBase):
+    """Reads for :mod:`scheduler.team.gate` and the hold it may order."""
+
+    def claim_evidence(self, delivery_id: str) -> ClaimEvidence:
+        d, p = T["deliveries"], T["posts"]
+        with self._read() as conn:
+            raw = conn.execute(select(d).where(d.c.id == delivery_id)).first()
+            if raw is None:
+                raise UsageError(f"no delivery has the id '{delivery_id}'")
+            post: Any = conn.execute(select(p).where(p.c.id == raw.post_row)).one()
+            siblings = self._deliveries(conn, [d.c.post_row == raw.post_row],
+                                        order=(d.c.channel,), with_media=True)
+        row = next(s for s in siblings if s.id == delivery_id)
+        return ClaimEvidence(
+            post_id=post.post_id, revision=post.revision, language=post.language,
+            content_hash=post.content_hash, approval_required=bool(post.approval_required),
+            queued_by=post.queued_by, queued_sig=post.queued_sig, delivery=row,
+            due_at=raw.due_at, approved_by=raw.approved_by, approval=raw.approval,
+            siblings=tuple(siblings), reminders=_reminders(post.details),
+        )
+
+    def hold(self, delivery_id: str, reason: str, *, who: str) -> DeliveryRow:
+        """``publishing`` → ``awaiting_approval``: it may not go out as it stands; a
+        person must look at it (and approve again, signed)."""
+        d = T["deliveries"]
+        with self._write() as conn:
+            rows = self._deliveries(conn, [d.c.id == delivery_id])
+            if not rows or rows[0].state != "publishing":
+                raise UsageError(f"delivery {delivery_id} is no longer being published")
+            self._move_or_fail(conn, rows[0], "awaiting_approval", action="hold", who=who,
+                               reason=reason, last_error=reason, claimed_by=None,
+                               claimed_at=None)
+            return self._deliveries(conn, [d.c.id == delivery_id])[0]
+
+
+def _reminders(details: str | None) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """The reminders recorded on the posts row (none for rows queued before reminders)."""
+    try:
+        found = json.loads(details or "{}").get("reminders") or []
+        return tuple((str(c), str(o), str(cap), tuple(str(x) for x in shas))
+                     for c, o, cap, shas in found)
+    except (ValueError, TypeError, AttributeError):
+        # Damaged: recorded as none, so the recomputed hash cannot match and it is held.
+        return ()
