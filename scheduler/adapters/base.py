@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError
-from scheduler.platforms import URL_RE, PlatformProfile, get_profile, title_of
+from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
 from scheduler.timeutil import Clock
 
 
@@ -198,7 +198,7 @@ class Adapter(ABC):
         if profile.requires_image and not post.images:
             problems.append(f"{who} needs at least one image")
         if profile.max_links is not None:
-            links = len(URL_RE.findall(post.caption))
+            links = len(find_urls(post.caption))
             if links > profile.max_links:
                 problems.append(f"{links} links; {who} allows {profile.max_links}")
         for n, image in enumerate(post.images, start=1):

@@ -21,6 +21,7 @@ from scheduler.content.compose import compose_caption, overlay_texts
 from scheduler.content.loader import LoadedPost
 from scheduler.errors import MediaError, PostqError
 from scheduler.platforms import HASHTAG_RE, PlatformProfile, find_urls
+from scheduler.textsafety import fold
 from scheduler.timeutil import TimeProblem, localize, parse_duration, parse_when
 
 _TITLES = re.compile(
@@ -42,6 +43,9 @@ class RuleContext:
     _asset_cache: dict[str, tuple[Path, bool, bool]] = field(default_factory=dict)
     _glyph_cache: dict[tuple[str, Path | None], list[str]] = field(default_factory=dict)
     _assets_real: Path | None = None
+    # Every string the deny list was matched against, so a test can prove the rules see
+    # exactly what the snapshot sends.
+    checked_texts: set[str] = field(default_factory=set)
 
     @classmethod
     def create(cls, settings: Settings, registry: AdapterRegistry | None = None) -> RuleContext:
@@ -52,20 +56,24 @@ class RuleContext:
                 ctx.profiles[name] = ctx.registry.channel_profile(ch)
             except PostqError as exc:
                 ctx.profile_errors[name] = str(exc)
-        if ctx.deny_terms:
+        terms = sorted({fold(t) for t in ctx.deny_terms} - {""}, key=len, reverse=True)
+        if terms:
             alts = []
-            for term in sorted(ctx.deny_terms, key=len, reverse=True):
-                esc = re.escape(term.casefold())
+            for term in terms:
                 pre = r"(?<!\w)" if term[:1].isalnum() else ""
                 post = r"(?!\w)" if term[-1:].isalnum() else ""
-                alts.append(pre + esc + post)
+                alts.append(pre + re.escape(term) + post)
             ctx._deny_re = re.compile("|".join(alts))
         return ctx
 
     def deny_hit(self, text: str) -> str | None:
+        """The deny-listed term ``text`` contains, compared in the folded form
+        (:func:`scheduler.textsafety.fold`), so look-alike letters, invisible
+        characters and split white space do not hide it."""
+        self.checked_texts.add(text)
         if self._deny_re is None or not text:
             return None
-        m = self._deny_re.search(text.casefold())
+        m = self._deny_re.search(fold(text))
         return m.group(0) if m else None
 
     def asset(self, rel: str) -> tuple[Path, bool, bool]:
@@ -121,43 +129,65 @@ def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
     for ch, ov in (overrides.items() if isinstance(overrides, dict) else ()):
         if isinstance(ov, dict) and isinstance(ov.get("caption"), str):
             yield f"overrides.{ch}.caption", ov["caption"]
+        ov_tags = ov.get("hashtags") if isinstance(ov, dict) else None
+        for i, tag in enumerate(ov_tags if isinstance(ov_tags, list) else []):
+            if isinstance(tag, str):
+                yield f"overrides.{ch}.hashtags[{i}]", tag
     for i, tag in enumerate(tags if isinstance(tags, list) else []):
         if isinstance(tag, str):
             yield f"hashtags[{i}]", tag
 
 
-def _body_line(post: LoadedPost, text: str, needle: str) -> int:
-    idx = text.find(needle)
-    return post.body_line + (text[:idx].count("\n") if idx >= 0 else 0)
+def _fold_line(post: LoadedPost, text: str, hit: str) -> int:
+    """The body line a folded deny-list hit starts on (it may span a line break)."""
+    lines = text.split("\n")
+    for i in range(len(lines)):
+        if hit in fold("\n".join(lines[: i + 1])):
+            return post.body_line + i
+    return post.body_line
 
 
 def check_text(post: LoadedPost, ctx: RuleContext) -> None:
     """Links (https, allow-listed host) and deny-listed terms in every text field."""
-    allowed = {h.lower().rstrip(".") for h in ctx.settings.policy.link_hosts}
     for field_name, text in _texts(post):
-        line = _body_line(post, text, "") if field_name == "caption" else None
-        hit = ctx.deny_hit(text)
-        if hit:
-            if field_name == "caption":
-                idx = text.casefold().find(hit)
-                line = post.body_line + text[:idx].count("\n")
-            post.problem(field_name, f"contains the deny-listed term '{hit}'", line)
-        urls = [u for _, _, u in find_urls(text)]
-        if field_name in ("apply_url", "questions_url") and not urls:
-            urls = [text]
-        for url in urls:
-            where = _body_line(post, text, url) if field_name == "caption" else None
-            parts = urlsplit(url)
-            if parts.scheme.lower() != "https":
-                post.problem(field_name, f"link {url} is not https", where)
-                continue
+        check_one_text(post, ctx, field_name, text)
+
+
+def check_one_text(post: LoadedPost, ctx: RuleContext, field_name: str, text: str,
+                   line: int | None = None) -> None:
+    """The deny list and the link allow-list over one string, as it will be sent."""
+    allowed = {h.lower().rstrip(".") for h in ctx.settings.policy.link_hosts}
+    in_body = field_name == "caption" and line is None
+    hit = ctx.deny_hit(text)
+    if hit:
+        post.problem(field_name, f"contains the deny-listed term '{hit}'",
+                     _fold_line(post, text, hit) if in_body else line)
+    links = find_urls(text)
+    if field_name in ("apply_url", "questions_url"):
+        whole = len(links) == 1 and links[0][0] == 0 and links[0][1] == len(text.strip())
+        if not whole:
+            post.problem(field_name, "must be one https link and nothing else, e.g. "
+                         "https://www.example.gov.uk/careers", line)
+        if not links:
+            links = ((0, len(text), text),)
+    for start, _end, url in links:
+        where = post.body_line + text[:start].count("\n") if in_body else line
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "https":
+            post.problem(field_name, f"link {url} is not https", where)
+            continue
+        try:
             host = (parts.hostname or "").lower().rstrip(".")
-            if not host or host not in allowed:
-                listed = ", ".join(sorted(allowed)) or "none configured"
-                post.problem(field_name, f"link host '{host}' is not on the allow-list "
-                             f"([policy] link_hosts: {listed})", where)
-            elif parts.username or parts.password or parts.port not in (None, 443):
-                post.problem(field_name, f"link {url} carries credentials or a port", where)
+            port = parts.port
+        except ValueError:
+            post.problem(field_name, f"link {url} is not a valid address", where)
+            continue
+        if not host or host not in allowed:
+            listed = ", ".join(sorted(allowed)) or "none configured"
+            post.problem(field_name, f"link host '{host}' is not on the allow-list "
+                         f"([policy] link_hosts: {listed})", where)
+        elif parts.username or parts.password or port not in (None, 443):
+            post.problem(field_name, f"link {url} carries credentials or a port", where)
 
 
 def resolve_times(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
@@ -302,6 +332,13 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         cap_field = f"overrides.{ch}.caption" if ch in model.overrides and \
             model.overrides[ch].caption else "caption"
         cap_line = post.body_line if cap_field == "caption" else None
+        _check_sent(post, ctx, cap_field, cap.text, f"the caption for {ch}", cap_line)
+        if profile.text_max_bytes is not None:
+            size = len(cap.text.encode("utf-8"))
+            if size > profile.text_max_bytes:
+                post.problem(cap_field, line=cap_line, message=(
+                    f"the caption for {ch} is {size:,} bytes in UTF-8; {profile.name} "
+                    f"allows {profile.text_max_bytes:,}"))
         if cap.count > cap.limit:
             post.problem(cap_field, line=cap_line, message=(
                 f"the caption for {ch} is {cap.count} {profile.counting} long; "
@@ -322,12 +359,22 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         if profile.requires_image and not model.images:
             post.problem("images", f"{ch} ({profile.name}) needs at least one image")
         for n, img in enumerate(model.images):
+            _check_sent(post, ctx, f"images[{n}].alt", img.alt, "the alt text")
             if len(img.alt) > profile.alt_limit:
                 post.problem(f"images[{n}].alt", f"alt text is {len(img.alt)} characters; "
                              f"{ch} allows {profile.alt_limit}")
             path = image_paths[n] if n < len(image_paths) else None
             if path is not None:
                 _check_size(post, ctx, n, path, ch, profile)
+
+
+def _check_sent(post: LoadedPost, ctx: RuleContext, field_name: str, text: str,
+                what: str, line: int | None = None) -> None:
+    """The deny list over a string exactly as it is sent (a composed caption, an
+    overlay), for a term that only appears where two fields meet."""
+    hit = ctx.deny_hit(text)
+    if hit and not any(f"'{hit}'" in p.message for p in post.problems):
+        post.problem(field_name, f"{what} contains the deny-listed term '{hit}'", line)
 
 
 def _check_size(post: LoadedPost, ctx: RuleContext, n: int, path: Path, channel: str,
@@ -357,6 +404,9 @@ def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, da
         return
     font = ctx.settings.resolve(ctx.settings.brand.font) if ctx.settings.brand.font else None
     field_name = "overlay" if post.model.overlay else "overlay (default)"
+    for text in texts:
+        if text:
+            _check_sent(post, ctx, field_name, text, "the image overlay")
     missing = ctx.glyphs_missing(" ".join(t for t in texts if t), font)
     if missing:
         shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:5])
