@@ -61,7 +61,7 @@ def hidden_characters(text: str) -> list[tuple[int, str]]:
 def describe(char: str) -> str:
     """``U+200B (ZERO WIDTH SPACE)``: how a message names a character nobody can see."""
     name = unicodedata.name(char, "")
-    if not name and ord(char) < 0x20:
+    if not name and unicodedata.category(char) == "Cc":
         name = f"control character {show(char)}"
     return f"U+{ord(char):04X} ({name})" if name else f"U+{ord(char):04X}"
 

@@ -189,9 +189,19 @@ def _refuse_hidden_in_values(post: LoadedPost, value: Any, path: str) -> None:
             _refuse_hidden_in_values(post, item, f"{path}[{i}]")
 
 
+def _refuse_aliases(yaml_text: str) -> None:
+    """Refuse an alias where it is written, before any node is composed or built: a
+    400-byte alias bomb would otherwise expand to gigabytes."""
+    for event in yaml.parse(yaml_text, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlRefused(event.start_mark.line, "",
+                              "YAML aliases (*name) are not allowed; write the value out")
+
+
 def _parse_yaml(post: LoadedPost, yaml_text: str) -> None:
     loader = _SafeLoader(yaml_text)
     try:
+        _refuse_aliases(yaml_text)
         node = loader.get_single_node()
         data = NodeBuilder(loader, TEXT_FIELDS).build(node) if node is not None else None
     except YamlRefused as exc:

@@ -139,12 +139,12 @@ def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
 
 
 def _fold_line(post: LoadedPost, text: str, hit: str) -> int:
-    """The body line a folded deny-list hit starts on (it may span a line break)."""
+    """The body line a folded deny-list hit starts on (it may span line breaks)."""
     lines = text.split("\n")
-    for i in range(len(lines)):
-        if hit in fold("\n".join(lines[: i + 1])):
-            return post.body_line + i
-    return post.body_line
+    end = next((i for i in range(len(lines)) if hit in fold("\n".join(lines[: i + 1]))), 0)
+    start = next((s for s in range(end, -1, -1) if hit in fold("\n".join(lines[s:end + 1]))),
+                 end)
+    return post.body_line + start
 
 
 def check_text(post: LoadedPost, ctx: RuleContext) -> None:
@@ -352,7 +352,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         links = len(find_urls(cap.text))
         if profile.max_links is not None and links > profile.max_links:
             post.problem(cap_field, f"{ch} allows {profile.max_links} links; the caption has "
-                         f"{links}")
+                         f"{links}", cap_line)
         if len(model.images) > profile.max_images:
             post.problem("images", f"{ch} takes at most {profile.max_images} image(s); the "
                          f"post has {len(model.images)}")

@@ -1,0 +1,263 @@
+"""Hostile post files and settings: each test is one attack on the content side.
+
+Every test runs the real command line over a real project folder and asserts the exact
+sentence a person sees. Read the test names as the list of attacks postq withstands.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from tests.project import BASE_CONFIG, Project
+
+
+def errors(project: Project, *args: str) -> list[str]:
+    result = project.run("validate", *args)
+    assert result.exit_code == 1, result.output
+    return [line for line in result.stderr.splitlines() if not line.endswith("file(s).")]
+
+
+def careers(project: Project, **replace: str) -> None:
+    project.careers(**replace)
+
+
+# -- 9.2: YAML types -------------------------------------------------------------------
+
+def test_binary_apply_url_is_refused(project: Project) -> None:
+    evil = base64.b64encode(b"https://evil.example/phish").decode()
+    careers(project, **{"apply_url: https://www.example.gov.uk/careers/io":
+                        f"apply_url: !!binary {evil}"})
+    assert errors(project) == [
+        "posts/io.md:8: apply_url: YAML tag !!binary is not allowed; post files hold text, "
+        "numbers, true/false, dates, lists and key: value maps only"]
+
+
+@pytest.mark.parametrize(("value", "tag"), [
+    ("!!set {a: null}", "!!set"),
+    ("!!python/name:os.system", "!!python/name:os.system"),
+    ("!!omap [{a: 1}]", "!!omap"),
+    ("!custom x", "!custom"),
+])
+def test_non_plain_yaml_tags_are_refused(project: Project, value: str, tag: str) -> None:
+    careers(project, **{"role: Intelligence Officer": f"role: {value}"})
+    assert errors(project) == [
+        f"posts/io.md:6: role: YAML tag {tag} is not allowed; post files hold text, "
+        "numbers, true/false, dates, lists and key: value maps only"]
+
+
+# -- 13.2: numbers where text is meant ----------------------------------------------------
+
+def test_numbers_in_text_fields_are_kept_as_written(project: Project) -> None:
+    project.post("ex.md", """\
+---
+kind: archive_exhibit
+id: ex
+publish_at: 2026-12-08 12:30
+channels: [outbox]
+exhibit: Cipher machine
+era: 1943
+catalogue_ref: 0042
+cleared_for_release: true
+clearance_ref: 7
+images:
+  - path: photo.jpg
+    alt: 1.50
+---
+From the archive.
+""")
+    careers(project, **{"role: Intelligence Officer": "role: Analyst\nsalary: 40000"})
+    result = project.run("validate")
+    assert result.exit_code == 0, result.output
+    from scheduler.content.loader import read_post
+
+    raw = read_post(project.root / "posts" / "ex.md").model
+    assert (raw.era, raw.catalogue_ref, raw.clearance_ref, raw.images[0].alt) == (
+        "1943", "0042", "7", "1.50")
+
+
+# -- 9.11: YAML bombs --------------------------------------------------------------------
+
+def test_yaml_alias_bomb_is_refused_at_once(project: Project) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}]\n" for i in range(9))
+    project.post("bomb.md", "---\nkind: careers_promo\n" + bomb + "---\nx\n")
+    started = time.perf_counter()
+    lines = errors(project)
+    assert time.perf_counter() - started < 2.0
+    assert lines == ["posts/bomb.md:4: YAML aliases (*name) are not allowed; write the "
+                     "value out"]
+
+
+def test_merge_key_is_refused(project: Project) -> None:
+    careers(project, **{"role: Intelligence Officer": "role: Intelligence Officer\n"
+                        "<<: {location: London}"})
+    assert errors(project) == [
+        "posts/io.md:7: YAML merge keys (<<) are not allowed; write the keys out"]
+
+
+# -- 9.15: duplicate keys ----------------------------------------------------------------
+
+def test_duplicate_key_is_an_error(project: Project) -> None:
+    careers(project, **{"role: Intelligence Officer":
+                        "role: Intelligence Officer\napply_url: https://evil.example/x"})
+    assert errors(project) == ["posts/io.md:9: apply_url: duplicate key; each key may "
+                               "appear once"]
+
+
+def test_duplicate_key_in_nested_map_is_an_error(project: Project) -> None:
+    careers(project, **{"    alt: A desk with case notes.":
+                        "    alt: A desk with case notes.\n    alt: Codeword"})
+    assert errors(project) == ["posts/io.md:12: images[0].alt: duplicate key; each key may "
+                               "appear once"]
+
+
+# -- 9.5: deny-list evasion --------------------------------------------------------------
+
+@pytest.mark.parametrize("disguised", [
+    "Code\u2060word",  # word joiner is refused as invisible; see the next test
+    "C\u043edeword",  # Cyrillic o
+    "\uff23\uff4f\uff44\uff45\uff57\uff4f\uff52\uff44",  # fullwidth
+    "\U0001d402\U0001d428\U0001d41d\U0001d41e\U0001d430\U0001d428\U0001d42b\U0001d41d",  # bold
+    "Co\u0301deword",  # combining accent
+])
+def test_deny_term_disguised_with_lookalike_letters(project: Project, disguised: str) -> None:
+    if "\u2060" in disguised:
+        disguised = "CODEWORD"
+    careers(project, **{"Join us.": f"Join us. {disguised} today."})
+    assert errors(project) == ["posts/io.md:14: caption: contains the deny-listed term "
+                               "'codeword'"]
+
+
+def test_deny_term_split_by_spaces_and_line_breaks(project: Project) -> None:
+    careers(project, **{"Join us.": "Join us, we are not\nTOP \u00a0\n   SECRET at all."})
+    assert errors(project) == ["posts/io.md:15: caption: contains the deny-listed term "
+                               "'top secret'"]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("hashtags: [careers]",
+     "hashtags: [careers]\noverrides:\n  outbox:\n    caption: C\u043eDE\u00a0 WORD inside",
+     "posts/io.md:15: overrides.outbox.caption: contains the deny-listed term 'code word'"),
+    ("hashtags: [careers]",
+     "hashtags: [careers]\noverrides:\n  outbox:\n    hashtags: [\u0421odeword]",
+     "posts/io.md:15: overrides.outbox.hashtags[0]: contains the deny-listed term "
+     "'codeword'"),
+    ("alt: A desk with case notes.", "alt: A desk with c\u043ede\n      word notes.",
+     "posts/io.md:11: images[0].alt: contains the deny-listed term 'code word'"),
+    ("hashtags: [careers]", "hashtags: [careers]\noverlay: {headline: \"C\u043ede word\"}",
+     None),
+])
+def test_deny_term_in_overrides_hashtags_alt_and_overlay(
+        project: Project, old: str, new: str, expected: str | None) -> None:
+    project.write_config(base=BASE_CONFIG.replace(
+        'deny_terms_file = "policy/deny-terms.txt"', 'deny_terms = ["code word", "codeword"]'))
+    careers(project, **{old: new})
+    lines = errors(project)
+    if expected is None:
+        assert lines == ["posts/io.md:13: overlay.headline: contains the deny-listed term "
+                         "'code word'"]
+    else:
+        assert lines == [expected]
+
+
+@pytest.mark.parametrize(("char", "name"), [
+    ("\u200b", "U+200B (ZERO WIDTH SPACE)"),
+    ("\u00ad", "U+00AD (SOFT HYPHEN)"),
+    ("\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ("\u2066", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+])
+def test_invisible_and_bidi_characters_are_an_error(project: Project, char: str,
+                                                    name: str) -> None:
+    careers(project, **{"Intelligence Officer": f"Intelligence{char} Officer"})
+    assert errors(project) == [
+        f"posts/io.md:6: role: contains {name}: control, invisible and bidirectional "
+        "characters can hide text from reviewers and rules; remove them"]
+
+
+def test_emoji_joiners_and_the_welsh_flag_are_text(project: Project) -> None:
+    careers(project, **{"Join us.": "Join us \U0001f469\u200d\U0001f4bb "
+                        "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073"
+                        "\U000e007f"})
+    result = project.run("validate")
+    assert result.exit_code == 0, result.output
+
+
+# -- 9.7: control characters ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Join us.\x1b[8m hidden", "U+001B (control character \\x1b)"),
+    ("Join us.\x00", "U+0000 (control character \\x00)"),
+    ("Join us.\rOverwritten", "U+000D (control character \\x0d)"),
+    ("Join us.\x85", "U+0085 (control character \\x85)"),
+])
+def test_control_characters_in_the_caption_are_an_error(project: Project, text: str,
+                                                       name: str) -> None:
+    careers(project, **{"Join us.": text})
+    assert errors(project) == [
+        f"posts/io.md:14: caption: contains {name}: control, invisible and bidirectional "
+        "characters can hide text from reviewers and rules; remove them"]
+
+
+def test_escape_sequence_written_as_yaml_escape_is_an_error(project: Project) -> None:
+    careers(project, **{"role: Intelligence Officer": 'role: "Officer\\e[8m secret"'})
+    assert errors(project) == [
+        "posts/io.md:6: role: contains U+001B (control character \\x1b): control, invisible "
+        "and bidirectional characters can hide text from reviewers and rules; remove them"]
+
+
+# -- 9.6 and 10.6: links without https:// ---------------------------------------------------
+
+@pytest.mark.parametrize(("caption", "host"), [
+    ("Apply at evil.example/apply today.", "evil.example"),
+    ("Apply at www.evil-careers.co.uk today.", "www.evil-careers.co.uk"),
+    ("Apply at //evil.example today.", "evil.example"),
+    ("Apply at evil-careers.com.", "evil-careers.com"),
+])
+def test_links_without_https_still_meet_the_allow_list(project: Project, caption: str,
+                                                       host: str) -> None:
+    careers(project, **{"Join us.": caption})
+    assert errors(project) == [
+        f"posts/io.md:14: caption: link host '{host}' is not on the allow-list ([policy] "
+        "link_hosts: example.gov.uk, www.example.gov.uk)"]
+
+
+def test_apply_url_with_a_second_link_after_a_space(project: Project) -> None:
+    careers(project, **{"apply_url: https://www.example.gov.uk/careers/io":
+                        "apply_url: https://www.example.gov.uk/careers/io evil.example/x"})
+    assert errors(project) == [
+        "posts/io.md:8: apply_url: must be one https link and nothing else, e.g. "
+        "https://www.example.gov.uk/careers",
+        "posts/io.md:8: apply_url: link host 'evil.example' is not on the allow-list "
+        "([policy] link_hosts: example.gov.uk, www.example.gov.uk)"]
+
+
+def test_x_counts_a_bare_domain_as_23_characters(project: Project) -> None:
+    # 253 letters, a space and a bare link (23 on X) = 277; the apply_url adds 2 + 23.
+    body = "a" * 253 + " www.example.gov.uk/careers"
+    careers(project, **{"channels: [outbox]": "channels: [x]", "Join us.": body,
+                        "hashtags: [careers]": "hashtags: []",
+                        "images:\n  - path: photo.jpg\n    alt: A desk with case notes.\n":
+                        ""})
+    assert errors(project) == ["posts/io.md:11: caption: the caption for x is 302 weighted "
+                               "(URL 23, CJK and emoji 2) long; x allows 280"]
+
+
+def test_threads_counts_bare_domains_towards_five_links(project: Project) -> None:
+    links = " ".join(f"www.example.gov.uk/{n}" for n in range(5))
+    careers(project, **{"channels: [outbox]": "channels: [threads]",
+                        "Join us.": links, "hashtags: [careers]": "hashtags: []"})
+    assert errors(project) == ["posts/io.md:14: caption: threads allows 5 links; the caption "
+                               "has 6"]
+
+
+def test_bluesky_caption_over_3000_bytes(project: Project) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 25 bytes, 1
+    careers(project, **{"channels: [outbox]": "channels: [bluesky]",
+                        "Join us.": family * 125, "hashtags: [careers]": "hashtags: []"})
+    assert errors(project) == ["posts/io.md:14: caption: the caption for bluesky is 3,164 "
+                               "bytes in UTF-8; bluesky allows 3,000"]
