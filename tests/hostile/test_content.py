@@ -7,9 +7,12 @@ sentence a person sees. Read the test names as the list of attacks postq withsta
 from __future__ import annotations
 
 import base64
+import json
 import time
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from tests.project import BASE_CONFIG, Project
 
@@ -261,3 +264,49 @@ def test_bluesky_caption_over_3000_bytes(project: Project) -> None:
                         "Join us.": family * 125, "hashtags: [careers]": "hashtags: []"})
     assert errors(project) == ["posts/io.md:14: caption: the caption for bluesky is 3,164 "
                                "bytes in UTF-8; bluesky allows 3,000"]
+
+
+# -- 9.2: the rules run on the values the snapshot sends ------------------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+
+
+@hypothesis.settings(max_examples=40, deadline=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture,
+                                            hypothesis.HealthCheck.filter_too_much])
+@hypothesis.given(body=_TEXT, role=_TEXT, override=_TEXT, tags=st.lists(
+    st.from_regex(r"[A-Za-z\u00c0-\u024f][A-Za-z0-9_\u00c0-\u024f]{0,10}", fullmatch=True),
+    max_size=3))
+def test_policy_checks_see_exactly_the_strings_the_snapshot_sends(
+        project: Project, body: str, role: str, override: str, tags: list[str]) -> None:
+    from scheduler.config import load
+    from scheduler.content.loader import read_post
+    from scheduler.content.pipeline import snapshot_post
+    from scheduler.content.rules import RuleContext, run_rules
+    from scheduler.content.validate import CheckedPost
+
+    path = project.post("p.md", f"""\
+---
+kind: careers_promo
+id: p
+publish_at: 2026-12-01 09:00
+channels: [outbox, x, mastodon]
+role: {json.dumps(role)}
+closing_date: 2026-12-14
+apply_url: https://www.example.gov.uk/careers/io
+hashtags: {json.dumps(tags)}
+overrides:
+  x:
+    caption: {json.dumps(override)}
+---
+{body}
+""")
+    settings = load(project.config)
+    ctx = RuleContext.create(settings)
+    loaded = read_post(path)
+    times = run_rules(loaded, ctx)
+    hypothesis.assume(not loaded.problems)
+    snapshot = snapshot_post(CheckedPost(loaded, times), settings, ctx.registry)
+    sent = {c.caption for c in snapshot.channels} | {i.alt for c in snapshot.channels
+                                                     for i in c.images}
+    assert sent <= ctx.checked_texts
