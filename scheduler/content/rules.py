@@ -19,10 +19,21 @@ from scheduler.adapters import AdapterRegistry
 from scheduler.config import Settings
 from scheduler.content.compose import compose_caption, overlay_texts
 from scheduler.content.loader import LoadedPost
+from scheduler.content.model import ID_RE
 from scheduler.errors import MediaError, PostqError
 from scheduler.platforms import HASHTAG_RE, PlatformProfile, find_urls
 from scheduler.textsafety import fold
-from scheduler.timeutil import TimeProblem, localize, parse_duration, parse_when
+from scheduler.timeutil import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    TimeProblem,
+    localize,
+    parse_duration,
+    parse_when,
+)
+
+# Longer image paths are mistakes; the file system refuses names past 255 bytes a part.
+MAX_IMAGE_PATH = 1024
 
 _TITLES = re.compile(
     r"^(mr|mrs|ms|miss|mx|dr|sir|dame|lord|lady|prof|professor|colonel|col|major|captain|"
@@ -40,6 +51,7 @@ class RuleContext:
     profile_errors: dict[str, str] = field(default_factory=dict)
     _deny_re: re.Pattern[str] | None = None
     _probe_cache: dict[Path, Any] = field(default_factory=dict)
+    _decode_cache: dict[Path, str | None] = field(default_factory=dict)
     _asset_cache: dict[str, tuple[Path, bool, bool]] = field(default_factory=dict)
     _glyph_cache: dict[tuple[str, Path | None], list[str]] = field(default_factory=dict)
     _assets_real: Path | None = None
@@ -95,6 +107,20 @@ class RuleContext:
 
             self._glyph_cache[key] = missing_glyphs(text, font)
         return self._glyph_cache[key]
+
+    def decode_problem(self, path: Path) -> str | None:
+        """Decode the image as rendering will (same decoder, reduced where the format
+        allows), once per run: a file whose header reads but whose data is truncated
+        fails here, at validation, not later at ``queue add``."""
+        if path not in self._decode_cache:
+            from scheduler.media.decode import load_source
+
+            try:
+                load_source(path, scale=0.125).image.close()
+                self._decode_cache[path] = None
+            except MediaError as exc:
+                self._decode_cache[path] = str(exc)
+        return self._decode_cache[path]
 
     def probe(self, path: Path) -> Any:
         if path not in self._probe_cache:
@@ -190,6 +216,14 @@ def check_one_text(post: LoadedPost, ctx: RuleContext, field_name: str, text: st
             post.problem(field_name, f"link {url} carries credentials or a port", where)
 
 
+def check_file_name_id(post: LoadedPost) -> None:
+    """A post without ``id:`` takes its file name as its id; the same rules apply."""
+    if "id" not in post.raw and not ID_RE.match(post.path.stem):
+        post.problem("id", f"the file name '{post.path.stem}' is not a valid id (lower-case "
+                     "letters, digits and hyphens, at most 80); rename the file or add an "
+                     "id: line", line=1)
+
+
 def resolve_times(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
     """``publish_at`` and ``event_at`` as aware datetimes; DST gaps and repeats refused."""
     zone = ctx.settings.zone
@@ -209,10 +243,16 @@ def check_kind_rules(post: LoadedPost, ctx: RuleContext, times: dict[str, dateti
     raw, zone = post.raw, ctx.settings.zone
     kind = raw.get("kind")
     publish = times.get("publish_at")
-    if kind == "careers_promo" and isinstance(raw.get("closing_date"), date) and publish:
-        closing = raw["closing_date"]
+    # The model's value, as the snapshot will hold it: a quoted "2026-12-14" is a date too.
+    closing = getattr(post.model, "closing_date", None) or raw.get("closing_date")
+    if kind == "careers_promo" and isinstance(closing, date):
         if isinstance(closing, datetime):
             closing = closing.date()
+        if not EARLIEST_YEAR <= closing.year <= LATEST_YEAR:
+            post.problem("closing_date", f"{closing.isoformat()} is outside the years "
+                         f"{EARLIEST_YEAR} to {LATEST_YEAR}")
+            closing = None
+    if kind == "careers_promo" and isinstance(closing, date) and publish:
         closes = localize(datetime.combine(closing, time(0, 0)), zone)
         if publish >= closes:
             post.problem("closing_date", f"{closing.isoformat()} is on or before the publish "
@@ -268,7 +308,17 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
         if not isinstance(alt, str) or not alt.strip():
             post.problem(f"{name}.alt", "missing alt text: every image needs a description")
         rel = img.get("path")
-        if not isinstance(rel, str) or not rel:
+        if isinstance(rel, str) and not rel.strip():
+            post.problem(f"{name}.path", "empty: give the image's file name inside assets/")
+        if not isinstance(rel, str) or not rel.strip():
+            resolved.append(None)
+            continue
+        if "\0" in rel:  # reported with the other control characters
+            resolved.append(None)
+            continue
+        if len(rel) > MAX_IMAGE_PATH:
+            post.problem(f"{name}.path", f"'{rel[:40]}...' is not a usable file name "
+                         f"(at most {MAX_IMAGE_PATH} characters, no NUL)")
             resolved.append(None)
             continue
         p = Path(rel)
@@ -280,7 +330,13 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
             post.problem(f"{name}.path", f"'{rel}' contains '..'; give a path inside assets/")
             resolved.append(None)
             continue
-        real, inside, is_file = ctx.asset(rel)
+        try:
+            real, inside, is_file = ctx.asset(rel)
+        except (OSError, ValueError) as exc:
+            post.problem(f"{name}.path", f"cannot open assets/{rel}: "
+                         f"{getattr(exc, 'strerror', None) or exc}")
+            resolved.append(None)
+            continue
         if not inside:
             post.problem(f"{name}.path", f"'{rel}' is a link that leads outside assets/")
             resolved.append(None)
@@ -290,8 +346,9 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
             resolved.append(None)
             continue
         info = ctx.probe(real)
-        if isinstance(info, MediaError):
-            post.problem(f"{name}.path", str(info))
+        broken = str(info) if isinstance(info, MediaError) else ctx.decode_problem(real)
+        if broken:
+            post.problem(f"{name}.path", broken)
             resolved.append(None)
             continue
         resolved.append(real)
@@ -419,6 +476,7 @@ def run_rules(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
     if not post.raw:
         return {}
     check_text(post, ctx)
+    check_file_name_id(post)
     times = resolve_times(post, ctx)
     check_kind_rules(post, ctx, times)
     paths = check_images(post, ctx)

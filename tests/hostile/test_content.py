@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -310,3 +311,124 @@ overrides:
     sent = {c.caption for c in snapshot.channels} | {i.alt for c in snapshot.channels
                                                      for i in c.images}
     assert sent <= ctx.checked_texts
+
+
+# -- 9.13: inputs that gave a traceback --------------------------------------------------
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ('"photo\\0.jpg"', "posts/io.md:10: images[0].path: contains U+0000 (control character "
+     "\\x00): control, invisible and bidirectional characters can hide text from reviewers "
+     "and rules; remove them"),
+    ("a" * 6000 + ".jpg", "posts/io.md:10: images[0].path: '" + "a" * 40 + "...' is not a "
+     "usable file name (at most 1024 characters, no NUL)"),
+    ("a" * 300 + ".jpg", "posts/io.md:10: images[0].path: cannot open assets/" + "a" * 300
+     + ".jpg: File name too long"),
+])
+def test_nul_and_very_long_image_paths(project: Project, path: str, expected: str) -> None:
+    careers(project, **{"path: photo.jpg": f"path: {path}"})
+    assert errors(project) == [expected]
+
+
+def test_reminder_of_ninety_nine_billion_days(project: Project) -> None:
+    project.post("qa.md", """\
+---
+kind: qa_announcement
+id: qa
+publish_at: 2026-12-03 17:00
+channels: [outbox]
+topic: Life as an officer
+event_at: 2026-12-10 18:00
+host: a serving officer
+venue: Instagram Live
+reminders: ["-99999999999d"]
+---
+Ask us anything.
+""")
+    assert errors(project) == ["posts/qa.md:10: reminders[0]: '-99999999999d' is longer "
+                               "than 36,500 days"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01 00:30+01:00", "9999-12-31 23:30-01:00",
+                                  "'0001-01-01T00:10:00+00:30'"])
+def test_years_1_and_9999_with_offsets(project: Project, when: str) -> None:
+    careers(project, **{"publish_at: 2026-12-01 09:00": f"publish_at: {when}"})
+    shown = when.strip("'")
+    assert errors(project) == [f"posts/io.md:4: publish_at: '{shown}' is outside the years "
+                               "1970 to 9998"]
+
+
+def test_closing_date_in_year_9999(project: Project) -> None:
+    careers(project, **{"closing_date: 2026-12-14": "closing_date: 9999-12-31"})
+    assert errors(project) == ["posts/io.md:7: closing_date: 9999-12-31 is outside the years "
+                               "1970 to 9998"]
+
+
+def test_queue_add_at_plus_ninety_nine_billion_days(project: Project) -> None:
+    project.careers()
+    result = project.run("queue", "add", "posts/io.md", "--at", "+99999999999d")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: '99999999999d' is longer than 36,500 days")
+
+
+@pytest.mark.parametrize("key", ["late_grace", "retry_base", "stale_after"])
+def test_huge_durations_in_postq_toml(project: Project, key: str) -> None:
+    project.careers()
+    project.write_config(base=BASE_CONFIG.replace(
+        'data_dir = ".postq"', f'data_dir = ".postq"\n{key} = "99999999999999d"'))
+    result = project.run("validate")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(
+        f"postq.toml: postq.{key}: '99999999999999d' is longer than 36,500 days")
+
+
+# -- 9.15: validate and queue add agree -----------------------------------------------------
+
+def test_quoted_closing_date_before_publishing(project: Project) -> None:
+    careers(project, **{"closing_date: 2026-12-14": 'closing_date: "2026-11-14"'})
+    assert errors(project) == [
+        "posts/io.md:7: closing_date: 2026-11-14 is on or before the publish time 2026-12-01 "
+        "09:00; a careers post is never published on or after its closing date"]
+
+
+@pytest.mark.parametrize("name", ["bad.jpg", "bad.png"])
+def test_corrupt_image_that_passes_the_header_probe(project: Project, name: str) -> None:
+    from PIL import Image
+
+    good = project.root / "assets" / f"good{name[-4:]}"
+    Image.new("RGB", (1600, 1200), "#336699").save(good)
+    data = good.read_bytes()
+    (project.root / "assets" / name).write_bytes(data[: len(data) // 2])
+    careers(project, **{"path: photo.jpg": f"path: {name}"})
+    expected = f"{project.root / 'assets' / name}: the image data is truncated or corrupt"
+    assert errors(project) == [f"posts/io.md:10: images[0].path: {expected}"]
+    added = project.run("queue", "add", "posts/io.md")
+    assert added.exit_code == 1
+    assert added.stderr.splitlines() == [f"error: posts/io.md:10: images[0].path: {expected}"]
+
+
+def test_empty_image_path(project: Project) -> None:
+    careers(project, **{"path: photo.jpg": 'path: ""'})
+    assert errors(project) == ["posts/io.md:10: images[0].path: empty: give the image's file "
+                               "name inside assets/"]
+
+
+@pytest.mark.parametrize("stem", ["job@outbox", "a" * 251])
+def test_ids_from_file_names_follow_the_id_rules(project: Project, stem: str) -> None:
+    project.careers(f"{stem}.md", **{"id: io\n": ""})
+    assert errors(project) == [
+        f"posts/{stem}.md:1: id: the file name '{stem}' is not a valid id (lower-case "
+        "letters, digits and hyphens, at most 80); rename the file or add an id: line"]
+
+
+def test_png_header_probe_does_not_decode_the_image(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from scheduler.media import probe_image
+
+    big = tmp_path / "big.png"
+    Image.new("L", (9000, 9000), 128).save(big)
+    started = time.perf_counter()
+    info = probe_image(big)
+    assert time.perf_counter() - started < 0.25
+    assert (info.width, info.height, info.format) == (9000, 9000, "png")
