@@ -29,8 +29,8 @@ def brand_style(settings: Settings) -> Any:
         background=colors.get("background", "#0b0c0c"),
         text=colors.get("text", "#ffffff"),
         accent=colors.get("accent", "#ffdd00"),
-        font_path=settings.resolve(settings.brand.font) if settings.brand.font else None,
-        logo_path=settings.resolve(settings.brand.logo) if settings.brand.logo else None,
+        font_path=settings.brand_file("font"),
+        logo_path=settings.brand_file("logo"),
     )
 
 

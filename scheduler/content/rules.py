@@ -63,6 +63,9 @@ class RuleContext:
     def create(cls, settings: Settings, registry: AdapterRegistry | None = None) -> RuleContext:
         ctx = cls(settings, registry or AdapterRegistry.from_entry_points(),
                   settings.deny_terms())
+        # Checked once up front: a font or logo that is a device or huge is one sentence.
+        settings.brand_file("font")
+        settings.brand_file("logo")
         for name, ch in settings.channels.items():
             try:
                 ctx.profiles[name] = ctx.registry.channel_profile(ch)
@@ -459,7 +462,7 @@ def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, da
     texts = overlay_texts(post.model, ctx.settings.zone, times.get("event_at"))
     if texts is None:
         return
-    font = ctx.settings.resolve(ctx.settings.brand.font) if ctx.settings.brand.font else None
+    font = ctx.settings.brand_file("font")
     field_name = "overlay" if post.model.overlay else "overlay (default)"
     for text in texts:
         if text:

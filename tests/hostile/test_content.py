@@ -432,3 +432,38 @@ def test_png_header_probe_does_not_decode_the_image(tmp_path: Path) -> None:
     info = probe_image(big)
     assert time.perf_counter() - started < 0.25
     assert (info.width, info.height, info.format) == (9000, 9000, "png")
+
+
+# -- 9.11: settings that point at endless or huge files -----------------------------------
+
+@pytest.mark.parametrize(("section", "key", "setting"), [
+    ("[policy]", "deny_terms_file", "policy.deny_terms_file"),
+    ("[brand]", "font", "brand.font"),
+    ("[brand]", "logo", "brand.logo"),
+])
+def test_settings_pointing_at_dev_zero(project: Project, section: str, key: str,
+                                       setting: str) -> None:
+    project.careers()
+    base = BASE_CONFIG.replace('deny_terms_file = "policy/deny-terms.txt"\n', "")
+    if section == "[brand]":
+        base += f'\n[brand]\n{key} = "/dev/zero"\n'
+    else:
+        base = base.replace("[policy]\n", f'[policy]\n{key} = "/dev/zero"\n')
+    project.write_config(base=base)
+    started = time.perf_counter()
+    result = project.run("validate")
+    assert time.perf_counter() - started < 5.0
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {project.config}: {setting}: /dev/zero is not a regular file"]
+
+
+def test_deny_terms_file_of_two_megabytes(project: Project) -> None:
+    project.careers()
+    (project.root / "policy" / "deny-terms.txt").write_bytes(b"x\n" * (1024 * 1024))
+    result = project.run("validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {project.config}: policy.deny_terms_file: "
+        f"{project.root / 'policy' / 'deny-terms.txt'} is 2,097,152 bytes; the limit is "
+        "1,048,576"]
