@@ -18,12 +18,13 @@ def log(ctx: click.Context, post_id: str | None, as_csv: bool) -> None:
     """Show the audit trail of one post, or of everything, oldest first."""
     from scheduler.store import Store
     from scheduler.store.report import event_csv, event_table
+    from scheduler.textsafety import show
 
     settings = load_settings(ctx)
     events = Store.open(settings).events(post_id)
     if as_csv:
-        click.echo(event_csv(events), nl=False)
+        click.echo(show(event_csv(events)), nl=False)
     elif events:
-        click.echo(event_table(events, settings.zone))
+        click.echo(show(event_table(events, settings.zone)))
     else:
         click.echo("The audit trail is empty.")

@@ -171,11 +171,12 @@ def show(ctx: click.Context, post_id: str, as_json: bool) -> None:
     DELIVERY is the shape of 'queue list --json'. Times are ISO-8601 UTC with an offset.
     """
     from scheduler.store.report import post_text
+    from scheduler.textsafety import show
 
     settings, store = _open(ctx)
     view = store.show(post_id)
     click.echo(json.dumps(view.as_dict(), indent=2, ensure_ascii=False) if as_json
-               else post_text(view, settings.zone))
+               else show(post_text(view, settings.zone)))
 
 
 @queue.command("cancel")

@@ -35,6 +35,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
     from scheduler.publish.service import serve
     from scheduler.publish.worker import Publisher
     from scheduler.store import Store
+    from scheduler.textsafety import show
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -48,8 +49,8 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
         for row, post, requests in plans:
             click.echo(f"{row.ref}  due {store.local(row.due_at)}  attempt {row.attempts + 1}")
             click.echo(f"  caption ({len(post.caption)} characters):")
-            for line in post.caption.splitlines() or [""]:
-                click.echo(f"    | {line}")
+            for line in post.caption.split("\n"):
+                click.echo(f"    | {show(line)}")
             if not requests:
                 click.echo("  (no HTTP request: this adapter writes locally)")
             for req in requests:
@@ -59,7 +60,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
                 if req.body is not None:
                     body = json.dumps(req.body, ensure_ascii=False, indent=2, default=str)
                     for line in body.splitlines():
-                        click.echo(f"    {line}")
+                        click.echo(f"    {show(line)}")
         publisher.close()
         return
     attach(publisher)

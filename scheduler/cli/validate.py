@@ -27,6 +27,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     any file has a problem, 0 when all pass.
     """
     from scheduler.content.validate import collect_paths, validate_files
+    from scheduler.textsafety import show
 
     settings = load_settings(ctx)
     files = collect_paths(paths, settings)
@@ -39,7 +40,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
         for problem in report.problems:
-            click.echo(str(problem), err=True)
+            click.echo(show(str(problem)), err=True)
         bad = sum(1 for p in report.posts if not p.ok)
         if report.ok:
             click.echo(f"{len(report.posts)} post(s) checked: all good.")

@@ -467,3 +467,60 @@ def test_deny_terms_file_of_two_megabytes(project: Project) -> None:
         f"error: {project.config}: policy.deny_terms_file: "
         f"{project.root / 'policy' / 'deny-terms.txt'} is 2,097,152 bytes; the limit is "
         "1,048,576"]
+
+
+# -- 9.7: commands print control characters visibly -----------------------------------------
+
+@pytest.fixture
+def hidden_caption(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """'io' queued (as a store written by an older version or by hand would hold it) with
+    an escape sequence that would hide the rest of the line in a terminal."""
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler.config import load_settings
+    from scheduler.store import Store
+    from tests.test_store_support import snap
+
+    monkeypatch.setenv("POSTQ_USER", "alice")
+    store = Store.open(load_settings(project.config))
+    due = datetime.now(UTC) + timedelta(days=3)
+    store.add(snap("io", ("outbox",), caption="Join us.\x1b[8m hidden\u202e"), due_at=due)
+    store.close()
+    monkeypatch.delenv("POSTQ_USER")
+    return project
+
+
+def test_escape_sequence_in_queue_show(hidden_caption: Project) -> None:
+    out = hidden_caption.run("queue", "show", "io").stdout
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "Join us.\\x1b[8m hidden\\u202e (outbox)" in out
+
+
+def test_escape_sequence_in_run_dry_run(hidden_caption: Project,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTQ_USER", "bob")
+    assert hidden_caption.run("approve", "io").exit_code == 0
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler.config import load_settings
+    from scheduler.store import Store
+
+    store = Store.open(load_settings(hidden_caption.config))
+    store.reschedule("io", datetime.now(UTC) + timedelta(seconds=1))
+    store.close()
+    time.sleep(1.2)
+    out = hidden_caption.run("run", "--dry-run").stdout
+    assert "\x1b" not in out
+    assert "    | Join us.\\x1b[8m hidden\\u202e (outbox)" in out.splitlines()
+
+
+def test_formula_and_escape_in_log_and_csv(hidden_caption: Project,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTQ_USER", "bob")
+    reason = '=HYPERLINK("https://evil.example","x")\x1b[8m'
+    assert hidden_caption.run("reject", "io", "--reason", reason).exit_code == 0
+    table = hidden_caption.run("log", "io").stdout
+    assert "\x1b" not in table and '\\x1b[8m' in table
+    rows = hidden_caption.run("log", "io", "--csv").stdout
+    assert "\x1b" not in rows
+    assert ('"\'=HYPERLINK(""https://evil.example"",""x"")\\x1b[8m"' in rows)
