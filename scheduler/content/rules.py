@@ -1,28 +1,24 @@
 """Every rule a post must pass, run over a loaded file; each problem is recorded, none raised.
 
 Rules read the raw front matter defensively, so a file with a type error still gets its
-links, deny-listed terms, images and channels checked in the same pass.
+links, deny-listed terms, images and channels checked in the same pass. The text rules
+live in :mod:`scheduler.content.textrules`, the shared context in
+:mod:`scheduler.content.context`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from scheduler.adapters import AdapterRegistry
-from scheduler.config import Settings
 from scheduler.content.compose import compose_caption, overlay_texts
+from scheduler.content.context import RuleContext
 from scheduler.content.loader import LoadedPost
 from scheduler.content.model import ID_RE
-from scheduler.errors import MediaError, PostqError
+from scheduler.content.textrules import check_sent, check_text
+from scheduler.errors import MediaError
 from scheduler.platforms import HASHTAG_RE, PlatformProfile, find_urls
-from scheduler.textsafety import fold
 from scheduler.timeutil import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -32,191 +28,14 @@ from scheduler.timeutil import (
     parse_when,
 )
 
+__all__ = ["RuleContext", "check_images", "check_channels", "resolve_times", "run_rules"]
+
 # Longer image paths are mistakes; the file system refuses names past 255 bytes a part.
 MAX_IMAGE_PATH = 1024
 
 _TITLES = re.compile(
     r"^(mr|mrs|ms|miss|mx|dr|sir|dame|lord|lady|prof|professor|colonel|col|major|captain|"
     r"capt|general|gen|director)\.?\s", re.IGNORECASE)
-
-
-@dataclass
-class RuleContext:
-    """What rules need beyond the file: settings, limits per channel, caches."""
-
-    settings: Settings
-    registry: AdapterRegistry
-    deny_terms: list[str]
-    profiles: dict[str, PlatformProfile] = field(default_factory=dict)
-    profile_errors: dict[str, str] = field(default_factory=dict)
-    _deny_re: re.Pattern[str] | None = None
-    _probe_cache: dict[Path, Any] = field(default_factory=dict)
-    _decode_cache: dict[Path, str | None] = field(default_factory=dict)
-    _asset_cache: dict[str, tuple[Path, bool, bool]] = field(default_factory=dict)
-    _glyph_cache: dict[tuple[str, Path | None], list[str]] = field(default_factory=dict)
-    _assets_real: Path | None = None
-    # Every string the deny list was matched against, so a test can prove the rules see
-    # exactly what the snapshot sends.
-    checked_texts: set[str] = field(default_factory=set)
-
-    @classmethod
-    def create(cls, settings: Settings, registry: AdapterRegistry | None = None) -> RuleContext:
-        ctx = cls(settings, registry or AdapterRegistry.from_entry_points(),
-                  settings.deny_terms())
-        # Checked once up front: a font or logo that is a device or huge is one sentence.
-        settings.brand_file("font")
-        settings.brand_file("logo")
-        for name, ch in settings.channels.items():
-            try:
-                ctx.profiles[name] = ctx.registry.channel_profile(ch)
-            except PostqError as exc:
-                ctx.profile_errors[name] = str(exc)
-        terms = sorted({fold(t) for t in ctx.deny_terms} - {""}, key=len, reverse=True)
-        if terms:
-            alts = []
-            for term in terms:
-                pre = r"(?<!\w)" if term[:1].isalnum() else ""
-                post = r"(?!\w)" if term[-1:].isalnum() else ""
-                alts.append(pre + re.escape(term) + post)
-            ctx._deny_re = re.compile("|".join(alts))
-        return ctx
-
-    def deny_hit(self, text: str) -> str | None:
-        """The deny-listed term ``text`` contains, compared in the folded form
-        (:func:`scheduler.textsafety.fold`), so look-alike letters, invisible
-        characters and split white space do not hide it."""
-        self.checked_texts.add(text)
-        if self._deny_re is None or not text:
-            return None
-        m = self._deny_re.search(fold(text))
-        return m.group(0) if m else None
-
-    def asset(self, rel: str) -> tuple[Path, bool, bool]:
-        """``(real path, inside assets/, is a file)`` for an image path, once per run:
-        many posts share an image, and resolving links costs a system call per part."""
-        if rel not in self._asset_cache:
-            assets = self.settings.assets_dir
-            if self._assets_real is None:
-                self._assets_real = Path(os.path.realpath(assets))
-            real = Path(os.path.realpath(assets / rel))
-            self._asset_cache[rel] = (real, real.is_relative_to(self._assets_real),
-                                      real.is_file())
-        return self._asset_cache[rel]
-
-    def glyphs_missing(self, text: str, font: Path | None) -> list[str]:
-        key = (text, font)
-        if key not in self._glyph_cache:
-            from scheduler.media import missing_glyphs
-
-            self._glyph_cache[key] = missing_glyphs(text, font)
-        return self._glyph_cache[key]
-
-    def decode_problem(self, path: Path) -> str | None:
-        """Decode the image as rendering will (same decoder, reduced where the format
-        allows), once per run: a file whose header reads but whose data is truncated
-        fails here, at validation, not later at ``queue add``."""
-        if path not in self._decode_cache:
-            from scheduler.media.decode import load_source
-
-            try:
-                load_source(path, scale=0.125).image.close()
-                self._decode_cache[path] = None
-            except MediaError as exc:
-                self._decode_cache[path] = str(exc)
-        return self._decode_cache[path]
-
-    def probe(self, path: Path) -> Any:
-        if path not in self._probe_cache:
-            from scheduler.media import probe_image
-
-            try:
-                self._probe_cache[path] = probe_image(path)
-            except MediaError as exc:
-                self._probe_cache[path] = exc
-        return self._probe_cache[path]
-
-
-def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
-    """Every piece of human-readable text in the post, with its field path."""
-    raw = post.raw
-    if post.body:
-        yield "caption", post.body
-    for key, value in raw.items():
-        if key in ("images", "overlay", "overrides", "hashtags", "channels", "kind", "id"):
-            continue
-        if isinstance(value, str):
-            yield key, value
-    images, overlay, overrides, tags = (raw.get(k) for k in ("images", "overlay", "overrides",
-                                                            "hashtags"))
-    for i, img in enumerate(images if isinstance(images, list) else []):
-        if isinstance(img, dict) and isinstance(img.get("alt"), str):
-            yield f"images[{i}].alt", img["alt"]
-    if isinstance(overlay, dict):
-        for k in ("headline", "subline"):
-            if isinstance(overlay.get(k), str):
-                yield f"overlay.{k}", overlay[k]
-    for ch, ov in (overrides.items() if isinstance(overrides, dict) else ()):
-        if isinstance(ov, dict) and isinstance(ov.get("caption"), str):
-            yield f"overrides.{ch}.caption", ov["caption"]
-        ov_tags = ov.get("hashtags") if isinstance(ov, dict) else None
-        for i, tag in enumerate(ov_tags if isinstance(ov_tags, list) else []):
-            if isinstance(tag, str):
-                yield f"overrides.{ch}.hashtags[{i}]", tag
-    for i, tag in enumerate(tags if isinstance(tags, list) else []):
-        if isinstance(tag, str):
-            yield f"hashtags[{i}]", tag
-
-
-def _fold_line(post: LoadedPost, text: str, hit: str) -> int:
-    """The body line a folded deny-list hit starts on (it may span line breaks)."""
-    lines = text.split("\n")
-    end = next((i for i in range(len(lines)) if hit in fold("\n".join(lines[: i + 1]))), 0)
-    start = next((s for s in range(end, -1, -1) if hit in fold("\n".join(lines[s:end + 1]))),
-                 end)
-    return post.body_line + start
-
-
-def check_text(post: LoadedPost, ctx: RuleContext) -> None:
-    """Links (https, allow-listed host) and deny-listed terms in every text field."""
-    for field_name, text in _texts(post):
-        check_one_text(post, ctx, field_name, text)
-
-
-def check_one_text(post: LoadedPost, ctx: RuleContext, field_name: str, text: str,
-                   line: int | None = None) -> None:
-    """The deny list and the link allow-list over one string, as it will be sent."""
-    allowed = {h.lower().rstrip(".") for h in ctx.settings.policy.link_hosts}
-    in_body = field_name == "caption" and line is None
-    hit = ctx.deny_hit(text)
-    if hit:
-        post.problem(field_name, f"contains the deny-listed term '{hit}'",
-                     _fold_line(post, text, hit) if in_body else line)
-    links = find_urls(text)
-    if field_name in ("apply_url", "questions_url"):
-        whole = len(links) == 1 and links[0][0] == 0 and links[0][1] == len(text.strip())
-        if not whole:
-            post.problem(field_name, "must be one https link and nothing else, e.g. "
-                         "https://www.example.gov.uk/careers", line)
-        if not links:
-            links = ((0, len(text), text),)
-    for start, _end, url in links:
-        where = post.body_line + text[:start].count("\n") if in_body else line
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "https":
-            post.problem(field_name, f"link {url} is not https", where)
-            continue
-        try:
-            host = (parts.hostname or "").lower().rstrip(".")
-            port = parts.port
-        except ValueError:
-            post.problem(field_name, f"link {url} is not a valid address", where)
-            continue
-        if not host or host not in allowed:
-            listed = ", ".join(sorted(allowed)) or "none configured"
-            post.problem(field_name, f"link host '{host}' is not on the allow-list "
-                         f"([policy] link_hosts: {listed})", where)
-        elif parts.username or parts.password or port not in (None, 443):
-            post.problem(field_name, f"link {url} carries credentials or a port", where)
 
 
 def check_file_name_id(post: LoadedPost) -> None:
@@ -392,7 +211,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         cap_field = f"overrides.{ch}.caption" if ch in model.overrides and \
             model.overrides[ch].caption else "caption"
         cap_line = post.body_line if cap_field == "caption" else None
-        _check_sent(post, ctx, cap_field, cap.text, f"the caption for {ch}", cap_line)
+        check_sent(post, ctx, cap_field, cap.text, f"the caption for {ch}", cap_line)
         if profile.text_max_bytes is not None:
             size = len(cap.text.encode("utf-8"))
             if size > profile.text_max_bytes:
@@ -419,22 +238,13 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         if profile.requires_image and not model.images:
             post.problem("images", f"{ch} ({profile.name}) needs at least one image")
         for n, img in enumerate(model.images):
-            _check_sent(post, ctx, f"images[{n}].alt", img.alt, "the alt text")
+            check_sent(post, ctx, f"images[{n}].alt", img.alt, "the alt text")
             if len(img.alt) > profile.alt_limit:
                 post.problem(f"images[{n}].alt", f"alt text is {len(img.alt)} characters; "
                              f"{ch} allows {profile.alt_limit}")
             path = image_paths[n] if n < len(image_paths) else None
             if path is not None:
                 _check_size(post, ctx, n, path, ch, profile)
-
-
-def _check_sent(post: LoadedPost, ctx: RuleContext, field_name: str, text: str,
-                what: str, line: int | None = None) -> None:
-    """The deny list over a string exactly as it is sent (a composed caption, an
-    overlay), for a term that only appears where two fields meet."""
-    hit = ctx.deny_hit(text)
-    if hit and not any(f"'{hit}'" in p.message for p in post.problems):
-        post.problem(field_name, f"{what} contains the deny-listed term '{hit}'", line)
 
 
 def _check_size(post: LoadedPost, ctx: RuleContext, n: int, path: Path, channel: str,
@@ -466,7 +276,7 @@ def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, da
     field_name = "overlay" if post.model.overlay else "overlay (default)"
     for text in texts:
         if text:
-            _check_sent(post, ctx, field_name, text, "the image overlay")
+            check_sent(post, ctx, field_name, text, "the image overlay")
     missing = ctx.glyphs_missing(" ".join(t for t in texts if t), font)
     if missing:
         shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:5])
