@@ -123,15 +123,12 @@ def test_duplicate_key_in_nested_map_is_an_error(project: Project) -> None:
 # -- 9.5: deny-list evasion --------------------------------------------------------------
 
 @pytest.mark.parametrize("disguised", [
-    "Code\u2060word",  # word joiner is refused as invisible; see the next test
     "C\u043edeword",  # Cyrillic o
     "\uff23\uff4f\uff44\uff45\uff57\uff4f\uff52\uff44",  # fullwidth
     "\U0001d402\U0001d428\U0001d41d\U0001d41e\U0001d430\U0001d428\U0001d42b\U0001d41d",  # bold
     "Co\u0301deword",  # combining accent
 ])
 def test_deny_term_disguised_with_lookalike_letters(project: Project, disguised: str) -> None:
-    if "\u2060" in disguised:
-        disguised = "CODEWORD"
     careers(project, **{"Join us.": f"Join us. {disguised} today."})
     assert errors(project) == ["posts/io.md:14: caption: contains the deny-listed term "
                                "'codeword'"]
