@@ -77,6 +77,10 @@ def check_one_text(post: LoadedPost, ctx: RuleContext, field_name: str, text: st
         if not whole:
             post.problem(field_name, "must be one https link and nothing else, e.g. "
                          "https://www.example.gov.uk/careers", line)
+        elif "://" not in text:
+            # A bare domain is a link to the platforms, but they open it as http://.
+            post.problem(field_name, f"write the link in full: https://{text.strip('/')}",
+                         line)
         if not links:
             links = ((0, len(text), text),)
     for start, _end, url in links:

@@ -521,3 +521,11 @@ def test_formula_and_escape_in_log_and_csv(hidden_caption: Project,
     rows = hidden_caption.run("log", "io", "--csv").stdout
     assert "\x1b" not in rows
     assert ('"\'=HYPERLINK(""https://evil.example"",""x"")\\x1b[8m"' in rows)
+
+
+@pytest.mark.parametrize("value", ["www.example.gov.uk/careers/io", "//www.example.gov.uk/io"])
+def test_apply_url_without_a_scheme(project: Project, value: str) -> None:
+    careers(project, **{"apply_url: https://www.example.gov.uk/careers/io":
+                        f"apply_url: {value}"})
+    assert errors(project) == [
+        f"posts/io.md:8: apply_url: write the link in full: https://{value.strip('/')}"]
