@@ -193,6 +193,10 @@ class Adapter(ABC):
         if length > profile.text_limit:
             problems.append(f"the caption is {length} {profile.counting}; {who} allows "
                             f"{profile.text_limit}")
+        size = len(post.caption.encode("utf-8"))
+        if profile.text_max_bytes is not None and size > profile.text_max_bytes:
+            problems.append(f"the caption is {size:,} bytes in UTF-8; {who} allows "
+                            f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
         if profile.requires_image and not post.images:

@@ -529,3 +529,25 @@ def test_apply_url_without_a_scheme(project: Project, value: str) -> None:
                         f"apply_url: {value}"})
     assert errors(project) == [
         f"posts/io.md:8: apply_url: write the link in full: https://{value.strip('/')}"]
+
+
+def test_publish_time_limits_count_bare_links_and_bluesky_bytes(tmp_path: Path) -> None:
+    """The check adapters run on the snapshot just before sending uses the same finder."""
+    from datetime import UTC, datetime
+
+    from scheduler.adapters.base import OutgoingPost
+    from scheduler.adapters.outbox import OutboxAdapter, OutboxSettings
+    from scheduler.platforms import get_profile
+
+    adapter = OutboxAdapter("c", OutboxSettings(adapter="outbox", path=str(tmp_path)))
+
+    def post(caption: str) -> OutgoingPost:
+        return OutgoingPost("d", "p", "c", caption, (), "en", "h", datetime.now(UTC))
+
+    threads, bluesky = get_profile("threads"), get_profile("bluesky")
+    links = " ".join(f"www.example.gov.uk/{n}" for n in range(6))
+    assert adapter.fit_problems(post(links), threads, "Threads") == [
+        "6 links; Threads allows 5"]
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    assert adapter.fit_problems(post(family * 121), bluesky, "Bluesky") == [
+        "the caption is 3,025 bytes in UTF-8; Bluesky allows 3,000"]
