@@ -88,8 +88,9 @@ def show(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _confusables() -> dict[str, str]:
-    """Each non-ASCII character that imitates an ASCII letter or digit, and that letter.
+def _confusables() -> dict[int, str]:
+    """Each non-ASCII character that imitates an ASCII letter or digit, and that letter,
+    as a ``str.translate`` table.
 
     The data is Unicode's confusables.txt as packaged by ``confusable-homoglyphs``
     (https://www.unicode.org/Public/security/latest/confusables.txt)."""
@@ -97,7 +98,7 @@ def _confusables() -> dict[str, str]:
 
     data_file = Path(confusable_homoglyphs.__file__).with_name("confusables.json")
     data: dict[str, list[dict[str, str]]] = json.loads(data_file.read_text(encoding="utf-8"))
-    table: dict[str, str] = {}
+    table: dict[int, str] = {}
     for char, homoglyphs in data.items():
         if len(char) != 1 or char.isascii():
             continue
@@ -105,17 +106,22 @@ def _confusables() -> dict[str, str]:
                           if len(h["c"]) == 1 and h["c"].isascii() and h["c"].isalnum()),
                          key=lambda c: (not c.isalpha(), not c.islower(), c))
         if targets:
-            table[char] = targets[0]
+            table[ord(char)] = targets[0]
     return table
 
 
+_MARKS_RE = regex.compile(r"\p{Mn}+")
+
+
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
-    """The form deny-listed terms are matched in (see the module docstring)."""
+    """The form deny-listed terms are matched in (see the module docstring).
+
+    Cached: the same caption is folded once for every channel that sends it."""
     text = unicodedata.normalize("NFKC", text)
-    text = _HIDDEN_RE.sub("", text)
+    if not text.isprintable():
+        text = _HIDDEN_RE.sub("", text)
     if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFD", text)
-                       if not unicodedata.combining(c))
-        table = _confusables()
-        text = "".join(table.get(c, c) for c in text)
+        text = _MARKS_RE.sub("", unicodedata.normalize("NFD", text))
+        text = text.translate(_confusables())
     return _SPACE_RE.sub(" ", text.casefold()).strip()

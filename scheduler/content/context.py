@@ -33,6 +33,7 @@ class RuleContext:
     # Every string the deny list was matched against, so a test can prove the rules see
     # exactly what the snapshot sends.
     checked_texts: set[str] = field(default_factory=set)
+    _deny_cache: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, registry: AdapterRegistry | None = None) -> RuleContext:
@@ -63,8 +64,10 @@ class RuleContext:
         self.checked_texts.add(text)
         if self._deny_re is None or not text:
             return None
-        m = self._deny_re.search(fold(text))
-        return m.group(0) if m else None
+        if text not in self._deny_cache:
+            m = self._deny_re.search(fold(text))
+            self._deny_cache[text] = m.group(0) if m else None
+        return self._deny_cache[text]
 
     def asset(self, rel: str) -> tuple[Path, bool, bool]:
         """``(real path, inside assets/, is a file)`` for an image path, once per run:

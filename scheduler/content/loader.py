@@ -201,7 +201,8 @@ def _refuse_aliases(yaml_text: str) -> None:
 def _parse_yaml(post: LoadedPost, yaml_text: str) -> None:
     loader = _SafeLoader(yaml_text)
     try:
-        _refuse_aliases(yaml_text)
+        if "*" in yaml_text:  # an alias is always written with a '*'
+            _refuse_aliases(yaml_text)
         node = loader.get_single_node()
         data = NodeBuilder(loader, TEXT_FIELDS).build(node) if node is not None else None
     except YamlRefused as exc:
