@@ -38,9 +38,24 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels")
 #: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
 CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
-             "max_attempts", "retry_base", "stale_after")
+             "max_attempts", "retry_base", "stale_after", "credentials_key_env")
 _DEFAULT_TIMEZONE = "Europe/London"
 _DEFAULT_DATA_DIR = ".postq"
+
+#: What Instagram-like captions say instead of a link, by post kind and language.
+DEFAULT_LINK_IN_BIO: dict[str, dict[str, str]] = {
+    "careers_promo": {"en": "Apply through the link in our bio.",
+                      "cy": "Gwnewch gais drwy'r ddolen yn ein bio."},
+    "qa_announcement": {"en": "Send your questions through the link in our bio.",
+                        "cy": "Anfonwch eich cwestiynau drwy'r ddolen yn ein bio."},
+    "archive_exhibit": {"en": "More from our archive through the link in our bio.",
+                        "cy": "Mwy o'n harchif drwy'r ddolen yn ein bio."},
+}
+#: The Q&A reminder caption by language.
+DEFAULT_REMINDER: dict[str, str] = {
+    "en": "Starting in {offset}: {topic} — {venue}",
+    "cy": "Yn dechrau mewn {offset}: {topic} — {venue}",
+}
 
 _MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
            "NotifySettings", "ChannelSettings", "Settings")
@@ -88,6 +103,8 @@ def _define_models() -> None:
         retry_base: str = "30s"
         # A delivery left 'publishing' by a publisher silent for this long is settled by others.
         stale_after: str = "30s"
+        # Which environment variable holds the key of the encrypted credential store.
+        credentials_key_env: str = "POSTQ_CREDENTIALS_KEY"
 
         @field_validator("timezone")
         @classmethod
@@ -120,15 +137,51 @@ def _define_models() -> None:
         logo: str | None = None
 
     class CaptionSettings(_Strict):
-        """How captions are put together; ``link_in_bio`` is keyed by language."""
+        """How captions are put together.
 
-        link_in_bio: dict[str, str] = Field(
-            default_factory=lambda: {
-                "en": "Apply through the link in our bio.",
-                "cy": "Gwnewch gais drwy'r ddolen yn ein bio.",
-            }
+        ``link_in_bio`` is keyed by post kind, then language (a plain language key applies
+        to every kind without its own line); ``reminder`` holds the Q&A reminder caption
+        template per language, with ``{offset}``, ``{topic}``, ``{venue}``, ``{host}``,
+        ``{date}`` and ``{time}``.
+        """
+
+        link_in_bio: dict[str, str | dict[str, str]] = Field(
+            default_factory=lambda: {k: dict(v) for k, v in DEFAULT_LINK_IN_BIO.items()}
         )
         link_in_bio_platforms: list[str] = Field(default_factory=lambda: ["instagram"])
+        reminder: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REMINDER))
+
+        @field_validator("reminder")
+        @classmethod
+        def _templates(cls, v: dict[str, str]) -> dict[str, str]:
+            for lang, template in v.items():
+                try:
+                    template.format(offset="1h", topic="", venue="", host="", date="", time="")
+                except (KeyError, IndexError, ValueError) as exc:
+                    raise ValueError(
+                        f"{lang}: the template '{template}' has an unknown or broken "
+                        f"placeholder ({exc}); use {{offset}}, {{topic}}, {{venue}}, "
+                        "{host}, {date} or {time}"
+                    ) from None
+            return v
+
+        def link_in_bio_line(self, kind: str, language: str) -> str | None:
+            """The line for a post of ``kind`` in ``language`` (falls back to English)."""
+            short = language.split("-")[0].lower()
+            own = self.link_in_bio.get(kind)
+            for table in (own if isinstance(own, dict) else {}, self.link_in_bio,
+                          DEFAULT_LINK_IN_BIO.get(kind, {})):
+                for key in (language, short, "en"):
+                    line = table.get(key)
+                    if isinstance(line, str):
+                        return line
+            return None
+
+        def reminder_template(self, language: str) -> str:
+            short = language.split("-")[0].lower()
+            return (self.reminder.get(language) or self.reminder.get(short)
+                    or DEFAULT_REMINDER.get(short) or self.reminder.get("en")
+                    or DEFAULT_REMINDER["en"])
 
     class NotifySettings(_Strict):
         channel: str | None = None
@@ -212,13 +265,22 @@ def _define_models() -> None:
             return terms
 
         def brand_file(self, key: str) -> Path | None:
-            """``[brand] font`` or ``logo`` as a path, checked to be a regular file of a
-            sane size before any image library opens it (``/dev/zero`` would hang)."""
+            """``[brand] font`` or ``logo`` as a path: a regular file of a sane size, checked
+            before any image library opens it (``/dev/zero`` would hang it); else one
+            sentence naming the setting and its file."""
             rel = getattr(self.brand, key)
             if not rel:
                 return None
             path = self.resolve(rel)
-            check_regular_file(path, MAX_BRAND_FILE_BYTES, self.path, f"brand.{key}")
+            where = f"[brand] {key}"
+            try:
+                exists = path.exists()
+            except (OSError, ValueError):
+                exists = True  # let the check below say what is wrong with it
+            if not exists:
+                raise ConfigError(f"{rel}: file not found (looked for {path})", self.path,
+                                  where)
+            check_regular_file(path, MAX_BRAND_FILE_BYTES, self.path, where)
             return path
 
         def channel(self, name: str) -> ChannelSettings:
@@ -226,8 +288,8 @@ def _define_models() -> None:
                 return self.channels[name]
             except KeyError:
                 raise ConfigError(
-                    f"no channel '{name}' is configured{_hint(name, self.channels)}", self.path,
-                    f"channels.{name}",
+                    f"no channel '{name}' is configured{_hint(name, self.channels)}"
+                    f"{real_channel_hint(name)}", self.path, f"channels.{name}",
                 ) from None
 
 
@@ -271,6 +333,22 @@ def read_regular_file(path: Path, limit: int, config: Path | None, key: str) -> 
 def _hint(word: str, choices: Any) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+#: Platforms a channel can be made for, by the name people write for them.
+PLATFORM_TITLES = {"instagram": "Instagram", "facebook": "Facebook", "threads": "Threads",
+                   "x": "X", "linkedin": "LinkedIn", "mastodon": "Mastodon",
+                   "bluesky": "Bluesky"}
+
+
+def real_channel_hint(name: str) -> str:
+    """For a channel named after a platform: how to add a real account, not a rehearsal."""
+    title = PLATFORM_TITLES.get(name.lower())
+    if title is None:
+        return ""
+    return (f"; to publish to a real {title} account, enable the commented "
+            f"[channels.{name.lower()}] block in postq.toml, set the environment variable it "
+            "names, and check it with 'postq channels --check'")
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:
@@ -423,7 +501,8 @@ def _core_is_plain(core: dict[str, Any]) -> bool:
     """
     if not set(core) <= set(CORE_KEYS):
         return False
-    text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after")
+    text = ("timezone", "data_dir", "database", "late_grace", "retry_base", "stale_after",
+            "credentials_key_env")
     if not all(isinstance(core.get(k, ""), str) for k in text):
         return False
     attempts = core.get("max_attempts", 5)

@@ -81,6 +81,10 @@ class StoreError(PostqError):
     """The queue database refused an operation."""
 
 
+class ClaimLost(StoreError):
+    """A publisher tried to record an outcome for a claim another publisher took over."""
+
+
 class AdapterNotFound(PostqError):
     """A channel names an adapter no installed distribution provides."""
 
@@ -117,4 +121,12 @@ class OutcomeUnknown(PublishError):
     """The request may or may not have reached the platform (connection cut mid-call).
 
     The publisher must settle it with ``Adapter.check`` and never blindly send again.
+    """
+
+
+class DuplicateRefused(PermanentPublishError):
+    """The platform refused the post as a copy of one it already has.
+
+    That earlier post may be this delivery's own, from an attempt whose answer was lost,
+    so adapters ask the platform (``Adapter.settle_duplicate``) before calling it a failure.
     """

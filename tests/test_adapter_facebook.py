@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from scheduler.adapters.facebook import FacebookAdapter
 from scheduler.errors import OutcomeUnknown, PermanentPublishError, TransientPublishError
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeFacebookPage, form_of
+from tests.fakes import NOW, FakeFacebookPage, form_of
 from tests.peers import jpeg_bytes
 
 TOKEN = "EAAB-Recognisable-page-token-8c9d0e"
@@ -85,8 +87,16 @@ def test_throttled_page_and_duplicates(local_server, tmp_path, fake, make_post):
     with pytest.raises(TransientPublishError):
         adapter.publish(make_post("c"))
     fake.fail_next("permanent")
-    with pytest.raises(PermanentPublishError, match=r"Duplicate status message \[code 506\]"):
+    with pytest.raises(PermanentPublishError, match=r"too long for a Page post"):
         adapter.publish(make_post("c"))
+    first = adapter.publish(make_post("c", delivery_id="d-1"))
+    # Code 506 for the same delivery sent again: asked, found, published once.
+    assert facebook(local_server, tmp_path, fake).publish(make_post("c", delivery_id="d-1")) \
+        == first
+    assert len(fake.posts) == 1
+    later = replace(make_post("c", delivery_id="d-2"), due_at=NOW + timedelta(days=2))
+    with pytest.raises(PermanentPublishError, match=r"\[code 506\].*identical post"):
+        facebook(local_server, tmp_path, fake).publish(later)
 
 
 def test_plan_and_verify(local_server, tmp_path, fake, make_post, make_image):

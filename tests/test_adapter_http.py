@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import quote, quote_plus
 
 import pytest
 
 from scheduler import __version__
 from scheduler.adapters.http import HttpClient, plan_request, redact
+from scheduler.adapters.transport import Limits
 from scheduler.errors import (
     AuthError,
     OutcomeUnknown,
@@ -33,7 +37,8 @@ def test_every_request_has_user_agent_and_timeout(local_server):
     http = client(local_server)
     assert http.json("GET", "/x") == {"ok": True}
     assert local_server.requests[0].headers["User-Agent"] == f"postq/{__version__}"
-    assert all(t > 0 for t in http.timeout)
+    limits = http.limits
+    assert 0 < limits.connect <= limits.deadline and 0 < limits.read <= limits.deadline
 
 
 @pytest.mark.parametrize(
@@ -46,7 +51,7 @@ def test_every_request_has_user_agent_and_timeout(local_server):
 def test_status_codes_map_to_error_types(local_server, status, error):
     local_server.handler = lambda req: Reply(status, {"error": "Nope", "message": "the reason"})
     with pytest.raises(error) as info:
-        client(local_server).request("POST", "/api/thing", json_body={"a": 1})
+        client(local_server).request("POST", "/api/thing", json_body={"a": 1}, idempotent=True)
     assert type(info.value) is error
     assert str(status) in str(info.value)
     assert "the reason" in str(info.value)
@@ -84,13 +89,13 @@ def test_platform_message_from_rfc7807_and_meta_shapes(local_server):
 def test_read_timeout_is_transient_for_get(local_server):
     local_server.handler = lambda req: Reply(200, {}, delay=1.0)
     with pytest.raises(TransientPublishError, match="no answer"):
-        client(local_server, timeout=(2.0, 0.2)).request("GET", "/slow")
+        client(local_server, limits=Limits(connect=2.0, read=0.2)).request("GET", "/slow")
 
 
 def test_read_timeout_after_post_is_outcome_unknown(local_server):
     local_server.handler = lambda req: Reply(200, {}, delay=1.0)
     with pytest.raises(OutcomeUnknown, match="may or may not"):
-        client(local_server, timeout=(2.0, 0.2)).request("POST", "/slow", json_body={})
+        client(local_server, limits=Limits(connect=2.0, read=0.2)).request("POST", "/slow", json_body={})
 
 
 def test_connection_cut_after_post_sent_is_outcome_unknown(local_server):
@@ -157,3 +162,26 @@ def test_plan_request_redacts_and_summarises():
 def test_redact_leaves_short_values_alone():
     assert redact("a-b-c", ["a"]) == "a-b-c"
     assert redact("token abcdef here", ["abcdef"]) == "token *** here"
+
+
+ODD = 'ab/cd+ef="g" h&i-9'
+
+
+@pytest.mark.parametrize("shown", [
+    ODD,
+    json.dumps(ODD)[1:-1],
+    json.dumps(ODD)[1:-1].replace("/", "\\/"),
+    quote(ODD, safe=""),
+    quote(ODD, safe="").lower(),
+    quote_plus(ODD),
+    base64.b64encode(f"user:{ODD}".encode()).decode(),
+    ODD[:8],
+])
+def test_redact_catches_every_spelling_of_a_secret(shown):
+    assert redact(f"before {shown} after", [ODD]) == "before *** after"
+
+
+def test_redact_leaves_ordinary_text_alone():
+    text = ("Basic layout keeps drawing; Bearer tokens expire; see "
+            "https://www.example.gov.uk/careers/io?ref=social#apply")
+    assert redact(text, ["s3cr3t-token-VALUE-4242"]) == text

@@ -1,6 +1,6 @@
 """Instagram: containers, carousels, polling, the publishing quota and exactly-once.
 
-Run against :class:`tests.fake_platforms.FakeGraphContainers`, which fetches images from
+Run against :class:`tests.fakes.FakeGraphContainers`, which fetches images from
 the URLs the adapter hands it (as Meta does) out of the folder the ``directory`` media
 host writes, so a wrong URL or a missing file fails the test.
 """
@@ -17,13 +17,14 @@ from scheduler.adapters.meta import classify_graph_error
 from scheduler.errors import (
     AuthError,
     ConfigError,
+    DuplicateRefused,
     OutcomeUnknown,
     PermanentPublishError,
     RateLimited,
     TransientPublishError,
 )
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeGraphContainers, meta_error
+from tests.fakes import NOW, FakeGraphContainers, meta_error
 from tests.peers import jpeg_bytes
 
 TOKEN = "IGQVJ-Recognisable-token-0a1b2c3d"
@@ -242,7 +243,18 @@ def test_media_host_is_required(local_server, fake):
     ({"code": 9, "error_subcode": 2207042, "message": "Limit reached"}, RateLimited),
     ({"code": 4, "message": "Application request limit reached"}, RateLimited),
     ({"code": 17, "message": "User request limit reached"}, RateLimited),
-    ({"code": 506, "message": "Duplicate status message"}, PermanentPublishError),
+    ({"code": 506, "message": "Duplicate status message"}, DuplicateRefused),
+    # Rows of https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes/
+    ({"code": 4, "error_subcode": 2207051, "message": "We restrict certain activity to "
+      "protect our community."}, PermanentPublishError),
+    ({"code": -1, "error_subcode": 2207001, "message": "Instagram server error. Try again."},
+     TransientPublishError),
+    ({"code": -2, "error_subcode": 2207003, "message": "It takes too long to download the "
+      "media."}, TransientPublishError),
+    ({"code": -1, "error_subcode": 2207032, "message": "Create media fail, please try to "
+      "re-create media"}, TransientPublishError),
+    ({"code": 9007, "error_subcode": 2207027, "message": "The media is not ready for "
+      "publishing, please wait for a moment"}, TransientPublishError),
     ({"code": 100, "error_subcode": 2207026, "message": "Invalid parameter"},
      PermanentPublishError),
 ])

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scheduler.adapters.linkedin import (
+    DEFAULT_VERSION,
     LinkedInAdapter,
     escape_little,
     little_text,
@@ -17,7 +18,7 @@ from scheduler.adapters.linkedin import (
 )
 from scheduler.errors import AuthError, OutcomeUnknown, PermanentPublishError
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeLinkedIn, json_of
+from tests.fakes import NOW, FakeLinkedIn, json_of
 from tests.peers import Reply, jpeg_bytes
 
 TOKEN = "AQV-Recognisable-linkedin-token-5f6e7d"
@@ -97,7 +98,7 @@ def test_single_image_post(local_server, fake, make_post, make_image):
         "content": {"media": {"id": image_urn, "altText": "An officer at a desk."}},
     }
     for req in (init, create):
-        assert req.headers["Linkedin-Version"] == "202511"
+        assert req.headers["Linkedin-Version"] == DEFAULT_VERSION
         assert req.headers["X-Restli-Protocol-Version"] == "2.0.0"
     urn = fake.posts[0]["id"]
     assert published.remote_id == urn
@@ -149,8 +150,12 @@ def test_revoked_token_and_duplicate(local_server, fake, make_post):
         adapter.publish(make_post("c"))
     assert TOKEN not in str(info.value)
     fake.fail_next("permanent")
-    with pytest.raises(PermanentPublishError, match="duplicate"):
+    with pytest.raises(PermanentPublishError, match="exceeds the maximum of 3000"):
         adapter.publish(make_post("c"))
+    first = adapter.publish(make_post("c", delivery_id="d-1"))
+    # 422 DUPLICATE_POST for the same delivery sent again: asked, found, published once.
+    assert linkedin(local_server).publish(make_post("c", delivery_id="d-1")) == first
+    assert len(fake.posts) == 1
 
 
 def test_plan_verify_and_expiry(local_server, fake, make_post, make_image):
@@ -160,7 +165,7 @@ def test_plan_verify_and_expiry(local_server, fake, make_post, make_image):
     assert TOKEN not in shown
     assert [p.method for p in planned] == ["POST", "PUT", "POST"]
     assert planned[0].headers["Authorization"] == "***"
-    assert planned[0].headers["Linkedin-Version"] == "202511"
+    assert planned[0].headers["Linkedin-Version"] == DEFAULT_VERSION
     assert planned[2].body["content"]["media"]["id"] == "<image URN 1>"
     assert adapter.verify() == ("posts as Careers at the Department; token expires in 3 days "
                                 "(2026-12-04); renew it")

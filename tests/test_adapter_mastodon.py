@@ -17,6 +17,7 @@ import requests
 from scheduler.adapters.mastodon import MastodonAdapter, html_to_text
 from scheduler.errors import (
     AuthError,
+    OutcomeUnknown,
     PermanentPublishError,
     RateLimited,
     TransientPublishError,
@@ -105,7 +106,7 @@ def test_welsh_text_only_post_conforms(mastodon_peer, make_post):
 def test_check_and_verify_conform(mastodon_peer, make_post):
     adapter = mastodon(mastodon_peer.base_url)
     watch = ContractWatch(adapter)
-    found = adapter.check(make_post(remote_state={"status_id": "103270115826048975"}))
+    found = adapter.check(make_post(remote_state={"remote_id": "103270115826048975"}))
     assert found is not None and found.remote_id
     # Prism's fixed examples lack an account id; ask it to build answers from the schema.
     adapter.http.session.headers["Prefer"] = "dynamic=true"
@@ -202,8 +203,9 @@ def test_media_processing_wait_is_bounded(local_server, make_post, make_image):
                               "Try again in a moment!"}), TransientPublishError, 5.0),
         (Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
          PermanentPublishError, None),
-        (Reply(500, {"error": "Internal server error"}), TransientPublishError, None),
-        (Reply(503, "<html>maintenance</html>"), TransientPublishError, None),
+        # A 5xx may come after the status was written: ask, never resend blindly.
+        (Reply(500, {"error": "Internal server error"}), OutcomeUnknown, None),
+        (Reply(503, "<html>maintenance</html>"), OutcomeUnknown, None),
         (Reply(401, {"error": f"The access token {TOKEN} is invalid"}), AuthError, None),
     ],
 )
@@ -267,12 +269,15 @@ def test_check_finds_status_by_exact_text(local_server, make_post):
 
 
 def test_check_by_recorded_status_id(local_server, make_post):
-    local_server.handler = lambda req: (
-        Reply(200, {"id": "9", "url": "u9"}) if req.path == "/api/v1/statuses/9"
-        else Reply(404, {"error": "Record not found"}))
+    answers = {"/api/v1/statuses/9": Reply(200, {"id": "9", "url": "u9"}),
+               "/api/v1/accounts/verify_credentials": Reply(200, {"id": "42"}),
+               "/api/v1/accounts/42/statuses?limit=20": Reply(200, [])}
+    local_server.handler = lambda req: answers.get(req.path,
+                                                   Reply(404, {"error": "Record not found"}))
     adapter = mastodon(local_server.base_url)
-    assert adapter.check(make_post(remote_state={"status_id": "9"})).remote_id == "9"
-    assert adapter.check(make_post(remote_state={"status_id": "10"})) is None
+    assert adapter.check(make_post(remote_state={"remote_id": "9"})).remote_id == "9"
+    # Deleted since (404): the latest statuses are read, and it is not among them.
+    assert adapter.check(make_post(remote_state={"remote_id": "10"})) is None
 
 
 def test_plan_is_redacted_and_summarised(make_post, make_image):

@@ -10,7 +10,7 @@ from scheduler.adapters.threads import ThreadsAdapter
 from scheduler.errors import PermanentPublishError, RateLimited
 from scheduler.platforms import get_profile
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeGraphContainers
+from tests.fakes import NOW, FakeGraphContainers
 from tests.peers import jpeg_bytes
 
 TOKEN = "THQWJ-Recognisable-token-4e5f6a7b"

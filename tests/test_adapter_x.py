@@ -3,13 +3,15 @@
 Prism (``x_peer``) validates each request against X's OpenAPI description and answers
 422 with an ``sl-violations`` header when one does not conform; a response hook collects
 those. What Prism cannot show (t.co rewriting, rate limits, duplicates) is played by
-:class:`tests.fake_platforms.FakeX`.
+:class:`tests.fakes.FakeX`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import requests
@@ -17,8 +19,8 @@ import requests
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError, RateLimited
 from scheduler.timeutil import FixedClock
-from tests.fake_platforms import NOW, FakeX, form_of, json_of
-from tests.peers import Reply
+from tests.fakes import NOW, FakeX, form_of, json_of
+from tests.peers import Reply, jpeg_bytes
 from tests.peers_x import x_peer  # noqa: F401
 
 TOKEN = "x-oauth2-Recognisable-1a2b3c4d5e"
@@ -90,8 +92,12 @@ def test_check_and_verify_conform(x_peer, make_post):  # noqa: F811
     # X would); a real account id is numeric.
     adapter._me = {"id": "2244994945", "username": "CareersGov"}
     assert adapter.check(make_post("A caption nobody posted")) is None
+    # By the id recorded when X answered: GET /2/tweets/{id} as X describes it.
+    found = adapter.check(make_post(remote_state={"remote_id": "1346889436626259968"}))
+    assert found is not None and found.remote_id
     assert watch.violations == []
     assert ("GET", "/2/users/me") in [(m, p) for m, p, _ in watch.seen]
+    assert ("GET", "/2/tweets/1346889436626259968") in [(m, p) for m, p, _ in watch.seen]
 
 
 def test_prism_does_catch_a_bad_request(x_peer):  # noqa: F811
@@ -166,11 +172,17 @@ def test_daily_cap_waits_for_its_own_reset(local_server, fake, make_post):
     assert info.value.retry_after == 7200
 
 
-def test_duplicate_is_permanent_but_other_403s_are_auth(local_server, fake, make_post):
+def test_duplicate_is_settled_by_asking_but_other_403s_are_auth(local_server, fake, make_post):
     adapter = x_adapter(local_server.base_url)
-    fake.fail_next("permanent")
-    with pytest.raises(PermanentPublishError, match="duplicate content"):
-        adapter.publish(make_post("c"))
+    first = adapter.publish(make_post("c", delivery_id="d-1"))
+    # The same delivery again from a publisher that lost the first answer: X refuses the
+    # duplicate, and asking finds the first post, so it is published, once.
+    again = x_adapter(local_server.base_url).publish(make_post("c", delivery_id="d-1"))
+    assert again.remote_id == first.remote_id and len(fake.tweets) == 1
+    # An identical post from long before this delivery's due time is in the way: permanent.
+    later = replace(make_post("c", delivery_id="d-2"), due_at=NOW + timedelta(days=2))
+    with pytest.raises(PermanentPublishError, match="duplicate content.*identical post"):
+        x_adapter(local_server.base_url).publish(later)
     local_server.handler = lambda req: Reply(403, {
         "title": "Forbidden", "type": "about:blank", "status": 403,
         "detail": "You are not permitted to perform this action."})
@@ -216,3 +228,15 @@ def test_plan_is_redacted(make_post, make_image):
                                         "https://api.x.com/2/media/metadata",
                                         "https://api.x.com/2/tweets"]
     assert planned[-1].body["media"] == {"media_ids": ["<id of image 1>"]}
+
+
+def test_images_go_through_the_v2_upload_in_one_call(local_server, fake, make_post,
+                                                     make_image):
+    """No v1.1 host, no ``command=INIT`` chunks: one ``POST /2/media/upload`` per image."""
+    big = make_image(1600, 1200, data=jpeg_bytes(1600, 1200, noise=True, quality=95))
+    x_adapter(local_server.base_url).publish(make_post("c", (make_image(), big)))
+    calls = [(r.method, r.path) for r in local_server.requests]
+    assert calls == [("POST", "/2/media/upload"), ("POST", "/2/media/metadata"),
+                     ("POST", "/2/media/upload"), ("POST", "/2/media/metadata"),
+                     ("POST", "/2/tweets")]
+    assert big.path.stat().st_size > 1_000_000

@@ -141,5 +141,5 @@ def test_channels_names_missing_variables_never_values(project: Project) -> None
         token_env = "POSTQ_X_TOKEN"
     ''')
     result = project.run("channels", env={"POSTQ_X_TOKEN": ""})
-    assert "xx             x          NOT READY" in result.stdout
+    assert "xx         x          NOT READY" in result.stdout
     assert "    problem: environment variable POSTQ_X_TOKEN (token_env) is not set" in result.stdout

@@ -83,8 +83,10 @@ def _fresh_script() -> Iterator[None]:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, Any]:
     settings = settings_from_dict({
+        # These posts are queued without approval; the publisher applies its own
+        # configuration at claim time, so it must waive approval too.
         "postq": {"data_dir": str(tmp_path / "data"), "retry_base": "30s", "max_attempts": 3,
-                  "late_grace": "30m", "stale_after": "30s"},
+                  "late_grace": "30m", "stale_after": "30s", "require_approval": False},
         "channels": {
             "outbox": {"adapter": "outbox", "path": str(tmp_path / "outbox")},
             "social": {"adapter": "scripted", "token_env": "POSTQ_TEST_TOKEN"},
@@ -92,7 +94,9 @@ def env(tmp_path: Path) -> dict[str, Any]:
         },
     }, tmp_path / "postq.toml")
     clock = FixedClock(T0 - timedelta(hours=1))
-    store = Store(settings.database_url, settings.data_dir / "media", clock=clock, user="author")
+    # One fake clock for the process and, standing in for it, the database.
+    store = Store(settings.database_url, settings.data_dir / "media", clock=clock, user="author",
+                  claim_clock=clock)
     registry = AdapterRegistry({"outbox": OutboxAdapter, "scripted": ScriptedAdapter})
     publisher = Publisher(settings, store, registry=registry, clock=clock, worker="w1",
                           env={"POSTQ_TEST_TOKEN": "s3cr3t-token-value"}, rng=random.Random(7))

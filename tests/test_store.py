@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, select
 
 from scheduler.errors import StoreError, UsageError
 from scheduler.store import STATES, Store
-from scheduler.store.schema import T, build_metadata
+from scheduler.store.schema import SCHEMA_VERSION, T, build_metadata
 from scheduler.timeutil import FixedClock, get_zone
 from tests.test_store_support import DB_PARAMS, image, make_db_url, snap
 
@@ -38,12 +38,13 @@ def media_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def alice(db_url: str, media_dir: Path, clock: FixedClock) -> Store:
-    return Store(db_url, media_dir, clock=clock, user="alice", zone=LONDON)
+    # The test's clock also stands in for the database's (claims, heartbeats).
+    return Store(db_url, media_dir, clock=clock, user="alice", zone=LONDON, claim_clock=clock)
 
 
 @pytest.fixture
 def bob(db_url: str, media_dir: Path, clock: FixedClock, alice: Store) -> Store:
-    return Store(db_url, media_dir, clock=clock, user="bob", zone=LONDON)
+    return Store(db_url, media_dir, clock=clock, user="bob", zone=LONDON, claim_clock=clock)
 
 
 def media_files(media_dir: Path) -> list[Path]:
@@ -398,7 +399,7 @@ def test_a_database_made_by_schema_v1_upgrades_in_place(db_url: str, media_dir: 
 
     store = Store(db_url, media_dir, clock=clock, user="erin")
     with store.engine.connect() as conn:
-        assert conn.execute(select(T["meta"].c.value)).scalar() == "2"
+        assert conn.execute(select(T["meta"].c.value)).scalar() == str(SCHEMA_VERSION)
     assert "ix_events_post" in {i["name"] for i in inspect(store.engine).get_indexes("events")}
     (row,) = store.list_deliveries()
     assert (row.ref, row.state, row.caption, row.due_at) == ("old@outbox", "scheduled",
@@ -415,7 +416,7 @@ def test_a_newer_schema_is_refused(db_url: str, media_dir: Path, alice: Store) -
     with pytest.raises(StoreError) as exc:
         Store(db_url, media_dir)
     assert str(exc.value) == ("the queue database has schema version 99, newer than this "
-                              "postq understands (2); upgrade postq")
+                              f"postq understands ({SCHEMA_VERSION}); upgrade postq")
 
 
 def test_what_the_publisher_needs_beyond_claiming(alice: Store, bob: Store) -> None:

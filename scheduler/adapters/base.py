@@ -9,24 +9,43 @@ anything about the platform. ``check`` settles an unknown outcome by asking the 
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from scheduler.errors import AuthError, ConfigError, PermanentPublishError
+from scheduler.errors import (
+    AuthError,
+    ClaimLost,
+    ConfigError,
+    DuplicateRefused,
+    OutcomeUnknown,
+    PermanentPublishError,
+    PostqError,
+    PublishError,
+    TransientPublishError,
+)
 from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
+from scheduler.redaction import remember
 from scheduler.timeutil import Clock
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class OutgoingImage:
-    """One rendered image of the snapshot, stored content-addressed under ``data_dir``."""
+    """One rendered image of the snapshot, stored content-addressed under ``data_dir``.
+
+    ``data`` holds the bytes the store read and checked against ``sha256`` when it built
+    the post; they are what is sent, so a file swapped on disk afterwards cannot be.
+    """
 
     path: Path
     mime: str
@@ -35,9 +54,20 @@ class OutgoingImage:
     height: int
     sha256: str
     focus: tuple[float, float] | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        """The verified bytes; a post built without them (a plug-in's own test) reads the
+        file and checks it against ``sha256`` the same way."""
+        if self.data is not None:
+            return self.data
+        import hashlib
+
+        data = self.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise PermanentPublishError(f"media file {self.path} has changed since it was "
+                                        "queued; it is not sent")
+        return data
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,9 @@ class OutgoingPost:
     attempt: int = 1
     # What the adapter recorded from an earlier attempt (container ids and the like).
     remote_state: Mapping[str, Any] = field(default_factory=dict)
+    #: The fencing token of the claim this post is sent under; progress is recorded only
+    #: while that claim is still current.
+    claim_token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +136,12 @@ class Adapter(ABC):
     check_is_authoritative: ClassVar[bool] = True
     #: A custom profile for platforms postq does not know; wins over ``platform``.
     profile_override: ClassVar[PlatformProfile | None] = None
+    #: How long after the creating call a listing may still miss the new post. Until
+    #: then a ``check`` that finds nothing proves nothing (:meth:`nothing_found`).
+    listing_lag: ClassVar[timedelta] = timedelta(0)
+    #: The channel's :class:`~scheduler.credentials.tokens.TokenSource` when it keeps its
+    #: tokens in the credential store (``auth = "oauth2"``); set by ``credentials.attach``.
+    tokens: Any = None
 
     def __init__(
         self,
@@ -118,6 +157,11 @@ class Adapter(ABC):
         self.env = env if env is not None else os.environ
         self.clock = clock or Clock()
         self.data_dir = data_dir
+        #: Set by the publisher: ``(delivery_id, remote_state)`` kept in the store, so a
+        #: restart or the next ``run --once`` resumes from the ids instead of redoing.
+        self.save_progress: Callable[[str, dict[str, Any], int | None], None] | None = None
+        self._progress: dict[str, dict[str, Any]] = {}
+        self._progress_lock = threading.Lock()
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -153,27 +197,47 @@ class Adapter(ABC):
         return out
 
     def secret(self, key: str) -> str:
-        """The secret named by setting ``key``; AuthError naming the variable if unset."""
+        """The secret named by setting ``key``; AuthError naming the variable if unset.
+
+        Surrounding whitespace is stripped (secret files end in a newline, which would
+        otherwise travel in a header and defeat redaction of the bare value), and the
+        value is remembered for :func:`scheduler.redaction.redact`.
+        """
         var = getattr(self.settings, key, None)
         if not var:
             raise AuthError(f"channel '{self.channel}' has no {key} setting")
-        value = self.env.get(str(var), "")
+        value = self.env.get(str(var), "").strip()
         if not value:
             raise AuthError(
                 f"channel '{self.channel}': environment variable {var} is not set"
             )
+        remember(value)
         return value
+
+    def bearer(self) -> str:
+        """The access token to send: the credential store's (renewed when due) when the
+        channel uses it, else the ``token_env`` variable's. The one way adapters get it."""
+        if self.tokens is not None:
+            return str(self.tokens.access_token())
+        if getattr(self.settings, "auth", None) == "oauth2":
+            raise AuthError(f"channel '{self.channel}' keeps its tokens in the credential "
+                            "store, which was not opened for this adapter")
+        return self.secret("token_env")
 
     def secrets(self) -> list[str]:
         """Every secret value currently set, so output can be scrubbed of them."""
-        return [v for v in (self.env.get(n, "") for n in self.secret_names().values()) if v]
+        found = [v for v in (self.env.get(n, "").strip()
+                             for n in self.secret_names().values()) if v]
+        found += self.tokens.secrets() if self.tokens is not None else []
+        remember(*found)
+        return found
 
     def readiness(self) -> list[str]:
         """What stops this channel from publishing now (missing variables and the like)."""
         return [
             f"environment variable {var} ({key}) is not set"
             for key, var in self.secret_names().items()
-            if not self.env.get(var)
+            if not self.env.get(var, "").strip()
         ]
 
     # -- limits -------------------------------------------------------------------------
@@ -226,6 +290,144 @@ class Adapter(ABC):
         problems = self.fit_problems(post, profile, who)
         if problems:
             raise PermanentPublishError(f"channel '{self.channel}': " + "; ".join(problems))
+
+    # -- progress kept between attempts -------------------------------------------------
+    def progress(self, post: OutgoingPost) -> dict[str, Any]:
+        """What earlier steps recorded for ``post``: in this process, or in the store."""
+        with self._progress_lock:
+            known = self._progress.get(post.delivery_id)
+        return dict(known if known is not None else post.remote_state or {})
+
+    def remember(self, post: OutgoingPost, **values: Any) -> dict[str, Any]:
+        """Record remote ids (uploads, containers, the created post) before the next call.
+
+        Saved in the store through :attr:`save_progress` at once, so a crash between two
+        steps leaves what is needed to finish the first instead of starting again. A value
+        of None removes the key.
+        """
+        state = self.progress(post)
+        for key, value in values.items():
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        with self._progress_lock:
+            self._progress[post.delivery_id] = state
+        if self.save_progress is not None:
+            try:
+                self.save_progress(post.delivery_id, dict(state), post.claim_token)
+            except ClaimLost:
+                raise  # another publisher owns the delivery now: not one more call from here
+            except Exception as exc:  # the store is busy or gone: do not take the next step
+                raise TransientPublishError(
+                    f"channel '{self.channel}': could not record progress before the next "
+                    f"call: {exc}") from exc
+        return state
+
+    def uploaded(self, post: OutgoingPost, image: OutgoingImage, upload: Callable[[], Any],
+                 *, keep: timedelta = timedelta(hours=20)) -> Any:
+        """The platform's id for ``image``: the one an earlier attempt recorded, while the
+        platform still keeps unattached uploads (``keep``), else uploaded now and recorded."""
+        done = dict(self.progress(post).get("uploads") or {})
+        position = next((n for n, im in enumerate(post.images) if im is image), 0)
+        key = f"{position + 1}:{image.sha256}"
+        entry = done.get(key)
+        now = self.clock.now()
+        if isinstance(entry, dict) and "id" in entry:
+            try:
+                fresh = now - datetime.fromisoformat(str(entry.get("at"))) < keep
+            except ValueError:
+                fresh = False
+            if fresh:
+                return entry["id"]
+        remote = upload()
+        done[key] = {"id": remote, "at": now.isoformat()}
+        self.remember(post, uploads=done)
+        return remote
+
+    def creating(self, post: OutgoingPost) -> None:
+        """Note that the call which makes the post public is about to be sent.
+
+        After an ambiguous answer, :meth:`nothing_found` uses the moment to tell "not there"
+        from "not listed yet".
+        """
+        self.remember(post, create_sent_at=self.clock.now().isoformat())
+
+    def created(self, post: OutgoingPost, published: Published) -> Published:
+        """Record the post the platform named, so ``check`` asks for it by id.
+
+        The post exists whatever happens here: a store that cannot take the note now must
+        not turn a success into a failure (the publisher records the result itself).
+        """
+        try:
+            self.remember(post, remote_id=published.remote_id, url=published.url,
+                          create_sent_at=None)
+        except TransientPublishError:
+            log.warning("channel '%s': published %s but could not note it early",
+                        self.channel, published.remote_id)
+        return published
+
+    def refused(self, post: OutgoingPost) -> None:
+        """The creating call got a definite refusal: nothing was created by it."""
+        try:
+            self.remember(post, create_sent_at=None)
+        except TransientPublishError:
+            pass  # the note only shortens a later wait; the refusal itself matters more
+
+    def nothing_found(self, post: OutgoingPost) -> None:
+        """What ``check`` returns when the listing lacks the post: None ("certainly not
+        there"), unless the creating call went out so recently that the platform's
+        listing may not show it yet; then the outcome stays unknown for a later check."""
+        sent = self.progress(post).get("create_sent_at")
+        if sent and self.listing_lag:
+            try:
+                when = datetime.fromisoformat(str(sent))
+            except ValueError:
+                when = None
+            if when is not None and self.clock.now() - when < self.listing_lag:
+                seconds = int(self.listing_lag.total_seconds())
+                raise OutcomeUnknown(
+                    f"channel '{self.channel}': the post is not listed yet, and the platform "
+                    f"may take up to {seconds} s to list a new post; asking again later")
+        return None
+
+    def create(self, post: OutgoingPost, send: Callable[[], Published]) -> Published:
+        """Make the one call that publishes, under the rule every adapter keeps.
+
+        * An earlier attempt whose outcome is unknown is asked about first (``check``),
+          never repeated blindly; a post found there is the result.
+        * The moment of sending is recorded before sending; the post's id after it.
+        * A lost answer or a gateway 5xx (OutcomeUnknown) goes to the publisher, which
+          settles it with ``check``; a duplicate refusal is settled here the same way.
+        """
+        earlier = self.progress(post)
+        if earlier.get("create_sent_at") or earlier.get("remote_id"):
+            found = self.check(post)
+            if found is not None:
+                return self.created(post, found)
+        self.creating(post)
+        try:
+            published = send()
+        except DuplicateRefused as exc:
+            return self.settle_duplicate(post, exc)
+        except OutcomeUnknown:
+            raise
+        except PostqError:  # a definite answer: this call created nothing
+            self.refused(post)
+            raise
+        return self.created(post, published)
+
+    def settle_duplicate(self, post: OutgoingPost, refusal: PublishError) -> Published:
+        """The platform refused the post as a duplicate: it may be this delivery's own
+        post from an attempt whose answer was lost. Ask, then settle: published if it is
+        found, a clear permanent failure if an older identical post is in the way."""
+        self.refused(post)
+        found = self.check(post)
+        if found is not None:
+            return self.created(post, found)
+        raise PermanentPublishError(
+            f"{refusal} — the platform holds an identical post that is not this delivery's "
+            "(none was found since its due time); change the caption or remove the old post")
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

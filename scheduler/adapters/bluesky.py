@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from pydantic import model_validator
 
 from scheduler.adapters.base import (
     AdapterSettings,
+    OutgoingImage,
     OutgoingPost,
     PlannedRequest,
     Published,
@@ -42,7 +43,8 @@ from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_sta
 from scheduler.errors import (
     AuthError,
     OutcomeUnknown,
-    TransientPublishError,
+    PublishError,
+    RateLimited,
 )
 
 COLLECTION = "app.bsky.feed.post"
@@ -272,14 +274,11 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         # A retry after a call that had in fact succeeded finds the post and stops here.
         existing = self.get_record(rkey)
         if existing is not None:
-            return self._published(existing["uri"])
-        blobs = []
-        for image in post.images:
-            answer = self._xrpc(
-                "POST", "com.atproto.repo.uploadBlob",
-                content=(image.read_bytes(), image.mime), idempotent=True,
-            ).json()
-            blobs.append(answer["blob"])
+            return self.created(post, self._published(existing["uri"]))
+        # Unreferenced blobs are removed by the PDS after a while; reuse them within an hour.
+        blobs = [self.uploaded(post, image, lambda image=image: self._upload_blob(image),
+                               keep=timedelta(hours=1))
+                 for image in post.images]
         body = {
             "repo": self.session()["did"],
             "collection": COLLECTION,
@@ -287,16 +286,29 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
             "validate": True,
             "record": self.build_record(post, blobs),
         }
-        try:
-            created = self._xrpc("POST", "com.atproto.repo.createRecord", json_body=body).json()
-        except (TransientPublishError, OutcomeUnknown):
-            # The key may be taken already (the PDS answers a bare 500 for that): if the
-            # record is there, this delivery is published and must not be sent again.
-            existing = self.get_record(rkey)
-            if existing is not None:
-                return self._published(existing["uri"])
-            raise
-        return self._published(created["uri"])
+
+        def send() -> Published:
+            try:
+                created = self._xrpc("POST", "com.atproto.repo.createRecord",
+                                     json_body=body).json()
+            except (AuthError, RateLimited):
+                raise  # refused before anything was written
+            except (PublishError, OutcomeUnknown):
+                # The key may be taken already: the PDS refuses a second record under it
+                # (an error, not an overwrite). If the record is there, this delivery is
+                # published and must not be sent again.
+                existing = self.get_record(rkey)
+                if existing is not None:
+                    return self._published(existing["uri"])
+                raise
+            return self._published(created["uri"])
+
+        return self.create(post, send)
+
+    def _upload_blob(self, image: OutgoingImage) -> Any:
+        answer = self._xrpc("POST", "com.atproto.repo.uploadBlob",
+                            content=(image.read_bytes(), image.mime), idempotent=True).json()
+        return answer["blob"]
 
     def check(self, post: OutgoingPost) -> Published | None:
         existing = self.get_record(record_key(post.delivery_id))

@@ -14,9 +14,10 @@ The permalink comes from ``GET /{post-id}?fields=permalink_url``. Facebook has n
 idempotency key: a lost answer to the publishing call raises OutcomeUnknown and ``check``
 looks for the message among the Page's latest posts (``GET /{page-id}/posts``), not older
 than the delivery's due time. Errors follow :mod:`scheduler.adapters.meta` (80001, Page
-throttled, waits; 506, duplicate, is permanent).
+throttled, waits; 506, duplicate, is settled with ``check``: it may be this delivery's own
+post from an attempt whose answer was lost).
 
-Settings: ``base_url`` (default https://graph.facebook.com/v21.0), ``page_id``,
+Settings: ``base_url`` (default https://graph.facebook.com/v25.0), ``page_id``,
 ``token_env`` (a Page access token), ``token_expires`` (optional) and ``media_host``
 (optional: without it the bytes are uploaded directly).
 """
@@ -28,7 +29,7 @@ from typing import Any
 
 from scheduler.adapters.base import OutgoingImage, OutgoingPost, PlannedRequest, Published
 from scheduler.adapters.meta import GraphAdapter, GraphSettings, normalise_text, recent_enough
-from scheduler.errors import PublishError
+from scheduler.errors import PermanentPublishError, PublishError
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
@@ -36,7 +37,7 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 class FacebookSettings(GraphSettings):
     """See the module docstring."""
 
-    base_url: str = "https://graph.facebook.com/v21.0"
+    base_url: str = "https://graph.facebook.com/v25.0"
     page_id: str
 
 
@@ -86,19 +87,40 @@ class FacebookAdapter(GraphAdapter):
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
+        self.check_version()
         if len(post.images) == 1:
-            doc = self.graph("POST", f"/{self.page}/photos",
-                             **self._photo_request(post.images[0], 1, caption=post.caption))
-            return self._published(str(doc.get("post_id") or doc["id"]))
-        photo_ids = []
-        for n, image in enumerate(post.images, start=1):
-            doc = self.graph("POST", f"/{self.page}/photos", idempotent=True,
-                             **self._photo_request(image, n, published="false"))
-            photo_ids.append(str(doc["id"]))
-        doc = self.graph("POST", f"/{self.page}/feed", data=self._feed_form(post, photo_ids))
-        return self._published(str(doc["id"]))
+            def send_photo() -> Published:
+                doc = self.graph("POST", f"/{self.page}/photos",
+                                 **self._photo_request(post.images[0], 1, caption=post.caption))
+                return self._published(str(doc.get("post_id") or doc["id"]))
+
+            return self.create(post, send_photo)
+        # Unpublished photos show nowhere; their ids are recorded so a retry reuses them.
+        photo_ids = [str(self.uploaded(post, image, lambda image=image, n=n: self._photo(image, n)))
+                     for n, image in enumerate(post.images, start=1)]
+
+        def send() -> Published:
+            doc = self.graph("POST", f"/{self.page}/feed", data=self._feed_form(post, photo_ids))
+            return self._published(str(doc["id"]))
+
+        return self.create(post, send)
+
+    def _photo(self, image: OutgoingImage, index: int) -> str:
+        doc = self.graph("POST", f"/{self.page}/photos", idempotent=True,
+                         **self._photo_request(image, index, published="false"))
+        return str(doc["id"])
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            try:
+                doc = self.graph("GET", f"/{known}", params={"fields": "permalink_url"})
+            except PermanentPublishError:
+                doc = None  # deleted since: look among the latest posts
+            if isinstance(doc, dict) and doc.get("id"):
+                link = doc.get("permalink_url")
+                return Published(remote_id=str(known),
+                                 url=str(link) if link else f"https://www.facebook.com/{known}")
         doc = self.graph("GET", f"/{self.page}/posts",
                          params={"fields": "id,message,permalink_url,created_time",
                                  "limit": self.check_window})
@@ -113,7 +135,7 @@ class FacebookAdapter(GraphAdapter):
             link = item.get("permalink_url")
             return Published(remote_id=str(item["id"]),
                              url=str(link) if link else f"https://www.facebook.com/{item['id']}")
-        return None
+        return self.nothing_found(post)
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}

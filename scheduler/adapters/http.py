@@ -2,16 +2,20 @@
 
 Every adapter goes through :class:`HttpClient` so that the same rules hold everywhere:
 
-* every request has a timeout and ``User-Agent: postq/<version>`` (platforms ask for an
-  identifying agent, and a hung socket must never hold a delivery in ``publishing``);
+* every request has ``User-Agent: postq/<version>`` (platforms ask for an identifying
+  agent) and runs under :mod:`scheduler.adapters.transport`'s limits: a total deadline
+  and a size cap on the answer (a hung or dripping socket must never hold a delivery in
+  ``publishing``), and redirects that never carry a credential to another origin;
 * one function, :func:`raise_for_status`, maps a platform's answer to the shared error
   types, so the publisher decides between retrying, failing and asking a human without
   knowing the platform;
-* a request that may have reached the platform but whose answer was lost becomes
+* a request that may have reached the platform but whose answer was lost, or was a
+  500/502/503/504 (a gateway may answer so after the platform acted), becomes
   :class:`~scheduler.errors.OutcomeUnknown` when repeating it could publish twice; the
   publisher then asks the platform (``Adapter.check``) instead of sending again;
 * secrets (the adapter's ``secrets()`` values, session tokens, ``Authorization``
-  headers) are replaced by ``***`` in anything logged, raised or planned.
+  headers) are replaced by ``***`` in anything logged, raised or planned, through the
+  one redaction function, :func:`scheduler.redaction.redact`.
 
 See RFC 9110 §10.2.3 for ``Retry-After``:
 https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
@@ -34,6 +38,15 @@ from requests import exceptions as rex
 
 from scheduler import __version__
 from scheduler.adapters.base import Adapter, AdapterSettings, PlannedRequest
+from scheduler.adapters.transport import (
+    DeadlineExceeded,
+    ExchangeError,
+    Limits,
+    RedirectRefused,
+    TooLarge,
+    exchange,
+    new_session,
+)
 from scheduler.errors import (
     AuthError,
     OutcomeUnknown,
@@ -41,62 +54,40 @@ from scheduler.errors import (
     RateLimited,
     TransientPublishError,
 )
+from scheduler.redaction import (
+    REDACTED,
+    SECRET_HEADERS,
+    redact,
+    redact_headers,
+    redact_value,
+    remember,
+)
 from scheduler.timeutil import Clock
+
+# redact, redact_headers, redact_value and REDACTED are re-exported for the adapters;
+# they live in scheduler.redaction, the one place secrets are cut out.
+__all__ = ["REDACTED", "DryRunStop", "HttpAdapter", "HttpClient", "describe_bytes",
+           "error_message_of", "plan_request", "raise_for_status", "redact", "redact_headers",
+           "redact_value", "retry_after_of"]
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"postq/{__version__}"
-#: (connect, read) seconds. Uploads of a few MB to a slow instance fit in the read budget.
-DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
-REDACTED = "***"
-# Headers whose whole value is a credential, whatever it contains.
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 # Methods that have no extra effect when repeated (RFC 9110 §9.2.2).
 _IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
-# Redacting very short values would shred ordinary text; real secrets are longer.
-_MIN_SECRET_LEN = 4
+# Answers that may come from a gateway after the platform acted: for a call that creates
+# something, "the post may exist" (https://www.rfc-editor.org/rfc/rfc9110#name-502-bad-gateway).
+_AMBIGUOUS_STATUSES = {500, 502, 503, 504}
 
 SecretSource = Callable[[], Iterable[str]]
 
 
-# -- redaction --------------------------------------------------------------------------
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret value replaced by ``***`` (longest first)."""
-    for value in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len,
-                        reverse=True):
-        text = text.replace(value, REDACTED)
-    return text
-
-
-def redact_headers(headers: Mapping[str, str], secrets: Iterable[str]) -> dict[str, str]:
-    """Headers fit to show: credential headers blanked, secret values cut out of the rest."""
-    values = list(secrets)
-    return {
-        k: REDACTED if k.lower() in _SECRET_HEADERS else redact(str(v), values)
-        for k, v in headers.items()
-    }
-
-
-def redact_value(value: Any, secrets: Iterable[str]) -> Any:
-    """Deep copy of a JSON-like value with secret strings cut out."""
-    values = list(secrets)
-    if isinstance(value, str):
-        return redact(value, values)
-    if isinstance(value, Mapping):
-        return {k: redact_value(v, values) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_value(v, values) for v in value]
-    return value
+# -- planning ---------------------------------------------------------------------------
 
 
 def describe_bytes(data: bytes, mime: str) -> str:
     """How image bytes appear in plans and logs: size, type and hash, never the content."""
     return f"<{len(data)} bytes {mime} sha256={hashlib.sha256(data).hexdigest()}>"
-
-
-# -- planning ---------------------------------------------------------------------------
 
 
 def plan_request(
@@ -298,23 +289,31 @@ class HttpClient:
         platform: str,
         base_url: str = "",
         secrets: SecretSource = lambda: (),
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         now: Callable[[], datetime] | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.platform = platform
         self.base_url = base_url.rstrip("/")
         self._secrets = secrets
-        self.timeout = timeout
+        #: Timeouts, total deadline and answer size cap of every request.
+        self.limits = limits or Limits.from_env()
         self._now = now or (lambda: datetime.now(UTC))
-        self.session = session or requests.Session()
+        self.session = session or new_session()
         self.session.headers["User-Agent"] = USER_AGENT
+        #: "GET <url> answered 200 with text/html" for the latest answer, redacted: lets a
+        #: caller say what came back when an adapter cannot read it.
+        self.last_answer = ""
         #: When true, :meth:`request` raises DryRunStop with the redacted request instead
         #: of sending it (``postq channels --check --dry-run``).
         self.dry_run = False
 
     def secrets(self) -> list[str]:
-        return [s for s in self._secrets() if s]
+        """The adapter's secrets now, remembered so logs and notices are cleaned of them too
+        (session tokens appear only after signing in)."""
+        found = [s for s in self._secrets() if s]
+        remember(*found)
+        return found
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -365,35 +364,63 @@ class HttpClient:
         shown = redact(f"{method} {url}", secrets)
         log.debug("%s: %s", self.platform, shown)
         try:
-            response = self.session.request(
+            response = exchange(
+                self.session,
                 method,
                 url,
+                limits=self.limits,
+                follow=idempotent,
+                carries_secret=self._carries_secret(url, hdrs, json_body, data, secrets),
                 headers=hdrs,
                 json=json_body,
                 data=body if content is not None else data,
                 files=files,
                 params=params,
-                timeout=self.timeout,
-                allow_redirects=idempotent,
             )
-        except rex.RequestException as exc:
-            reason = redact(str(exc), secrets)
-            if _never_sent(exc):
-                raise TransientPublishError(
-                    f"{self.platform}: could not connect for {shown}: {reason}"
-                ) from None
-            if not idempotent:
-                raise OutcomeUnknown(
-                    f"{self.platform}: the connection was lost after {shown} was sent, so it "
-                    f"may or may not have taken effect: {reason}"
-                ) from None
-            raise TransientPublishError(
-                f"{self.platform}: no answer to {shown}: {reason}"
-            ) from None
+        except (rex.RequestException, ExchangeError) as exc:
+            raise self._failure(exc, shown, idempotent, secrets) from None
         log.debug("%s: %s -> %s", self.platform, shown, response.status_code)
+        ctype = response.headers.get("Content-Type", "").split(";")[0].strip()
+        self.last_answer = (f"{shown} answered {response.status_code} with "
+                            f"{ctype or 'no Content-Type'}")
+        if not idempotent and response.status_code in _AMBIGUOUS_STATUSES:
+            # The same rule as a lost connection: ask the platform, never send again blindly.
+            detail = redact(error_message_of(response), secrets)
+            raise OutcomeUnknown(
+                f"{self.platform}: {shown} answered {response.status_code} ({detail}), which "
+                "may come after the platform acted, so it may or may not have taken effect"
+            )
         if check:
             raise_for_status(response, platform=self.platform, secrets=secrets, now=self._now())
         return response
+
+    def _carries_secret(self, url: str, headers: Mapping[str, str], json_body: Any, data: Any,
+                        secrets: list[str]) -> bool:
+        """Whether the request holds a credential (header, body or URL) a redirect could leak."""
+        if self.session.auth is not None or any(k.lower() in SECRET_HEADERS for k in headers):
+            return True  # session.auth: OAuth 1.0a signs every request, the next hop's too
+        shown = json.dumps([url, dict(headers), json_body, data], default=str)
+        return redact(shown, secrets) != shown
+
+    def _failure(self, exc: BaseException, shown: str, idempotent: bool, secrets: list[str]
+                 ) -> Exception:
+        """The shared error type for a request that got no usable answer."""
+        reason = redact(str(exc), secrets)
+        if isinstance(exc, RedirectRefused):
+            # A redirect is an answer: the request was not carried out where it was sent.
+            return PermanentPublishError(
+                f"{self.platform}: {shown} was {reason}; check the channel's address")
+        if isinstance(exc, DeadlineExceeded | TooLarge):
+            message = f"{self.platform}: {shown}: {reason}"
+        elif _never_sent(exc):
+            return TransientPublishError(
+                f"{self.platform}: could not connect for {shown}: {reason}")
+        else:
+            message = f"{self.platform}: no answer to {shown}: {reason}"
+        if not idempotent:
+            return OutcomeUnknown(f"{message}; it was sent, so it may or may not have "
+                                  "taken effect")
+        return TransientPublishError(message)
 
     def json(self, method: str, path_or_url: str, **kwargs: Any) -> Any:
         """:meth:`request` and decode its JSON answer (a broken body is transient)."""
@@ -457,6 +484,25 @@ class HttpAdapter(Adapter, Generic[S]):
     def http_base_url(self) -> str:
         """Where relative request paths go, from the channel settings."""
         raise NotImplementedError
+
+    def bearer(self) -> str:
+        # A dry run shows the call it would make; it must not renew a token to do so.
+        if self.http.dry_run and self.tokens is not None:
+            return REDACTED
+        return super().bearer()
+
+    def send_authorised(self, method: str, path: str, auth: Callable[[], dict[str, str]],
+                        **kwargs: Any) -> requests.Response:
+        """``http.request`` with ``auth()`` headers; a 401 to a stored token renews it once
+        and sends again (a 401 means nothing was done), then the caller maps the answer."""
+        headers = {**auth(), **dict(kwargs.pop("headers", None) or {})}
+        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        if response.status_code == 401 and self.tokens is not None:
+            rejected = headers.get("Authorization", "").removeprefix("Bearer ")
+            self.tokens.after_unauthorized(rejected)
+            headers = {**headers, **auth()}
+            response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        return response
 
     def close(self) -> None:
         self.http.close()

@@ -13,9 +13,10 @@ Flow (https://developers.facebook.com/docs/instagram-platform/content-publishing
 5. ``POST /{ig-user-id}/media_publish`` with ``creation_id`` → media id; the permalink
    from ``GET /{media-id}?fields=permalink``.
 
-Errors, container reuse and ``check`` are described in :mod:`scheduler.adapters.meta`.
-Settings: ``base_url`` (https://graph.facebook.com/v21.0 for a Facebook-login token,
-https://graph.instagram.com/v21.0 for an Instagram-login token), ``user_id`` (the
+Errors, container reuse and ``check`` are described in :mod:`scheduler.adapters.meta` and
+:mod:`scheduler.adapters.containers`.
+Settings: ``base_url`` (https://graph.facebook.com/v25.0 for a Facebook-login token,
+https://graph.instagram.com/v25.0 for an Instagram-login token), ``user_id`` (the
 Instagram professional account id), ``token_env``, ``token_expires`` (optional ISO date:
 long-lived tokens last 60 days) and ``media_host``.
 """
@@ -26,14 +27,15 @@ from collections.abc import Callable
 from typing import Any
 
 from scheduler.adapters.base import OutgoingImage, OutgoingPost
-from scheduler.adapters.meta import GraphContainerAdapter, GraphSettings
+from scheduler.adapters.containers import GraphContainerAdapter
+from scheduler.adapters.meta import GraphSettings
 from scheduler.mediahost import MediaHostConfig
 
 
 class InstagramSettings(GraphSettings):
     """See the module docstring."""
 
-    base_url: str = "https://graph.facebook.com/v21.0"
+    base_url: str = "https://graph.facebook.com/v25.0"
     user_id: str
     media_host: MediaHostConfig
 

@@ -18,6 +18,17 @@ the post short. LinkedIn has no idempotency key: a lost answer to ``POST /rest/p
 raises OutcomeUnknown and ``check`` looks for the commentary among the organisation's
 latest posts (``GET /rest/posts?author=...&q=author``).
 
+Each ``Linkedin-Version`` is served for one year: ``202511`` was sunset on 2026-11-16, and
+a sunset (or unknown) version is answered with HTTP 426 ``NONEXISTENT_VERSION``
+(https://learn.microsoft.com/en-us/linkedin/marketing/versioning and
+https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations). postq takes
+the version month + 12 months as the sunset: ``channels --check`` warns 60 days ahead and
+publishing stops with one sentence after it, before any call.
+
+Duplicates: a second identical post is refused with 422 ``DUPLICATE_POST``; that may be
+this delivery's own post from an attempt whose answer was lost, so it is settled with
+``check`` (:meth:`Adapter.settle_duplicate`), not failed.
+
 Rate limits are per day and reset at midnight UTC; a 429 without ``Retry-After`` waits
 until then (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
 Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --check`` warn.
@@ -25,14 +36,15 @@ Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --ch
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import requests
+from pydantic import field_validator, model_validator
 
 from scheduler.adapters.base import (
-    AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
@@ -40,12 +52,22 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
-from scheduler.errors import OutcomeUnknown, RateLimited
+from scheduler.adapters.transport import credential_may_go_to
+from scheduler.credentials.settings import OAuthSettings
+from scheduler.errors import (
+    ConfigError,
+    DuplicateRefused,
+    OutcomeUnknown,
+    PermanentPublishError,
+    RateLimited,
+)
 from scheduler.platforms import HASHTAG_RE
 
 #: Reserved by little text; each must be backslash-escaped to appear as itself.
 #: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
 RESERVED = set("\\|{}@[]()<>#*_~")
+#: Hosts (and their sub-domains) that may receive the access token besides ``base_url``.
+LINKEDIN_DOMAINS = ("linkedin.com",)
 
 
 def escape_little(text: str) -> str:
@@ -92,16 +114,49 @@ def plain_from_little(text: str) -> str:
     return "".join(out)
 
 
-class LinkedInSettings(AdapterSettings):
+#: A current version (released July 2026, served until about July 2027); see the docstring.
+DEFAULT_VERSION = "202607"
+VERSIONS_PAGE = "https://learn.microsoft.com/en-us/linkedin/marketing/versioning"
+#: ``channels --check`` warns when the version has fewer days left than this.
+VERSION_WARNING_DAYS = 60
+_VERSION_RE = re.compile(r"^(\d{4})(\d{2})(?:\.\d{2})?$")
+
+
+def version_sunset(version: str) -> date | None:
+    """The first day LinkedIn may no longer serve ``version`` (its month + 12 months)."""
+    m = _VERSION_RE.match(version.strip())
+    if not m:
+        return None
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12:
+        return None
+    return date(year + 1, month, 1)
+
+
+class LinkedInSettings(OAuthSettings):
     """``base_url`` (default https://api.linkedin.com), ``organization`` (a URN such as
     ``urn:li:organization:2414183``, or just the number), ``token_env``, ``version``
     (``Linkedin-Version``, YYYYMM) and ``token_expires`` (optional ISO date)."""
 
     base_url: str = "https://api.linkedin.com"
     organization: str
-    token_env: str
-    version: str = "202511"
+    token_env: str | None = None
+    version: str = DEFAULT_VERSION
     token_expires: date | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _yyyymm(cls, value: str) -> str:
+        if version_sunset(value) is None:
+            raise ValueError(f"'{value}' is not a LinkedIn-Version; write YYYYMM, e.g. "
+                             f"{DEFAULT_VERSION}")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _token_source(self) -> LinkedInSettings:
+        if (self.auth == "oauth2") == bool(self.token_env):
+            raise ValueError('needs either token_env or auth = "oauth2" (not both)')
+        return self
 
     @property
     def organization_urn(self) -> str:
@@ -117,20 +172,21 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     settings_model = LinkedInSettings
     #: How many of the organisation's latest posts ``check`` reads.
     check_window = 10
+    #: The author feed may lag behind a post just created.
+    listing_lag = timedelta(minutes=2)
 
     def http_base_url(self) -> str:
         return self._settings.base_url
 
     def _headers(self, token: str | None = None) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {token if token is not None else self.secret('token_env')}",
+            "Authorization": f"Bearer {token if token is not None else self.bearer()}",
             "Linkedin-Version": self._settings.version,
             "X-Restli-Protocol-Version": "2.0.0",
         }
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {**self._headers(), **dict(kwargs.pop("headers", None) or {})}
-        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        response = self.send_authorised(method, path, self._headers, **kwargs)
         if response.status_code == 429 and not response.headers.get("Retry-After"):
             # Daily limits, reset at midnight UTC; LinkedIn sends no Retry-After.
             now = self.clock.now().astimezone(UTC)
@@ -138,9 +194,31 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
             text = redact(response.text[:300], self.secrets())
             raise RateLimited(f"{self.http.platform}: {method} {path} answered 429: {text}",
                               retry_after=(midnight - now).total_seconds())
+        if response.status_code == 426:
+            raise self._version_error("is no longer served")
+        if response.status_code == 422 and "DUPLICATE_POST" in response.text:
+            raise DuplicateRefused(f"{self.http.platform}: {method} {path} answered 422: "
+                                   f"{redact(response.text[:300], self.secrets())}")
         raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
                          now=self.clock.now())
         return response
+
+    # -- the API version ----------------------------------------------------------------
+    def _version_error(self, what: str) -> ConfigError:
+        return ConfigError(
+            f"LinkedIn-Version {self._settings.version} {what}; set `version` in "
+            f"[channels.{self.channel}] to a current YYYYMM, as listed at {VERSIONS_PAGE}")
+
+    def version_days_left(self) -> int:
+        sunset = version_sunset(self._settings.version)
+        assert sunset is not None  # the settings model checked the format
+        return (sunset - self.clock.now().date()).days
+
+    def _check_version(self) -> None:
+        """Refuse before any call once the version is past its sunset."""
+        if self.version_days_left() <= 0:
+            raise self._version_error("is past its sunset (LinkedIn serves a version for "
+                                      "one year)")
 
     # -- requests -----------------------------------------------------------------------
     def _upload(self, image: OutgoingImage) -> str:
@@ -148,7 +226,15 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         doc = self._call("POST", "/rest/images", params={"action": "initializeUpload"},
                          json_body=self._init_body(), idempotent=True).json()
         value = doc.get("value") or {}
-        self._call("PUT", str(value["uploadUrl"]), content=(image.read_bytes(), image.mime))
+        upload_url = str(value["uploadUrl"])
+        # The bearer token goes with the bytes, so only to LinkedIn over https (the Images
+        # API hands out https://www.linkedin.com/dms-uploads/... links) or to base_url.
+        if not credential_may_go_to(upload_url, self._settings.base_url, LINKEDIN_DOMAINS):
+            raise PermanentPublishError(
+                f"{self.http.platform}: the upload address LinkedIn gave "
+                f"({redact(upload_url, self.secrets())}) is not on {LINKEDIN_DOMAINS[0]} over "
+                "https; the access token was not sent there")
+        self._call("PUT", upload_url, content=(image.read_bytes(), image.mime))
         return str(value["image"])
 
     def _init_body(self) -> dict[str, Any]:
@@ -181,16 +267,32 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     def publish(self, post: OutgoingPost) -> Published:
         # Counted on what readers see: little-text escapes are LinkedIn's, not theirs.
         self.check_fits(post)
-        urns = [self._upload(image) for image in post.images]
-        response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))
-        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
-        if not urn:
-            # Created (2xx) but unnamed: the post exists; let check find it, never resend.
-            raise OutcomeUnknown(f"{self.http.platform}: /rest/posts answered "
-                                 f"{response.status_code} without x-restli-id")
-        return Published(remote_id=urn, url=self._url(urn))
+        self._check_version()
+        # LinkedIn keeps an uploaded image for a day at least; reuse within 20 h.
+        urns = [str(self.uploaded(post, image, lambda image=image: self._upload(image)))
+                for image in post.images]
+
+        def send() -> Published:
+            response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))
+            urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+            if not urn:
+                # Created (2xx) but unnamed: the post exists; let check find it, never resend.
+                raise OutcomeUnknown(f"{self.http.platform}: /rest/posts answered "
+                                     f"{response.status_code} without x-restli-id")
+            return Published(remote_id=urn, url=self._url(urn))
+
+        return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            response = self.http.request("GET", f"/rest/posts/{quote(str(known), safe='')}",
+                                         headers=self._headers(), check=False)
+            if response.status_code == 200:
+                return Published(remote_id=str(known), url=self._url(str(known)))
+            if response.status_code != 404:
+                raise_for_status(response, platform=self.http.platform,
+                                 secrets=self.secrets(), now=self.clock.now())
         org = quote(self._settings.organization_urn, safe="")
         # Rest.li 2.0 wants the URN percent-encoded exactly once, hence the hand-built query.
         doc = self._call("GET", f"/rest/posts?author={org}&q=author&count={self.check_window}"
@@ -208,7 +310,7 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
                 if when < post.due_at - timedelta(minutes=10):
                     continue
             return Published(remote_id=str(item["id"]), url=self._url(str(item["id"])))
-        return None
+        return self.nothing_found(post)
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         headers = self._headers(token="***")
@@ -228,12 +330,19 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         org_id = org.rsplit(":", 1)[-1]
         doc = self._call("GET", f"/rest/organizations/{org_id}").json()
         line = f"posts as {doc.get('localizedName') or org}"
-        note = expiry_note(self._settings.token_expires, self.clock.now().date())
-        return f"{line}; {note}" if note else line
+        notes = [expiry_note(self._settings.token_expires, self.clock.now().date())]
+        days = self.version_days_left()
+        if days < VERSION_WARNING_DAYS:
+            notes.append(f"LinkedIn-Version {self._settings.version} is sunset in {days} "
+                         f"day{'s' if days != 1 else ''}; set `version` in "
+                         f"[channels.{self.channel}] to a current YYYYMM")
+        return "; ".join([line, *(n for n in notes if n)])
 
     def readiness(self) -> list[str]:
         problems = super().readiness()
         expires = self._settings.token_expires
         if expires is not None and expires < self.clock.now().date():
             problems.append(f"the access token expired on {expires.isoformat()}")
+        if self.version_days_left() <= 0:
+            problems.append(str(self._version_error("is past its sunset")))
         return problems

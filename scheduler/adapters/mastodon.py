@@ -12,8 +12,12 @@ Flow (https://docs.joinmastodon.org/methods/media/ and .../methods/statuses/):
    remembers for about an hour, so a retry of a call that had in fact succeeded returns
    the same status instead of posting twice.
 
-``check`` looks for the status after an unknown outcome: by id when an earlier attempt
-recorded one, otherwise among the account's latest statuses by exact text.
+The key is kept only about an hour, so it is no substitute for asking: after an unknown
+outcome ``check`` looks the status up by id when an attempt recorded one (in the store),
+otherwise among the account's latest statuses created since the delivery's due time,
+comparing the text as Mastodon renders it: HTML paragraphs and line breaks, where any run
+of blank lines is one paragraph break
+(https://docs.joinmastodon.org/spec/activitypub/#html).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 
 from scheduler.adapters.base import (
@@ -31,6 +36,7 @@ from scheduler.adapters.base import (
     Published,
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
+from scheduler.adapters.meta import recent_enough
 from scheduler.errors import PermanentPublishError, TransientPublishError
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
@@ -56,6 +62,8 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
     media_poll_max_interval = 5.0
     #: How many of the account's latest statuses ``check`` reads.
     check_window = 20
+    #: A new status reaches the account's timeline through a queue, a moment later.
+    listing_lag = timedelta(minutes=1)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -155,7 +163,13 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             max_images=limits["max_media_attachments"], alt_limit=limits["description_limit"],
             image_max_bytes=limits["image_size_limit"])
         self.check_fits(post, instance, "this instance")
-        media_ids = [self._upload(image, n) for n, image in enumerate(post.images, start=1)]
+        # Unattached uploads are kept a day by default (media_cleanup); reuse within 20 h.
+        media_ids = [str(self.uploaded(post, image, lambda image=image, n=n:
+                                       self._upload(image, n)))
+                     for n, image in enumerate(post.images, start=1)]
+        return self.create(post, lambda: self._post_status(post, media_ids))
+
+    def _post_status(self, post: OutgoingPost, media_ids: list[str]) -> Published:
         response = self.http.request(
             "POST", "/api/v1/statuses",
             headers={**self._auth(), "Idempotency-Key": post.delivery_id},
@@ -174,17 +188,17 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
 
     def check(self, post: OutgoingPost) -> Published | None:
-        state = post.remote_state or {}
-        status_id = state.get("status_id") or state.get("remote_id") or state.get("id")
+        status_id = self.progress(post).get("remote_id")
         if status_id:
             response = self.http.request(
                 "GET", f"/api/v1/statuses/{status_id}", headers=self._auth(), check=False
             )
-            if response.status_code == 404:
-                return None
-                raise_for_status(response, platform=self.http.platform, secrets=self.secrets())
-            status = response.json()
-            return Published(remote_id=str(status["id"]), url=status.get("url"))
+            if response.status_code != 404:
+                raise_for_status(response, platform=self.http.platform,
+                                 secrets=self.secrets(), now=self.clock.now())
+                status = response.json()
+                return Published(remote_id=str(status["id"]), url=status.get("url"))
+            # Deleted since: look for it among the latest statuses like any other.
         account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
                                  headers=self._auth())
         if not isinstance(account, dict) or not account.get("id"):
@@ -199,10 +213,12 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         for status in statuses if isinstance(statuses, list) else []:
             if not isinstance(status, dict) or not status.get("id"):
                 continue
+            if not recent_enough(status.get("created_at"), post):
+                continue
             text = status.get("text") or html_to_text(status.get("content") or "")
             if _normalise(text) == wanted:
                 return Published(remote_id=str(status["id"]), url=status.get("url"))
-        return None
+        return self.nothing_found(post)
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}
@@ -247,4 +263,6 @@ def html_to_text(content: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    return "\n".join(line.strip() for line in text.strip().splitlines())
+    """Text as Mastodon shows it: lines trimmed, any run of blank lines one paragraph break."""
+    lines = "\n".join(line.strip() for line in text.strip().splitlines())
+    return re.sub(r"\n{3,}", "\n\n", lines)

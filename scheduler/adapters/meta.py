@@ -12,19 +12,25 @@
   10, 200–299                           AuthError — a permission is missing; a person must
                                         grant it, so it is reported like a bad token
   2207020 (container expired)           TransientPublishError — build a new container
+  4 with subcode 2207051 (spam           PermanentPublishError — Instagram restricts the
+  restriction)                          action; repeating it only makes things worse
   9, 2207042 (publishing quota)         RateLimited — the delivery waits, it does not fail
+  9007 / 2207027 (media not ready)      TransientPublishError, ``retry_after`` 30 s
   4, 17, 32, 613, 80001–80014           RateLimited — call-rate throttling; ``retry_after``
                                         from ``X-Business-Use-Case-Usage`` / ``X-App-Usage``
                                         (``estimated_time_to_regain_access``, minutes) or
                                         ``Retry-After``
-  1, 2, 341, 2207001, 2207003,          TransientPublishError
-  2207032, ``is_transient``, HTTP 5xx
-  506 (duplicate) and anything else     PermanentPublishError with Meta's own words
+  -1, -2, 1, 2, 341, 2207001, 2207003,  TransientPublishError ("try again": Meta sends
+  2207032, 2207053, ``is_transient``    these with HTTP 400, not 5xx)
+  HTTP 5xx on a publishing call         OutcomeUnknown (the HTTP layer): ask, then settle
+  506 (duplicate post)                  DuplicateRefused: ask, then settle
+  anything else                         PermanentPublishError with Meta's own words
   ====================================  ==================================================
 
 * **Containers** (Instagram and Threads): build one, wait until Meta has fetched and
-  checked the image, then publish it. :class:`GraphContainerAdapter` holds that flow;
-  the two adapters only name their endpoints and fields.
+  checked the image, then publish it. :class:`scheduler.adapters.containers.
+  GraphContainerAdapter` holds that flow; the two adapters only name their endpoints and
+  fields.
 
 * **Tokens** travel in the ``Authorization: Bearer`` header, never in the URL, so they do
   not end up in proxy logs. Long-lived Instagram, Threads and user tokens last 60 days:
@@ -36,28 +42,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
+from pydantic import model_validator
 
 from scheduler.adapters.base import (
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
-    PlannedRequest,
-    Published,
 )
 from scheduler.adapters.http import (
     HttpAdapter,
-    describe_bytes,
     error_message_of,
     redact,
     retry_after_of,
 )
+from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     AuthError,
+    ConfigError,
+    DuplicateRefused,
     OutcomeUnknown,
     PermanentPublishError,
     PublishError,
@@ -67,29 +73,69 @@ from scheduler.errors import (
 from scheduler.mediahost import MediaHost, MediaHostConfig, build_media_host
 from scheduler.platforms import URL_RE
 
-_TRANSIENT_CODES = {1, 2, 341}
-_TRANSIENT_SUBCODES = {2207001, 2207003, 2207032}
+_TRANSIENT_CODES = {-2, -1, 1, 2, 341}
+_TRANSIENT_SUBCODES = {2207001, 2207003, 2207032, 2207053}
+_NOT_READY_CODES = {9007}
+_NOT_READY_SUBCODES = {2207027}
+_SPAM_SUBCODE = 2207051
+_DUPLICATE_CODE = 506
 _THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 _QUOTA_CODES = {9}
 _QUOTA_SUBCODES = {2207042}
 _EXPIRED_CONTAINER = 2207020
 #: Warn in ``verify`` when a token has fewer days left than this.
 EXPIRY_WARNING_DAYS = 14
+#: The Graph API version in the default ``base_url`` (served until 2028-07-29).
+GRAPH_VERSION = "v25.0"
+#: When each Graph API version stops being served ("Available Until" in
+#: https://developers.facebook.com/docs/graph-api/changelog/versions/). Versions older than
+#: the oldest listed here are long gone; newer ones have no date yet.
+GRAPH_VERSION_ENDS = {
+    "v17.0": date(2025, 9, 12), "v18.0": date(2026, 1, 26), "v19.0": date(2026, 5, 21),
+    "v20.0": date(2026, 9, 24), "v21.0": date(2027, 1, 21), "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8), "v24.0": date(2028, 2, 18), "v25.0": date(2028, 7, 29),
+}
+#: ``channels --check`` warns when the version has fewer days left than this.
+VERSION_WARNING_DAYS = 60
+_VERSION_IN_URL = re.compile(r"/(v(\d+)\.\d+)(?:/|$)")
+
+
+def graph_version_end(base_url: str) -> tuple[str, date] | None:
+    """``(version, last day served)`` of the Graph API version in ``base_url``."""
+    m = _VERSION_IN_URL.search(base_url)
+    if not m or "threads.net" in base_url:  # Threads numbers its own versions
+        return None
+    version, major = m.group(1), int(m.group(2))
+    if version in GRAPH_VERSION_ENDS:
+        return version, GRAPH_VERSION_ENDS[version]
+    if major < 17:
+        return version, date(2025, 5, 14)  # v16.0, the newest of the older ones, ended then
+    return None
 
 
 class ContainerExpired(TransientPublishError):
     """Meta threw the container away (24 h unused, subcode 2207020): build a new one."""
 
 
-class GraphSettings(AdapterSettings):
+class GraphSettings(OAuthSettings):
     """Settings every Graph API channel has: ``base_url`` (with the API version),
-    ``token_env`` naming the access-token variable, and ``token_expires`` (optional ISO
-    date the token stops working, for early warnings)."""
+    ``token_env`` naming the access-token variable (or ``auth = "oauth2"`` for a token
+    from ``postq channels login``), and ``token_expires`` (optional ISO date the token
+    stops working, for early warnings)."""
 
     base_url: str
-    token_env: str
+    token_env: str | None = None
     token_expires: date | None = None
     media_host: MediaHostConfig | None = None
+
+    @model_validator(mode="after")
+    def _token_source(self) -> GraphSettings:
+        if self.auth == "oauth2" and self.token_env:
+            raise ValueError('give either token_env or auth = "oauth2", not both')
+        if self.auth != "oauth2" and not self.token_env:
+            raise ValueError('needs token_env, or auth = "oauth2" with a token from '
+                             "`postq channels login`")
+        return self
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -105,7 +151,7 @@ def graph_error(response: requests.Response) -> dict[str, Any]:
     return err if isinstance(err, dict) else {}
 
 
-def _int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -155,7 +201,7 @@ def classify_graph_error(
     if 200 <= status < 300:
         return None
     err = graph_error(response)
-    code, subcode = _int(err.get("code")), _int(err.get("error_subcode"))
+    code, subcode = as_int(err.get("code")), as_int(err.get("error_subcode"))
     text = str(err.get("message") or error_message_of(response))
     user_msg = err.get("error_user_msg") or err.get("error_user_title")
     if user_msg and str(user_msg) not in text:
@@ -170,6 +216,13 @@ def classify_graph_error(
         return AuthError(message)
     if subcode == _EXPIRED_CONTAINER:
         return ContainerExpired(message)
+    if subcode == _SPAM_SUBCODE:
+        return PermanentPublishError(message)
+    if code == _DUPLICATE_CODE:
+        return DuplicateRefused(message)
+    if code in _NOT_READY_CODES or subcode in _NOT_READY_SUBCODES:
+        # "The media is not ready for publishing, please wait for a moment."
+        return TransientPublishError(message, retry_after=30.0)
     if code in _QUOTA_CODES or subcode in _QUOTA_SUBCODES:
         return RateLimited(message, retry_after=retry_after_of(response, now) or quota_wait)
     if code in _THROTTLE_CODES or status == 429:
@@ -241,6 +294,8 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
     #: How long a delivery waits when the platform's publishing quota is used up. The
     #: quota is a rolling 24 h window whose oldest entry Meta does not tell us.
     quota_wait: ClassVar[float] = 3600.0
+    #: An account's or Page's post listing may miss a post created a moment ago.
+    listing_lag: ClassVar[timedelta] = timedelta(minutes=2)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -256,7 +311,7 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
         return found
 
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret('token_env')}"}
+        return {"Authorization": f"Bearer {self.bearer()}"}
 
     def media_host(self) -> MediaHost:
         if self._media_host is None:
@@ -280,8 +335,7 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
     # -- requests -----------------------------------------------------------------------
     def graph(self, method: str, path: str, **kwargs: Any) -> Any:
         """One Graph API call with the token, its errors classified; the decoded JSON."""
-        headers = {**self._auth(), **dict(kwargs.pop("headers", None) or {})}
-        response = self.http.request(method, path, headers=headers, check=False, **kwargs)
+        response = self.send_authorised(method, path, self._auth, **kwargs)
         error = classify_graph_error(response, platform=self.http.platform,
                                      secrets=self.secrets(), now=self.clock.now(),
                                      quota_wait=self.quota_wait)
@@ -296,238 +350,44 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
             shown = f"{self.http.platform}: {method} {path} answered without JSON"
             raise (TransientPublishError(shown) if idempotent else OutcomeUnknown(shown)) from None
 
+    # -- the API version ----------------------------------------------------------------
+    #: Threads has its own versions (``graph.threads.net/v1.0``), not Graph API dates.
+    graph_versioned: ClassVar[bool] = True
+
+    def version_days_left(self) -> tuple[str, int] | None:
+        found = graph_version_end(self._settings.base_url) if self.graph_versioned else None
+        if found is None:
+            return None
+        version, last_day = found
+        return version, (last_day - self.clock.now().date()).days
+
+    def _version_error(self, version: str) -> ConfigError:
+        return ConfigError(
+            f"Graph API {version} is no longer served; set `base_url` in "
+            f"[channels.{self.channel}] to a current version (such as {GRAPH_VERSION})")
+
+    def check_version(self) -> None:
+        """Refuse before any call once the Graph API version has stopped being served."""
+        left = self.version_days_left()
+        if left is not None and left[1] < 0:
+            raise self._version_error(left[0])
+
     def readiness(self) -> list[str]:
         problems = super().readiness()
         expires = self._settings.token_expires
         if expires is not None and expires < self.clock.now().date():
             problems.append(f"the access token expired on {expires.isoformat()}")
+        left = self.version_days_left()
+        if left is not None and left[1] < 0:
+            problems.append(str(self._version_error(left[0])))
         return problems
 
     def _with_expiry(self, line: str) -> str:
-        note = expiry_note(self._settings.token_expires, self.clock.now().date())
-        return f"{line}; {note}" if note else line
-
-
-class GraphContainerAdapter(GraphAdapter):
-    """The build-wait-publish flow of Instagram and Threads.
-
-    Meta has no idempotency key. What keeps a post from appearing twice:
-
-    * the container id of each delivery is remembered (in this adapter, and read back from
-      ``remote_state["container_id"]`` when the publisher stored it), and a container
-      whose status is ``PUBLISHED`` is never published again;
-    * ``publish`` (the only call with a public effect) losing its answer raises
-      OutcomeUnknown, and ``check`` then asks: the container's status when known, and in
-      any case the account's latest posts, matched by exact caption and not older than
-      the delivery's due time.
-    """
-
-    #: Endpoint and field names; subclasses fill these in.
-    create_path: ClassVar[str]
-    publish_path: ClassVar[str]
-    limit_path: ClassVar[str]
-    status_field: ClassVar[str]
-    text_field: ClassVar[str]
-    list_path: ClassVar[str]
-    list_fields: ClassVar[str]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._containers: dict[str, str] = {}
-
-    @property
-    def user(self) -> str:
-        raise NotImplementedError
-
-    # -- containers ---------------------------------------------------------------------
-    def container_of(self, post: OutgoingPost) -> str | None:
-        state = post.remote_state or {}
-        return self._containers.get(post.delivery_id) or (
-            str(state["container_id"]) if state.get("container_id") else None
-        )
-
-    def forget_container(self, post: OutgoingPost) -> None:
-        self._containers.pop(post.delivery_id, None)
-
-    def container_status(self, container_id: str) -> tuple[str, str]:
-        """``(status, detail)`` of a container: IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED."""
-        fields = self.status_field if self.status_field == "status" else f"{self.status_field},status"
-        doc = self.graph("GET", f"/{container_id}", params={"fields": f"{fields},id"})
-        status = str(doc.get(self.status_field) or "").upper()
-        detail = doc.get("error_message") or doc.get("status") or ""
-        return status, str(detail)
-
-    def wait_until_ready(self, container_id: str, post: OutgoingPost) -> None:
-        """Poll the container until FINISHED; ERROR is permanent, EXPIRED starts over."""
-        interval = 1.0
-        for attempt in range(self.poll_attempts):
-            status, detail = self.container_status(container_id)
-            if status == "FINISHED":
-                return
-            if status == "PUBLISHED":
-                raise _AlreadyPublished(container_id)
-            if status == "ERROR":
-                self.forget_container(post)
-                raise PermanentPublishError(
-                    f"{self.http.platform}: the platform refused the media of container "
-                    f"{container_id}: {detail or 'ERROR'}"
-                )
-            if status == "EXPIRED":
-                self.forget_container(post)
-                raise ContainerExpired(f"{self.http.platform}: container {container_id} expired")
-            if attempt < self.poll_attempts - 1:
-                self.sleep(interval)
-                interval = min(interval * 2, self.poll_max_interval)
-        raise TransientPublishError(
-            f"{self.http.platform}: container {container_id} is still being processed",
-            retry_after=30.0,
-        )
-
-    def check_quota(self) -> None:
-        """RateLimited when the rolling 24 h publishing quota is used up."""
-        doc = self.graph("GET", f"/{self.user}/{self.limit_path}",
-                         params={"fields": "quota_usage,config"})
-        rows = doc.get("data") if isinstance(doc, dict) else None
-        row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
-        usage = _int(row.get("quota_usage"))
-        total = _int((row.get("config") or {}).get("quota_total"))
-        if usage is not None and total is not None and usage >= total:
-            raise RateLimited(
-                f"{self.http.platform}: publishing quota used up ({usage} of {total} posts in "
-                "24 hours)",
-                retry_after=self.quota_wait,
-            )
-
-    @staticmethod
-    def _form(fields: Mapping[str, Any]) -> dict[str, str]:
-        return {k: str(v).lower() if isinstance(v, bool) else str(v)
-                for k, v in fields.items() if v not in (None, "")}
-
-    def create_container(self, fields: Mapping[str, Any]) -> str:
-        # Building a container publishes nothing, so a lost answer is only transient.
-        doc = self.graph("POST", f"/{self.user}/{self.create_path}", data=self._form(fields),
-                         idempotent=True)
-        return str(doc["id"])
-
-    def permalink(self, media_id: str) -> str | None:
-        """The post's web address; a failure here must not fail a publication that worked."""
-        try:
-            doc = self.graph("GET", f"/{media_id}", params={"fields": "permalink"})
-        except PublishError:
-            return None
-        link = doc.get("permalink") if isinstance(doc, dict) else None
-        return str(link) if link else None
-
-    # -- what subclasses describe -------------------------------------------------------
-    def container_steps(
-        self, post: OutgoingPost, url_of: Callable[[OutgoingImage], str]
-    ) -> list[dict[str, Any]]:
-        """The containers to build, children first and the one to publish last (which
-        gets the children's ids as ``children``); ``url_of`` gives an image's URL."""
-        raise NotImplementedError
-
-    def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
-        auth = {"Authorization": "Bearer ***"}
-        planned = [
-            PlannedRequest(method="STORE", url=self.planned_image_url(image),
-                           body=describe_bytes(image.read_bytes(), image.mime))
-            for image in post.images
-        ]
-        planned.append(self.http.plan("GET", f"/{self.user}/{self.limit_path}", headers=auth))
-        steps = self.container_steps(post, self.planned_image_url)
-        for step in steps[:-1]:
-            planned.append(self.http.plan("POST", f"/{self.user}/{self.create_path}",
-                                          headers=auth, data=self._form(step)))
-        last = dict(steps[-1])
-        if len(steps) > 1:
-            last["children"] = ",".join(f"<id of item {n}>" for n in range(1, len(steps)))
-        planned.append(self.http.plan("POST", f"/{self.user}/{self.create_path}", headers=auth,
-                                      data=self._form(last)))
-        planned.append(self.http.plan("POST", f"/{self.user}/{self.publish_path}", headers=auth,
-                                      data={"creation_id": "<id of the container>"}))
-        return planned
-
-    # -- the adapter interface ----------------------------------------------------------
-    def publish(self, post: OutgoingPost) -> Published:
-        self.check_fits(post)
-        container_id = self.container_of(post)
-        if container_id is not None:
-            status, _detail = self.container_status(container_id)
-            if status == "PUBLISHED":
-                found = self.find_published(post)
-                if found is not None:
-                    return found
-                raise OutcomeUnknown(
-                    f"{self.http.platform}: container {container_id} is already published "
-                    "but the post was not found among the latest ones"
-                )
-            if status not in ("FINISHED", "IN_PROGRESS"):
-                self.forget_container(post)
-                container_id = None
-        self.check_quota()
-        if container_id is None:
-            steps = self.container_steps(post, self.image_url)
-            child_ids = [self.create_container(step) for step in steps[:-1]]
-            last = dict(steps[-1])
-            if child_ids:
-                last["children"] = ",".join(child_ids)
-            container_id = self.create_container(last)
-            self._containers[post.delivery_id] = container_id
-        try:
-            self.wait_until_ready(container_id, post)
-        except _AlreadyPublished:
-            found = self.find_published(post)
-            if found is not None:
-                return found
-            raise OutcomeUnknown(
-                f"{self.http.platform}: container {container_id} is already published"
-            ) from None
-        try:
-            doc = self.graph("POST", f"/{self.user}/{self.publish_path}",
-                             data={"creation_id": container_id})
-        except ContainerExpired:
-            self.forget_container(post)
-            raise
-        media_id = str(doc["id"])
-        self.forget_container(post)
-        return Published(remote_id=media_id, url=self.permalink(media_id))
-
-    def find_published(self, post: OutgoingPost) -> Published | None:
-        """The account's latest posts, matched by exact text and time."""
-        doc = self.graph("GET", f"/{self.user}/{self.list_path}",
-                         params={"fields": self.list_fields, "limit": 25})
-        wanted = normalise_text(post.caption)
-        for item in doc.get("data") or [] if isinstance(doc, dict) else []:
-            if not isinstance(item, dict) or not item.get("id"):
-                continue
-            if normalise_text(str(item.get(self.text_field) or "")) != wanted:
-                continue
-            if not recent_enough(item.get("timestamp"), post):
-                continue
-            link = item.get("permalink")
-            return Published(remote_id=str(item["id"]),
-                             url=str(link) if link else self.permalink(str(item["id"])))
-        return None
-
-    def check(self, post: OutgoingPost) -> Published | None:
-        container_id = self.container_of(post)
-        status = ""
-        if container_id is not None:
-            try:
-                status, _ = self.container_status(container_id)
-            except PermanentPublishError:
-                status = ""  # an unknown container: fall back to the caption
-            if status in ("FINISHED", "IN_PROGRESS", "ERROR", "EXPIRED"):
-                return None  # a container that is not PUBLISHED was certainly not posted
-        found = self.find_published(post)
-        if found is None and container_id is not None and status == "PUBLISHED":
-            raise OutcomeUnknown(
-                f"{self.http.platform}: container {container_id} is published but the post "
-                "was not found among the latest ones"
-            )
-        return found
-
-class _AlreadyPublished(Exception):
-    def __init__(self, container_id: str) -> None:
-        super().__init__(container_id)
-        self.container_id = container_id
+        notes = [expiry_note(self._settings.token_expires, self.clock.now().date())]
+        left = self.version_days_left()
+        if left is not None and left[1] < VERSION_WARNING_DAYS:
+            version, days = left
+            notes.append(f"Graph API {version} stops being served in {days} "
+                         f"day{'s' if days != 1 else ''}; set `base_url` in "
+                         f"[channels.{self.channel}] to a current version")
+        return "; ".join([line, *(n for n in notes if n)])

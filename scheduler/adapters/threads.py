@@ -14,7 +14,8 @@ Flow (https://developers.facebook.com/docs/threads/posts):
 
 The 500-character limit (emoji counted by UTF-8 bytes) and the 5-link limit come from
 the ``threads`` platform profile and are checked before anything is sent. Errors,
-container reuse and ``check`` are described in :mod:`scheduler.adapters.meta`.
+container reuse and ``check`` are described in :mod:`scheduler.adapters.meta` and
+:mod:`scheduler.adapters.containers`.
 Settings: ``base_url`` (default https://graph.threads.net/v1.0), ``user_id`` (default
 ``me``), ``token_env``, ``token_expires`` (optional ISO date; tokens last 60 days) and
 ``media_host`` (needed only for posts with images).
@@ -26,7 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 from scheduler.adapters.base import OutgoingImage, OutgoingPost
-from scheduler.adapters.meta import GraphContainerAdapter, GraphSettings
+from scheduler.adapters.containers import GraphContainerAdapter
+from scheduler.adapters.meta import GraphSettings
 
 
 class ThreadsSettings(GraphSettings):
@@ -40,6 +42,7 @@ class ThreadsAdapter(GraphContainerAdapter):
     """Publishes posts to one Threads profile."""
 
     platform = "threads"
+    graph_versioned = False  # graph.threads.net has its own versions
     label = "threads"
     settings_model = ThreadsSettings
     create_path = "threads"

@@ -4,7 +4,12 @@ Flow (https://docs.x.com/x-api/posts/manage-tweets/introduction and
 https://docs.x.com/x-api/media/quickstart/media-upload-chunked):
 
 1. ``POST /2/media/upload`` multipart (``media``, ``media_category=tweet_image``) per
-   image → ``data.id``. The old v1.1 upload host is being retired, so v2 only.
+   image → ``data.id``; the v1.1 upload was retired in 2025, so v2 only. An image is at
+   most 5 MB (the profile refuses more before any call), which one call carries, so there
+   is no chunked path; were one added, it must use the path-style
+   ``/2/media/upload/initialize``, ``/2/media/upload/{id}/append`` and
+   ``/2/media/upload/{id}/finalize`` endpoints, not the old ``command=INIT`` form.
+   Recorded ids are reused by a later attempt while X keeps them (24 h).
 2. ``POST /2/media/metadata`` ``{"id", "metadata": {"alt_text": {"text"}}}`` for its alt
    text (up to 1,000 characters).
 3. ``POST /2/tweets`` ``{"text", "media": {"media_ids": [...]}}`` → 201 ``data.id``; the
@@ -29,13 +34,13 @@ removed and entities decoded.
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 from typing import Any
 
 import requests
 from pydantic import model_validator
 
 from scheduler.adapters.base import (
-    AdapterSettings,
     OutgoingImage,
     OutgoingPost,
     PlannedRequest,
@@ -43,9 +48,11 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, redact, retry_after_of
 from scheduler.adapters.meta import normalise_text, recent_enough
+from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     AuthError,
     ConfigError,
+    DuplicateRefused,
     PermanentPublishError,
     RateLimited,
     TransientPublishError,
@@ -56,9 +63,11 @@ _OAUTH1_KEYS = ("consumer_key_env", "consumer_secret_env", "access_token_env",
                 "access_token_secret_env")
 
 
-class XSettings(AdapterSettings):
+class XSettings(OAuthSettings):
     """``base_url`` (default https://api.x.com), ``username`` (for post URLs), and either
-    ``token_env`` (OAuth 2.0 user token) or all four OAuth 1.0a ``*_env`` names."""
+    ``token_env`` (OAuth 2.0 user token), ``auth = "oauth2"`` with ``client_id_env``
+    (tokens from ``postq channels login``, renewed at ``{base_url}/2/oauth2/token``), or
+    all four OAuth 1.0a ``*_env`` names."""
 
     base_url: str = "https://api.x.com"
     username: str | None = None
@@ -71,6 +80,13 @@ class XSettings(AdapterSettings):
     @model_validator(mode="after")
     def _one_auth(self) -> XSettings:
         given = [k for k in _OAUTH1_KEYS if getattr(self, k)]
+        if self.auth == "oauth2":
+            if self.token_env or given:
+                raise ValueError('auth = "oauth2" keeps tokens in the credential store; '
+                                 "remove token_env and the OAuth 1.0a *_env keys")
+            if not self.client_id_env:
+                raise ValueError('auth = "oauth2" needs client_id_env (the app\'s client id)')
+            return self
         if self.token_env and given:
             raise ValueError("give either token_env (OAuth 2.0) or the OAuth 1.0a *_env keys, not both")
         if not self.token_env and len(given) != len(_OAUTH1_KEYS):
@@ -88,6 +104,8 @@ class XAdapter(HttpAdapter[XSettings]):
     settings_model = XSettings
     #: How many of the account's latest posts ``check`` reads (the API's minimum is 5).
     check_window = 10
+    #: The user timeline is served from a cache and may miss a post for a short while.
+    listing_lag = timedelta(minutes=2)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,8 +118,8 @@ class XAdapter(HttpAdapter[XSettings]):
     # -- auth ---------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
         """The bearer header, or nothing when the session signs with OAuth 1.0a."""
-        if self._settings.token_env:
-            return {"Authorization": f"Bearer {self.secret('token_env')}"}
+        if self._settings.token_env or self._settings.auth == "oauth2":
+            return {"Authorization": f"Bearer {self.bearer()}"}
         if not self._oauth1_ready:
             try:
                 from requests_oauthlib import OAuth1
@@ -118,7 +136,7 @@ class XAdapter(HttpAdapter[XSettings]):
         return {}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self.http.request(method, path, headers=self._auth(), check=False, **kwargs)
+        response = self.send_authorised(method, path, self._auth, **kwargs)
         self._raise_for(response)
         return response
 
@@ -132,7 +150,7 @@ class XAdapter(HttpAdapter[XSettings]):
         detail = redact(_problem_text(response), secrets)
         message = f"{self.http.platform}: {method} {path} answered {status}: {detail}"
         if status == 403 and "duplicate" in detail.lower():
-            raise PermanentPublishError(message)
+            raise DuplicateRefused(message)
         if status == 429:
             headers = response.headers
             wait = None
@@ -155,7 +173,12 @@ class XAdapter(HttpAdapter[XSettings]):
     def _filename(image: OutgoingImage, index: int) -> str:
         return f"{index}.{_EXTENSIONS.get(image.mime, 'bin')}"
 
-    def _upload(self, image: OutgoingImage, index: int) -> str:
+    def _upload(self, post: OutgoingPost, image: OutgoingImage, index: int) -> str:
+        """Upload one image, or reuse the id an earlier attempt recorded for it (X keeps
+        an upload for 24 h, ``expires_after_secs``)."""
+        return str(self.uploaded(post, image, lambda: self._upload_image(image, index)))
+
+    def _upload_image(self, image: OutgoingImage, index: int) -> str:
         # An uploaded image is shown nowhere until a post uses it: a repeat is harmless.
         doc = self._call(
             "POST", "/2/media/upload",
@@ -193,12 +216,25 @@ class XAdapter(HttpAdapter[XSettings]):
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
-        media_ids = [self._upload(image, n) for n, image in enumerate(post.images, start=1)]
-        doc = self._call("POST", "/2/tweets", json_body=self._tweet_body(post, media_ids)).json()
-        tweet_id = str(doc["data"]["id"])
-        return Published(remote_id=tweet_id, url=self._url(tweet_id))
+        media_ids = [self._upload(post, image, n)
+                     for n, image in enumerate(post.images, start=1)]
+
+        def send() -> Published:
+            doc = self._call("POST", "/2/tweets",
+                             json_body=self._tweet_body(post, media_ids)).json()
+            tweet_id = str(doc["data"]["id"])
+            return Published(remote_id=tweet_id, url=self._url(tweet_id))
+
+        return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        known = self.progress(post).get("remote_id")
+        if known:
+            # The id recorded when X answered: asking for it needs no listing window.
+            doc = self._call("GET", f"/2/tweets/{known}").json()
+            data = doc.get("data") if isinstance(doc, dict) else None
+            if isinstance(data, dict) and data.get("id"):
+                return Published(remote_id=str(data["id"]), url=self._url(str(data["id"])))
         user_id = self.me()["id"]
         doc = self._call("GET", f"/2/users/{user_id}/tweets",
                          params={"max_results": self.check_window,
@@ -212,10 +248,11 @@ class XAdapter(HttpAdapter[XSettings]):
             if not recent_enough(item.get("created_at"), post):
                 continue
             return Published(remote_id=str(item["id"]), url=self._url(str(item["id"])))
-        return None
+        return self.nothing_found(post)
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
-        auth = {"Authorization": "Bearer ***" if self._settings.token_env else "OAuth ***"}
+        bearer = self._settings.token_env or self._settings.auth == "oauth2"
+        auth = {"Authorization": "Bearer ***" if bearer else "OAuth ***"}
         planned = []
         for n, image in enumerate(post.images, start=1):
             planned.append(self.http.plan(

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "channels": ("scheduler.cli.channels", "channels", "Configured channels and readiness."),
     "log": ("scheduler.cli.log", "log", "The audit trail."),
     "demo": ("scheduler.cli.demo", "demo", "Run the whole pipeline on the bundled examples."),
+    "init": ("scheduler.cli.init", "init", "Start a new postq folder with examples."),
 }
 
 
@@ -65,8 +66,11 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
     Posts are Markdown files with YAML front matter in posts/; images live in assets/.
     """
+    from scheduler.redaction import install_log_redaction
+
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    install_log_redaction()
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -22,10 +22,11 @@ def run_guarded(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PostqError as exc:
+            from scheduler.redaction import redact
             from scheduler.textsafety import show
 
             for line in exc.messages():
-                click.echo(f"error: {show(line)}", err=True)
+                click.echo(f"error: {show(redact(line))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -13,25 +13,29 @@ from scheduler.cli._common import load_settings, run_guarded
 @click.option("--weeks", type=click.IntRange(min=1, max=52), default=4, show_default=True,
               metavar="N", help="How many weeks, starting with this one.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="Also write an HTML page with thumbnails of the renders.")
+              metavar="FILE", help="Write an HTML page (thumbnails embedded) instead of "
+                                   "printing the grid.")
 @click.pass_context
 @run_guarded
 def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
     """Show what goes out on each day of the coming weeks."""
     from scheduler.errors import UsageError
     from scheduler.store import Store
-    from scheduler.store.calendar import calendar_html, calendar_text, window
+    from scheduler.store.calendar import calendar_html, calendar_text, milestones, window
+    from scheduler.store.report import terminal_width
 
     settings = load_settings(ctx)
     store = Store.open(settings)
     today = store.clock.now().astimezone(settings.zone).date()
     monday, start, end = window(today, weeks, settings.zone)
     rows = store.upcoming(start, end)
-    click.echo(calendar_text(rows, monday, weeks, settings.zone))
-    if html_file is not None:
-        try:
-            html_file.write_text(calendar_html(rows, monday, weeks, settings.zone, html_file),
-                                 encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {html_file}: {exc.strerror or exc}") from None
-        click.echo(f"wrote {html_file}")
+    if html_file is None:
+        click.echo(calendar_text(rows, monday, weeks, settings.zone, terminal_width()))
+        return
+    marks = milestones(store.milestones(), settings.zone)
+    page = calendar_html(rows, monday, weeks, settings.zone, today, marks)
+    try:
+        html_file.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {html_file}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {html_file} ({len(rows)} deliveries)")

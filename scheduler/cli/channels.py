@@ -17,9 +17,11 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
     import os
 
     from scheduler.adapters import AdapterRegistry
+    from scheduler.credentials import uses_store
     from scheduler.errors import PostqError
 
     registry = AdapterRegistry.from_entry_points()
+    store = _credential_store(settings)
     rows = []
     for name, ch in sorted(settings.channels.items()):
         row: dict[str, Any] = {"channel": name, "adapter": ch.adapter, "installed": False,
@@ -35,9 +37,15 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
             row["installed"] = True
             adapter_settings = cls.parse_settings(name, ch.model_dump())
             adapter = cls(name, adapter_settings, data_dir=settings.data_dir)
-            row["env"] = {var: bool(os.environ.get(var))
+            row["env"] = {var: bool(os.environ.get(var, "").strip())
                           for var in adapter.secret_names().values()}
             row["problems"].extend(adapter.readiness())
+            if store is not None and uses_store(adapter.settings):
+                from scheduler.credentials.expiry import channel_credential
+
+                row["credential"], problems, row["warnings"] = channel_credential(
+                    settings, adapter, store)
+                row["problems"].extend(problems)
             if check and (dry_run or not row["problems"]):
                 row.update(_verify(adapter, dry_run))
             adapter.close()
@@ -45,7 +53,20 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
             row["problems"].append(str(exc))
         row["ready"] = row["installed"] and not row["problems"]
         rows.append(row)
+    if store is not None:
+        store.close()
     return rows
+
+
+def _credential_store(settings: Any) -> Any:
+    """The queue store when some channel keeps its tokens there (``auth = "oauth2"``)."""
+    from scheduler.credentials import uses_store
+
+    if not any(uses_store(ch) for ch in settings.channels.values()):
+        return None
+    from scheduler.store import Store
+
+    return Store.open(settings)
 
 
 def _verify(adapter: Any, dry_run: bool) -> dict[str, Any]:
@@ -64,9 +85,44 @@ def _verify(adapter: Any, dry_run: bool) -> dict[str, Any]:
         return {"would_call": stop.planned.as_dict()}
     except PostqError as exc:
         return {"check_failed": str(exc)}
+    except ValueError:  # requests' JSONDecodeError: an answer that is not JSON at all
+        return {"check_failed": _unreadable(adapter, "which is not JSON")}
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return {"check_failed": _unreadable(adapter, "in a shape this adapter does not know")}
 
 
-@click.command()
+def _unreadable(adapter: Any, what: str) -> str:
+    """One sentence for an answer the adapter could not read: the request and what came back.
+
+    Kept to this channel's row so one odd server does not hide every other channel's result.
+    """
+    from scheduler.redaction import redact
+
+    http = getattr(adapter, "http", None)
+    answer = getattr(http, "last_answer", "") or f"channel '{adapter.channel}' got an answer"
+    who = getattr(http, "platform", f"channel '{adapter.channel}'")
+    return redact(f"{who}: {answer}, {what}; is the channel's address right?",
+                  adapter.secrets())
+
+
+class _ChannelsGroup(click.Group):
+    """``channels`` lists; its sub-commands (the credential store) load only when named."""
+
+    _SUBCOMMANDS = ("login", "logout", "new-key")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self._SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._SUBCOMMANDS:
+            return None
+        from scheduler.cli import credentials
+
+        cmd: click.Command = getattr(credentials, cmd_name.replace("-", "_"))
+        return cmd
+
+
+@click.group(cls=_ChannelsGroup, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @click.option("--check", is_flag=True,
               help="Make one harmless authenticated call per ready channel and report "
@@ -80,6 +136,8 @@ def channels(ctx: click.Context, as_json: bool, check: bool, dry_run: bool) -> N
     Environment variables named by the configuration are reported as set or not set;
     their values are never printed.
     """
+    if ctx.invoked_subcommand:
+        return
     settings = load_settings(ctx)
     rows = describe_channels(settings, check=check, dry_run=dry_run)
     if as_json:
@@ -88,16 +146,27 @@ def channels(ctx: click.Context, as_json: bool, check: bool, dry_run: bool) -> N
     if not rows:
         click.echo("No channels configured.")
         return
+    from scheduler.store.report import table, terminal_width
+
+    cells = []
     for row in rows:
-        state = "ready" if row["ready"] else "NOT READY"
         limits = row["limits"]
-        lim = (f"{limits['text']} {limits['counting']}, {limits['images']} image(s)"
-               if limits else "unknown limits")
-        click.echo(f"{row['channel']:<14} {row['adapter']:<10} {state:<10} {lim}")
+        cells.append([row["channel"], row["adapter"], "ready" if row["ready"] else "NOT READY",
+                      f"{limits['text']} {limits['counting']}, {limits['images']} image(s)"
+                      if limits else "unknown limits"])
+    lines = table(["CHANNEL", "ADAPTER", "STATE", "LIMITS"], cells, width=terminal_width(),
+                  flexible=(3,)).splitlines()
+    click.echo(lines[0])
+    for row, line in zip(rows, lines[1:], strict=True):
+        click.echo(line)
         for var, present in row["env"].items():
             click.echo(f"    {var}: {'set' if present else 'not set'}")
+        if row.get("credential"):
+            click.echo(f"    credential: {row['credential']['line']}")
         for problem in row["problems"]:
             click.echo(f"    problem: {problem}")
+        for warning in row.get("warnings", []):
+            click.echo(f"    warning: {warning}")
         if row.get("check"):
             click.echo(f"    check: {row['check']}")
         if row.get("check_failed"):

@@ -31,7 +31,9 @@ def preview(ctx: click.Context, paths: tuple[str, ...], channel: str | None,
     result = build_preview(settings, list(paths), out_dir, channel=channel)
     for problem in result.problems:
         click.echo(str(problem), err=True)
-    cards = sum(len(s.channels) for s in result.snapshots)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    cards = sum(len(s.channels) + len(s.reminders) for s in result.snapshots)
     click.echo(f"{len(result.snapshots)} post(s), {cards} card(s), "
                f"{len(result.files)} image(s) rendered.")
     click.echo(f"Preview: {result.page.resolve()}")

@@ -44,13 +44,18 @@ def queue() -> None:
 @click.option("--replace", is_flag=True,
               help="Queue this version instead of the one already queued (needs a new "
                    "approval; the old version stays in the history).")
+@click.option("--republish", is_flag=True,
+              help="Publish a post that is already published once more, as a new "
+                   "revision (needs a new approval).")
 @click.pass_context
 @run_guarded
 def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: bool,
-        replace: bool) -> None:
+        replace: bool, republish: bool) -> None:
     """Validate, render and snapshot posts, then queue one delivery per channel.
 
-    Everything is queued in one transaction: if any post fails, nothing is queued.
+    A Q&A announcement with reminders also queues one delivery per channel at each
+    reminder; a reminder whose time has passed is skipped with a warning. Everything is
+    queued in one transaction: if any post fails, nothing is queued.
     """
     from scheduler.cli.channels import describe_channels
     from scheduler.content.pipeline import build_snapshots
@@ -64,23 +69,37 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     from scheduler.store.planning import plan_due_times
 
     store = Store.open(settings)
-    due = plan_due_times(settings, store, snaps, at=at, next_slot=next_slot,
-                         now=store.clock.now())
-    rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
-                          require_approval=settings.postq.require_approval)
+    now = store.clock.now()
+    if next_slot:  # slots are chosen inside the write transaction, never beside it
+        rows = store.add_many([(s, None) for s in snaps], replace=replace, republish=republish,
+                              require_approval=settings.postq.require_approval,
+                              plan=lambda taken: plan_due_times(
+                                  settings, store, snaps, at=None, next_slot=True, now=now,
+                                  taken=taken))
+    else:
+        due = plan_due_times(settings, store, snaps, at=at, next_slot=False, now=now)
+        rows = store.add_many(list(zip(snaps, due, strict=True)), replace=replace,
+                              republish=republish, require_approval=settings.postq.require_approval)
     # Readiness of the post's channels only: checking a channel loads its adapter.
     used = {c.channel for s in snaps for c in s.channels}
     ours = settings.model_copy(update={"channels": {n: settings.channels[n] for n in used}})
     for row in describe_channels(ours):
         for problem in row["problems"]:
             click.echo(f"warning: channel '{row['channel']}' is not ready: {problem}", err=True)
+        for lapse in row.get("warnings", []):
+            click.echo(f"warning: {lapse}", err=True)
     for s in snaps:
         for c in s.channels:
             for w in c.warnings:
                 click.echo(f"warning: {s.post_id}@{c.channel}: {w}", err=True)
+    from scheduler.store.queue import skipped_reminders
+
+    for s in snaps:
+        for line in skipped_reminders(s, rows, store.clock.now(), store.local):
+            click.echo(f"warning: {line}", err=True)
     for r in rows:
         state = r.state.replace("_", " ")
-        click.echo(f"queued {r.post_id}@{r.channel} for {store.local(r.due_at)} ({state})")
+        click.echo(f"queued {r.ref} for {store.local(r.due_at)} ({state})")
 
 
 @contextmanager
@@ -131,11 +150,13 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
                   "paused_at"}
       DELIVERY = {"delivery_id", "post_id", "channel", "adapter", "revision", "state",
                   "due_at", "next_attempt_at", "attempts", "remote_id", "remote_url",
-                  "last_error", "published_at"}
+                  "last_error", "published_at", "reminder"}
+    "reminder" is a Q&A reminder's offset before the event ("-1h"), null for the post
+    itself. Published deliveries of earlier revisions stay listed.
     Times are ISO-8601 in UTC with an offset; absent values are null.
     """
     from scheduler.store.fastread import open_reader
-    from scheduler.store.report import delivery_table, pause_lines
+    from scheduler.store.report import delivery_table, pause_lines, terminal_width
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
@@ -147,17 +168,20 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
         return
     for line in pause_lines(pauses, settings.zone):
         click.echo(line)
-    click.echo(delivery_table(rows, settings.zone, pauses) if rows else "Nothing queued.")
+    click.echo(delivery_table(rows, settings.zone, pauses, now=store.clock.now(),
+                              width=terminal_width()) if rows else "Nothing queued.")
 
 
 
 @queue.command("show")
-@click.argument("post_id", metavar="ID")
+@click.argument("ref", metavar="ID[@CHANNEL]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (shape above).")
 @click.pass_context
 @run_guarded
-def show(ctx: click.Context, post_id: str, as_json: bool) -> None:
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """One post: each channel's caption, media files, state, attempts, URL and history.
+
+    ID@CHANNEL shows that channel's delivery (and its reminders) only.
 
     \b
     --json prints {"post_id", "revision", "kind", "language", "source_path",
@@ -171,12 +195,12 @@ def show(ctx: click.Context, post_id: str, as_json: bool) -> None:
     DELIVERY is the shape of 'queue list --json'. Times are ISO-8601 UTC with an offset.
     """
     from scheduler.store.report import post_text
-    from scheduler.textsafety import show
+    from scheduler.textsafety import show as visible
 
     settings, store = _open(ctx)
-    view = store.show(post_id)
+    view = store.show(ref)
     click.echo(json.dumps(view.as_dict(), indent=2, ensure_ascii=False) if as_json
-               else show(post_text(view, settings.zone)))
+               else visible(post_text(view, settings.zone, store.clock.now())))
 
 
 @queue.command("cancel")

@@ -29,7 +29,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
 
     Without options it runs until stopped (SIGTERM or Ctrl-C finish the call in flight,
     then stop), publishing each delivery within about a second of its time. --once
-    publishes what is due and exits 1 if anything failed or needs a check.
+    publishes what is due and exits 1 if anything failed, was held back or needs a check.
     """
     from scheduler.publish.notify import attach
     from scheduler.publish.service import serve
@@ -46,9 +46,14 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
         plans = publisher.plan_due()
         if not plans:
             click.echo("Nothing is due now.")
+        from scheduler.platforms import title_of
+
         for row, post, requests in plans:
             click.echo(f"{row.ref}  due {store.local(row.due_at)}  attempt {row.attempts + 1}")
-            click.echo(f"  caption ({len(post.caption)} characters):")
+            # The platform's own count, the number validate checked against the same limit.
+            profile = publisher.registry.channel_profile(settings.channels[row.channel])
+            click.echo(f"  caption: {profile.count(post.caption)} of {profile.text_limit} "
+                       f"{profile.counting}, as {title_of(profile)} counts:")
             for line in post.caption.split("\n"):
                 click.echo(f"    | {show(line)}")
             if not requests:
@@ -63,6 +68,9 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
                         click.echo(f"    {show(line)}")
         publisher.close()
         return
+    from scheduler.credentials.tokens import check_key
+
+    check_key(settings, store.engine)
     attach(publisher)
     if once:
         outcomes = publisher.run_once()
@@ -72,7 +80,7 @@ def run(ctx: click.Context, once: bool, dry_run: bool, verbose: bool, tick: floa
             click.echo(f"{o.ref}: {o.state}" + (f" ({o.detail})" if o.detail else ""))
         if not outcomes:
             click.echo("Nothing was due.")
-        if any(o.state in ("failed", "needs_check") for o in outcomes):
+        if any(o.state in ("failed", "needs_check", "held") for o in outcomes):
             sys.exit(1)
         return
     click.echo(f"postq publisher {publisher.worker} running; Ctrl-C or SIGTERM to stop.",

@@ -31,6 +31,9 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()
     now = store.clock.now()
+    from scheduler.credentials.expiry import status_section
+
+    creds, cred_lines, cred_warnings = status_section(settings)
     if as_json:
         click.echo(json.dumps({
             "pauses": [p.as_dict() for p in pauses],
@@ -38,6 +41,13 @@ def status(ctx: click.Context, count: int, as_json: bool) -> None:
             "next_due": [d.as_dict() for d in due],
             "publishers": [{"worker": b.worker, "seen_at": utc_iso(b.seen_at),
                             "alive": b.alive(now), "info": b.info} for b in beats],
+            "credentials": creds, "warnings": cred_warnings,
         }, indent=2))
         return
     click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
+    if cred_lines:
+        click.echo("Credentials:")
+        for line in cred_lines:
+            click.echo(f"  {line}")
+    for warning in cred_warnings:
+        click.echo(f"warning: {warning}")

@@ -8,8 +8,9 @@ the platform's limit is a validation error naming the channel, the count and the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from scheduler.config import Settings
@@ -47,21 +48,56 @@ def _day_month(d: Any, language: str) -> str:
     return f"{d.day} {months[d.month - 1]}"
 
 
+_LIST_ITEM = re.compile(r"^([-*+•]|\d{1,3}[.)])\s")
+
+
+def join_paragraphs(text: str) -> str:
+    """Markdown's paragraph rule for captions written in an editor that wraps lines.
+
+    Lines of one paragraph are joined with a space; a blank line is a paragraph break
+    (kept as one blank line); a line ending in a backslash or two spaces keeps its line
+    break (https://spec.commonmark.org/0.31.2/#hard-line-breaks). A list item (``- ``,
+    ``* ``, ``1. ``) starts its own line, as Markdown shows it.
+    """
+    paragraphs: list[str] = []
+    current = ""
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        if not raw.strip():
+            if current:
+                paragraphs.append(current)
+            current = ""
+            continue
+        hard = raw.endswith("\\") or raw.endswith("  ")
+        line = raw.strip()
+        if hard:
+            line = line[:-1].rstrip() if line.endswith("\\") else line
+        if current and not current.endswith("\n"):
+            current += "\n" if _LIST_ITEM.match(line) else " "
+        current += line + ("\n" if hard else "")
+    if current:
+        paragraphs.append(current)
+    return "\n\n".join(p.rstrip("\n") for p in paragraphs)
+
+
 def compose_caption(
-    model: Any, body: str, channel: str, profile: PlatformProfile, settings: Settings
+    model: Any, body: str, channel: str, profile: PlatformProfile, settings: Settings,
+    *, own_text: bool = True,
 ) -> ComposedCaption:
-    """The exact text one channel will publish."""
+    """The exact text one channel will publish.
+
+    ``own_text=False`` composes around ``body`` alone, ignoring the channel's caption
+    override (a reminder has its own text but the post's link and hashtags).
+    """
     override = model.overrides.get(channel)
-    text = (override.caption if override and override.caption else body).strip()
+    chosen = override.caption if own_text and override and override.caption else body
+    text = join_paragraphs(chosen).strip()
     parts = [text] if text else []
     link = post_link(model)
     if link and link not in text:
         if profile.links_clickable and profile.name not in settings.captions.link_in_bio_platforms:
             parts.append(link)
         else:
-            lang = model.language.split("-")[0].lower()
-            bio = settings.captions.link_in_bio
-            line = bio.get(model.language) or bio.get(lang) or bio.get("en")
+            line = settings.captions.link_in_bio_line(model.kind, model.language)
             if line:
                 parts.append(line)
     tags = override.hashtags if override and override.hashtags is not None else model.hashtags
@@ -71,6 +107,34 @@ def compose_caption(
         parts.append(" ".join(f"#{t}" for t in fresh))
     caption = "\n\n".join(parts)
     return ComposedCaption(channel, caption, profile.count(caption), profile.text_limit)
+
+
+_OFFSET_WORDS = {
+    "en": {"d": ("day", "days"), "h": ("hour", "hours"), "m": ("minute", "minutes")},
+    "cy": {"d": ("diwrnod", "diwrnod"), "h": ("awr", "awr"), "m": ("munud", "munud")},
+}
+
+
+def offset_words(offset: timedelta, language: str) -> str:
+    """``-1d`` → "1 day", ``-90m`` → "1 hour 30 minutes" (Welsh: "1 diwrnod")."""
+    words = _OFFSET_WORDS["cy" if _welsh(language) else "en"]
+    seconds = abs(int(offset.total_seconds()))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {words[unit][0 if n == 1 else 1]}")
+    return " ".join(parts) or f"0 {words['m'][1]}"
+
+
+def reminder_text(model: Any, offset: timedelta, event_at: datetime, zone: tzinfo,
+                  settings: Settings) -> str:
+    """A Q&A reminder's own words, from ``[captions] reminder`` in the post's language."""
+    local = event_at.astimezone(zone)
+    return settings.captions.reminder_template(model.language).format(
+        offset=offset_words(offset, model.language), topic=model.topic, venue=model.venue,
+        host=model.host, date=_day_month(local, model.language), time=f"{local:%H:%M}",
+    )
 
 
 def default_overlay(

@@ -14,11 +14,16 @@ from typing import Any
 
 from scheduler.adapters import AdapterRegistry
 from scheduler.config import Settings
-from scheduler.content.compose import compose_caption, overlay_texts
-from scheduler.content.snapshot import ChannelSnapshot, ImageSnapshot, PostSnapshot
+from scheduler.content.compose import compose_caption, overlay_texts, reminder_text
+from scheduler.content.snapshot import (
+    ChannelSnapshot,
+    ImageSnapshot,
+    PostSnapshot,
+    ReminderSnapshot,
+)
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
-from scheduler.errors import PostFileError
-from scheduler.timeutil import localize
+from scheduler.errors import PostFileError, Problem
+from scheduler.timeutil import format_duration, localize, parse_duration
 
 
 def brand_style(settings: Settings) -> Any:
@@ -29,9 +34,16 @@ def brand_style(settings: Settings) -> Any:
         background=colors.get("background", "#0b0c0c"),
         text=colors.get("text", "#ffffff"),
         accent=colors.get("accent", "#ffdd00"),
-        font_path=settings.brand_file("font"),
-        logo_path=settings.brand_file("logo"),
+        font_path=brand_file(settings, "font"),
+        logo_path=brand_file(settings, "logo"),
     )
+
+
+def brand_file(settings: Settings, key: str) -> Path | None:
+    """A ``[brand]`` file that exists and is a regular file of a sane size; else an error
+    naming the setting and its file (see :meth:`Settings.brand_file`)."""
+    path: Path | None = settings.brand_file(key)
+    return path
 
 
 def _render(cache: dict[tuple[Any, ...], Any], src: Path, profile: Any, overlay: Any,
@@ -96,6 +108,7 @@ def snapshot_post(
                                         img.path, img.focus))
         channels.append(ChannelSnapshot(ch, cfg.adapter, cap.text, cap.count, cap.limit,
                                         tuple(images), tuple(warnings)))
+    reminders = _reminders(checked, settings, profiles, channels)
     publish_before, reason, closing, event = None, None, None, None
     if model.kind == "careers_promo":
         closing = model.closing_date
@@ -116,7 +129,35 @@ def snapshot_post(
         publish_before_reason=reason,
         closing_date=closing,
         event_at=event,
+        reminders=reminders,
     )
+
+
+def _reminders(checked: CheckedPost, settings: Settings, profiles: dict[str, Any],
+               channels: list[ChannelSnapshot]) -> tuple[ReminderSnapshot, ...]:
+    """Each channel's reminders before a Q&A event: own caption, the post's renders."""
+    model = checked.loaded.model
+    event = checked.times.get("event_at")
+    if model.kind != "qa_announcement" or not model.reminders or event is None:
+        return ()
+    offsets = sorted({parse_duration(str(r)) for r in model.reminders})
+    out = []
+    for ch in channels:
+        for offset in offsets:
+            words = reminder_text(model, offset, event, settings.zone, settings)
+            cap = compose_caption(model, words, ch.channel, profiles[ch.channel], settings,
+                                  own_text=False)
+            if cap.count > cap.limit:
+                loaded = checked.loaded
+                raise PostFileError([Problem(
+                    loaded.display, loaded.line_of("reminders"), "reminders",
+                    f"the {format_duration(offset)} reminder's caption on {ch.channel} is "
+                    f"{cap.count} characters, over the limit of {cap.limit}",
+                )])
+            content = ChannelSnapshot(ch.channel, ch.adapter, cap.text, cap.count, cap.limit,
+                                      ch.images)
+            out.append(ReminderSnapshot(format_duration(offset), event + offset, content))
+    return tuple(out)
 
 
 def build_snapshots(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.config import Settings, load_settings
-from scheduler.content.snapshot import PostSnapshot
+from scheduler.content.snapshot import PostSnapshot, ReminderSnapshot
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
 from scheduler.errors import PostqError, Problem
 
@@ -30,6 +30,7 @@ class PreviewResult:
     snapshots: list[PostSnapshot] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 _worker_state: dict[str, Any] = {}
@@ -68,7 +69,9 @@ def build_preview(
     files = collect_paths(paths, settings)
     report = validate_files(settings, files, registry=registry)
     good: list[CheckedPost] = [c for c in report.posts if c.ok]
-    result = PreviewResult(out_dir / "index.html", out_dir, problems=report.problems)
+    result = PreviewResult(out_dir / "index.html", out_dir, problems=report.problems,
+                           warnings=report.warnings)
+    past = {c.loaded.post_id for c in report.posts if c.warnings}
     jobs = jobs or min(len(good), os.cpu_count() or 1)
     if settings.path is not None and jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -97,11 +100,15 @@ def build_preview(
                 target.write_bytes(img.data)
                 result.files.append(target)
                 names.append(name)
-            cards.append(_card(snap, ch, names, settings))
+            cards.append(_card(snap, ch, names, settings, snap.post_id in past))
+            for rem in snap.reminders:  # the reminders go out with the same renders
+                if rem.content.channel == ch.channel:
+                    cards.append(_card(snap, rem.content, names, settings, reminder=rem))
     bad = [c for c in report.posts if not c.ok]
     for c in bad:
         cards.append(_problem_card(c))
-    result.page.write_text(_page(cards, len(result.snapshots), len(bad)), encoding="utf-8")
+    result.page.write_text(_page(cards, len(result.snapshots) - len(past), len(bad),
+                                 len(past)), encoding="utf-8")
     return result
 
 
@@ -109,10 +116,16 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings) -> str:
+def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings,
+          past: bool = False, reminder: ReminderSnapshot | None = None) -> str:
     zone = settings.zone
-    when = snap.publish_at.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z") \
-        if snap.publish_at else "not set (give --at or --next-slot when queueing)"
+    due = reminder.due_at if reminder is not None else snap.publish_at
+    when = due.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z") \
+        if due else "not set (give --at or --next-slot when queueing)"
+    if reminder is not None:
+        when = f"Reminder {reminder.offset} before the event: {when}"
+    mark = ('<strong class="past">In the past: give --at or --next-slot when '
+            "queueing</strong> · " if past else "")
     over = ch.count > ch.limit
     imgs = "".join(
         f'<figure><img src="{_esc(name)}" alt="{_esc(img.alt)}" width="{img.width}" '
@@ -123,10 +136,11 @@ def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings) ->
     )
     warnings = "".join(f"<li>{_esc(w)}</li>" for w in ch.warnings)
     return (
-        f'<article class="card" data-post="{_esc(snap.post_id)}" data-channel="{_esc(ch.channel)}">'
-        f'<header><h2>{_esc(snap.post_id)}</h2><span class="chan">{_esc(ch.channel)} · '
+        f'<article class="card" data-post="{_esc(snap.post_id)}" data-channel="{_esc(ch.channel)}"'
+        + (f' data-reminder="{_esc(reminder.offset)}">' if reminder else ">")
+        + f'<header><h2>{_esc(snap.post_id)}</h2><span class="chan">{_esc(ch.channel)} · '
         f'{_esc(ch.adapter)}</span></header>'
-        f'<p class="when">{_esc(when)} · {_esc(snap.kind)} · {_esc(snap.language)}</p>'
+        f'<p class="when">{mark}{_esc(when)} · {_esc(snap.kind)} · {_esc(snap.language)}</p>'
         f"{imgs}"
         f'<pre class="caption" lang="{_esc(snap.language)}">{_esc(ch.caption)}</pre>'
         f'<p class="count{" over" if over else ""}">{ch.count} / {ch.limit}</p>'
@@ -142,9 +156,10 @@ def _problem_card(c: CheckedPost) -> str:
             f'<ul class="problems">{items}</ul></article>')
 
 
-def _page(cards: list[str], good: int, bad: int) -> str:
+def _page(cards: list[str], good: int, bad: int, past: int = 0) -> str:
     css = resources.files("scheduler").joinpath("data/preview.css").read_text(encoding="utf-8")
-    summary = f"{good} post(s) ready" + (f", {bad} with problems" if bad else "")
+    summary = (f"{good} post(s) ready" + (f", {past} with a time in the past" if past else "")
+               + (f", {bad} with problems" if bad else ""))
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

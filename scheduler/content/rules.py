@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, time
 from pathlib import Path
 
+from scheduler.config import real_channel_hint
 from scheduler.content.compose import compose_caption, overlay_texts
 from scheduler.content.context import RuleContext
 from scheduler.content.loader import LoadedPost
@@ -193,7 +194,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
             hint = f"; did you mean '{close[0]}'?" if close else ""
             known = ", ".join(sorted(ctx.settings.channels)) or "none"
             post.problem(f"channels[{i}]", f"no channel '{ch}' in postq.toml "
-                         f"(configured: {known}){hint}")
+                         f"(configured: {known}){hint}{real_channel_hint(ch)}")
         elif ch in ctx.profile_errors:
             post.problem(f"channels[{i}]", ctx.profile_errors[ch])
     overrides = post.raw.get("overrides")

@@ -50,6 +50,19 @@ class ChannelSnapshot:
 
 
 @dataclass(frozen=True)
+class ReminderSnapshot:
+    """One Q&A reminder on one channel: its own caption, the post's renders.
+
+    ``offset`` is the normalised offset before the event (``-1h``); the reminder is due at
+    ``due_at`` = event time + offset, unless that is past or not after the post itself.
+    """
+
+    offset: str
+    due_at: datetime
+    content: ChannelSnapshot
+
+
+@dataclass(frozen=True)
 class PostSnapshot:
     """A whole post as queued: identity, timing rules and one entry per channel."""
 
@@ -66,6 +79,7 @@ class PostSnapshot:
     closing_date: date | None = None
     event_at: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    reminders: tuple[ReminderSnapshot, ...] = ()
 
     def content_hash(self) -> str:
         """Hash of everything that is published: approval is given to this value."""
@@ -84,5 +98,12 @@ class PostSnapshot:
                 for c in sorted(self.channels, key=lambda c: c.channel)
             ],
         }
+        if self.reminders:  # only when present, so a post without keeps its hash
+            doc["reminders"] = [
+                {"channel": r.content.channel, "offset": r.offset,
+                 "due_at": r.due_at.isoformat(), "caption": r.content.caption,
+                 "images": [i.sha256 for i in r.content.images]}
+                for r in sorted(self.reminders, key=lambda r: (r.content.channel, r.due_at))
+            ]
         blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()

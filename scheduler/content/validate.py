@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from scheduler.errors import Problem, UsageError
 class CheckedPost:
     loaded: LoadedPost
     times: dict[str, datetime] = field(default_factory=dict)
+    #: Things to know that do not stop the post (a publish_at already past).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -38,6 +40,10 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def warnings(self) -> list[Problem]:
+        return [w for c in self.posts for w in c.warnings]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -51,7 +57,7 @@ class Report:
                     "ok": c.ok,
                     "publish_at": c.times["publish_at"].isoformat() if "publish_at" in c.times
                     else None,
-                    "problems": [p.as_dict() for p in c.loaded.problems],
+                    "problems": [p.as_dict() for p in c.loaded.problems + c.warnings],
                 }
                 for c in self.posts
             ],
@@ -86,8 +92,14 @@ def validate_files(
     *,
     registry: AdapterRegistry | None = None,
     progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> Report:
-    """Run every rule over every file and return the full report (never raises on content)."""
+    """Run every rule over every file and return the full report (never raises on content).
+
+    A ``publish_at`` at or before ``now`` is a warning, not an error: the post can still
+    be queued with ``--at`` or ``--next-slot``.
+    """
+    now = now or datetime.now(UTC)
     ctx = RuleContext.create(settings, registry)
     checked: list[CheckedPost] = []
     seen: dict[str, LoadedPost] = {}
@@ -101,7 +113,18 @@ def validate_files(
                 loaded.problem("id", f"'{pid}' is already used by {first.display}")
             else:
                 seen[pid] = loaded
-        checked.append(CheckedPost(loaded, times))
+        checked.append(CheckedPost(loaded, times, _past_warnings(loaded, times, now,
+                                                                  settings.zone)))
         if progress:
             progress(1)
     return Report(checked)
+
+
+def _past_warnings(loaded: LoadedPost, times: dict[str, datetime], now: datetime,
+                   zone: Any) -> list[Problem]:
+    at = times.get("publish_at")
+    if at is None or at > now:
+        return []
+    return [Problem(loaded.display, loaded.line_of("publish_at"), "publish_at",
+                    f"{at.astimezone(zone):%Y-%m-%d %H:%M %Z} is in the past; queue it "
+                    "with --at or --next-slot, or change publish_at", severity="warning")]

@@ -7,10 +7,29 @@ asks for a longer wait.
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
+from typing import Any
 
 MAX_DELAY = timedelta(hours=1)
+#: Longer waits are cut here before any date arithmetic; the publisher then cuts them
+#: again at the delivery's own deadline.
+MAX_RETRY_AFTER = 366 * 24 * 3600.0
+
+
+def sane_retry_after(value: Any) -> float | None:
+    """A platform's ``Retry-After`` in seconds, or None when it is nonsense (negative,
+    not a number, infinite, ``1e400``): a wait nobody can honour is treated as absent."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(seconds) or seconds <= 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 def retry_delay(
@@ -24,6 +43,7 @@ def retry_delay(
     exp = base * (2 ** max(0, attempt - 1))
     delay = min(exp, MAX_DELAY)
     jittered = delay * (0.5 + rng.random() / 2)
-    if retry_after is not None and retry_after > 0:
-        jittered = max(jittered, timedelta(seconds=retry_after))
+    wait = sane_retry_after(retry_after)
+    if wait is not None:
+        jittered = max(jittered, timedelta(seconds=wait))
     return jittered

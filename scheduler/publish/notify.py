@@ -10,13 +10,17 @@ from typing import Any
 from scheduler.adapters.base import OutgoingPost
 from scheduler.errors import PostqError
 from scheduler.publish.worker import Outcome, Publisher
+from scheduler.redaction import redact
 
 log = logging.getLogger("postq.notify")
 
-_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED"}
+_WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED",
+          "held": "was HELD BACK", "retry_wait": "waits to be retried"}
 
 
 def notice_text(outcome: Outcome) -> str:
+    if outcome.delivery_id.startswith("credential:"):  # a retired credential, not a delivery
+        return f"postq: {outcome.detail}"
     what = _WORDS.get(outcome.state, outcome.state)
     text = f"postq: delivery {outcome.ref} {what}"
     if outcome.detail:
@@ -36,11 +40,13 @@ class Notifier:
 
     def __call__(self, outcome: Outcome) -> None:
         channel = self.settings.channel
-        if not channel or outcome.state not in self.settings.on:
+        if not channel or (outcome.state not in self.settings.on and not outcome.notify):
             return
         if outcome.ref.endswith(f"@{channel}"):
             return  # never notify a channel about its own failure in a loop
-        text = notice_text(outcome)
+        # Outcomes are redacted already; the notice is cleaned again because it goes to
+        # another channel, possibly outside the organisation.
+        text = redact(notice_text(outcome))
         now = self.publisher.clock.now()
         digest = hashlib.sha256(f"{outcome.delivery_id}:{outcome.state}:{now}".encode()).hexdigest()
         post = OutgoingPost(

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from scheduler.adapters import AdapterRegistry
@@ -24,14 +26,18 @@ from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest
 from scheduler.config import Settings
 from scheduler.errors import (
     AuthError,
+    ClaimLost,
+    ConfigError,
     OutcomeUnknown,
     PermanentPublishError,
     PostqError,
     RateLimited,
     TransientPublishError,
 )
-from scheduler.publish.backoff import retry_delay
-from scheduler.timeutil import Clock, parse_duration
+from scheduler.publish.backoff import MAX_RETRY_AFTER, retry_delay, sane_retry_after
+from scheduler.publish.policy import PolicyCheck
+from scheduler.redaction import redact
+from scheduler.timeutil import Clock, format_duration, parse_duration
 
 log = logging.getLogger("postq.publish")
 
@@ -40,12 +46,9 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """Remove every secret value from a message before it is stored or printed."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
+#: Below this, a live publisher could be judged dead between two heartbeats (it beats
+#: every quarter of ``stale_after``, and a busy database can hold a beat for a second).
+MIN_STALE_AFTER = timedelta(seconds=2)
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Outcome:
     ref: str
     state: str
     detail: str = ""
+    #: Send a notice whatever ``[notify] on`` lists (held back, wait cut short).
+    notify: bool = False
 
 
 @dataclass
@@ -87,6 +92,12 @@ class Publisher:
         self.max_attempts = self.settings.postq.max_attempts
         self.retry_base = parse_duration(self.settings.postq.retry_base)
         self.stale_after = parse_duration(self.settings.postq.stale_after)
+        if self.stale_after < MIN_STALE_AFTER:
+            raise ConfigError(
+                f"{self.settings.postq.stale_after!r} is too short: a live publisher would be "
+                f"taken for dead between heartbeats; use at least "
+                f"{format_duration(MIN_STALE_AFTER)}", self.settings.path, "postq.stale_after")
+        self.policy = PolicyCheck(self.settings, self.registry)
 
     # -- adapters -----------------------------------------------------------------------
     def adapter(self, channel: str) -> Adapter:
@@ -98,8 +109,26 @@ class Publisher:
                 parsed = cls.parse_settings(channel, _resolve_paths(cfg.model_dump(), self.settings))
                 kwargs: dict[str, Any] = {"env": self.env, "clock": self.clock,
                                           "data_dir": self.settings.data_dir}
-                self._adapters[channel] = cls(channel, parsed, **kwargs)
+                built = cls(channel, parsed, **kwargs)
+                # Each step's remote ids reach the store before the next call is made.
+                built.save_progress = getattr(self.store, "save_remote_state", None)
+                self._attach_tokens(built)
+                self._adapters[channel] = built
             return self._adapters[channel]
+
+    def _attach_tokens(self, adapter: Adapter) -> None:
+        """Tokens from the credential store for ``auth = "oauth2"`` channels."""
+        from scheduler.credentials import uses_store
+
+        if uses_store(adapter.settings):
+            from scheduler.credentials.tokens import attach
+
+            attach(adapter, self.settings, self.store.engine, env=self.env, clock=self.clock,
+                   worker=self.worker, on_retired=self._credential_retired)
+
+    def _credential_retired(self, channel: str, message: str) -> None:
+        """A refused refresh token is news for a person: through ``[notify]`` like a failure."""
+        self._record(Outcome(f"credential:{channel}", f"credential@{channel}", "failed", message))
 
     def close(self) -> None:
         self.chain_ticks = False
@@ -119,7 +148,8 @@ class Publisher:
             self._report_missed()
             return 0
         claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
-                                       exclude_channels=busy)
+                                       exclude_channels=busy,
+                                       require_approval=self.settings.postq.require_approval)
         self._report_missed()
         for row in claimed:
             self._dispatch(row)
@@ -130,7 +160,10 @@ class Publisher:
     def run_once(self) -> list[Outcome]:
         """``run --once``: settle leftovers, publish everything due, wait, return outcomes."""
         self.beat()
-        self.reconcile()
+        try:
+            self.reconcile()
+        except PostqError as exc:  # a damaged leftover must not stop what is due now
+            log.error("settling earlier deliveries failed: %s", exc)
         while self.tick(wait=True):
             pass
         return list(self.outcomes)
@@ -173,23 +206,48 @@ class Publisher:
             return self.publish_one(row)
         except Exception as exc:  # never let one delivery kill the worker thread
             log.exception("publishing %s failed unexpectedly", row.ref)
-            reason = f"publisher error: {type(exc).__name__}: {exc}"
+            reason = redact(f"publisher error: {type(exc).__name__}: {exc}")
             try:
-                self.store.mark_needs_check(row.id, reason)
+                self.store.mark_needs_check(row.id, reason,
+                                            token=getattr(row, "claim_token", None))
             except Exception:
                 log.exception("could not record needs_check for %s", row.ref)
             return self._record(Outcome(row.id, row.ref, "needs_check", reason))
 
     def publish_one(self, row: Any) -> Outcome:
-        """Publish one claimed delivery and record exactly one outcome for it."""
+        """Publish one claimed delivery and record exactly one outcome for it.
+
+        Every record names the claim's fencing token: if another publisher took the
+        delivery over meanwhile, nothing is sent or recorded here.
+        """
+        token = getattr(row, "claim_token", None)
+        try:
+            return self._publish_claimed(row, token)
+        except ClaimLost as exc:
+            log.warning("%s: %s", row.ref, exc)
+            return Outcome(row.id, row.ref, "taken_over", str(exc))
+
+    def _publish_claimed(self, row: Any, token: int | None) -> Outcome:
         try:
             adapter = self.adapter(row.channel)
         except PostqError as exc:
-            self.store.mark_failed(row.id, str(exc))
-            return self._record(Outcome(row.id, row.ref, "failed", str(exc)))
+            msg = redact(str(exc))
+            self.store.mark_failed(row.id, msg, token=token)
+            return self._record(Outcome(row.id, row.ref, "failed", msg))
         secrets = adapter.secrets()
-        post = self.store.outgoing(row)
-        if not self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts):
+        try:
+            # The images are read and checked against their hashes here, once; these
+            # bytes, not the files, are what the adapter sends.
+            post = self.store.outgoing(row)
+            problems = self.policy.problems(post)
+        except PostqError as exc:
+            problems = [str(exc)]
+        if problems:
+            reason = "held back at claim time: " + "; ".join(problems)
+            self.store.mark_failed(row.id, reason, token=token, action="hold")
+            return self._record(Outcome(row.id, row.ref, "failed", reason, notify=True))
+        if not self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts,
+                                     token=token):
             # Another publisher judged this one dead and took the delivery over while it
             # waited in the channel's queue: sending now could publish it twice.
             log.warning("%s was taken over by another publisher; not sending", row.ref)
@@ -197,34 +255,55 @@ class Publisher:
         try:
             result = adapter.publish(post)
         except OutcomeUnknown as exc:
-            msg = scrub(str(exc), secrets)
-            self.store.mark_needs_check(row.id, msg)
+            msg = redact(str(exc), secrets)
+            self.store.mark_needs_check(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg))
         except (RateLimited, TransientPublishError) as exc:
-            msg = scrub(str(exc), secrets)
+            msg = redact(str(exc), secrets)
             if row.attempts >= self.max_attempts:
                 final = f"gave up after {row.attempts} attempts: {msg}"
-                self.store.mark_failed(row.id, final)
+                self.store.mark_failed(row.id, final, token=token)
                 return self._record(Outcome(row.id, row.ref, "failed", final))
-            delay = retry_delay(row.attempts, self.retry_base, exc.retry_after, self.rng)
-            self.store.mark_retry(row.id, msg, self.clock.now() + delay)
-            return self._record(Outcome(row.id, row.ref, "retry_wait", msg))
+            return self._retry_later(row, token, msg, sane_retry_after(exc.retry_after))
         except (AuthError, PermanentPublishError, PostqError) as exc:
-            msg = scrub(str(exc), secrets)
-            self.store.mark_failed(row.id, msg)
+            msg = redact(str(exc), secrets)
+            self.store.mark_failed(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "failed", msg))
         except Exception as exc:
             # An adapter bug after the request may have gone out: the outcome is unknown.
-            msg = scrub(f"adapter error: {type(exc).__name__}: {exc}", secrets)
-            self.store.mark_needs_check(row.id, msg)
+            msg = redact(f"adapter error: {type(exc).__name__}: {exc}", secrets)
+            self.store.mark_needs_check(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg))
-        self.store.mark_published(row.id, result.remote_id, result.url)
+        self.store.mark_published(row.id, result.remote_id, result.url, token=token)
         return self._record(Outcome(row.id, row.ref, "published", result.url or result.remote_id))
+
+    def _retry_later(self, row: Any, token: int | None, msg: str,
+                     retry_after: float | None) -> Outcome:
+        """Back off, but never past the delivery's deadline: a platform asking for a wait
+        beyond it (``Retry-After: 99999999999``) is cut short there, with a notice."""
+        now = self.clock.now()
+        wake = now + retry_delay(row.attempts, self.retry_base, retry_after, self.rng)
+        deadline, why = self.store.deadline(row)
+        if retry_after is None or wake <= deadline:
+            self.store.mark_retry(row.id, msg, wake, token=token)
+            return self._record(Outcome(row.id, row.ref, "retry_wait", msg))
+        asked = "the platform asked to wait " + (
+            "over a year" if retry_after >= MAX_RETRY_AFTER
+            else format_duration(timedelta(seconds=retry_after)))
+        if deadline <= now:
+            reason = f"{msg}; {asked}, past {why} ({self.store.local(deadline)})"
+            self.store.mark_missed(row.id, reason, token=token)
+            return self._record(Outcome(row.id, row.ref, "missed", reason))
+        reason = (f"{msg}; {asked}: waiting only until {self.store.local(deadline)} "
+                  f"({why})")
+        self.store.mark_retry(row.id, reason, deadline, token=token)
+        return self._record(Outcome(row.id, row.ref, "retry_wait", reason, notify=True))
 
     def _record(self, outcome: Outcome) -> Outcome:
         with self._lock:
             self.outcomes.append(outcome)
-        if outcome.state in ("failed", "needs_check", "missed") and self.on_outcome:
+        wanted = outcome.notify or outcome.state in ("failed", "needs_check", "missed")
+        if wanted and self.on_outcome:
             try:
                 self.on_outcome(outcome)
             except Exception:
@@ -237,6 +316,9 @@ class Publisher:
             return
         for row in missed(worker=self.worker):
             self._record(Outcome(row.id, row.ref, "missed", row.last_error or ""))
+        for did, reason in self.store.take_held(worker=self.worker):
+            ref = did.split("#", 1)[0]
+            self._record(Outcome(did, ref, "held", reason, notify=True))
 
     # -- settling unknown outcomes ------------------------------------------------------
     def reconcile(self) -> list[Outcome]:
@@ -247,18 +329,14 @@ class Publisher:
         A row is abandoned when the publisher that claimed it has sent no heartbeat for
         ``stale_after``; a slow upload by a live publisher is left alone.
         """
-        now = self.clock.now()
-        alive = {h.worker for h in self.store.heartbeats() if h.alive(now, self.stale_after)}
-        for row in self.store.stale_publishing(exclude_worker=self.worker):
-            if row.claimed_by in alive:
-                continue
-            if row.claimed_at is not None and now - row.claimed_at < self.stale_after:
-                continue
+        # Who is alive is judged on the database's clock (see Store.abandoned_claims),
+        # never on this process's: its clock may be a minute off the claimant's.
+        for row in self.store.abandoned_claims(self.stale_after, exclude_worker=self.worker):
             try:
-                self.store.mark_needs_check(
-                    row.id, f"publisher {row.claimed_by} stopped mid-call", who=self.worker)
+                self.store.take_over(row, f"publisher {row.claimed_by} stopped mid-call",
+                                     who=self.worker)
             except PostqError:
-                continue  # it finished or was settled by someone else meanwhile
+                continue  # it finished, or was settled or claimed again, meanwhile
         settled = []
         for row in self.store.list_deliveries(state="needs_check"):
             settled.append(self.settle(row))
@@ -271,9 +349,9 @@ class Publisher:
             post = self.store.outgoing(row)
             found = adapter.check(post)
         except OutcomeUnknown as exc:
-            return Outcome(row.id, row.ref, "needs_check", f"still unknown: {exc}")
+            return Outcome(row.id, row.ref, "needs_check", redact(f"still unknown: {exc}"))
         except PostqError as exc:
-            return Outcome(row.id, row.ref, "needs_check", f"check failed: {exc}")
+            return Outcome(row.id, row.ref, "needs_check", redact(f"check failed: {exc}"))
         try:
             if found is not None:
                 self.store.settle_published(row.id, found.remote_id, found.url, who=self.worker)
@@ -292,7 +370,8 @@ class Publisher:
         """What a pass would send now, without claiming or changing anything."""
         now = self.clock.now()
         out = []
-        for row in self.store.due_preview(now):
+        for row in self.store.due_preview(
+                now, require_approval=self.settings.postq.require_approval):
             adapter = self.adapter(row.channel)
             post = self.store.outgoing(row)
             out.append((row, post, adapter.plan(post)))
@@ -305,8 +384,13 @@ class Publisher:
 
 
 def _resolve_paths(raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Relative ``path`` settings are relative to postq.toml, like every other path."""
+    """Relative ``path`` settings are relative to postq.toml, like every other path, the
+    ``media_host`` folder included: never to whichever folder the publisher started in."""
     out = {k: v for k, v in raw.items() if v is not None or k in ("adapter",)}
     if isinstance(out.get("path"), str):
         out["path"] = str(settings.resolve(out["path"]))
+    host = out.get("media_host")
+    if isinstance(host, dict) and isinstance(host.get("path"), str):
+        path = Path(host["path"]).expanduser()
+        out["media_host"] = {**host, "path": str(settings.resolve(path))}
     return out

@@ -10,7 +10,6 @@ which is what makes claiming exclusive across processes.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,13 +17,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select, text
 
-from scheduler.errors import UsageError
+from scheduler.errors import StoreError, UsageError
 from scheduler.store import audit
 from scheduler.store.db import make_engine, transaction
 from scheduler.store.media import MediaStore
-from scheduler.store.rows import DeliveryRow, MediaRow
+from scheduler.store.report import when
+from scheduler.store.rows import DeliveryRow, MediaRow, read_state, read_time
 from scheduler.store.schema import SCHEMA_VERSION, T, ensure_schema, read_version
 from scheduler.timeutil import Clock
 
@@ -57,18 +57,26 @@ class StoreBase:
         late_grace: timedelta = timedelta(minutes=30),
         zone: tzinfo = UTC,
         engine: Engine | None = None,
+        claim_clock: Clock | None = None,
     ) -> None:
         self.url = url
         if engine is None:
             _make_parent(url)
+            _refuse_empty_file(url)
         self.engine = engine if engine is not None else make_engine(url)
         self.media = MediaStore(Path(media_dir))
         self.clock = clock or Clock()
+        # Who owns a claim is decided on the database's clock, shared by every publisher,
+        # never on each process's own: two machines 60 s apart must agree on who is alive.
+        # Tests may stand in for the database's clock (one for all stores of a database).
+        self.claim_clock = claim_clock
         self.user = user or current_user()
         self.late_grace = late_grace
         self.zone = zone
         # Deliveries this process's claims marked missed, per worker (see take_missed).
         self._missed: dict[str, list[DeliveryRow]] = {}
+        # Deliveries they held back, with the reason, per worker (see take_held).
+        self._held: dict[str, list[tuple[str, str]]] = {}
         self._prepare_schema()
 
     @classmethod
@@ -115,11 +123,27 @@ class StoreBase:
     def _now(self) -> datetime:
         return self.clock.now()
 
+    def _db_now(self, conn: Connection) -> datetime:
+        """The database's own time (``CURRENT_TIMESTAMP``/``now()``), aware UTC: the clock
+        of claims, heartbeats and takeovers."""
+        if self.claim_clock is not None:
+            return self.claim_clock.now()
+        if conn.dialect.name == "sqlite":
+            # SQLite runs inside each process, so its clock is the host's; every process
+            # sharing a SQLite file runs on that one host (SQLite's locking does not hold
+            # over network file systems), so they still share one clock.
+            # CURRENT_TIMESTAMP has whole seconds only; the same clock with milliseconds.
+            raw = conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar()
+            return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
+        raw = conn.execute(text("SELECT CAST(timezone('UTC', now()) AS TIMESTAMP)")).scalar()
+        if not isinstance(raw, datetime):  # another database: ask it in its own words
+            raw = conn.execute(select(func.current_timestamp())).scalar()
+        return raw.replace(tzinfo=UTC) if raw.tzinfo is None else raw.astimezone(UTC)
+
     def local(self, moment: datetime | None) -> str:
         """A time as people here read it, for messages: ``2026-12-01 09:00 GMT``."""
-        if moment is None:
-            return "-"
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     # -- loading rows -------------------------------------------------------------------
     def _deliveries(
@@ -132,11 +156,33 @@ class StoreBase:
         )
         if limit is not None:
             q = q.limit(limit)
-        rows = list(conn.execute(q))
-        media: dict[str, list[MediaRow]] = {}
-        if with_media and rows:
-            media = self._media_for(conn, [r.id for r in rows])
-        return [_delivery(r, tuple(media.get(r.id, ()))) for r in rows]
+        try:
+            rows = list(conn.execute(q))
+            media: dict[str, list[MediaRow]] = {}
+            if with_media and rows:
+                media = self._media_for(conn, [r.id for r in rows])
+            return [_delivery(r, tuple(media.get(r.id, ()))) for r in rows]
+        except (ValueError, TypeError, OverflowError, StoreError):
+            # A value SQLAlchemy cannot read back (a time written by hand into SQLite):
+            # name the first damaged row instead of failing with the parser's words.
+            raise DamagedRow(*self._find_damaged(conn, where)) from None
+
+    def _find_damaged(self, conn: Connection, where: Iterable[Any]) -> tuple[str, str]:
+        """``(delivery id, sentence)`` of the first row of ``where`` that cannot be read."""
+        d = T["deliveries"]
+        ids = list(conn.execute(select(d.c.id).where(*where).order_by(d.c.id)).scalars())
+        times = ("due_at", "wake_at", "claimed_at", "published_at", "updated_at")
+        for did in ids:
+            raw = conn.execute(text(
+                f"SELECT {', '.join(times)}, remote_state FROM deliveries WHERE id = :id"),
+                {"id": did}).one()
+            try:
+                for col, value in zip(times, raw[:-1], strict=True):
+                    read_time(did, col, value)
+                read_state(did, raw[-1])
+            except StoreError as exc:
+                return did, str(exc)
+        return "", "a delivery row in the queue database cannot be read back"
 
     def _media_for(self, conn: Connection, ids: list[str]) -> dict[str, list[MediaRow]]:
         dm, m = T["delivery_media"], T["media"]
@@ -166,9 +212,10 @@ class StoreBase:
         return row
 
     def _resolve(self, conn: Connection, ref: str) -> tuple[Any, list[DeliveryRow]]:
-        """``ID`` → every delivery of the post's current revision; ``ID@CHANNEL`` → one."""
+        """``ID`` → every delivery of the post's current revision; ``ID@CHANNEL`` → that
+        channel's delivery with its reminders; ``ID@CHANNEL~-1h`` → one reminder."""
         post_id, _, channel = ref.partition("@")
-        channel = channel.split("#", 1)[0]
+        channel, _, reminder = channel.split("#", 1)[0].partition("~")
         if not post_id:
             raise UsageError(f"'{ref}' is not a post id or ID@CHANNEL")
         post = self._current_post(conn, post_id)
@@ -182,21 +229,33 @@ class StoreBase:
                 raise UsageError(
                     f"post '{post_id}' is not queued on channel '{channel}' (it is on {names})"
                 )
+        if reminder:
+            found = [r for r in rows if r.reminder == reminder]
+            if not found:
+                have = ", ".join(r.reminder for r in rows if r.reminder) or "none"
+                raise UsageError(
+                    f"post '{post_id}' has no reminder '{reminder}' on {channel} "
+                    f"(reminders: {have})"
+                )
+            rows = found
         return post, rows
 
     # -- the one way a delivery changes state -------------------------------------------
     def _move(
         self, conn: Connection, row: DeliveryRow, to: str, *, action: str,
-        reason: str | None = None, who: str | None = None, **values: Any,
+        reason: str | None = None, who: str | None = None, token: int | None = None,
+        **values: Any,
     ) -> bool:
-        """Move ``row`` to state ``to`` if nobody moved it first; records the event."""
+        """Move ``row`` to state ``to`` if nobody moved it first; records the event.
+
+        With ``token``, only while that claim is still the current one (fencing).
+        """
         d = T["deliveries"]
         now = self._now()
-        result = conn.execute(
-            d.update()
-            .where(d.c.id == row.id, d.c.state == row.state)
-            .values(state=to, updated_at=now, **values)
-        )
+        where = [d.c.id == row.id, d.c.state == row.state]
+        if token is not None:
+            where.append(d.c.claim_token == token)
+        result = conn.execute(d.update().where(*where).values(state=to, updated_at=now, **values))
         if result.rowcount != 1:
             return False
         audit.record(
@@ -227,6 +286,31 @@ def _make_parent(url: str) -> None:
         raise StoreError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
 
 
+def _refuse_empty_file(url: str) -> None:
+    """A 0-byte database file is damage (a failed copy, a full disk), not a new queue:
+    creating fresh tables in it would silently forget every post it held."""
+    from scheduler.store.fastread import sqlite_path
+
+    path = sqlite_path(url)
+    try:
+        empty = path is not None and path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return  # the engine reports an unreadable file in its own words
+    if empty:
+        raise StoreError(
+            f"the queue database {path} is an empty file (0 bytes), not a queue; restore it "
+            "from a backup, or remove it to start a new, empty queue"
+        )
+
+
+class DamagedRow(StoreError):
+    """A delivery row whose stored values cannot be read; names the row."""
+
+    def __init__(self, delivery_id: str, message: str) -> None:
+        super().__init__(message)
+        self.delivery_id = delivery_id
+
+
 def _delivery(r: Any, media: tuple[MediaRow, ...] = ()) -> DeliveryRow:
     raw_state = getattr(r, "remote_state", None)
     return DeliveryRow(
@@ -235,5 +319,7 @@ def _delivery(r: Any, media: tuple[MediaRow, ...] = ()) -> DeliveryRow:
         attempts=r.attempts, caption=r.caption, claimed_by=r.claimed_by,
         claimed_at=r.claimed_at, remote_id=r.remote_id, remote_url=r.remote_url,
         last_error=r.last_error, published_at=r.published_at, updated_at=r.updated_at,
-        remote_state=json.loads(raw_state) if raw_state else {}, media=media,
+        remote_state=read_state(r.id, raw_state), media=media,
+        claim_token=getattr(r, "claim_token", 0) or 0,
+        reminder=getattr(r, "reminder", "") or "",
     )

@@ -7,6 +7,7 @@ work, so ``postq pause`` stops all of them at once, from any terminal.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -66,15 +67,24 @@ class ControlOps(StoreBase):
     def heartbeat(self, worker: str, info: dict[str, Any]) -> None:
         """Record that ``worker`` is alive now; ``postq status`` reads it."""
         hb = T["heartbeats"]
-        values = {"seen_at": self._now(), "info": json.dumps(info, default=str)}
+        values: dict[str, Any] = {"info": json.dumps(info, default=str)}
         try:
             with self._write() as conn:
+                # The database's clock, as for claims: others compare it with theirs.
+                values["seen_at"] = self._db_now(conn)
                 done = conn.execute(hb.update().where(hb.c.worker == worker).values(**values))
                 if done.rowcount == 0:
                     conn.execute(hb.insert().values(worker=worker, **values))
         except StoreError:  # a twin process inserted the same worker first; update instead
             with self._write() as conn:
+                values["seen_at"] = self._db_now(conn)
                 conn.execute(hb.update().where(hb.c.worker == worker).values(**values))
+
+    def db_now(self) -> datetime:
+        """The database's clock, which heartbeats are written by: judge them against it
+        (``Heartbeat.alive(store.db_now())``), not against this machine's clock."""
+        with self._read() as conn:
+            return self._db_now(conn)
 
     def heartbeats(self) -> list[Heartbeat]:
         hb = T["heartbeats"]

@@ -11,6 +11,7 @@ PRAGMAs are behind a dialect check.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,10 +33,18 @@ def make_engine(url: str) -> Engine:
             return create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot use the database {_safe(url)}: {exc}") from None
+    from scheduler.store.fastread import connect_sqlite, sqlite_path
+
+    path = sqlite_path(url)
+    extra: dict[str, Any] = {}
+    if path is not None:
+        # Read-only where the folder cannot be written (see connect_sqlite).
+        extra["creator"] = lambda: connect_sqlite(path, timeout=BUSY_TIMEOUT_S)
     engine = create_engine(
         url,
         poolclass=NullPool,  # short-lived CLI processes; no connection outlives a command
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        **extra,
     )
 
     @event.listens_for(engine, "connect")
@@ -46,7 +55,10 @@ def make_engine(url: str) -> Engine:
         cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cur.execute("PRAGMA foreign_keys = ON")
         if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            cur.execute("PRAGMA journal_mode = WAL")
+            try:
+                cur.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:  # opened read-only: it keeps its mode
+                pass
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
 
@@ -83,6 +95,9 @@ def _describe(exc: DBAPIError) -> str:
             f"the queue database stayed busy for more than {BUSY_TIMEOUT_S:.0f} s "
             f"({orig}); try again"
         )
+    if "readonly database" in orig:
+        return ("the queue database cannot be written from here (its file or folder is "
+                "read-only); only commands that read the queue work")
     if "unable to open" in orig:
         return f"cannot open the queue database ({orig})"
     return f"the queue database refused the operation: {orig}"

@@ -12,15 +12,18 @@ results.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from scheduler.errors import StoreError
-from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow
+from scheduler.store.report import when
+from scheduler.store.rows import DeliveryRow, Heartbeat, PauseRow, read_state, read_time
 from scheduler.store.states import (
     GLOBAL_PAUSE,
     SCHEMA_VERSION,
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
-            "last_error", "published_at", "updated_at", "remote_state")
+            "last_error", "published_at", "updated_at", "remote_state", "reminder",
+            "claim_token")
 _SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
 
 
@@ -53,14 +57,13 @@ class SqliteReader:
         self.zone = zone
 
     def local(self, moment: datetime | None) -> str:
-        if moment is None:
-            return "-"
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
         try:
-            conn = sqlite3.connect(self.path, timeout=30)
+            conn = connect_sqlite(self.path, timeout=30)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the queue database ({exc})") from None
@@ -78,7 +81,12 @@ class SqliteReader:
                     "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             except sqlite3.OperationalError:
                 return None
-        return int(row[0]) if row else None
+        if not row:
+            return None
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            raise StoreError("the queue database's schema_version is damaged") from None
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[DeliveryRow]:
         with self._conn() as conn:
@@ -87,15 +95,16 @@ class SqliteReader:
         for r in found:
             v = dict(zip(_COLUMNS, r, strict=True))
             for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
-                v[key] = _time(v[key])
-            v["remote_state"] = json.loads(v["remote_state"]) if v["remote_state"] else {}
+                v[key] = read_time(v["id"], key, v[key])
+            v["remote_state"] = read_state(v["id"], v["remote_state"])
             out.append(DeliveryRow(**v))
         return out
 
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        sql = f"{_SELECT} WHERE d.post_row IN (SELECT id FROM posts WHERE current = 1)"
+        sql = (f"{_SELECT} WHERE (d.post_row IN (SELECT id FROM posts WHERE current = 1) "
+               "OR d.state = 'published')")
         params: list[Any] = []
         if state is not None:
             sql += " AND d.state = ?"
@@ -134,6 +143,34 @@ class SqliteReader:
                                  "ORDER BY seen_at DESC").fetchall()
         return [Heartbeat(w, _time(at), json.loads(info or "{}"))  # type: ignore[arg-type]
                 for w, at, info in found]
+
+
+def connect_sqlite(path: Path, *, timeout: float) -> sqlite3.Connection:
+    """A connection to the queue file, read-only when its folder cannot be written.
+
+    A WAL database needs its ``-shm`` index beside it; in a folder this user may only
+    read (staff looking at the publisher's queue) SQLite cannot make one, and even a
+    read fails. Then the file is opened read-only, as immutable if no index exists, so
+    ``queue list``, ``show``, ``status`` and ``log`` still answer; writes are refused.
+    """
+    conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        if os.access(path.parent, os.W_OK):
+            raise
+        conn.close()
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    for extra in ("", "&immutable=1"):
+        conn = sqlite3.connect(uri + extra, uri=True, timeout=timeout, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    raise sqlite3.OperationalError(f"unable to open database file in the read-only folder "
+                                   f"{path.parent}")
 
 
 def sqlite_path(url: str) -> Path | None:

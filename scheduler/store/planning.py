@@ -9,7 +9,7 @@ the deliveries chosen earlier in the same command.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -40,8 +40,13 @@ def parse_at(value: str, settings: Settings, now: datetime) -> datetime:
 def plan_due_times(
     settings: Settings, store: Store, snaps: Sequence[PostSnapshot], *,
     at: str | None, next_slot: bool, now: datetime,
+    taken: Callable[[str], list[datetime]] | None = None,
 ) -> list[dict[str, datetime]]:
-    """For each snapshot, the due time of each of its channels."""
+    """For each snapshot, the due time of each of its channels.
+
+    ``taken`` gives a channel's times already spoken for; the store passes its own from
+    inside the write transaction (see :meth:`Store.add_many`'s ``plan``).
+    """
     if at is not None and next_slot:
         raise UsageError("give either --at or --next-slot, not both")
     if at is not None:
@@ -59,12 +64,12 @@ def plan_due_times(
     table = parse_slot_table(settings.slots)
     if table.empty:
         raise UsageError("no posting slots are configured; add a [slots] section to postq.toml")
-    taken: dict[str, list[datetime]] = {}
+    spoken: dict[str, list[datetime]] = {}
     plans = []
     for s in snaps:
         plan = {}
         for c in s.channels:
-            seen = taken.setdefault(c.channel, store.taken_times(c.channel))
+            seen = spoken.setdefault(c.channel, (taken or store.taken_times)(c.channel))
             slot = next_free_slot(table, now, settings.zone, seen, before=s.publish_before)
             if slot is None:
                 limit = f" before {store.local(s.publish_before)}" if s.publish_before else ""

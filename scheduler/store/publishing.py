@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from scheduler.errors import UsageError
-from scheduler.store.base import StoreBase
+from scheduler.errors import ClaimLost, UsageError
+from scheduler.store import audit
+from scheduler.store.base import DamagedRow, StoreBase
 from scheduler.store.rows import Claimed, DeliveryRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.timeutil import format_duration
@@ -28,24 +29,29 @@ class PublishOps(StoreBase):
 
     def claim_due(
         self, now: datetime, *, worker: str, limit: int = 50,
-        exclude_channels: Iterable[str] = (),
+        exclude_channels: Iterable[str] = (), require_approval: bool = False,
     ) -> list[Claimed]:
         """Deliveries due by ``now`` that this worker alone may now publish.
 
-        Returns them in ``publishing`` with ``attempts`` already incremented. Deliveries
-        that may no longer go out are settled here: past their deadline or later than the
-        grace → ``missed`` (kept for :meth:`take_missed`); approval no longer matching the
-        content → back to ``awaiting_approval``. Paused channels, and ``exclude_channels``
-        (those the worker is still busy with), are left untouched.
+        Returns them in ``publishing`` with ``attempts`` and ``claim_token`` raised and
+        ``claimed_at`` on the database's clock. Deliveries that may no longer go out are
+        settled here: past their deadline or later than the grace → ``missed`` (kept for
+        :meth:`take_missed`); approval no longer matching the content, or missing while
+        the publisher's own configuration (``require_approval``) asks for it, whatever
+        the row says → back to ``awaiting_approval``; a row that cannot be read →
+        ``failed`` (both kept for :meth:`take_held`). Paused channels, and
+        ``exclude_channels`` (those the worker is still busy with), are left untouched.
         """
         d = T["deliveries"]
         claimed: list[str] = []
         missed: list[str] = []
+        held: list[tuple[str, str]] = []
         with self._write() as conn:
-            due, posts = self._due(conn, now, limit, exclude_channels)
+            due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
+            claimed_at = self._db_now(conn)
             for row in due:
                 post = posts[(row.post_id, row.revision)]
-                verdict = self._why_unpublishable(row, post, now)
+                verdict = self._why_unpublishable(row, post, now, require_approval)
                 if verdict is not None:
                     to, reason = verdict
                     if self._move(conn, row, to, action="miss" if to == "missed" else
@@ -53,10 +59,13 @@ class PublishOps(StoreBase):
                                   last_error=reason if to == "missed" else row.last_error):
                         if to == "missed":
                             missed.append(row.id)
+                        else:
+                            held.append((row.id, reason))
                     continue
                 if self._move(conn, row, "publishing", action="claim", who=worker,
                               reason=f"attempt {row.attempts + 1}",
-                              attempts=d.c.attempts + 1, claimed_by=worker, claimed_at=now):
+                              attempts=d.c.attempts + 1, claimed_by=worker,
+                              claimed_at=claimed_at, claim_token=d.c.claim_token + 1):
                     claimed.append(row.id)
             order = (d.c.wake_at, d.c.id)
             gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
@@ -64,7 +73,32 @@ class PublishOps(StoreBase):
                                    with_media=True) if claimed else []
         # Only once committed: a rolled-back claim must not send a "missed" notice.
         self._missed.setdefault(worker, []).extend(gone)
+        self._held.setdefault(worker, []).extend(held)
         return out
+
+    def _due_readable(
+        self, conn: Connection, now: datetime, limit: int | None,
+        exclude_channels: Iterable[str], worker: str, held: list[tuple[str, str]],
+    ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
+        """:meth:`_due`, setting aside rows that cannot be read (→ ``failed``, with an
+        event naming the damage) so one damaged row never stops the others."""
+        d = T["deliveries"]
+        for _ in range(100):
+            try:
+                return self._due(conn, now, limit, exclude_channels)
+            except DamagedRow as exc:
+                if not exc.delivery_id:
+                    raise
+                raw = conn.execute(select(d.c.post_id, d.c.channel, d.c.state).where(
+                    d.c.id == exc.delivery_id)).one()
+                conn.execute(d.update().where(d.c.id == exc.delivery_id).values(
+                    state="failed", last_error=str(exc)))
+                audit.record(conn, at=self._now(), who=worker, action="hold",
+                             post_id=raw.post_id, delivery_id=exc.delivery_id,
+                             channel=raw.channel, before=raw.state, after="failed",
+                             reason=str(exc))
+                held.append((exc.delivery_id, str(exc)))
+        return [], {}
 
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
@@ -90,27 +124,34 @@ class PublishOps(StoreBase):
         """Whether :meth:`claim_due` has anything to look at: a cheap read, so an idle
         publisher does not take the write lock every second."""
         with self._read() as conn:
-            due, _posts = self._due(conn, now, 1, exclude_channels)
+            try:
+                due, _posts = self._due(conn, now, 1, exclude_channels)
+            except DamagedRow:
+                return True  # claim_due sets the damaged row aside
             return bool(due)
 
-    def still_mine(self, delivery_id: str, *, worker: str, attempts: int) -> bool:
+    def still_mine(self, delivery_id: str, *, worker: str, attempts: int,
+                   token: int | None = None) -> bool:
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
         d = T["deliveries"]
         with self._read() as conn:
             row = conn.execute(
-                select(d.c.state, d.c.claimed_by, d.c.attempts).where(d.c.id == delivery_id)
+                select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
+                .where(d.c.id == delivery_id)
             ).first()
         return (row is not None and row.state == "publishing" and row.claimed_by == worker
-                and row.attempts == attempts)
+                and row.attempts == attempts and (token is None or row.claim_token == token))
 
-    def due_preview(self, now: datetime, limit: int | None = None) -> list[DeliveryRow]:
+    def due_preview(self, now: datetime, limit: int | None = None,
+                    require_approval: bool = False) -> list[DeliveryRow]:
         """What :meth:`claim_due` would hand out now, changing nothing (for dry runs)."""
         d = T["deliveries"]
         with self._read() as conn:
             due, posts = self._due(conn, now, limit)
             ids = [r.id for r in due
-                   if self._why_unpublishable(r, posts[(r.post_id, r.revision)], now) is None]
+                   if self._why_unpublishable(r, posts[(r.post_id, r.revision)], now,
+                                              require_approval) is None]
             if not ids:
                 return []
             return self._deliveries(conn, [d.c.id.in_(ids)], order=(d.c.wake_at, d.c.id),
@@ -121,12 +162,26 @@ class PublishOps(StoreBase):
         so the publisher can send its failure notices once for each."""
         return self._missed.pop(worker, [])
 
+    def take_held(self, *, worker: str) -> list[tuple[str, str]]:
+        """``(delivery id, reason)`` of deliveries this process's claims held back (sent
+        back for approval, or set aside as damaged) since the last call, for notices."""
+        return self._held.pop(worker, [])
+
     def _why_unpublishable(
-        self, row: DeliveryRow, post: Any, now: datetime,
+        self, row: DeliveryRow, post: Any, now: datetime, require_approval: bool = False,
     ) -> tuple[str, str] | None:
-        """``(state, reason)`` if ``row`` may not go out now, else None."""
-        if post.approval_required and post.approved_hash != post.content_hash:
-            return "awaiting_approval", "the approval does not match the queued content"
+        """``(state, reason)`` if ``row`` may not go out now, else None.
+
+        ``require_approval`` is the publisher's own setting: a row queued under another
+        configuration that waived approval does not waive it here.
+        """
+        if post.approved_hash != post.content_hash:
+            if post.approval_required:
+                return "awaiting_approval", "the approval does not match the queued content"
+            if require_approval:
+                return "awaiting_approval", (
+                    "the publisher's configuration requires approval and this post was "
+                    "queued without it ([postq] require_approval)")
         if post.publish_before is not None and now >= post.publish_before:
             why = post.publish_before_reason or "its deadline"
             return "missed", f"not out before {self.local(post.publish_before)} ({why})"
@@ -139,8 +194,9 @@ class PublishOps(StoreBase):
     def outgoing(self, claimed: DeliveryRow | str) -> Any:
         """The :class:`~scheduler.adapters.base.OutgoingPost` of a claimed delivery.
 
-        Each image is checked against the hash it was approved under, so a file changed
-        on disk can never be published in its place.
+        Each image is read once and checked against the hash it was approved under; those
+        bytes travel in the post to the adapter, so a file changed on disk, before or
+        during publishing, can never be published in its place.
         """
         from scheduler.adapters.base import OutgoingImage, OutgoingPost
 
@@ -155,57 +211,112 @@ class PublishOps(StoreBase):
                 p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
         images = []
         for m in row.media:
-            self.media.verify(m.path, m.sha256)
+            data = self.media.verify(m.path, m.sha256)
             images.append(OutgoingImage(path=m.path, mime=m.mime, alt=m.alt, width=m.width,
-                                        height=m.height, sha256=m.sha256, focus=m.focus))
+                                        height=m.height, sha256=m.sha256, focus=m.focus,
+                                        data=data))
         return OutgoingPost(
             delivery_id=row.id, post_id=row.post_id, channel=row.channel, caption=row.caption,
             images=tuple(images), language=post.language, content_hash=post.content_hash,
             due_at=row.due_at, attempt=max(row.attempts, 1), remote_state=row.remote_state,
+            claim_token=row.claim_token if row.state == "publishing" else None,
         )
 
-    # -- outcomes -----------------------------------------------------------------------
+    # -- outcomes ---------------------------------------------------------------------
+    # ``token`` is the claim's fencing token (``Claimed.claim_token``): given, the outcome
+    # is recorded only while that claim is still the delivery's current one, so a
+    # publisher judged dead and taken over can never overwrite what others decided.
     def mark_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
-                       who: str | None = None) -> DeliveryRow:
+                       who: str | None = None, token: int | None = None) -> DeliveryRow:
         return self._settle(delivery_id, "published", ("publishing", "needs_check"),
-                            action="publish", who=who, reason=url or remote_id,
+                            action="publish", who=who, reason=url or remote_id, token=token,
                             remote_id=remote_id, remote_url=url, published_at=self._now(),
                             last_error=None)
 
     def mark_retry(self, delivery_id: str, error: str, next_attempt_at: datetime, *,
-                   who: str | None = None) -> DeliveryRow:
+                   who: str | None = None, token: int | None = None) -> DeliveryRow:
         return self._settle(delivery_id, "retry_wait", ("publishing",), action="retry_later",
-                            who=who, reason=error, last_error=error, wake_at=next_attempt_at)
+                            who=who, reason=error, token=token, last_error=error,
+                            wake_at=next_attempt_at)
 
-    def mark_failed(self, delivery_id: str, error: str, *, who: str | None = None) -> DeliveryRow:
+    def mark_failed(self, delivery_id: str, error: str, *, who: str | None = None,
+                    token: int | None = None, action: str = "fail") -> DeliveryRow:
         return self._settle(delivery_id, "failed", ("publishing", "needs_check", "retry_wait"),
-                            action="fail", who=who, reason=error, last_error=error)
+                            action=action, who=who, reason=error, token=token,
+                            last_error=error)
 
     def mark_needs_check(self, delivery_id: str, reason: str, *,
-                         who: str | None = None) -> DeliveryRow:
+                         who: str | None = None, token: int | None = None) -> DeliveryRow:
         return self._settle(delivery_id, "needs_check", ("publishing",), action="needs_check",
-                            who=who, reason=reason, last_error=reason)
+                            who=who, reason=reason, token=token, last_error=reason)
 
-    def mark_missed(self, delivery_id: str, reason: str, *, who: str | None = None) -> DeliveryRow:
+    def mark_missed(self, delivery_id: str, reason: str, *, who: str | None = None,
+                    token: int | None = None) -> DeliveryRow:
         return self._settle(delivery_id, "missed",
                             ("awaiting_approval", "scheduled", "retry_wait", "publishing"),
-                            action="miss", who=who, reason=reason)
+                            action="miss", who=who, reason=reason, token=token,
+                            last_error=reason)
 
     def _settle(self, delivery_id: str, to: str, allowed: tuple[str, ...], *, action: str,
-                who: str | None, reason: str | None, **values: Any) -> DeliveryRow:
+                who: str | None, reason: str | None, token: int | None = None,
+                **values: Any) -> DeliveryRow:
         d = T["deliveries"]
         with self._write() as conn:
             rows = self._deliveries(conn, [d.c.id == delivery_id])
             if not rows:
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
             row = rows[0]
+            if token is not None and (row.state != "publishing" or row.claim_token != token):
+                raise ClaimLost(
+                    f"delivery {row.ref} is no longer this publisher's claim (it is "
+                    f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
+                )
             if row.state not in allowed:
                 raise UsageError(
                     f"delivery {row.ref} is {row.state}; it cannot become {to} from there"
                 )
-            self._move_or_fail(conn, row, to, action=action, who=who or row.claimed_by,
-                               reason=reason, **values)
+            if not self._move(conn, row, to, action=action, who=who or row.claimed_by,
+                              reason=reason, token=token, **values):
+                if token is not None:
+                    raise ClaimLost(f"delivery {row.ref} was taken over meanwhile; "
+                                    "nothing recorded")
+                raise UsageError(
+                    f"delivery {row.ref} changed while this command ran; look at it again"
+                )
             return self._deliveries(conn, [d.c.id == delivery_id])[0]
+
+    def deadline(self, row: DeliveryRow) -> tuple[datetime, str]:
+        """The last moment ``row`` may still go out, and why: the post's own deadline
+        (closing date, event time) or, sooner, its due time plus the late grace."""
+        p = T["posts"]
+        with self._read() as conn:
+            post = conn.execute(select(p.c.publish_before, p.c.publish_before_reason).where(
+                p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
+        grace = row.due_at + self.late_grace
+        if post.publish_before is not None and post.publish_before < grace:
+            return post.publish_before, post.publish_before_reason or "its deadline"
+        return grace, f"its due time plus the late grace of {format_duration(self.late_grace)}"
+
+    def abandoned_claims(self, stale_after: timedelta, *,
+                         exclude_worker: str | None = None) -> list[DeliveryRow]:
+        """``publishing`` rows whose claimant has been silent for ``stale_after`` and
+        which were claimed at least that long ago, both on the database's clock."""
+        d, hb = T["deliveries"], T["heartbeats"]
+        where = [d.c.state == "publishing"]
+        if exclude_worker is not None:
+            where.append(d.c.claimed_by != exclude_worker)
+        with self._read() as conn:
+            cutoff = self._db_now(conn) - stale_after
+            alive = set(conn.execute(select(hb.c.worker).where(hb.c.seen_at >= cutoff))
+                        .scalars())
+            rows = self._deliveries(conn, where, order=(d.c.claimed_at, d.c.id))
+        return [r for r in rows if r.claimed_by not in alive
+                and (r.claimed_at is None or r.claimed_at < cutoff)]
+
+    def take_over(self, row: DeliveryRow, reason: str, *, who: str) -> DeliveryRow:
+        """``publishing`` → ``needs_check`` for an abandoned claim, only if it is still the
+        very claim that was judged abandoned (same fencing token)."""
+        return self.mark_needs_check(row.id, reason, who=who, token=row.claim_token)
 
     def settle_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
                          who: str | None = None) -> DeliveryRow:
@@ -243,14 +354,23 @@ class PublishOps(StoreBase):
             return self._deliveries(conn, where, order=(d.c.claimed_at, d.c.id),
                                     with_media=True)
 
-    def save_remote_state(self, delivery_id: str, data: dict[str, Any]) -> None:
+    def save_remote_state(self, delivery_id: str, data: dict[str, Any],
+                          token: int | None = None) -> None:
         """Keep what the adapter learnt (container ids, record keys) for the next attempt.
 
-        Replaces the whole document: the adapter passes everything it wants kept.
+        Replaces the whole document: the adapter passes everything it wants kept. With the
+        claim's fencing ``token``, only while that claim is current: a publisher whose claim
+        was taken over must not overwrite the new claimant's progress.
         """
         d = T["deliveries"]
+        where = [d.c.id == delivery_id]
+        if token is not None:
+            where += [d.c.state == "publishing", d.c.claim_token == token]
         with self._write() as conn:
-            done = conn.execute(d.update().where(d.c.id == delivery_id).values(
+            done = conn.execute(d.update().where(*where).values(
                 remote_state=json.dumps(data, default=str, sort_keys=True)))
             if done.rowcount != 1:
+                if token is not None:
+                    raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
+                                    f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")

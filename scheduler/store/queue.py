@@ -11,7 +11,7 @@ before the commit leaves unreferenced files, never rows pointing at missing ones
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,28 @@ def describe_state(state: str) -> str:
     return _STATE_WORDS.get(state, f"is {state}")
 
 
+def skipped_reminders(
+    snap: PostSnapshot, rows: Sequence[DeliveryRow], now: datetime, local: Any
+) -> list[str]:
+    """Why each reminder of ``snap`` that was not queued was left out, one line each."""
+    queued = {(r.channel, r.reminder) for r in rows if r.post_id == snap.post_id}
+    first = {r.channel: r.due_at for r in rows if r.post_id == snap.post_id and not r.reminder}
+    out = []
+    for rem in snap.reminders:
+        ch = rem.content.channel
+        if (ch, rem.offset) in queued:
+            continue
+        announced = first.get(ch)
+        why = ("that time has passed" if rem.due_at <= now
+               else f"it would not come after the post itself ({local(announced)})")
+        out.append(f"{snap.post_id}@{ch}~{rem.offset}: reminder for {local(rem.due_at)} "
+                   f"skipped: {why}")
+    return out
+
+
 DueAt = dict[str, datetime] | datetime
+#: Chooses each post's due times given a function returning a channel's taken times.
+SlotPlan = Callable[[Callable[[str], list[datetime]]], Sequence[DueAt]]
 
 
 class QueueOps(StoreBase):
@@ -55,19 +76,26 @@ class QueueOps(StoreBase):
     # -- adding -------------------------------------------------------------------------
     def add(
         self, snap: PostSnapshot, *, due_at: DueAt, replace: bool = False,
-        require_approval: bool = True,
+        require_approval: bool = True, republish: bool = False,
     ) -> list[DeliveryRow]:
         """Queue one post: one delivery per channel, waiting for approval by default."""
-        return self.add_many([(snap, due_at)], replace=replace, require_approval=require_approval)
+        return self.add_many([(snap, due_at)], replace=replace, republish=republish,
+                             require_approval=require_approval)
 
     def add_many(
-        self, items: Sequence[tuple[PostSnapshot, DueAt]], *, replace: bool = False,
-        require_approval: bool = True,
+        self, items: Sequence[tuple[PostSnapshot, DueAt | None]], *, replace: bool = False,
+        require_approval: bool = True, republish: bool = False, plan: SlotPlan | None = None,
     ) -> list[DeliveryRow]:
-        """Queue several posts in one transaction: all of them or none."""
+        """Queue several posts in one transaction: all of them or none.
+
+        ``plan`` chooses the due times inside the write transaction, from the times
+        already taken as that transaction sees them (``--next-slot``): two adds at the
+        same moment then queue one after the other and never take the same slot.
+        """
         now = self._now()
-        plans = [(snap, self._check_times(snap, due, now)) for snap, due in items]
-        ids = [s.post_id for s, _ in plans]
+        plans = [] if plan is not None else [
+            (snap, self._check_times(snap, due, now)) for snap, due in items]
+        ids = [s.post_id for s, _ in items]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise UsageError(f"post id '{dupes[0]}' is given twice in one command")
@@ -79,10 +107,15 @@ class QueueOps(StoreBase):
                         # Serialise adds as SQLite does, so the media clean-up below can
                         # never remove a file a concurrent add has just decided to reuse.
                         conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                    if plan is not None:
+                        dues = plan(lambda channel: self._taken_times(conn, channel))
+                        plans = [(snap, self._check_times(snap, due, now))
+                                 for (snap, _), due in zip(items, dues, strict=True)]
                     rows: list[str] = []
                     for snap, due in plans:
                         rows += self._insert_post(
-                            conn, snap, due, now, replace, require_approval, created
+                            conn, snap, due, now, replace, require_approval, created,
+                            republish,
                         )
                 except BaseException:
                     self.media.remove(created)
@@ -126,13 +159,26 @@ class QueueOps(StoreBase):
 
     def _insert_post(
         self, conn: Connection, snap: PostSnapshot, due: dict[str, datetime], now: datetime,
-        replace: bool, require_approval: bool, created: list[Path],
+        replace: bool, require_approval: bool, created: list[Path], republish: bool = False,
     ) -> list[str]:
         p, d = T["posts"], T["deliveries"]
         old = conn.execute(
             select(p).where(p.c.post_id == snap.post_id, p.c.current.is_(True))
         ).first()
-        if old is not None and not replace:
+        if old is not None:
+            self._refuse_unsettled(conn, old)
+        published = self._deliveries(conn, [d.c.post_id == snap.post_id,
+                                            d.c.state == "published"])
+        if published and not republish:
+            where = "; ".join(
+                f"on {r.channel} on {self.local(r.published_at)} at "
+                f"{r.remote_url or '(no URL recorded)'}" for r in published
+            )
+            raise UsageError(
+                f"post '{snap.post_id}' was already published {where}; use --republish "
+                "to publish it again"
+            )
+        if old is not None and not (replace or republish):
             raise UsageError(
                 f"post '{snap.post_id}' is already queued; use --replace to queue this "
                 "version instead"
@@ -175,10 +221,46 @@ class QueueOps(StoreBase):
                        f"due {self.local(due[ch.channel])}",
             )
             ids.append(did)
+        ids += self._insert_reminders(conn, snap, due, now, post_row, revision, state, created)
         return ids
 
-    def _supersede(self, conn: Connection, old: Any, revision: int) -> None:
-        p, d = T["posts"], T["deliveries"]
+    def _insert_reminders(
+        self, conn: Connection, snap: PostSnapshot, due: dict[str, datetime], now: datetime,
+        post_row: int, revision: int, state: str, created: list[Path],
+    ) -> list[str]:
+        """The Q&A reminders still ahead, each after its channel's announcement.
+
+        A reminder already past, or not after the announcement on its channel, is left out
+        (:func:`skipped_reminders` says which, for the command's warning).
+        """
+        d = T["deliveries"]
+        ids = []
+        for rem in snap.reminders:
+            ch = rem.content
+            if rem.due_at <= now or rem.due_at <= due[ch.channel]:
+                continue
+            did = f"{snap.post_id}@{ch.channel}~{rem.offset}#r{revision}"
+            conn.execute(d.insert().values(
+                id=did, post_row=post_row, post_id=snap.post_id, channel=ch.channel,
+                adapter=ch.adapter, revision=revision, caption=ch.caption, state=state,
+                due_at=rem.due_at, wake_at=rem.due_at, attempts=0, updated_at=now,
+                reminder=rem.offset,
+            ))
+            self._insert_media(conn, did, ch, created)
+            audit.record(
+                conn, at=now, who=self.user, action="queue", post_id=snap.post_id,
+                delivery_id=did, channel=ch.channel, after=state,
+                reason=f"reminder {rem.offset} of revision {revision}, "
+                       f"due {self.local(rem.due_at)}",
+            )
+            ids.append(did)
+        return ids
+
+    def _refuse_unsettled(self, conn: Connection, old: Any) -> list[DeliveryRow]:
+        """The old revision's deliveries, unless one is in flight or unsettled: replacing
+        (or republishing) then would leave it unsettled for ever, and the new revision could
+        go out beside a post that is in fact already live."""
+        d = T["deliveries"]
         rows = self._deliveries(conn, [d.c.post_row == old.id])
         busy = [r for r in rows if r.state == "publishing"]
         if busy:
@@ -186,6 +268,18 @@ class QueueOps(StoreBase):
                 f"post '{old.post_id}' is being published on {busy[0].channel} right now; "
                 "replace it once that has finished"
             )
+        unsure = [r for r in rows if r.state == "needs_check"]
+        if unsure:
+            raise UsageError(
+                f"post '{old.post_id}' needs a check on {unsure[0].channel} (it may already "
+                "be published); settle it first (`postq run --once` asks the platform, or "
+                "`postq queue retry --yes`), then replace it"
+            )
+        return rows
+
+    def _supersede(self, conn: Connection, old: Any, revision: int) -> None:
+        p = T["posts"]
+        rows = self._refuse_unsettled(conn, old)
         conn.execute(p.update().where(p.c.id == old.id).values(current=False))
         for r in rows:
             if r.state in CANCELLABLE:
@@ -276,12 +370,15 @@ class QueueOps(StoreBase):
         d = T["deliveries"]
         with self._write() as conn:
             post, rows = self._resolve(conn, ref)
-            todo = [r for r in rows if r.state in RESCHEDULABLE]
+            named = [r for r in rows if r.reminder] if "~" in ref else [
+                r for r in rows if not r.reminder]
+            todo = [r for r in named if r.state in RESCHEDULABLE]
             if not todo:
-                raise UsageError(f"{rows[0].ref} cannot be rescheduled: it "
-                                 f"{describe_state(rows[0].state)}")
+                raise UsageError(f"{named[0].ref} cannot be rescheduled: it "
+                                 f"{describe_state(named[0].state)}")
             self._check_when(f"cannot move '{ref}' to", at, self._now(), post.publish_before,
                              post.publish_before_reason)
+            self._check_reminder_order(conn, post, todo, at, ref)
             approved = not post.approval_required or post.approved_hash == post.content_hash
             for r in todo:
                 to = r.state
@@ -292,6 +389,28 @@ class QueueOps(StoreBase):
                     reason=f"from {self.local(r.due_at)} to {self.local(at)}",
                 )
             return self._deliveries(conn, [d.c.id.in_([r.id for r in todo])])
+
+    def _check_reminder_order(
+        self, conn: Connection, post: Any, todo: list[DeliveryRow], at: datetime, ref: str,
+    ) -> None:
+        """A reminder stays after its announcement on the same channel, whichever moves."""
+        d = T["deliveries"]
+        every = self._deliveries(conn, [d.c.post_row == post.id])
+        for r in todo:
+            for other in every:
+                if other.channel != r.channel or other.state not in RESCHEDULABLE:
+                    continue
+                if not r.reminder and other.reminder and other.due_at <= at:
+                    raise UsageError(
+                        f"cannot move '{ref}' to {self.local(at)}: its reminder {other.ref} "
+                        f"is due at {self.local(other.due_at)}, before that; cancel the "
+                        f"reminder first (postq queue cancel {other.ref})"
+                    )
+                if r.reminder and not other.reminder and at <= other.due_at:
+                    raise UsageError(
+                        f"cannot move '{ref}' to {self.local(at)}: a reminder must come "
+                        f"after the post itself ({other.ref} at {self.local(other.due_at)})"
+                    )
 
     def retry(self, ref: str, *, confirm_needs_check: bool) -> list[DeliveryRow]:
         """Put failed (or, once confirmed, needs_check) deliveries back in the queue now."""

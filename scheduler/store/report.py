@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow, PostView
 
@@ -19,15 +20,55 @@ _MARK = {
 }
 
 
-def when(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %Y %H:%M %Z") -> str:
-    return "-" if moment is None else moment.astimezone(zone).strftime(fmt)
+def when(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %Y %H:%M %Z",
+         now: datetime | None = None) -> str:
+    """A time in ``zone``; with seconds when it is due within the next hour of ``now``."""
+    if moment is None:
+        return "-"
+    if now is not None and timedelta(0) <= moment - now < timedelta(hours=1):
+        fmt = fmt.replace("%H:%M", "%H:%M:%S")
+    return moment.astimezone(zone).strftime(fmt)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns sized to their content."""
+def terminal_width() -> int:
+    """The terminal's width (``COLUMNS`` first); 100 when output is not a terminal."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def elide_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` in the middle, so the start and the end (a URL's last
+    part, an id) both stay readable."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+          width: int | None = None, flexible: Sequence[int] = ()) -> str:
+    """Left-aligned columns sized to their content.
+
+    When ``width`` is given and the table is wider, the ``flexible`` columns (indexes) are
+    narrowed, widest first, eliding their cells in the middle, down to 12 characters.
+    """
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    if width is not None:
+        over = sum(widths) + 2 * (len(widths) - 1) - width
+        floor = {c: max(12, len(headers[c])) for c in flexible}
+        while over > 0:
+            # Narrow the widest column that can give, so long ids and URLs share the cut.
+            col = max((c for c in flexible if widths[c] > floor[c]),
+                      key=lambda c: widths[c], default=None)
+            if col is None:
+                break
+            widths[col] -= 1
+            over -= 1
+        rows = [[elide_middle(c, w) for c, w in zip(row, widths, strict=True)]
+                for row in rows]
     lines = ["  ".join(c.ljust(w) for c, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
               for row in rows]
@@ -42,8 +83,16 @@ def pause_lines(pauses: Sequence[PauseRow], zone: tzinfo) -> list[str]:
     return out
 
 
+def channel_label(r: DeliveryRow) -> str:
+    """The channel, and for a Q&A reminder which one: ``outbox reminder -1h``."""
+    return f"{r.channel} reminder {r.reminder}" if r.reminder else r.channel
+
+
 def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
-                   pauses: Sequence[PauseRow] = ()) -> str:
+                   pauses: Sequence[PauseRow] = (), now: datetime | None = None,
+                   width: int | None = None) -> str:
+    """``queue list``: sized to ``width``; a long note or id loses its middle, never
+    its end."""
     paused = {p.channel for p in pauses}
     body = []
     for r in rows:
@@ -52,12 +101,13 @@ def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
         if waiting and (None in paused or r.channel in paused):
             note = "paused" + (f"; {note}" if note else "")
         due = r.next_attempt_at or r.due_at
-        body.append([when(due, zone, "%Y-%m-%d %H:%M %Z"), r.post_id, r.channel,
-                     _MARK.get(r.state, r.state), str(r.attempts), note[:60]])
-    return table(["DUE", "POST", "CHANNEL", "STATE", "TRIES", "NOTE"], body)
+        body.append([when(due, zone, "%Y-%m-%d %H:%M %Z", now), r.post_id, channel_label(r),
+                     _MARK.get(r.state, r.state), str(r.attempts), note])
+    return table(["DUE", "POST", "CHANNEL", "STATE", "TRIES", "NOTE"], body,
+                 width=width, flexible=(1, 2, 5))
 
 
-def post_text(view: PostView, zone: tzinfo) -> str:
+def post_text(view: PostView, zone: tzinfo, now: datetime | None = None) -> str:
     """``queue show``: the post, each channel's caption and media, and its history."""
     approval = "not required"
     if view.approval_required:
@@ -74,11 +124,17 @@ def post_text(view: PostView, zone: tzinfo) -> str:
         why = f" ({view.publish_before_reason})" if view.publish_before_reason else ""
         lines.append(f"  deadline: before {when(view.publish_before, zone)}{why}")
     for d in view.deliveries:
-        lines += ["", f"[{d.channel}] {_MARK.get(d.state, d.state)}, due "
-                      f"{when(d.due_at, zone)}, attempts {d.attempts}"]
+        label = f"[{d.channel}]" if not d.reminder else f"  [{d.channel}] reminder {d.reminder}"
+        if d.revision != view.revision:
+            label += f" (revision {d.revision})"
+        lines += ["", f"{label} {_MARK.get(d.state, d.state)}, due "
+                      f"{when(d.due_at, zone, now=now)}, attempts {d.attempts}"]
+        if d.published_at is not None:
+            lines.append(f"  published on {when(d.published_at, zone)} at "
+                         f"{d.remote_url or d.remote_id or '(no URL recorded)'}")
         if d.next_attempt_at:
             lines.append(f"  next attempt: {when(d.next_attempt_at, zone)}")
-        if d.remote_url or d.remote_id:
+        elif d.remote_url or d.remote_id:
             lines.append(f"  published: {d.remote_url or d.remote_id}")
         if d.last_error:
             lines.append(f"  last error: {d.last_error}")
@@ -135,7 +191,7 @@ def status_text(
     lines += [f"  {state:<18} {n}" for state, n in counts.items()]
     lines += ["", "Next due:"]
     if due:
-        lines += ["  " + line for line in delivery_table(due, zone, pauses).splitlines()]
+        lines += ["  " + line for line in delivery_table(due, zone, pauses, now=now).splitlines()]
     else:
         lines.append("  nothing queued")
     lines += ["", "Publishers:"]

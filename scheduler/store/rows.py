@@ -15,6 +15,44 @@ from typing import Any
 from scheduler.timeutil import utc_iso
 
 
+def damaged(delivery_id: str, column: str, value: Any, expected: str) -> str:
+    """The one sentence for a delivery row whose stored value cannot be read back."""
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return (f"delivery {delivery_id} in the queue database is damaged: {column} holds "
+            f"{shown}, not {expected}; correct it in the database or restore a backup")
+
+
+def read_time(delivery_id: str, column: str, value: Any) -> datetime | None:
+    """A stored time as an aware UTC datetime, or a StoreError naming the row."""
+    from datetime import UTC
+
+    from scheduler.errors import StoreError
+
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError:
+        raise StoreError(damaged(delivery_id, column, value, "a time")) from None
+
+
+def read_state(delivery_id: str, raw: Any) -> dict[str, Any]:
+    """The adapter's remote state document, or a StoreError naming the row."""
+    from scheduler.errors import StoreError
+
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise StoreError(damaged(delivery_id, "remote_state", raw, "a JSON object"))
+    return value
+
+
 def _iso(moment: datetime | None) -> str | None:
     return utc_iso(moment) if moment is not None else None
 
@@ -63,6 +101,11 @@ class DeliveryRow:
     updated_at: datetime | None = None
     remote_state: dict[str, Any] = field(default_factory=dict)
     media: tuple[MediaRow, ...] = ()
+    #: A Q&A reminder's offset before the event (``-1h``); '' for the post itself.
+    reminder: str = ""
+    #: The fencing token of the claim this row was read under: every outcome the
+    #: claimant records must name it, so a claim taken over meanwhile records nothing.
+    claim_token: int = 0
 
     @property
     def delivery_id(self) -> str:
@@ -70,8 +113,9 @@ class DeliveryRow:
 
     @property
     def ref(self) -> str:
-        """``ID@CHANNEL``, what a person types to name it."""
-        return f"{self.post_id}@{self.channel}"
+        """``ID@CHANNEL`` (``ID@CHANNEL~-1h`` for a reminder), what a person types."""
+        tail = f"~{self.reminder}" if self.reminder else ""
+        return f"{self.post_id}@{self.channel}{tail}"
 
     @property
     def attempt(self) -> int:
@@ -88,7 +132,7 @@ class DeliveryRow:
             "due_at": _iso(self.due_at), "next_attempt_at": _iso(self.next_attempt_at),
             "attempts": self.attempts, "remote_id": self.remote_id,
             "remote_url": self.remote_url, "last_error": self.last_error,
-            "published_at": _iso(self.published_at),
+            "published_at": _iso(self.published_at), "reminder": self.reminder or None,
         }
 
 

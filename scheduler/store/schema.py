@@ -113,7 +113,8 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         Column("last_error", Text),
         Column("published_at", UTCDateTime),
         Column("updated_at", UTCDateTime, nullable=False),
-        UniqueConstraint("post_row", "channel", name="uq_deliveries_channel"),
+        *([UniqueConstraint("post_row", "channel", name="uq_deliveries_channel")]
+          if version < 3 else []),
     )
     Index("ix_deliveries_state_wake", deliveries.c.state, deliveries.c.wake_at)
     Index("ix_deliveries_due", deliveries.c.due_at)
@@ -165,7 +166,55 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         # v2: adapter progress kept across attempts, and the audit trail looked up by post.
         deliveries.append_column(Column("remote_state", Text))
         Index("ix_events_post", events.c.post_id, events.c.id)
+    if version >= 3:
+        _add_reminders(deliveries)
+    if version >= 4:
+        # v4: the fencing token of the current claim, raised by every claim, so a publisher
+        # that lost its claim can no longer record an outcome (see PublishOps.claim_due).
+        deliveries.append_column(
+            Column("claim_token", Integer, nullable=False, default=0, server_default="0"))
+    if version >= 5:
+        _credentials_table(md)
     return md
+
+
+def _add_reminders(deliveries: Table) -> None:
+    """v3: Q&A reminders are extra deliveries of the same post row on the same channel.
+
+    ``reminder`` is the offset before the event (``-1h``), or '' for the post itself, so
+    one channel holds the announcement and each of its reminders once.
+    """
+    deliveries.append_column(
+        Column("reminder", String(16), nullable=False, server_default="", default="")
+    )
+    Index("uq_deliveries_slot", deliveries.c.post_row, deliveries.c.channel,
+          deliveries.c.reminder, unique=True)
+
+
+def _credentials_table(md: MetaData) -> Table:
+    """v5: tokens a platform handed back, encrypted (see :mod:`scheduler.credentials`).
+
+    ``secret`` is Fernet ciphertext of the access and refresh tokens; the expiry times and
+    scopes stay readable so ``status`` can warn without the key. ``version`` grows with
+    every new token pair, and ``lease_by``/``lease_until`` mark the one publisher allowed
+    to present the refresh token, so several publishers never present it twice.
+    """
+    return Table(
+        "credentials", md,
+        Column("channel", String(100), primary_key=True),
+        Column("platform", String(32), nullable=False),
+        Column("secret", Text, nullable=False),
+        Column("expires_at", UTCDateTime),
+        Column("refresh_expires_at", UTCDateTime),
+        Column("obtained_at", UTCDateTime, nullable=False),
+        Column("scopes", Text, nullable=False),
+        Column("state", String(16), nullable=False),  # active | retired
+        Column("note", Text),
+        Column("version", Integer, nullable=False),
+        Column("lease_by", String(200)),
+        Column("lease_until", UTCDateTime),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
 
 
 METADATA = build_metadata()
@@ -177,8 +226,58 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_events_post ON events (post_id, id)"))
 
 
+def _migrate_to_reminders(conn: Connection) -> None:
+    """Add ``deliveries.reminder`` and make (post row, channel, reminder) the unique slot.
+
+    PostgreSQL drops the old constraint in place. SQLite cannot drop a table constraint, so
+    the two delivery tables are rebuilt from the new definition and copied: the media table
+    first (it refers to deliveries), so no foreign key is ever left dangling and the step
+    runs inside the caller's transaction with foreign keys on.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(text("ALTER TABLE deliveries DROP CONSTRAINT uq_deliveries_channel"))
+        conn.execute(text("ALTER TABLE deliveries ADD COLUMN reminder VARCHAR(16) "
+                          "NOT NULL DEFAULT ''"))
+        conn.execute(text("CREATE UNIQUE INDEX uq_deliveries_slot "
+                          "ON deliveries (post_row, channel, reminder)"))
+        return
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    new = build_metadata(3)
+    old_cols = [c.name for c in build_metadata(2).tables["deliveries"].columns]
+    dialect = conn.dialect
+    deliveries, media = new.tables["deliveries"], new.tables["delivery_media"]
+    conn.execute(text(str(CreateTable(deliveries).compile(dialect=dialect))
+                      .replace("TABLE deliveries", "TABLE deliveries_v3", 1)))
+    cols = ", ".join(old_cols)
+    conn.execute(text(f"INSERT INTO deliveries_v3 ({cols}) SELECT {cols} FROM deliveries"))
+    conn.execute(text(str(CreateTable(media).compile(dialect=dialect))
+                      .replace("TABLE delivery_media", "TABLE delivery_media_v3", 1)
+                      .replace("REFERENCES deliveries ", "REFERENCES deliveries_v3 ")))
+    conn.execute(text("INSERT INTO delivery_media_v3 SELECT * FROM delivery_media"))
+    conn.execute(text("DROP TABLE delivery_media"))
+    conn.execute(text("DROP TABLE deliveries"))
+    # Renaming rewrites delivery_media_v3's reference to the new name (SQLite 3.26+).
+    conn.execute(text("ALTER TABLE deliveries_v3 RENAME TO deliveries"))
+    conn.execute(text("ALTER TABLE delivery_media_v3 RENAME TO delivery_media"))
+    for index in deliveries.indexes:
+        conn.execute(text(str(CreateIndex(index).compile(dialect=dialect))))
+
+
+def _migrate_to_claim_tokens(conn: Connection) -> None:
+    conn.execute(text(
+        "ALTER TABLE deliveries ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0"))
+
+
+def _migrate_to_credentials(conn: Connection) -> None:
+    _credentials_table(MetaData()).create(conn)
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
+    4: _migrate_to_credentials,
+}
 
 
 def read_version(conn: Connection) -> int | None:
@@ -187,7 +286,15 @@ def read_version(conn: Connection) -> int | None:
         return None
     meta = T["meta"]
     value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-    return int(value) if value is not None else None
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"the queue database is damaged: its meta row 'schema_version' holds {value!r}, "
+            "not a version number; restore the database from a backup"
+        ) from None
 
 
 def create_schema(conn: Connection, version: int = SCHEMA_VERSION) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from scheduler.errors import UsageError
 from scheduler.store import audit
@@ -29,9 +29,13 @@ class ReadOps(StoreBase):
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        """Current deliveries by due time, optionally of one state or channel."""
+        """Current deliveries by due time, optionally of one state or channel.
+
+        Published deliveries of earlier revisions stay listed: what is out stays visible.
+        """
         d, p = T["deliveries"], T["posts"]
-        where = [d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True)))]
+        where = [or_(d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
+                     d.c.state == "published")]
         if state is not None:
             where.append(d.c.state == check_state(state))
         if channel is not None:
@@ -48,14 +52,27 @@ class ReadOps(StoreBase):
             raise UsageError(f"no delivery has the id '{delivery_id}'")
         return rows[0]
 
-    def show(self, post_id: str) -> PostView:
-        """Everything about one post: current revision, each channel, the whole history."""
+    def show(self, ref: str) -> PostView:
+        """Everything about one post (``ID``) or one channel of it (``ID@CHANNEL``):
+        current revision, published deliveries of earlier ones, the whole history."""
         d = T["deliveries"]
+        post_id, _, channel = ref.partition("@")
+        wanted: set[str] = set()
         with self._read() as conn:
+            if channel:
+                # The same message as cancel for an unknown channel or reminder.
+                wanted = {r.id for r in self._resolve(conn, ref)[1]}
+                channel = channel.split("#", 1)[0].split("~", 1)[0]
             post = self._current_post(conn, post_id)
-            rows = self._deliveries(conn, [d.c.post_row == post.id], order=(d.c.channel,),
-                                    with_media=True)
+            rows = self._deliveries(
+                conn, [or_(d.c.post_row == post.id,
+                           and_(d.c.post_id == post.post_id, d.c.state == "published"))],
+                order=(d.c.revision, d.c.channel, d.c.due_at), with_media=True)
             events = audit.read(conn, post_id)
+        if channel:
+            rows = [r for r in rows if r.id in wanted or (
+                r.state == "published" and r.channel == channel and "~" not in ref)]
+            events = [e for e in events if e.channel in (None, channel)]
         return PostView(
             post_id=post.post_id, revision=post.revision, kind=post.kind,
             language=post.language, source_path=post.source_path,
@@ -105,11 +122,28 @@ class ReadOps(StoreBase):
         with self._read() as conn:
             return self._deliveries(conn, where, with_media=True)
 
+    def milestones(self) -> list[tuple[str, str, str]]:
+        """Each current post's closing date or event time: ``(post_id, kind, iso)``, for
+        marking them on the calendar."""
+        p = T["posts"]
+        out = []
+        with self._read() as conn:
+            for post_id, details in conn.execute(
+                    select(p.c.post_id, p.c.details).where(p.c.current.is_(True))):
+                found = json.loads(details or "{}")
+                for kind in ("closing_date", "event_at"):
+                    if found.get(kind):
+                        out.append((post_id, kind, str(found[kind])))
+        return out
+
     def taken_times(self, channel: str) -> list[datetime]:
         """Times already spoken for on ``channel`` (for ``--next-slot`` and ``min_gap``)."""
-        d = T["deliveries"]
         with self._read() as conn:
-            return list(conn.execute(
-                select(d.c.due_at).where(d.c.channel == channel, d.c.state.in_(_TAKEN))
-                .order_by(d.c.due_at)
-            ).scalars())
+            return self._taken_times(conn, channel)
+
+    def _taken_times(self, conn: Connection, channel: str) -> list[datetime]:
+        d = T["deliveries"]
+        return list(conn.execute(
+            select(d.c.due_at).where(d.c.channel == channel, d.c.state.in_(_TAKEN))
+            .order_by(d.c.due_at)
+        ).scalars())

@@ -1,0 +1,144 @@
+"""LinkedIn's Images and Posts APIs.
+
+See :mod:`tests.fakes.common` for the failure modes every stand-in shares.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, json_of
+from tests.peers import LocalServer, Recorded, Reply
+
+# -- LinkedIn ------------------------------------------------------------------------------
+
+
+def li_error(status: int, message: str, code: str | None = None,
+             service_code: int | None = None) -> Reply:
+    doc: dict[str, Any] = {"message": message, "status": status}
+    if code:
+        doc["code"] = code
+    if service_code is not None:
+        doc["serviceErrorCode"] = service_code
+    return Reply(status, doc)
+
+
+class FakeLinkedIn(FakePlatform):
+    """Images API (initializeUpload + upload URL) and Posts API of an organisation."""
+
+    permanent_text = "ERROR :: /commentary :: Text length 3001 exceeds the maximum of 3000"
+
+    def __init__(self, server: LocalServer, token: str, *, org: str = "2414183",
+                 now: datetime = NOW) -> None:
+        super().__init__(server, token, now=now)
+        self.org = f"urn:li:organization:{org}"
+        self.images: dict[str, dict[str, Any]] = {}
+        self.posts: list[dict[str, Any]] = []
+
+    def _failure(self, mode: str) -> Reply:
+        if mode == "transient":
+            return li_error(500, "Internal Server Error")
+        if mode == "rate_limit":
+            return li_error(429, "Resource level throttle APPLICATION DAY limit for calls to this "
+                                 "resource is reached.", "TOO_MANY_REQUESTS", 101)
+        if mode == "permanent":
+            return li_error(422, self.permanent_text)
+        if mode == "expired_token":
+            return li_error(401, "The token used in the request has expired",
+                            "EXPIRED_ACCESS_TOKEN", 65600)
+        raise AssertionError(mode)
+
+    def handle(self, req: Recorded, path: str, query: dict[str, str]) -> Reply:
+        if req.method == "PUT" and path.startswith("/dms-uploads/"):
+            urn = "urn:li:image:" + path.rsplit("/", 1)[-1]
+            if urn not in self.images or not self.authorised(req):
+                return li_error(400, "bad upload")
+            self.images[urn]["bytes"] = req.body
+            return Reply(201, b"")
+        if not self.authorised(req):
+            return li_error(401, "Invalid access token", "INVALID_ACCESS_TOKEN", 65600)
+        version = req.headers.get("Linkedin-Version", "")
+        if not re.fullmatch(r"\d{6}", version):
+            return li_error(426, "A version header is required", "VERSION_MISSING")
+        if not self.served(version):
+            # A version is served for one year, then answered with 426 NONEXISTENT_VERSION
+            # (https://learn.microsoft.com/en-us/linkedin/marketing/versioning and the
+            # sunset table at .../linkedin/marketing/integrations/migrations).
+            return li_error(426, f"Requested version {version}01 is not active",
+                            "NONEXISTENT_VERSION")
+        if req.headers.get("X-Restli-Protocol-Version") != "2.0.0":
+            return li_error(400, "Rest.li protocol version 2.0.0 is required")
+        if req.method == "POST" and path == "/rest/images" and query.get("action") == "initializeUpload":
+            owner = ((json_of(req) or {}).get("initializeUploadRequest") or {}).get("owner")
+            if owner != self.org:
+                return li_error(403, "Not enough permissions to upload for this owner")
+            key = f"D4D10AQ{self.new_id()}"
+            self.images[f"urn:li:image:{key}"] = {"bytes": None}
+            return Reply(200, {"value": {"uploadUrlExpiresAt": 1_800_000_000_000,
+                                         "uploadUrl": f"{self.base_url}/dms-uploads/{key}",
+                                         "image": f"urn:li:image:{key}"}})
+        if req.method == "POST" and path == "/rest/posts":
+            self.publish_calls += 1
+            mode = self.take_failure()
+            if mode and mode not in AFTER_CREATE:
+                return self._failure(mode)
+            doc = json_of(req) or {}
+            problem_ = self._invalid(doc)
+            if problem_:
+                return li_error(422, problem_)
+            same = [p for p in self.posts if p.get("commentary") == doc.get("commentary")]
+            if same:
+                # A repeat of a recent post is refused, naming the original.
+                return li_error(422, f"Content is a duplicate of {same[0]['id']}",
+                                "DUPLICATE_POST")
+            urn = f"urn:li:share:{7_000_000_000_000_000_000 + len(self.posts) + 1}"
+            stamp = int(self.now.timestamp() * 1000)
+            self.posts.append({**doc, "id": urn, "createdAt": stamp, "publishedAt": stamp})
+            self.created(urn)
+            if mode in AFTER_CREATE:
+                return self.after_create(mode)
+            return Reply(201, b"", headers={"x-restli-id": urn})
+        if req.method == "GET" and path == "/rest/posts" and query.get("q") == "author":
+            if query.get("author") != self.org:
+                return li_error(403, "Not enough permissions")
+            shown = [p for p in reversed(self.posts) if self.listed(p["id"])]
+            rows = shown[: int(query.get("count", 10))]
+            return Reply(200, {"elements": rows, "paging": {"start": 0, "count": len(rows)}})
+        if req.method == "GET" and path.startswith("/rest/posts/"):
+            from urllib.parse import unquote
+
+            wanted = unquote(path.removeprefix("/rest/posts/"))
+            for p in self.posts:
+                if p["id"] == wanted:
+                    return Reply(200, p)
+            return li_error(404, f"Post {wanted} not found")
+        if req.method == "GET" and path == "/rest/organizations/" + self.org.rsplit(":", 1)[-1]:
+            return Reply(200, {"id": int(self.org.rsplit(":", 1)[-1]),
+                               "localizedName": "Careers at the Department"})
+        return li_error(404, f"No virtual resource found for {path}")
+
+    def served(self, version: str) -> bool:
+        """Released by now and less than a year old (month + 12, as LinkedIn serves them)."""
+        year, month = int(version[:4]), int(version[4:])
+        released = (year, month) <= (self.now.year, self.now.month)
+        sunset = (year + 1, month)
+        return released and (self.now.year, self.now.month) < sunset
+
+    def _invalid(self, doc: dict[str, Any]) -> str | None:
+        if doc.get("author") != self.org:
+            return "/author is not the organisation"
+        if doc.get("lifecycleState") != "PUBLISHED" or doc.get("visibility") != "PUBLIC":
+            return "/lifecycleState or /visibility invalid"
+        if doc.get("distribution", {}).get("feedDistribution") != "MAIN_FEED":
+            return "/distribution/feedDistribution is required"
+        content = doc.get("content") or {}
+        media = [content["media"]] if "media" in content else (
+            (content.get("multiImage") or {}).get("images") or [])
+        for item in media:
+            if self.images.get(item.get("id"), {}).get("bytes") is None:
+                return f"/content/media/id {item.get('id')} was never uploaded"
+        return None
+
+

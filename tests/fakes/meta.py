@@ -1,0 +1,186 @@
+"""Meta's Graph API: Instagram and Threads containers.
+
+See :mod:`tests.fakes.common` for the failure modes every stand-in shares.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, form_of
+from tests.peers import LocalServer, Recorded, Reply
+
+# -- Meta: Instagram and Threads containers ---------------------------------------------
+
+
+def meta_error(code: int, message: str, *, subcode: int | None = None, transient: bool = False,
+               user_msg: str | None = None, status: int = 400,
+               headers: dict[str, str] | None = None) -> Reply:
+    err: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
+                           "is_transient": transient, "fbtrace_id": "AbCdEf123"}
+    if subcode is not None:
+        err["error_subcode"] = subcode
+    if user_msg:
+        err["error_user_msg"] = user_msg
+    return Reply(status, {"error": err}, headers=headers or {})
+
+
+def meta_failure(mode: str) -> Reply:
+    if mode == "transient":
+        # Meta answers "try again" with HTTP 400 and a negative code, not with a 5xx:
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes/
+        return meta_error(-1, "Instagram server error. Try again.", subcode=2207001,
+                          transient=True)
+    if mode == "rate_limit":
+        usage = {"17841400000000000": [{"type": "instagram", "call_count": 100,
+                                        "total_cputime": 20, "total_time": 30,
+                                        "estimated_time_to_regain_access": 7}]}
+        return meta_error(4, "Application request limit reached", transient=True,
+                          headers={"X-Business-Use-Case-Usage": json.dumps(usage)})
+    if mode == "permanent":
+        return meta_error(100, "Invalid parameter", subcode=2207010,
+                          user_msg="The caption exceeds the maximum length.")
+    if mode == "expired_token":
+        return meta_error(190, "Error validating access token: Session has expired on Tuesday, "
+                               "01-Dec-26 08:00:00 PST.", subcode=463)
+    raise AssertionError(mode)
+
+
+class FakeGraphContainers(FakePlatform):
+    """Instagram's (or, with ``flavour="threads"``, Threads') container API.
+
+    Images are fetched by URL as Meta does: URLs under ``<base_url>/media/`` are read from
+    ``media_dir`` (what the ``directory`` media host writes), anything else is refused
+    with Meta's "media could not be fetched" error.
+    """
+
+    permanent_text = "The caption exceeds the maximum length."
+
+    def __init__(self, server: LocalServer, token: str, media_dir: Path, *,
+                 user: str = "17841400000000001", flavour: str = "instagram",
+                 processing_polls: int = 0, quota_usage: int = 3, quota_total: int = 50,
+                 now: datetime = NOW) -> None:
+        super().__init__(server, token, now=now)
+        self.user = user
+        self.flavour = flavour
+        self.media_dir = media_dir
+        self.processing_polls = processing_polls
+        self.quota_usage, self.quota_total = quota_usage, quota_total
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.posts: list[dict[str, Any]] = []
+        self.fetched: list[bytes] = []
+        #: When set, the next container built ends in ERROR with this ``error_message``
+        #: (Threads) / ``status`` text (Instagram), as the container status reference shows:
+        #: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container/
+        self.container_error: str | None = None
+        if flavour == "instagram":
+            self.create, self.publish = "media", "media_publish"
+            self.limit, self.status_field, self.text = ("content_publishing_limit", "status_code",
+                                                        "caption")
+        else:
+            self.create, self.publish = "threads", "threads_publish"
+            self.limit, self.status_field, self.text = "threads_publishing_limit", "status", "text"
+
+    @property
+    def media_url(self) -> str:
+        return f"{self.base_url}/media"
+
+    def _fetch(self, url: str) -> bytes | None:
+        prefix = self.media_url + "/"
+        if not url.startswith(prefix):
+            return None
+        target = self.media_dir / url[len(prefix):]
+        return target.read_bytes() if target.is_file() else None
+
+    def handle(self, req: Recorded, path: str, query: dict[str, str]) -> Reply:
+        if req.method == "GET" and path.startswith("/media/"):
+            data = self._fetch(self.base_url + path)
+            return Reply(200, data) if data is not None else Reply(404, "not found")
+        if not self.authorised(req):
+            return meta_error(190, "Invalid OAuth access token - Cannot parse access token")
+        user = f"/{self.user}"
+        if req.method == "GET" and path == f"{user}/{self.limit}":
+            return Reply(200, {"data": [{"quota_usage": self.quota_usage, "config": {
+                "quota_total": self.quota_total, "quota_duration": 86400}}]})
+        if req.method == "POST" and path == f"{user}/{self.create}":
+            return self._create(form_of(req))
+        if req.method == "POST" and path == f"{user}/{self.publish}":
+            return self._publish(form_of(req))
+        if req.method == "GET" and path == f"{user}/{self.create}":
+            rows = sorted((p for p in self.posts if self.listed(p["id"])),
+                          key=lambda p: p["timestamp"], reverse=True)
+            return Reply(200, {"data": rows[: int(query.get("limit", 25))]})
+        if req.method == "GET" and path == user:
+            return Reply(200, {"id": self.user, "username": "careers_gov"})
+        if req.method == "GET" and path.strip("/") in self.containers:
+            box = self.containers[path.strip("/")]
+            if box["status"] == "IN_PROGRESS":
+                box["polls"] += 1
+                if box["polls"] > self.processing_polls:
+                    box["status"] = "ERROR" if box.get("error") else "FINISHED"
+            answer = {"id": box["id"], self.status_field: box["status"]}
+            if box["status"] == "ERROR":
+                if self.flavour == "threads":
+                    answer["error_message"] = box["error"]
+                else:
+                    answer["status"] = f"Error: {box['error']}"
+            return Reply(200, answer)
+        for post in self.posts:
+            if req.method == "GET" and path == f"/{post['id']}":
+                return Reply(200, {"id": post["id"], "permalink": post["permalink"]})
+        return meta_error(100, f"Unsupported get request. Object with ID '{path.strip('/')}' "
+                               "does not exist", subcode=33)
+
+    def _create(self, form: dict[str, Any]) -> Reply:
+        kind = form.get("media_type", "IMAGE")
+        if kind in ("IMAGE",) or "image_url" in form:
+            data = self._fetch(str(form.get("image_url", "")))
+            if data is None or not data.startswith(b"\xff\xd8"):
+                return meta_error(9004, "The media could not be fetched from this URI",
+                                  subcode=2207052)
+            self.fetched.append(data)
+        if kind == "CAROUSEL":
+            children = str(form.get("children", "")).split(",")
+            if not 2 <= len(children) <= 10 or any(c not in self.containers for c in children):
+                return meta_error(100, "Invalid parameter", subcode=2207021)
+            if any(self.containers[c]["status"] != "FINISHED" for c in children):
+                # Children must be FINISHED before the carousel is built (content
+                # publishing guide, carousel posts); otherwise "media not ready".
+                return meta_error(9007, "The media is not ready for publishing, please wait "
+                                        "for a moment", subcode=2207027)
+        box = {"id": self.new_id(), "status": "IN_PROGRESS", "polls": 0, "form": form,
+               "error": self.container_error}
+        self.container_error = None
+        self.containers[box["id"]] = box
+        return Reply(200, {"id": box["id"]})
+
+    def _publish(self, form: dict[str, Any]) -> Reply:
+        self.publish_calls += 1
+        mode = self.take_failure()
+        if mode and mode not in AFTER_CREATE:
+            return meta_failure(mode)
+        box = self.containers.get(str(form.get("creation_id")))
+        if box is None:
+            return meta_error(100, "Invalid parameter", subcode=2207008)
+        if box["status"] == "EXPIRED":
+            return meta_error(100, "The container has expired", subcode=2207020)
+        if box["status"] == "PUBLISHED":
+            return meta_error(100, "The media has already been published", subcode=2207006)
+        if box["status"] != "FINISHED":
+            return meta_error(9007, "Media ID is not available", subcode=2207027)
+        box["status"] = "PUBLISHED"
+        media_id = self.new_id()
+        site = "instagram.com/p" if self.flavour == "instagram" else "threads.net/@careers_gov/post"
+        self.posts.append({"id": media_id, self.text: box["form"].get(self.text, ""),
+                           "permalink": f"https://www.{site}/{media_id[-8:]}/",
+                           "timestamp": self.now.strftime("%Y-%m-%dT%H:%M:%S+0000")})
+        self.quota_usage += 1
+        self.created(media_id)
+        if mode in AFTER_CREATE:
+            return self.after_create(mode)
+        return Reply(200, {"id": media_id})
+
+
