@@ -567,3 +567,17 @@ def test_publish_time_limits_count_bare_links_and_bluesky_bytes(tmp_path: Path) 
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
     assert adapter.fit_problems(post(family * 121), bluesky, "Bluesky") == [
         "the caption is 3,025 bytes in UTF-8; Bluesky allows 3,000"]
+
+
+def test_bluesky_links_a_bare_domain_with_its_https_address() -> None:
+    """Bluesky's app links bare domains too; the facet carries the address a browser opens
+    and the byte range of the text as written."""
+    from scheduler.adapters.facets import build_facets
+
+    text = "Café jobs: www.example.gov.uk/careers."
+    (facet,) = build_facets(text)
+    start = len("Café jobs: ".encode())
+    assert facet == {"index": {"byteStart": start,
+                               "byteEnd": start + len(b"www.example.gov.uk/careers")},
+                     "features": [{"$type": "app.bsky.richtext.facet#link",
+                                   "uri": "https://www.example.gov.uk/careers"}]}
