@@ -29,7 +29,8 @@ from scheduler.timeutil import (
     parse_when,
 )
 
-__all__ = ["RuleContext", "check_images", "check_channels", "resolve_times", "run_rules"]
+__all__ = ["RuleContext", "check_channels", "check_images", "check_text", "resolve_times",
+           "run_rules"]
 
 # Longer image paths are mistakes; the file system refuses names past 255 bytes a part.
 MAX_IMAGE_PATH = 1024
