@@ -280,9 +280,11 @@ def _define_models() -> None:
             terms = list(self.policy.deny_terms)
             if self.policy.deny_terms_file:
                 f = self.resolve(self.policy.deny_terms_file)
+                data = read_regular_file(f, MAX_DENY_TERMS_BYTES, self.path,
+                                         "policy.deny_terms_file")
                 try:
-                    text = f.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
                     raise ConfigError(
                         f"cannot read the deny-terms file {f}: {exc}", self.path,
                         "policy.deny_terms_file",
@@ -293,6 +295,25 @@ def _define_models() -> None:
                         terms.append(line)
             return terms
 
+        def brand_file(self, key: str) -> Path | None:
+            """``[brand] font`` or ``logo`` as a path: a regular file of a sane size, checked
+            before any image library opens it (``/dev/zero`` would hang it); else one
+            sentence naming the setting and its file."""
+            rel = getattr(self.brand, key)
+            if not rel:
+                return None
+            path = self.resolve(rel)
+            where = f"[brand] {key}"
+            try:
+                exists = path.exists()
+            except (OSError, ValueError):
+                exists = True  # let the check below say what is wrong with it
+            if not exists:
+                raise ConfigError(f"{rel}: file not found (looked for {path})", self.path,
+                                  where)
+            check_regular_file(path, MAX_BRAND_FILE_BYTES, self.path, where)
+            return path
+
         def channel(self, name: str) -> ChannelSettings:
             try:
                 return self.channels[name]
@@ -301,6 +322,43 @@ def _define_models() -> None:
                     f"no channel '{name}' is configured{_hint(name, self.channels)}"
                     f"{real_channel_hint(name)}", self.path, f"channels.{name}",
                 ) from None
+
+
+#: Size caps for files the settings point at: a deny list is text, a font or logo a few MB.
+MAX_DENY_TERMS_BYTES = 1024 * 1024
+MAX_BRAND_FILE_BYTES = 32 * 1024 * 1024
+
+
+def check_regular_file(path: Path, limit: int, config: Path | None, key: str) -> int:
+    """The size of ``path`` if it is a regular file within ``limit`` bytes; else one
+    sentence naming the setting. A device (``/dev/zero``), a pipe or a folder is refused
+    before anything reads it, so no command can hang on one."""
+    import stat
+
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                          config, key) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path} is not a regular file", config, key)
+    if info.st_size > limit:
+        raise ConfigError(f"{path} is {info.st_size:,} bytes; the limit is {limit:,}",
+                          config, key)
+    return info.st_size
+
+
+def read_regular_file(path: Path, limit: int, config: Path | None, key: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see check_regular_file)."""
+    check_regular_file(path, limit, config, key)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", config, key) from None
+    if len(data) > limit:  # grew since the check
+        raise ConfigError(f"{path} is over {limit:,} bytes", config, key)
+    return data
 
 
 def _hint(word: str, choices: Any) -> str:

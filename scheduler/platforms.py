@@ -18,6 +18,23 @@ import regex
 
 # A URL as the platforms' own parsers see one: scheme, host and anything up to white space.
 URL_RE = regex.compile(r"https?://[^\s<>\"']+", regex.IGNORECASE)
+# Any scheme followed by //, or a protocol-relative //host: the allow-list sees them all.
+_SCHEME_RE = regex.compile(
+    r"(?<![\p{L}\p{N}_/:])(?:[a-z][a-z0-9+.\-]*:)?//[\p{L}\p{N}\[][^\s<>\"']*",
+    regex.IGNORECASE)
+# A domain without a scheme, as twitter-text finds one (extractUrlsWithIndices in
+# https://github.com/twitter/twitter-text/blob/master/js/src/extractUrlsWithIndices.js):
+# not after a letter, digit, @, $, # or one of -_./ ; labels of ASCII letters, digits,
+# - and _; a known top-level domain; then an optional port, path, query or fragment.
+_BARE_RE = regex.compile(
+    r"(?<![A-Za-z0-9@$#\-_./\uFF20\uFF03])"
+    r"((?:[A-Za-z0-9_-]+\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]+))(?![A-Za-z0-9_-])"
+    r"(?::[0-9]+)?(?:[/?#][^\s<>\"']*)?")
+# twitter-text's validSpecialCCTLD: a one-label .co or .tv name is a link even bare.
+_SPECIAL_CCTLD = {"co", "tv"}
+# Special-use names (RFC 6761, RFC 2606) are no public TLD, but a platform with its own
+# list may still link them; the allow-list treats them as links to stay on the safe side.
+_SPECIAL_USE = {"example", "test", "invalid", "localhost", "local", "onion"}
 # Trailing punctuation is not part of a link in any of the platforms' parsers.
 _URL_TRAIL = ".,;:!?)]}'\""
 HASHTAG_RE = regex.compile(r"(?<![\p{L}\p{N}_&/])#([\p{L}\p{N}_]*\p{L}[\p{L}\p{N}_]*)")
@@ -28,15 +45,62 @@ _EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
 _X_HEAVY_RE = regex.compile(r"[^\u0000-\u10FF\u2000-\u200D\u2010-\u201F\u2032-\u2037]")
 
 
+@lru_cache(maxsize=1)
+def _public_suffixes() -> object:
+    # The Public Suffix List's ICANN section holds every delegated top-level domain (the
+    # IANA root zone twitter-text's own TLD list is made from); loaded on first use.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(accept_unknown=False, only_icann=True)
+
+
+@lru_cache(maxsize=2048)
+def is_tld(label: str) -> bool:
+    """Whether ``label`` is a top-level domain in use (or a special-use name)."""
+    label = label.lower()
+    if label in _SPECIAL_USE:
+        return True
+    psl = _public_suffixes()
+    return psl.publicsuffix(f"x.{label}") is not None  # type: ignore[attr-defined]
+
+
+def _trim(url: str) -> str:
+    url = url.rstrip(_URL_TRAIL)
+    # A closing bracket is part of the link only when the link opened it (Wikipedia paths).
+    while url.endswith(")") and url.count("(") < url.count(")"):
+        url = url[:-1].rstrip(_URL_TRAIL)
+    return url
+
+
 @lru_cache(maxsize=4096)
 def find_urls(text: str) -> tuple[tuple[int, int, str], ...]:
-    """Return ``(start, end, url)`` for each link in ``text`` (character offsets).
+    """Return ``(start, end, href)`` for each link in ``text`` (character offsets).
 
+    Links are found as the platforms find them: with any scheme, protocol-relative
+    (``//host``), and bare domains such as ``gov.uk/careers`` or ``www.example.co.uk``,
+    which X, Threads, LinkedIn and Facebook all make clickable and count as links.
+    ``href`` is the link as a browser would open it (``https://`` added to a bare
+    domain); ``text[start:end]`` is the link as written. One finder serves the
+    allow-list, the link limits and the character counts, so they always agree.
     Cached: validation asks about the same caption for every channel of a post."""
-    found = []
-    for m in URL_RE.finditer(text):
-        url = m.group(0).rstrip(_URL_TRAIL)
-        found.append((m.start(), m.start() + len(url), url))
+    found: list[tuple[int, int, str]] = []
+    for m in _SCHEME_RE.finditer(text):
+        url = _trim(m.group(0))
+        href = "https:" + url if url.startswith("//") else url
+        found.append((m.start(), m.start() + len(url), href))
+    for m in _BARE_RE.finditer(text):
+        if any(s <= m.start() < e for s, e, _ in found):
+            continue
+        domain, tld = m.group(1), m.group(2)
+        if not is_tld(tld):
+            continue
+        url = _trim(m.group(0))
+        has_path = len(url) > len(domain)
+        one_label = domain.count(".") == 1
+        if one_label and not has_path and tld.lower() not in _SPECIAL_CCTLD and len(tld) == 2:
+            continue  # twitter-text's invalidShortDomain: "readme.md" alone is no link
+        found.append((m.start(), m.start() + len(url), "https://" + url))
+    found.sort()
     return tuple(found)
 
 
@@ -133,6 +197,8 @@ class PlatformProfile:
     formats: tuple[str, ...]
     links_clickable: bool = True
     requires_image: bool = False
+    # A second limit on the UTF-8 size of the text, beside the counted length.
+    text_max_bytes: int | None = None
 
     def count(self, text: str) -> int:
         return self.counter(text)
@@ -195,6 +261,9 @@ PROFILES: dict[str, PlatformProfile] = {
             max_images=4, image_max_bytes=1_000_000, aspect_min=0.1, aspect_max=10.0,
             render_size=(1200, 1200), min_width=320, max_width=2000, alt_limit=2000,
             formats=("jpeg",),
+            # app.bsky.feed.post: text maxGraphemes 300 and maxLength 3000 (UTF-8 bytes),
+            # https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json
+            text_max_bytes=3000,
         ),
         # Local channels: they take what the organisation gives them, so limits are wide.
         PlatformProfile(

@@ -22,13 +22,37 @@ class TimeProblem(ValueError):
     """A time that cannot be used as written; the message says why and what to write."""
 
 
+#: The longest duration postq accepts anywhere (settings, reminders, ``--at +N``): longer
+#: ones are typing mistakes, and arithmetic with them would overflow the date range.
+MAX_DURATION = timedelta(days=36500)
+#: Times postq will schedule or compare: converting a time outside these years to
+#: another zone can leave Python's date range (year 1 minus an hour).
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9998
+
+
 def parse_duration(text: str) -> timedelta:
-    """Parse ``30m``, ``2h``, ``1d12h``, ``-1d`` into a timedelta."""
+    """Parse ``30m``, ``2h``, ``1d12h``, ``-1d`` into a timedelta (at most 100 years)."""
     m = _DURATION_RE.match(str(text))
     if not m:
         raise TimeProblem(f"'{text}' is not a duration such as 30m, 2h or 1d")
-    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _PART_RE.findall(m.group(2)))
+    parts = _PART_RE.findall(m.group(2))
+    if any(len(n) > 12 for n, _ in parts):
+        raise TimeProblem(f"'{text}' is longer than {MAX_DURATION.days:,} days")
+    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise TimeProblem(f"'{text}' is longer than {MAX_DURATION.days:,} days")
     return timedelta(seconds=-seconds if m.group(1) == "-" else seconds)
+
+
+def check_range(moment: datetime, text: object) -> datetime:
+    """Refuse an aware time outside the years postq schedules in, with one sentence."""
+    try:
+        year = moment.astimezone(UTC).year
+    except (OverflowError, ValueError):
+        year = 0
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise TimeProblem(f"'{text}' is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+    return moment
 
 
 def format_duration(delta: timedelta) -> str:
@@ -76,8 +100,18 @@ def parse_when(value: object, zone: tzinfo, now: datetime | None = None) -> date
     """Turn a post's ``publish_at`` or a ``--at`` argument into an aware datetime.
 
     Accepts ``2026-12-01 09:00`` (local), ISO-8601 with an offset, a YAML datetime, and,
-    when ``now`` is given, the relative forms ``+2h`` and ``tomorrow 09:00``.
+    when ``now`` is given, the relative forms ``+2h`` and ``tomorrow 09:00``. Times
+    outside the years 1970 to 9998 are refused (see :func:`check_range`).
     """
+    try:
+        moment = _parse_when(value, zone, now)
+    except OverflowError:
+        raise TimeProblem(f"'{value}' is outside the years {EARLIEST_YEAR} to "
+                          f"{LATEST_YEAR}") from None
+    return check_range(moment, value)
+
+
+def _parse_when(value: object, zone: tzinfo, now: datetime | None = None) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             return value

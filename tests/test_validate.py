@@ -179,8 +179,8 @@ def test_duplicate_ids_across_files(project: Project) -> None:
         (b"---\nkind: careers_promo\nchannels: [outbox\nrole: x\n---\n",
          "posts/bad.md:4: malformed YAML: did not find expected ',' or ']'"),
         (b"---\nkind: careers_promo\nx: !!python/object/apply:os.system ['touch pwned']\n---\n",
-         "posts/bad.md:3: YAML tag !!python/object/apply:os.system is not allowed; post files "
-         "hold plain values only"),
+         "posts/bad.md:3: x: YAML tag !!python/object/apply:os.system is not allowed; post "
+         "files hold text, numbers, true/false, dates, lists and key: value maps only"),
         (b"---\n- a\n- b\n---\n",
          "posts/bad.md:2: the front matter must be a mapping of key: value lines"),
     ],

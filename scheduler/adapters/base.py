@@ -32,7 +32,7 @@ from scheduler.errors import (
     PublishError,
     TransientPublishError,
 )
-from scheduler.platforms import URL_RE, PlatformProfile, get_profile, title_of
+from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
 from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
@@ -257,12 +257,16 @@ class Adapter(ABC):
         if length > profile.text_limit:
             problems.append(f"the caption is {length} {profile.counting}; {who} allows "
                             f"{profile.text_limit}")
+        size = len(post.caption.encode("utf-8"))
+        if profile.text_max_bytes is not None and size > profile.text_max_bytes:
+            problems.append(f"the caption is {size:,} bytes in UTF-8; {who} allows "
+                            f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
         if profile.requires_image and not post.images:
             problems.append(f"{who} needs at least one image")
         if profile.max_links is not None:
-            links = len(URL_RE.findall(post.caption))
+            links = len(find_urls(post.caption))
             if links > profile.max_links:
                 problems.append(f"{links} links; {who} allows {profile.max_links}")
         for n, image in enumerate(post.images, start=1):

@@ -23,9 +23,10 @@ def run_guarded(func: F) -> F:
             return func(*args, **kwargs)
         except PostqError as exc:
             from scheduler.redaction import redact
+            from scheduler.textsafety import show
 
             for line in exc.messages():
-                click.echo(f"error: {redact(line)}", err=True)
+                click.echo(f"error: {show(redact(line))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -21,6 +21,7 @@ def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> 
     """Show the audit trail of one post, or of everything, oldest first."""
     from scheduler.store import Store
     from scheduler.store.report import event_csv, event_table
+    from scheduler.textsafety import show
 
     settings = load_settings(ctx)
     store = Store.open(settings)
@@ -36,8 +37,8 @@ def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> 
         return
     events = store.events(post_id)
     if as_csv:
-        click.echo(event_csv(events), nl=False)
+        click.echo(show(event_csv(events)), nl=False)
     elif events:
-        click.echo(event_table(events, settings.zone))
+        click.echo(show(event_table(events, settings.zone)))
     else:
         click.echo("The audit trail is empty.")

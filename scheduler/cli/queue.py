@@ -197,6 +197,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """
     from scheduler.store.report import post_text
     from scheduler.team.gate import approval_note
+    from scheduler.textsafety import show as visible
 
     settings, store = _open(ctx)
     view = store.show(ref)
@@ -207,7 +208,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
             d["approval"] = notes.get(d["delivery_id"])
         click.echo(json.dumps(js, indent=2, ensure_ascii=False))
     else:
-        click.echo(post_text(view, settings.zone, store.clock.now(), notes))
+        click.echo(visible(post_text(view, settings.zone, store.clock.now(), notes)))
 
 
 @queue.command("cancel")

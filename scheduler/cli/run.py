@@ -64,6 +64,7 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
     from scheduler.publish.service import record_stop, serve
     from scheduler.publish.worker import Publisher
     from scheduler.store import Store
+    from scheduler.textsafety import show
 
     store = Store.open(settings)
     publisher = Publisher(settings, store)
@@ -86,8 +87,8 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
             profile = publisher.registry.channel_profile(settings.channels[row.channel])
             click.echo(f"  caption: {profile.count(post.caption)} of {profile.text_limit} "
                        f"{profile.counting}, as {title_of(profile)} counts:")
-            for line in post.caption.splitlines() or [""]:
-                click.echo(f"    | {line}")
+            for line in post.caption.split("\n"):
+                click.echo(f"    | {show(line)}")
             if not requests:
                 click.echo("  (no HTTP request: this adapter writes locally)")
             for req in requests:
@@ -97,7 +98,7 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
                 if req.body is not None:
                     body = json.dumps(req.body, ensure_ascii=False, indent=2, default=str)
                     for line in body.splitlines():
-                        click.echo(f"    {line}")
+                        click.echo(f"    {show(line)}")
         publisher.close()
         return
     from scheduler.credentials.tokens import check_key

@@ -28,6 +28,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """
     from scheduler.content.pipeline import brand_file
     from scheduler.content.validate import collect_paths, validate_files
+    from scheduler.textsafety import show
     from scheduler.timeutil import Clock
 
     settings = load_settings(ctx)
@@ -44,9 +45,9 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
         for problem in report.problems:
-            click.echo(str(problem), err=True)
+            click.echo(show(str(problem)), err=True)
         for warning in report.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"warning: {show(str(warning))}", err=True)
         bad = sum(1 for p in report.posts if not p.ok)
         noted = len(report.warnings)
         if report.ok:

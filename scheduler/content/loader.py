@@ -9,6 +9,7 @@ can report everything in one pass. YAML goes through the safe loader only: a
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from scheduler.content.model import NESTED_MODELS, POST_ADAPTER, known_keys
+from scheduler.content.model import NESTED_MODELS, POST_ADAPTER, TEXT_FIELDS, known_keys
+from scheduler.content.yamlnodes import NodeBuilder, YamlRefused
 from scheduler.errors import Problem
+from scheduler.textsafety import describe, hidden_characters
 
 # Post files are short; anything far larger is a mistake (or an attack) and is refused
 # before it is read, so a 10 MB file costs nothing.
@@ -128,27 +131,82 @@ def read_post(path: Path, display: str | None = None) -> LoadedPost:
     yaml_text = _split_front_matter(post)
     if yaml_text is None:
         return post
+    if _refuse_hidden_in_file(post, yaml_text):
+        return post
     _parse_yaml(post, yaml_text)
+    if post.problems:
+        return post
+    _refuse_hidden_in_values(post, post.raw, "")
     if post.problems:
         return post
     _check_model(post)
     return post
 
 
+_KEY_ON_LINE = re.compile(r"^\s*(?:-\s+)?([\w.-]+)\s*:")
+
+
+def _hidden_message(text: str) -> str | None:
+    hidden = hidden_characters(text)
+    if not hidden:
+        return None
+    names = ", ".join(dict.fromkeys(describe(c) for _, c in hidden))
+    return (f"contains {names}: control, invisible and bidirectional characters can hide "
+            "text from reviewers and rules; remove them")
+
+
+def _refuse_hidden_in_file(post: LoadedPost, yaml_text: str) -> bool:
+    """Refuse control, invisible and bidi characters anywhere in the file, by line."""
+    front_lines = yaml_text.count("\n") + 1
+    found = False
+    for n, line in enumerate(post.text.split("\n"), start=1):
+        message = _hidden_message(line)
+        if message is None:
+            continue
+        found = True
+        if 2 <= n <= front_lines + 1:
+            key = _KEY_ON_LINE.match(line)
+            post.problem(key.group(1) if key else "", message, line=n)
+        elif n > front_lines + 1:
+            post.problem("caption", message, line=n)
+        else:
+            post.problem("", message, line=n)
+    return found
+
+
+def _refuse_hidden_in_values(post: LoadedPost, value: Any, path: str) -> None:
+    """The same refusal for characters written as YAML escapes (``"\\e[8m"``)."""
+    if isinstance(value, str):
+        message = _hidden_message(value)
+        if message:
+            post.problem(path, message)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_hidden_in_values(post, key, path)
+            _refuse_hidden_in_values(post, item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_hidden_in_values(post, item, f"{path}[{i}]")
+
+
+def _refuse_aliases(yaml_text: str) -> None:
+    """Refuse an alias where it is written, before any node is composed or built: a
+    400-byte alias bomb would otherwise expand to gigabytes."""
+    for event in yaml.parse(yaml_text, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlRefused(event.start_mark.line, "",
+                              "YAML aliases (*name) are not allowed; write the value out")
+
+
 def _parse_yaml(post: LoadedPost, yaml_text: str) -> None:
     loader = _SafeLoader(yaml_text)
     try:
+        if "*" in yaml_text:  # an alias is always written with a '*'
+            _refuse_aliases(yaml_text)
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 2 if mark else 1
-        tag = ""
-        if exc.problem and "tag" in exc.problem:
-            tag = exc.problem.split("tag", 1)[1].strip(" :'")
-            tag = tag.replace("tag:yaml.org,2002:", "!!")
-        post.problem("", f"YAML tag {tag or '(unknown)'} is not allowed; post files hold "
-                         "plain values only", line=line)
+        data = NodeBuilder(loader, TEXT_FIELDS).build(node) if node is not None else None
+    except YamlRefused as exc:
+        post.problem(exc.field, str(exc), line=exc.line + 2)
         return
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -166,9 +224,6 @@ def _parse_yaml(post: LoadedPost, yaml_text: str) -> None:
         return
     if not isinstance(data, dict):
         post.problem("", "the front matter must be a mapping of key: value lines", line=2)
-        return
-    if not all(isinstance(k, str) for k in data):
-        post.problem("", "every front-matter key must be text", line=2)
         return
     post.raw = data
     post.lines[""] = 1

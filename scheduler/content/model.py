@@ -143,3 +143,38 @@ NESTED_MODELS: dict[str, type[BaseModel]] = {
     "overlay": OverlayText,
     "overrides": ChannelOverride,
 }
+
+
+def _text_fields() -> frozenset[str]:
+    """Field paths (``images[].alt``, ``overrides.*.caption``) whose value is text.
+
+    The YAML reader keeps these as written, so ``era: 1943`` stays the text "1943"."""
+    from types import NoneType, UnionType
+    from typing import Union, get_args, get_origin
+
+    def kind_of(annotation: Any) -> str | None:
+        args = get_args(annotation)
+        if get_origin(annotation) in (Union, UnionType):
+            kinds = {kind_of(a) for a in args if a is not NoneType}
+            return kinds.pop() if len(kinds) == 1 else None
+        if annotation is str:
+            return "str"
+        if get_origin(annotation) is list and args == (str,):
+            return "list"
+        return None
+
+    out: set[str] = set()
+    models: list[tuple[str, type[BaseModel]]] = [("", m) for m in KINDS.values()]
+    models += [("images[].", ImageRef), ("overlay.", OverlayText),
+               ("overrides.*.", ChannelOverride)]
+    for prefix, model in models:
+        for name, info in model.model_fields.items():
+            kind = kind_of(info.annotation)
+            if kind == "str":
+                out.add(prefix + name)
+            elif kind == "list":
+                out.add(f"{prefix}{name}[]")
+    return frozenset(out)
+
+
+TEXT_FIELDS = _text_fields()

@@ -22,7 +22,7 @@ from scheduler.content.snapshot import (
     ReminderSnapshot,
 )
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
-from scheduler.errors import ConfigError, PostFileError, Problem
+from scheduler.errors import PostFileError, Problem
 from scheduler.timeutil import format_duration, localize, parse_duration
 
 
@@ -40,14 +40,9 @@ def brand_style(settings: Settings) -> Any:
 
 
 def brand_file(settings: Settings, key: str) -> Path | None:
-    """A ``[brand]`` file that exists; else an error naming the setting and its file."""
-    value = getattr(settings.brand, key)
-    if not value:
-        return None
-    path = settings.resolve(value)
-    if not path.is_file():
-        raise ConfigError(f"{value}: file not found (looked for {path})", settings.path,
-                          f"[brand] {key}")
+    """A ``[brand]`` file that exists and is a regular file of a sane size; else an error
+    naming the setting and its file (see :meth:`Settings.brand_file`)."""
+    path: Path | None = settings.brand_file(key)
     return path
 
 

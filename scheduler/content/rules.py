@@ -1,163 +1,51 @@
 """Every rule a post must pass, run over a loaded file; each problem is recorded, none raised.
 
 Rules read the raw front matter defensively, so a file with a type error still gets its
-links, deny-listed terms, images and channels checked in the same pass.
+links, deny-listed terms, images and channels checked in the same pass. The text rules
+live in :mod:`scheduler.content.textrules`, the shared context in
+:mod:`scheduler.content.context`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from scheduler.adapters import AdapterRegistry
-from scheduler.config import Settings, real_channel_hint
+from scheduler.config import real_channel_hint
 from scheduler.content.compose import compose_caption, overlay_texts
+from scheduler.content.context import RuleContext
 from scheduler.content.loader import LoadedPost
-from scheduler.errors import MediaError, PostqError
+from scheduler.content.model import ID_RE
+from scheduler.content.textrules import check_sent, check_text
+from scheduler.errors import MediaError
 from scheduler.platforms import HASHTAG_RE, PlatformProfile, find_urls
-from scheduler.timeutil import TimeProblem, localize, parse_duration, parse_when
+from scheduler.timeutil import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    TimeProblem,
+    localize,
+    parse_duration,
+    parse_when,
+)
+
+__all__ = ["RuleContext", "check_channels", "check_images", "check_text", "resolve_times",
+           "run_rules"]
+
+# Longer image paths are mistakes; the file system refuses names past 255 bytes a part.
+MAX_IMAGE_PATH = 1024
 
 _TITLES = re.compile(
     r"^(mr|mrs|ms|miss|mx|dr|sir|dame|lord|lady|prof|professor|colonel|col|major|captain|"
     r"capt|general|gen|director)\.?\s", re.IGNORECASE)
 
 
-@dataclass
-class RuleContext:
-    """What rules need beyond the file: settings, limits per channel, caches."""
-
-    settings: Settings
-    registry: AdapterRegistry
-    deny_terms: list[str]
-    profiles: dict[str, PlatformProfile] = field(default_factory=dict)
-    profile_errors: dict[str, str] = field(default_factory=dict)
-    _deny_re: re.Pattern[str] | None = None
-    _probe_cache: dict[Path, Any] = field(default_factory=dict)
-    _asset_cache: dict[str, tuple[Path, bool, bool]] = field(default_factory=dict)
-    _glyph_cache: dict[tuple[str, Path | None], list[str]] = field(default_factory=dict)
-    _assets_real: Path | None = None
-
-    @classmethod
-    def create(cls, settings: Settings, registry: AdapterRegistry | None = None) -> RuleContext:
-        ctx = cls(settings, registry or AdapterRegistry.from_entry_points(),
-                  settings.deny_terms())
-        for name, ch in settings.channels.items():
-            try:
-                ctx.profiles[name] = ctx.registry.channel_profile(ch)
-            except PostqError as exc:
-                ctx.profile_errors[name] = str(exc)
-        if ctx.deny_terms:
-            alts = []
-            for term in sorted(ctx.deny_terms, key=len, reverse=True):
-                esc = re.escape(term.casefold())
-                pre = r"(?<!\w)" if term[:1].isalnum() else ""
-                post = r"(?!\w)" if term[-1:].isalnum() else ""
-                alts.append(pre + esc + post)
-            ctx._deny_re = re.compile("|".join(alts))
-        return ctx
-
-    def deny_hit(self, text: str) -> str | None:
-        if self._deny_re is None or not text:
-            return None
-        m = self._deny_re.search(text.casefold())
-        return m.group(0) if m else None
-
-    def asset(self, rel: str) -> tuple[Path, bool, bool]:
-        """``(real path, inside assets/, is a file)`` for an image path, once per run:
-        many posts share an image, and resolving links costs a system call per part."""
-        if rel not in self._asset_cache:
-            assets = self.settings.assets_dir
-            if self._assets_real is None:
-                self._assets_real = Path(os.path.realpath(assets))
-            real = Path(os.path.realpath(assets / rel))
-            self._asset_cache[rel] = (real, real.is_relative_to(self._assets_real),
-                                      real.is_file())
-        return self._asset_cache[rel]
-
-    def glyphs_missing(self, text: str, font: Path | None) -> list[str]:
-        key = (text, font)
-        if key not in self._glyph_cache:
-            from scheduler.media import missing_glyphs
-
-            self._glyph_cache[key] = missing_glyphs(text, font)
-        return self._glyph_cache[key]
-
-    def probe(self, path: Path) -> Any:
-        if path not in self._probe_cache:
-            from scheduler.media import probe_image
-
-            try:
-                self._probe_cache[path] = probe_image(path)
-            except MediaError as exc:
-                self._probe_cache[path] = exc
-        return self._probe_cache[path]
-
-
-def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
-    """Every piece of human-readable text in the post, with its field path."""
-    raw = post.raw
-    if post.body:
-        yield "caption", post.body
-    for key, value in raw.items():
-        if key in ("images", "overlay", "overrides", "hashtags", "channels", "kind", "id"):
-            continue
-        if isinstance(value, str):
-            yield key, value
-    images, overlay, overrides, tags = (raw.get(k) for k in ("images", "overlay", "overrides",
-                                                            "hashtags"))
-    for i, img in enumerate(images if isinstance(images, list) else []):
-        if isinstance(img, dict) and isinstance(img.get("alt"), str):
-            yield f"images[{i}].alt", img["alt"]
-    if isinstance(overlay, dict):
-        for k in ("headline", "subline"):
-            if isinstance(overlay.get(k), str):
-                yield f"overlay.{k}", overlay[k]
-    for ch, ov in (overrides.items() if isinstance(overrides, dict) else ()):
-        if isinstance(ov, dict) and isinstance(ov.get("caption"), str):
-            yield f"overrides.{ch}.caption", ov["caption"]
-    for i, tag in enumerate(tags if isinstance(tags, list) else []):
-        if isinstance(tag, str):
-            yield f"hashtags[{i}]", tag
-
-
-def _body_line(post: LoadedPost, text: str, needle: str) -> int:
-    idx = text.find(needle)
-    return post.body_line + (text[:idx].count("\n") if idx >= 0 else 0)
-
-
-def check_text(post: LoadedPost, ctx: RuleContext) -> None:
-    """Links (https, allow-listed host) and deny-listed terms in every text field."""
-    allowed = {h.lower().rstrip(".") for h in ctx.settings.policy.link_hosts}
-    for field_name, text in _texts(post):
-        line = _body_line(post, text, "") if field_name == "caption" else None
-        hit = ctx.deny_hit(text)
-        if hit:
-            if field_name == "caption":
-                idx = text.casefold().find(hit)
-                line = post.body_line + text[:idx].count("\n")
-            post.problem(field_name, f"contains the deny-listed term '{hit}'", line)
-        urls = [u for _, _, u in find_urls(text)]
-        if field_name in ("apply_url", "questions_url") and not urls:
-            urls = [text]
-        for url in urls:
-            where = _body_line(post, text, url) if field_name == "caption" else None
-            parts = urlsplit(url)
-            if parts.scheme.lower() != "https":
-                post.problem(field_name, f"link {url} is not https", where)
-                continue
-            host = (parts.hostname or "").lower().rstrip(".")
-            if not host or host not in allowed:
-                listed = ", ".join(sorted(allowed)) or "none configured"
-                post.problem(field_name, f"link host '{host}' is not on the allow-list "
-                             f"([policy] link_hosts: {listed})", where)
-            elif parts.username or parts.password or parts.port not in (None, 443):
-                post.problem(field_name, f"link {url} carries credentials or a port", where)
+def check_file_name_id(post: LoadedPost) -> None:
+    """A post without ``id:`` takes its file name as its id; the same rules apply."""
+    if "id" not in post.raw and not ID_RE.match(post.path.stem):
+        post.problem("id", f"the file name '{post.path.stem}' is not a valid id (lower-case "
+                     "letters, digits and hyphens, at most 80); rename the file or add an "
+                     "id: line", line=1)
 
 
 def resolve_times(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
@@ -179,10 +67,16 @@ def check_kind_rules(post: LoadedPost, ctx: RuleContext, times: dict[str, dateti
     raw, zone = post.raw, ctx.settings.zone
     kind = raw.get("kind")
     publish = times.get("publish_at")
-    if kind == "careers_promo" and isinstance(raw.get("closing_date"), date) and publish:
-        closing = raw["closing_date"]
+    # The model's value, as the snapshot will hold it: a quoted "2026-12-14" is a date too.
+    closing = getattr(post.model, "closing_date", None) or raw.get("closing_date")
+    if kind == "careers_promo" and isinstance(closing, date):
         if isinstance(closing, datetime):
             closing = closing.date()
+        if not EARLIEST_YEAR <= closing.year <= LATEST_YEAR:
+            post.problem("closing_date", f"{closing.isoformat()} is outside the years "
+                         f"{EARLIEST_YEAR} to {LATEST_YEAR}")
+            closing = None
+    if kind == "careers_promo" and isinstance(closing, date) and publish:
         closes = localize(datetime.combine(closing, time(0, 0)), zone)
         if publish >= closes:
             post.problem("closing_date", f"{closing.isoformat()} is on or before the publish "
@@ -238,7 +132,17 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
         if not isinstance(alt, str) or not alt.strip():
             post.problem(f"{name}.alt", "missing alt text: every image needs a description")
         rel = img.get("path")
-        if not isinstance(rel, str) or not rel:
+        if isinstance(rel, str) and not rel.strip():
+            post.problem(f"{name}.path", "empty: give the image's file name inside assets/")
+        if not isinstance(rel, str) or not rel.strip():
+            resolved.append(None)
+            continue
+        if "\0" in rel:  # reported with the other control characters
+            resolved.append(None)
+            continue
+        if len(rel) > MAX_IMAGE_PATH:
+            post.problem(f"{name}.path", f"'{rel[:40]}...' is not a usable file name "
+                         f"(at most {MAX_IMAGE_PATH} characters, no NUL)")
             resolved.append(None)
             continue
         p = Path(rel)
@@ -250,7 +154,13 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
             post.problem(f"{name}.path", f"'{rel}' contains '..'; give a path inside assets/")
             resolved.append(None)
             continue
-        real, inside, is_file = ctx.asset(rel)
+        try:
+            real, inside, is_file = ctx.asset(rel)
+        except (OSError, ValueError) as exc:
+            post.problem(f"{name}.path", f"cannot open assets/{rel}: "
+                         f"{getattr(exc, 'strerror', None) or exc}")
+            resolved.append(None)
+            continue
         if not inside:
             post.problem(f"{name}.path", f"'{rel}' is a link that leads outside assets/")
             resolved.append(None)
@@ -260,8 +170,9 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
             resolved.append(None)
             continue
         info = ctx.probe(real)
-        if isinstance(info, MediaError):
-            post.problem(f"{name}.path", str(info))
+        broken = str(info) if isinstance(info, MediaError) else ctx.decode_problem(real)
+        if broken:
+            post.problem(f"{name}.path", broken)
             resolved.append(None)
             continue
         resolved.append(real)
@@ -302,6 +213,13 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         cap_field = f"overrides.{ch}.caption" if ch in model.overrides and \
             model.overrides[ch].caption else "caption"
         cap_line = post.body_line if cap_field == "caption" else None
+        check_sent(post, ctx, cap_field, cap.text, f"the caption for {ch}", cap_line)
+        if profile.text_max_bytes is not None:
+            size = len(cap.text.encode("utf-8"))
+            if size > profile.text_max_bytes:
+                post.problem(cap_field, line=cap_line, message=(
+                    f"the caption for {ch} is {size:,} bytes in UTF-8; {profile.name} "
+                    f"allows {profile.text_max_bytes:,}"))
         if cap.count > cap.limit:
             post.problem(cap_field, line=cap_line, message=(
                 f"the caption for {ch} is {cap.count} {profile.counting} long; "
@@ -315,13 +233,14 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         links = len(find_urls(cap.text))
         if profile.max_links is not None and links > profile.max_links:
             post.problem(cap_field, f"{ch} allows {profile.max_links} links; the caption has "
-                         f"{links}")
+                         f"{links}", cap_line)
         if len(model.images) > profile.max_images:
             post.problem("images", f"{ch} takes at most {profile.max_images} image(s); the "
                          f"post has {len(model.images)}")
         if profile.requires_image and not model.images:
             post.problem("images", f"{ch} ({profile.name}) needs at least one image")
         for n, img in enumerate(model.images):
+            check_sent(post, ctx, f"images[{n}].alt", img.alt, "the alt text")
             if len(img.alt) > profile.alt_limit:
                 post.problem(f"images[{n}].alt", f"alt text is {len(img.alt)} characters; "
                              f"{ch} allows {profile.alt_limit}")
@@ -355,8 +274,11 @@ def check_overlay_glyphs(post: LoadedPost, ctx: RuleContext, times: dict[str, da
     texts = overlay_texts(post.model, ctx.settings.zone, times.get("event_at"))
     if texts is None:
         return
-    font = ctx.settings.resolve(ctx.settings.brand.font) if ctx.settings.brand.font else None
+    font = ctx.settings.brand_file("font")
     field_name = "overlay" if post.model.overlay else "overlay (default)"
+    for text in texts:
+        if text:
+            check_sent(post, ctx, field_name, text, "the image overlay")
     missing = ctx.glyphs_missing(" ".join(t for t in texts if t), font)
     if missing:
         shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing[:5])
@@ -369,6 +291,7 @@ def run_rules(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
     if not post.raw:
         return {}
     check_text(post, ctx)
+    check_file_name_id(post)
     times = resolve_times(post, ctx)
     check_kind_rules(post, ctx, times)
     paths = check_images(post, ctx)

@@ -116,7 +116,11 @@ def opened(source: Path) -> Iterator[Image.ImageFile.ImageFile]:
             yield img
 
 
-def _orientation(img: Image.Image) -> int:
+def _orientation(img: Image.Image, header_only: bool = False) -> int:
+    # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
+    # pixel data; a header probe reads only an eXIf chunk that comes before them.
+    if header_only and img.format == "PNG" and "exif" not in img.info:
+        return 1
     try:
         value = img.getexif().get(_ORIENTATION_TAG, 1)
     except _DECODE_ERRORS:
@@ -135,7 +139,7 @@ def probe_image(source: Path) -> ImageInfo:
             frames = int(getattr(img, "n_frames", 1))
         except _DECODE_ERRORS:
             raise MediaError(f"{source}: not a readable image (the frames are corrupt)") from None
-        width, height = _upright_size(img.size, _orientation(img))
+        width, height = _upright_size(img.size, _orientation(img, header_only=True))
         fmt = (img.format or "unknown").upper()
         return ImageInfo(width, height, _FORMAT_NAMES.get(fmt, fmt.lower()), frames)
 

@@ -172,12 +172,24 @@ CSV_FIELDS = ("id", "at", "who", "action", "post_id", "delivery_id", "channel",
               "state_before", "state_after", "reason")
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV Injection":
+# https://owasp.org/www-community/attacks/CSV_Injection) gets a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def event_csv(events: Sequence[EventRow]) -> str:
+    """The audit trail as CSV, safe to open in a spreadsheet (no cell is a formula)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     for e in events:
-        w.writerow(e.as_dict())
+        w.writerow({k: _csv_cell(v) for k, v in e.as_dict().items()})
     return buf.getvalue()
 
 

@@ -1,0 +1,1 @@
+"""Attacks postq withstands, one file per area; each test is named after its attack."""
