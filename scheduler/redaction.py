@@ -62,6 +62,13 @@ def remember(*values: str) -> None:
                     _known.add(v)
 
 
+def forget_all() -> None:
+    """Forget every remembered secret: for a process that starts over on other
+    configurations, such as a test run, where one test's secrets are not the next one's."""
+    with _lock:
+        _known.clear()
+
+
 def known_secrets() -> frozenset[str]:
     with _lock:
         return frozenset(_known)
