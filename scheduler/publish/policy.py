@@ -54,9 +54,13 @@ def check_texts(texts: dict[str, str], ctx: Any) -> list[str]:
     """
     from scheduler.content.loader import LoadedPost
     from scheduler.content.rules import check_text
+    from scheduler.textsafety import describe, hidden_characters
 
+    hidden = [f"{name}: contains {describe(found[0][1])}, which could hide text from a "
+              "reviewer" for name, value in texts.items()
+              if (found := hidden_characters(value))]
     images = [{"alt": v} for k, v in texts.items() if k.startswith("images[")]
     loaded = LoadedPost(path=Path("snapshot"), display="snapshot", body=texts.get("caption", ""),
                         raw={"images": images} if images else {})
     check_text(loaded, ctx)
-    return [f"{p.field}: {p.message}" for p in loaded.problems]
+    return hidden + [f"{p.field}: {p.message}" for p in loaded.problems]

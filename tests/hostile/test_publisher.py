@@ -204,6 +204,20 @@ def test_deny_listed_alt_text_queued_elsewhere_is_held(tmp_path: Path) -> None:
     assert Recording.sent == []
 
 
+def test_hidden_characters_queued_elsewhere_are_held(tmp_path: Path) -> None:
+    """A snapshot made by something other than this postq's loader (an older version, a
+    script writing the queue) is still asked the loader's question at claim time."""
+    env = make_env(tmp_path, FixedClock(T0 - timedelta(hours=1)))
+    env["store"].add(snap("io", ("social",), caption="We're hiring.\x1b[8m hidden"),
+                     due_at=T0, require_approval=False)
+    env["clock"].at = T0
+    (out,) = env["publisher"].run_once()
+    assert (out.state, out.detail) == (
+        "failed", "held back at claim time: caption: contains U+001B (control character "
+        "\\x1b), which could hide text from a reviewer")
+    assert Recording.sent == []
+
+
 # -- 9.3 bytes checked are the bytes sent ---------------------------------------------------
 def test_image_swapped_during_publishing_is_not_sent(tmp_path: Path) -> None:
     env = make_env(tmp_path, FixedClock(T0))
