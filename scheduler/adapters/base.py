@@ -99,6 +99,41 @@ class Published:
 
 
 @dataclass(frozen=True)
+class PublishedPost:
+    """A delivery that is on the platform, as :meth:`Adapter.retract` needs it.
+
+    ``remote_id``/``url`` are what the platform named when it published; ``reason`` is the
+    retraction's reason (the outbox and webhook pass it on); ``claim_token`` fences the
+    retraction's claim like a publishing claim.
+    """
+
+    delivery_id: str
+    post_id: str
+    channel: str
+    remote_id: str
+    url: str | None
+    reason: str
+    remote_state: Mapping[str, Any] = field(default_factory=dict)
+    claim_token: int | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.post_id}@{self.channel}"
+
+
+class CannotDelete(PermanentPublishError):
+    """The platform (or a plug-in adapter) offers no way to delete a post through its API.
+
+    ``steps`` tell a person exactly how to take it down by hand; the delivery waits in
+    ``retract_manual`` until ``postq retract --done`` records that it was done.
+    """
+
+    def __init__(self, message: str, steps: list[str]) -> None:
+        super().__init__(message)
+        self.steps = steps
+
+
+@dataclass(frozen=True)
 class PlannedRequest:
     """One HTTP request an adapter would send, for ``--dry-run``; secrets already redacted."""
 
@@ -419,6 +454,34 @@ class Adapter(ABC):
     @abstractmethod
     def check(self, post: OutgoingPost) -> Published | None:
         """After an unknown outcome: the earlier success if the platform has it, else None."""
+
+    # -- retracting --------------------------------------------------------------------
+    def retract(self, post: PublishedPost) -> None:
+        """Delete a published post from the platform; return once it is gone.
+
+        A post that is already gone (404) is success: deleting is safe to repeat. Raise
+        AuthError, RateLimited or Transient/PermanentPublishError like ``publish``.
+        Adapters that cannot delete leave this as it is: it raises :class:`CannotDelete`
+        with the steps a person follows instead.
+        """
+        raise CannotDelete(
+            f"channel '{self.channel}': the {self.settings.adapter} adapter cannot delete "
+            "posts through the platform's API; a person must remove it",
+            self.manual_steps(post))
+
+    def manual_steps(self, post: PublishedPost) -> list[str]:
+        """What a person does to take ``post`` down by hand."""
+        where = post.url or f"the post with id {post.remote_id}"
+        return [
+            f"Open {where} while signed in to the account of channel '{self.channel}'.",
+            "Delete the post with the platform's own menu.",
+            f"Record it: postq retract --done {post.ref}",
+        ]
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        """After ``retract``: True when the platform confirms the post no longer exists
+        (404), False when it still serves it, None when this adapter cannot ask."""
+        return None
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         """The requests ``publish`` would send, for dry runs. Adapters override this."""

@@ -127,11 +127,12 @@ class Publisher:
     def tick(self, wait: bool = False) -> int:
         """Claim what is due now and hand it to the channels' workers; returns the count."""
         now = self.clock.now()
+        retracted = self._retract_due()
         with self._lock:
             busy = {ch for ch, n in self._inflight.items() if n > 0}
         if not self.store.has_due(now, exclude_channels=busy):
             self._report_missed()
-            return 0
+            return retracted
         claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
                                        exclude_channels=busy,
                                        require_approval=self.settings.postq.require_approval)
@@ -140,7 +141,19 @@ class Publisher:
             self._dispatch(row)
         if wait:
             self.drain()
-        return len(claimed)
+        return len(claimed) + retracted
+
+    def _retract_due(self) -> int:
+        """Retractions first, whatever is paused: they are the emergency exit."""
+        if not hasattr(self.store, "claim_retractions"):
+            return 0
+        from scheduler.publish.retract import retract_due
+
+        try:
+            return len(retract_due(self))
+        except PostqError as exc:
+            log.error("retracting failed: %s", exc)
+            return 0
 
     def run_once(self) -> list[Outcome]:
         """``run --once``: settle leftovers, publish everything due, wait, return outcomes."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from scheduler.store.control import ControlOps
 from scheduler.store.publishing import PublishOps
 from scheduler.store.queue import QueueOps
+from scheduler.store.retracting import RetractOps
 from scheduler.store.views import ReadOps
 
 
-class Store(QueueOps, ReadOps, PublishOps, ControlOps):
+class Store(QueueOps, ReadOps, PublishOps, ControlOps, RetractOps):
     """The queue: ``Store.open(settings)`` in commands, ``Store(url, media_dir)`` in tests."""
