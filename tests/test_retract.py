@@ -47,3 +47,102 @@ def test_retract_moves_the_outbox_folder_with_the_reason_and_records_it(
     assert (again.exit_code, again.stderr) == (
         1, "error: nothing of 'io' is published, so nothing to retract (io@outbox "
            "retracted)\n")
+
+
+# -- through the command line, against the stand-ins -------------------------------------
+
+TOKEN = "tok-Retract-5c4b3a2910"
+
+
+def _masto_project(project: object, local_server: object, extra: str = "") -> object:
+    from tests.fakes import FakeMastodon
+
+    fake = FakeMastodon(local_server, TOKEN)  # type: ignore[arg-type]
+    project.write_config(  # type: ignore[attr-defined]
+        f'[channels.masto]\nadapter = "mastodon"\nbase_url = "{fake.base_url}"\n'
+        f'token_env = "POSTQ_MASTO_TOKEN"\n' + extra,
+        base=project.config.read_text().replace(  # type: ignore[attr-defined]
+            'data_dir = ".postq"',
+            'data_dir = ".postq"\nrequire_approval = false\nretry_base = "1s"'))
+    return fake
+
+
+def _env() -> dict[str, str]:
+    return {"POSTQ_MASTO_TOKEN": TOKEN, "POSTQ_USER": "duty-officer"}
+
+
+def _publish_masto(project: object) -> str:
+    run = project.run  # type: ignore[attr-defined]
+    path = careers(project, channels="[masto]")
+    assert run("queue", "add", "--at", "+1s", str(path), env=_env()).exit_code == 0
+    time.sleep(1.5)
+    ran = run("run", "--once", env=_env())
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
+    shown = json.loads(run("queue", "show", "io", "--json").stdout)
+    return shown["deliveries"][0]["remote_url"]
+
+
+def test_a_transient_error_is_retried_and_then_the_post_is_gone(
+        project: object, local_server: object) -> None:
+    fake = _masto_project(project, local_server)
+    run = project.run  # type: ignore[attr-defined]
+    url = _publish_masto(project)
+    fake.fail_next_delete("transient")  # type: ignore[attr-defined]
+    r = run("retract", "io", "--reason", "wrong closing date", env=_env())
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("io@masto will be retracted again at ")
+    assert r.stdout.endswith(": mastodon 'masto': DELETE /api/v1/statuses/"
+                             f"{url.rsplit('/', 1)[-1]} answered 503: Service Unavailable\n")
+    assert len(fake.statuses) == 1  # type: ignore[attr-defined]
+    time.sleep(1.2)
+    ran = run("run", "--once", env=_env())
+    assert ran.exit_code == 0, ran.stderr
+    assert f"io@masto: retracted (confirmed gone: {url})" in ran.stdout
+    assert fake.statuses == [] and fake.delete_calls == 2  # type: ignore[attr-defined]
+    shown = json.loads(run("queue", "show", "io", "--json").stdout)
+    trail = [(e["who"], e["action"], e["state_after"]) for e in shown["events"]]
+    assert ("duty-officer", "retract", "retracting") in trail
+    assert [a for _w, a, _s in trail if "retract" in a] == [
+        "retract", "claim_retract", "retract_later", "claim_retract", "retracted"]
+
+
+def test_a_post_already_gone_counts_as_retracted(project: object, local_server: object) -> None:
+    fake = _masto_project(project, local_server)
+    url = _publish_masto(project)
+    fake.statuses.clear()  # type: ignore[attr-defined]  # deleted on the platform by hand
+    r = project.run("retract", "io@masto", "--reason", "duplicate", env=_env())  # type: ignore[attr-defined]
+    assert (r.exit_code, r.stdout) == (0, f"retracted io@masto: {url}\n")
+
+
+def test_an_expired_token_fails_the_retraction_and_notifies(
+        project: object, local_server: object) -> None:
+    fake = _masto_project(project, local_server, '\n[channels.alerts]\nadapter = "outbox"\n'
+                                                 'path = ".postq/alerts"\n\n[notify]\n'
+                                                 'channel = "alerts"\n')
+    run = project.run  # type: ignore[attr-defined]
+    url = _publish_masto(project)
+    fake.fail_next_delete("expired_token")  # type: ignore[attr-defined]
+    r = run("retract", "io", "--reason", "wrong date", env=_env())
+    sid = url.rsplit("/", 1)[-1]
+    why = (f"mastodon 'masto': DELETE /api/v1/statuses/{sid} answered 401: The access token "
+           "is invalid")
+    assert (r.exit_code, r.stdout) == (1, f"io@masto could not be retracted: {why}\n")
+    assert TOKEN not in r.stdout + r.stderr
+    alerts = project.root / ".postq" / "alerts"  # type: ignore[attr-defined]
+    (notice,) = [p for p in alerts.iterdir() if p.is_dir()]
+    assert (notice / "caption.txt").read_text() == (
+        f"postq: delivery io@masto could NOT BE RETRACTED: {why}")
+    # Once the token is renewed, the same command finishes the job.
+    again = run("retract", "io", "--reason", "wrong date", env=_env())
+    assert (again.exit_code, again.stdout) == (0, f"retracted io@masto: {url}\n")
+
+
+def test_retraction_is_not_held_by_a_pause_or_approval(
+        project: object, local_server: object) -> None:
+    fake = _masto_project(project, local_server)
+    run = project.run  # type: ignore[attr-defined]
+    url = _publish_masto(project)
+    assert run("pause", "--reason", "incident", env=_env()).exit_code == 0
+    r = run("retract", "io", "--reason", "incident", env=_env())
+    assert (r.exit_code, r.stdout) == (0, f"retracted io@masto: {url}\n")
+    assert fake.statuses == []  # type: ignore[attr-defined]
