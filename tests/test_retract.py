@@ -14,6 +14,13 @@ def _no_approval(project: object) -> None:
         'data_dir = ".postq"', 'data_dir = ".postq"\nrequire_approval = false'))
 
 
+def _store(project: object) -> object:
+    from scheduler.config import load
+    from scheduler.store import Store
+
+    return Store.open(load(project.config))  # type: ignore[attr-defined]
+
+
 def _publish(project: object, *paths: Path) -> None:
     run = project.run  # type: ignore[attr-defined]
     for path in paths:
@@ -146,3 +153,36 @@ def test_retraction_is_not_held_by_a_pause_or_approval(
     r = run("retract", "io", "--reason", "incident", env=_env())
     assert (r.exit_code, r.stdout) == (0, f"retracted io@masto: {url}\n")
     assert fake.statuses == []  # type: ignore[attr-defined]
+
+
+def test_pause_retract_since_lists_asks_then_takes_three_posts_down(project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    _no_approval(project)
+    _publish(project, *(careers(project, post_id=f"p{n}") for n in (1, 2, 3)))
+    outbox = project.root / ".postq" / "outbox"  # type: ignore[attr-defined]
+    assert len([p for p in outbox.iterdir() if p.is_dir()]) == 3
+    shown = {d["post_id"]: d for d in json.loads(run("queue", "list", "--json").stdout)[
+        "deliveries"]}
+    r = project.runner.invoke(  # type: ignore[attr-defined]
+        __import__("scheduler.cli", fromlist=["cli"]).cli,
+        ["--config", str(project.config), "pause", "--reason",  # type: ignore[attr-defined]
+         "bad hour", "--retract-since", "1h"], input="n\n")
+    listed = r.stdout.splitlines()
+    assert listed[0] == "published in the last 1h:"
+    assert sorted(line.split()[0] for line in listed[1:4]) == ["p1@outbox", "p2@outbox",
+                                                              "p3@outbox"]
+    assert listed[4:] == ["Pause and retract these 3? [y/N]: n", "nothing changed"]
+    assert r.exit_code == 1
+    assert _store(project).pauses() == []  # answered no: nothing paused, nothing retracted
+    assert len([p for p in outbox.iterdir() if p.is_dir()]) == 3
+    r = run("pause", "--reason", "bad hour", "--retract-since", "1h", "--yes")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[4] == "paused every channel: bad hour"
+    assert sorted(lines[5:]) == [f"retracted p{n}@outbox: {shown[f'p{n}']['remote_url']}"
+                                 for n in (1, 2, 3)]
+    assert sorted(p.name for p in outbox.iterdir()) == ["retracted"]
+    assert len(list((outbox / "retracted").iterdir())) == 3
+    again = run("pause", "--reason", "bad hour", "--retract-since", "1h", "--yes")
+    assert again.stdout == ("nothing was published in the last 1h\n"
+                            "paused every channel: bad hour\n")
