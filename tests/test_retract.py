@@ -186,3 +186,46 @@ def test_pause_retract_since_lists_asks_then_takes_three_posts_down(project: obj
     again = run("pause", "--reason", "bad hour", "--retract-since", "1h", "--yes")
     assert again.stdout == ("nothing was published in the last 1h\n"
                             "paused every channel: bad hour\n")
+
+
+def test_instagram_without_delete_api_waits_for_a_person_then_done(
+        project: object, local_server: object, tmp_path: Path) -> None:
+    from tests.fakes import FakeGraphContainers
+
+    www = tmp_path / "www"
+    fake = FakeGraphContainers(local_server, TOKEN, www)  # type: ignore[arg-type]
+    project.write_config(  # type: ignore[attr-defined]
+        f'[channels.ig]\nadapter = "instagram"\nbase_url = "{fake.base_url}"\n'
+        f'user_id = "{fake.user}"\ntoken_env = "POSTQ_IG_TOKEN"\n'
+        f'media_host = {{ kind = "directory", path = "{www}", '
+        f'public_base_url = "{fake.media_url}" }}\n',
+        base=project.config.read_text().replace(  # type: ignore[attr-defined]
+            'data_dir = ".postq"', 'data_dir = ".postq"\nrequire_approval = false'))
+    env = {"POSTQ_IG_TOKEN": TOKEN, "POSTQ_USER": "duty-officer"}
+    run = project.run  # type: ignore[attr-defined]
+    path = careers(project, channels="[ig]")
+    assert run("queue", "add", "--at", "+1s", str(path), env=env).exit_code == 0
+    time.sleep(1.5)
+    ran = run("run", "--once", env=env)
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
+    url = json.loads(run("queue", "show", "io", "--json").stdout)["deliveries"][0]["remote_url"]
+    r = run("retract", "io", "--reason", "photo not cleared", env=env)
+    assert (r.exit_code, r.stdout) == (0, (
+        "io@ig must be removed by hand (channel 'ig': the instagram adapter cannot delete "
+        "posts through the platform's API; a person must remove it):\n"
+        f"  1. Open {url} in the Instagram app or on instagram.com, signed in to the account "
+        "of channel 'ig'.\n"
+        "  2. Tap the three dots (...) above the post, then Delete, and confirm.\n"
+        "  3. Record it: postq retract --done io@ig\n"))
+    assert len(fake.posts) == 1  # type: ignore[attr-defined]
+    listed = json.loads(run("queue", "list", "--state", "retract_manual", "--json").stdout)
+    assert [d["delivery_id"] for d in listed["deliveries"]] == ["io@ig#r1"]
+    done = run("retract", "--done", "io", env=env)
+    assert (done.exit_code, done.stderr) == (
+        1, "error: 'io' names no channel; --done needs ID@CHANNEL, the one removed by hand\n")
+    done = run("retract", "--done", "io@ig", env=env)
+    assert (done.exit_code, done.stdout) == (0, "recorded: io@ig was removed by hand\n")
+    shown = json.loads(run("queue", "show", "io", "--json").stdout)
+    assert shown["deliveries"][0]["state"] == "retracted"
+    assert shown["events"][-1]["action"] == "retract_done"
+    assert shown["events"][-1]["who"] == "duty-officer"

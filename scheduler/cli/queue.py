@@ -15,7 +15,8 @@ import click
 from scheduler.cli._common import load_read_settings, load_settings, run_guarded
 
 _STATES = ("awaiting_approval, scheduled, publishing, published, retry_wait, failed, "
-           "needs_check, cancelled, missed")
+           "needs_check, cancelled, missed, retracting, retracted, retract_failed, "
+           "retract_manual")
 
 
 def _open(ctx: click.Context) -> tuple[Any, Any]:
