@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from scheduler.errors import ClaimLost, UsageError
+from scheduler.store import audit
 from scheduler.store.base import StoreBase
 from scheduler.store.queue import CANCELLABLE
 from scheduler.store.rows import DeliveryRow
@@ -91,6 +92,37 @@ class RetractOps(StoreBase):
                                    wake_at=now, claimed_by=None, claimed_at=None,
                                    remote_state=_dump(state))
             return self._reload_ids(conn, [r.id for r in todo + waiting])
+
+    def correct(self, items: Any, **add_args: Any) -> tuple[list[DeliveryRow], list[DeliveryRow]]:
+        """Queue each post of ``items`` as a new revision that needs approval and retract
+        its published version: ``(queued rows, rows now retracting)``.
+
+        Both are linked in the trail: the retraction's reason names the new revision and
+        a ``correct`` event on the post names what it replaces.
+        """
+        d = T["deliveries"]
+        with self._read() as conn:
+            for snap, _due in items:
+                out = self._deliveries(conn, [d.c.post_id == snap.post_id,
+                                              d.c.state == "published"])
+                if not out:
+                    raise UsageError(f"post '{snap.post_id}' has nothing published to "
+                                     "correct; queue it with --replace instead")
+        rows = self.add_many(items, republish=True, require_approval=True,  # type: ignore[attr-defined]
+                             **add_args)
+        asked: list[DeliveryRow] = []
+        for snap, _due in items:
+            revision = max(r.revision for r in rows if r.post_id == snap.post_id)
+            gone = self.request_retract(snap.post_id, f"corrected by revision {revision}",
+                                        cancel_open=False, skip_revision=revision)
+            asked += gone
+            with self._write() as conn:
+                audit.record(conn, at=self._now(), who=self.user, action="correct",
+                             post_id=snap.post_id,
+                             reason=f"revision {revision} corrects " + ", ".join(
+                                 f"{r.ref} (revision {r.revision}, {r.remote_url or r.remote_id})"
+                                 for r in gone) + "; it needs approval")
+        return rows, asked
 
     def published_since(self, since: datetime) -> list[DeliveryRow]:
         """Deliveries published at or after ``since`` and still up (``pause
