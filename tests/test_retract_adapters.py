@@ -118,3 +118,30 @@ def test_instagram_has_no_delete_api_and_says_what_a_person_does(
     ]
     assert rig.count() == 1  # nothing was sent that could have removed it
     rig.adapter.close()
+
+
+def test_a_plug_in_without_retract_says_it_cannot_delete() -> None:
+    from scheduler.adapters.base import Adapter, AdapterSettings
+
+    class Minimal(Adapter):
+        platform = "outbox"
+
+        def publish(self, post):  # pragma: no cover - not called
+            raise NotImplementedError
+
+        def check(self, post):  # pragma: no cover - not called
+            return None
+
+    adapter = Minimal("cms", AdapterSettings(adapter="acme-cms"))
+    post = PublishedPost(delivery_id="io@cms#r1", post_id="io", channel="cms",
+                         remote_id="cms-17", url="https://cms.example/p/17", reason="x")
+    with pytest.raises(CannotDelete) as caught:
+        adapter.retract(post)
+    assert str(caught.value) == ("channel 'cms': the acme-cms adapter cannot delete posts "
+                                 "through the platform's API; a person must remove it")
+    assert caught.value.steps == [
+        "Open https://cms.example/p/17 while signed in to the account of channel 'cms'.",
+        "Delete the post with the platform's own menu.",
+        "Record it: postq retract --done io@cms",
+    ]
+    assert adapter.is_gone(post) is None
