@@ -82,8 +82,10 @@ class RetractOps(StoreBase):
                                            reason=f"retracted: {reason}")
             if not todo and not waiting:
                 states = ", ".join(f"{r.ref} {r.state}" for r in rows)
+                hint = (f"; `postq queue cancel {ref}` stops what has not gone out"
+                        if any(r.state in CANCELLABLE for r in rows) else "")
                 raise UsageError(f"nothing of '{ref}' is published, so nothing to retract "
-                                 f"({states})")
+                                 f"({states}){hint}")
             for r in todo:
                 state = dict(r.remote_state)
                 state["retraction"] = {"reason": reason, "by": self.user,
