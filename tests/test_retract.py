@@ -220,6 +220,10 @@ def test_instagram_without_delete_api_waits_for_a_person_then_done(
     assert len(fake.posts) == 1  # type: ignore[attr-defined]
     listed = json.loads(run("queue", "list", "--state", "retract_manual", "--json").stdout)
     assert [d["delivery_id"] for d in listed["deliveries"]] == ["io@ig#r1"]
+    text = run("queue", "show", "io@ig").stdout
+    assert ("  retraction: photo not cleared (asked by duty-officer)\n"
+            f"    1. Open {url} in the Instagram app") in text
+    assert "    3. Record it: postq retract --done io@ig\n" in text
     done = run("retract", "--done", "io", env=env)
     assert (done.exit_code, done.stderr) == (
         1, "error: 'io' names no channel; --done needs ID@CHANNEL, the one removed by hand\n")
