@@ -56,7 +56,11 @@ def retract_one(publisher: Publisher, row: Any) -> Outcome:
     except Exception as exc:  # one bad delivery never stops the others
         log.exception("retracting %s failed unexpectedly", row.ref)
         msg = redact(f"retraction error: {type(exc).__name__}: {exc}")
-        return _later(publisher, row, msg, None)
+        try:
+            return _later(publisher, row, msg, None)
+        except Exception:  # the store is gone too: the claim lapses and is taken again
+            log.exception("could not record the retraction of %s", row.ref)
+            return Outcome(row.id, row.ref, "retracting", msg)
 
 
 def _attempt(publisher: Publisher, row: Any) -> Outcome:
@@ -70,6 +74,10 @@ def _attempt(publisher: Publisher, row: Any) -> Outcome:
         return publisher._record(Outcome(row.id, row.ref, "retract_failed", msg, notify=True))
     secrets = adapter.secrets()
     try:
+        if not post.remote_id:
+            # Published without an id the platform named: nothing to address a delete to.
+            raise CannotDelete(f"channel '{row.channel}': no remote id was recorded when "
+                               "it was published", adapter.manual_steps(post))
         adapter.retract(post)
         gone = adapter.is_gone(post)
     except CannotDelete as exc:
