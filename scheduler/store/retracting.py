@@ -54,13 +54,15 @@ class RetractOps(StoreBase):
         if not reason.strip():
             raise UsageError("a retraction needs a reason (--reason TEXT)")
         post_id, _, channel = ref.partition("@")
-        channel = channel.split("~", 1)[0]
+        channel, _, reminder = channel.split("#", 1)[0].partition("~")
         d = T["deliveries"]
         now = self._now()
         with self._write() as conn:
             where = [d.c.post_id == post_id]
             if channel:
                 where.append(d.c.channel == channel)
+            if reminder:
+                where.append(d.c.reminder == reminder)
             rows = self._deliveries(conn, where, order=(d.c.revision, d.c.channel))
             if not rows:
                 raise UsageError(f"no queued post has the id '{post_id}'" if not channel else
