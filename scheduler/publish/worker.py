@@ -132,6 +132,8 @@ class Publisher:
             busy = {ch for ch, n in self._inflight.items() if n > 0}
         if not self.store.has_due(now, exclude_channels=busy):
             self._report_missed()
+            if wait and retracted:
+                self.drain()
             return retracted
         claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
                                        exclude_channels=busy,
@@ -147,13 +149,17 @@ class Publisher:
         """Retractions first, whatever is paused: they are the emergency exit."""
         if not hasattr(self.store, "claim_retractions"):
             return 0
-        from scheduler.publish.retract import retract_due
+        from scheduler.publish.retract import retract_one
 
         try:
-            return len(retract_due(self))
+            rows = self.store.claim_retractions(self.clock.now(), worker=self.worker,
+                                                stale_after=self.stale_after)
         except PostqError as exc:
-            log.error("retracting failed: %s", exc)
+            log.error("claiming retractions failed: %s", exc)
             return 0
+        for row in rows:  # on the channel's own worker, like a publication
+            self._dispatch(row, lambda r=row: retract_one(self, r))
+        return len(rows)
 
     def run_once(self) -> list[Outcome]:
         """``run --once``: settle leftovers, publish everything due, wait, return outcomes."""
@@ -176,7 +182,7 @@ class Publisher:
             for f in pending:
                 f.result()
 
-    def _dispatch(self, row: Any) -> None:
+    def _dispatch(self, row: Any, work: Callable[[], Outcome] | None = None) -> None:
         with self._lock:
             ex = self._executors.get(row.channel)
             if ex is None:
@@ -184,7 +190,7 @@ class Publisher:
                 ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"postq-{row.channel}")
                 self._executors[row.channel] = ex
             self._inflight[row.channel] = self._inflight.get(row.channel, 0) + 1
-            fut = ex.submit(self._publish_guarded, row)
+            fut = ex.submit(work) if work is not None else ex.submit(self._publish_guarded, row)
             self._futures.add(fut)
         fut.add_done_callback(lambda f, ch=row.channel: self._done(f, ch))
 
