@@ -233,3 +233,14 @@ def test_instagram_without_delete_api_waits_for_a_person_then_done(
     assert shown["deliveries"][0]["state"] == "retracted"
     assert shown["events"][-1]["action"] == "retract_done"
     assert shown["events"][-1]["who"] == "duty-officer"
+
+
+def test_bad_retract_since_is_one_sentence_and_pauses_nothing(project: object) -> None:
+    run = project.run  # type: ignore[attr-defined]
+    r = run("pause", "--reason", "x", "--retract-since", "soon")
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        1, "", "error: --retract-since: 'soon' is not a duration such as 30m, 2h or 1d\n")
+    r = run("pause", "--reason", "x", "--retract-since", "-1h")
+    assert (r.exit_code, r.stderr) == (
+        1, "error: --retract-since: '-1h' is not a length of time back; write e.g. 2h\n")
+    assert _store(project).pauses() == []
