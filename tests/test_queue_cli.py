@@ -73,7 +73,8 @@ def test_every_bad_input_is_one_clear_sentence(seeded: object) -> None:
                f"{local(CLOSES)} (closing date)")
     fails_with(run("queue", "list", "--state", "done"),
                "'done' is not a delivery state (states: awaiting_approval, scheduled, "
-               "publishing, published, retry_wait, failed, needs_check, cancelled, missed)")
+               "publishing, published, retry_wait, failed, needs_check, cancelled, missed, "
+               "retracting, retracted, retract_failed, retract_manual)")
     fails_with(run("resume"), "publishing is not paused everywhere; name a channel with "
                               "--channel to lift a channel's pause")
     fails_with(run("queue", "retry", "io"),

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from scheduler.adapters.published import CannotDelete, PublishedPost
 from scheduler.errors import (
     AuthError,
     ClaimLost,
@@ -437,6 +438,34 @@ class Adapter(ABC):
     @abstractmethod
     def check(self, post: OutgoingPost) -> Published | None:
         """After an unknown outcome: the earlier success if the platform has it, else None."""
+
+    # -- retracting --------------------------------------------------------------------
+    def retract(self, post: PublishedPost) -> None:
+        """Delete a published post from the platform; return once it is gone.
+
+        A post that is already gone (404) is success: deleting is safe to repeat. Raise
+        AuthError, RateLimited or Transient/PermanentPublishError like ``publish``.
+        Adapters that cannot delete leave this as it is: it raises :class:`CannotDelete`
+        with the steps a person follows instead.
+        """
+        raise CannotDelete(
+            f"channel '{self.channel}': the {self.settings.adapter} adapter cannot delete "
+            "posts through the platform's API; a person must remove it",
+            self.manual_steps(post))
+
+    def manual_steps(self, post: PublishedPost) -> list[str]:
+        """What a person does to take ``post`` down by hand."""
+        where = post.url or f"the post with id {post.remote_id}"
+        return [
+            f"Open {where} while signed in to the account of channel '{self.channel}'.",
+            "Delete the post with the platform's own menu.",
+            f"Record it: postq retract --done {post.ref}",
+        ]
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        """After ``retract``: True when the platform confirms the post no longer exists
+        (404), False when it still serves it, None when this adapter cannot ask."""
+        return None
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         """The requests ``publish`` would send, for dry runs. Adapters override this."""

@@ -37,6 +37,7 @@ from scheduler.adapters.base import (
     OutgoingPost,
     PlannedRequest,
     Published,
+    PublishedPost,
 )
 from scheduler.adapters.facets import build_facets
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
@@ -313,6 +314,17 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
     def check(self, post: OutgoingPost) -> Published | None:
         existing = self.get_record(record_key(post.delivery_id))
         return self._published(existing["uri"]) if existing is not None else None
+
+    def retract(self, post: PublishedPost) -> None:
+        """``com.atproto.repo.deleteRecord`` of the record this delivery created
+        (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record); deleting a record
+        that is already gone succeeds, so a repeat is harmless."""
+        body = {"repo": self.session()["did"], "collection": COLLECTION,
+                "rkey": post.remote_id.rsplit("/", 1)[-1]}
+        self._xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body, idempotent=True)
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        return self.get_record(post.remote_id.rsplit("/", 1)[-1]) is None
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}

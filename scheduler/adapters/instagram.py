@@ -26,7 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scheduler.adapters.base import OutgoingImage, OutgoingPost
+from scheduler.adapters.base import (
+    Adapter,
+    OutgoingImage,
+    OutgoingPost,
+    PublishedPost,
+)
 from scheduler.adapters.containers import GraphContainerAdapter
 from scheduler.adapters.meta import GraphSettings
 from scheduler.mediahost import MediaHostConfig
@@ -70,6 +75,24 @@ class InstagramAdapter(GraphContainerAdapter):
             for image in post.images
         ]
         return [*children, {"media_type": "CAROUSEL", "caption": post.caption}]
+
+    # The IG Media reference (https://developers.facebook.com/docs/instagram-platform/
+    # reference/instagram-media) documents reading and updating published media; deletion
+    # appears only in third-party reports, for Facebook-login tokens alone, so postq does
+    # not rely on it: a person takes the post down, following these steps.
+    retract = Adapter.retract
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        return None  # media that a person deleted answers like a missing permission
+
+    def manual_steps(self, post: PublishedPost) -> list[str]:
+        where = post.url or f"the media with id {post.remote_id}"
+        return [
+            f"Open {where} in the Instagram app or on instagram.com, signed in to the "
+            f"account of channel '{self.channel}'.",
+            "Tap the three dots (...) above the post, then Delete, and confirm.",
+            f"Record it: postq retract --done {post.ref}",
+        ]
 
     def verify(self) -> str:
         doc = self.graph("GET", f"/{self.user}", params={"fields": "username"})

@@ -49,6 +49,7 @@ from scheduler.adapters.base import (
     OutgoingPost,
     PlannedRequest,
     Published,
+    PublishedPost,
 )
 from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
 from scheduler.adapters.meta import expiry_note, normalise_text
@@ -282,6 +283,26 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
             return Published(remote_id=urn, url=self._url(urn))
 
         return self.create(post, send)
+
+    def retract(self, post: PublishedPost) -> None:
+        """``DELETE /rest/posts/{encoded urn}`` (https://learn.microsoft.com/en-us/linkedin/
+        marketing/community-management/shares/posts-api#delete-posts): 204 when deleted;
+        a 404 means it is gone already."""
+        path = f"/rest/posts/{quote(post.remote_id, safe='')}"
+        response = self.http.request("DELETE", path, headers=self._headers(), check=False)
+        if response.status_code in (404, 410):
+            return
+        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                         now=self.clock.now())
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        path = f"/rest/posts/{quote(post.remote_id, safe='')}"
+        response = self.http.request("GET", path, headers=self._headers(), check=False)
+        if response.status_code in (404, 410):
+            return True
+        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                         now=self.clock.now())
+        return False
 
     def check(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")

@@ -34,6 +34,7 @@ from scheduler.adapters.base import (
     OutgoingPost,
     PlannedRequest,
     Published,
+    PublishedPost,
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
 from scheduler.adapters.meta import recent_enough
@@ -219,6 +220,26 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             if _normalise(text) == wanted:
                 return Published(remote_id=str(status["id"]), url=status.get("url"))
         return self.nothing_found(post)
+
+    def retract(self, post: PublishedPost) -> None:
+        """``DELETE /api/v1/statuses/:id``
+        (https://docs.joinmastodon.org/methods/statuses/#delete); a 404 means the status
+        is gone already, which is what was wanted."""
+        response = self.http.request("DELETE", f"/api/v1/statuses/{post.remote_id}",
+                                     headers=self._auth(), check=False)
+        if response.status_code in (404, 410):
+            return
+        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                         now=self.clock.now())
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        response = self.http.request("GET", f"/api/v1/statuses/{post.remote_id}",
+                                     headers=self._auth(), check=False)
+        if response.status_code in (404, 410):
+            return True
+        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                         now=self.clock.now())
+        return False
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}

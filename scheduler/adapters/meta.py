@@ -52,6 +52,7 @@ from scheduler.adapters.base import (
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
+    PublishedPost,
 )
 from scheduler.adapters.http import (
     HttpAdapter,
@@ -350,6 +351,32 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
             shown = f"{self.http.platform}: {method} {path} answered without JSON"
             raise (TransientPublishError(shown) if idempotent else OutcomeUnknown(shown)) from None
 
+    # -- deleting -----------------------------------------------------------------------
+    def retract(self, post: PublishedPost) -> None:
+        """``DELETE /{id}``: a Page post (https://developers.facebook.com/docs/graph-api/
+        reference/post/#deleting) or a Threads post (https://developers.facebook.com/docs/
+        threads/posts/delete-posts), both answering ``{"success": true}``. An id that no
+        longer exists (404, or Graph error 100 "does not exist") is gone already."""
+        response = self.http.request("DELETE", f"/{post.remote_id}", headers=self._auth(),
+                                     check=False)
+        if _object_missing(response):
+            return
+        error = classify_graph_error(response, platform=self.http.platform,
+                                     secrets=self.secrets(), now=self.clock.now())
+        if error is not None:
+            raise error
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        response = self.http.request("GET", f"/{post.remote_id}", params={"fields": "id"},
+                                     headers=self._auth(), check=False)
+        if _object_missing(response):
+            return True
+        error = classify_graph_error(response, platform=self.http.platform,
+                                     secrets=self.secrets(), now=self.clock.now())
+        if error is not None:
+            raise error
+        return False
+
     # -- the API version ----------------------------------------------------------------
     #: Threads has its own versions (``graph.threads.net/v1.0``), not Graph API dates.
     graph_versioned: ClassVar[bool] = True
@@ -391,3 +418,13 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
                          f"day{'s' if days != 1 else ''}; set `base_url` in "
                          f"[channels.{self.channel}] to a current version")
         return "; ".join([line, *(n for n in notes if n)])
+
+
+def _object_missing(response: requests.Response) -> bool:
+    """Whether a Graph answer says the object does not exist: HTTP 404, or error code 100
+    with subcode 33 ("Unsupported ... request. Object ... does not exist")
+    (https://developers.facebook.com/docs/graph-api/guides/error-handling/)."""
+    if response.status_code in (404, 410):
+        return True
+    err = graph_error(response)
+    return as_int(err.get("code")) == 100 and as_int(err.get("error_subcode")) == 33

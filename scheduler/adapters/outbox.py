@@ -32,6 +32,7 @@ from scheduler.adapters.base import (
     OutgoingPost,
     PlannedRequest,
     Published,
+    PublishedPost,
 )
 from scheduler.errors import TransientPublishError
 
@@ -107,6 +108,32 @@ class OutboxAdapter(Adapter):
             if meta is not None and meta.get("delivery_id") == post.delivery_id:
                 return Published(remote_id=folder.name, url=folder.resolve().as_uri())
         return None
+
+    def retract(self, post: PublishedPost) -> None:
+        """Move the delivery's folder into ``retracted/`` with ``retraction.json`` (the
+        reason and time), so what was handed over is kept but no longer offered."""
+        root = self.root
+        folder = root / post.remote_id
+        target = root / "retracted" / post.remote_id
+        if not folder.is_dir():
+            return  # moved already (an earlier attempt), or removed by hand
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            note = {"reason": post.reason, "delivery_id": post.delivery_id,
+                    "retracted_at": self.clock.now().astimezone(UTC).isoformat(
+                        timespec="seconds")}
+            path = folder / "retraction.json"
+            if not path.exists():
+                _write_file(path, (json.dumps(note, ensure_ascii=False, indent=2)
+                                   + "\n").encode("utf-8"))
+            os.rename(folder, target)
+            _fsync_dir(root)
+        except OSError as exc:
+            raise TransientPublishError(f"outbox {root}: cannot move {post.remote_id} to "
+                                        f"retracted/: {exc}") from None
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        return not (self.root / post.remote_id).exists()
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         now = self.clock.now().astimezone(UTC)

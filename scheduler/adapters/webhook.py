@@ -30,11 +30,13 @@ from scheduler.adapters.base import (
     OutgoingPost,
     PlannedRequest,
     Published,
+    PublishedPost,
 )
 from scheduler.adapters.http import REDACTED, HttpClient, describe_bytes, plan_request
 
 SIGNATURE_HEADER = "X-Postq-Signature"
 DELIVERY_HEADER = "X-Postq-Delivery"
+EVENT_HEADER = "X-Postq-Event"
 
 
 class WebhookSettings(AdapterSettings):
@@ -123,6 +125,22 @@ class WebhookAdapter(Adapter):
             remote_id = str(answer.get("id") or remote_id)
             url = str(answer["url"]) if answer.get("url") else None
         return Published(remote_id=remote_id, url=url)
+
+    def retract(self, post: PublishedPost) -> None:
+        """POST a signed ``{"event": "retracted", ...}`` to the same URL, so the receiver
+        takes down what it made of the delivery. Headers as for a publication, with
+        ``X-Postq-Event: retracted``."""
+        body = {"event": "retracted", "post_id": post.post_id, "channel": post.channel,
+                "delivery_id": post.delivery_id, "remote_id": post.remote_id,
+                "url": post.url, "reason": post.reason}
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {DELIVERY_HEADER: post.delivery_id, EVENT_HEADER: "retracted",
+                   "Idempotency-Key": f"retract:{post.delivery_id}"}
+        if self._settings.secret_env:
+            headers[SIGNATURE_HEADER] = sign(self.secret("secret_env"), raw)
+        # Taking something down twice is harmless: a lost answer is simply tried again.
+        self.http.request("POST", self._settings.url, headers=headers,
+                          content=(raw, "application/json"), idempotent=True)
 
     def check(self, post: OutgoingPost) -> Published | None:
         """A webhook cannot be asked what it received: report nothing found.

@@ -45,6 +45,7 @@ from scheduler.adapters.base import (
     OutgoingPost,
     PlannedRequest,
     Published,
+    PublishedPost,
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, redact, retry_after_of
 from scheduler.adapters.meta import normalise_text, recent_enough
@@ -249,6 +250,27 @@ class XAdapter(HttpAdapter[XSettings]):
                 continue
             return Published(remote_id=str(item["id"]), url=self._url(str(item["id"])))
         return self.nothing_found(post)
+
+    def retract(self, post: PublishedPost) -> None:
+        """``DELETE /2/tweets/:id`` (https://docs.x.com/x-api/posts/delete-post); a 404
+        means the post is gone already."""
+        response = self.http.request("DELETE", f"/2/tweets/{post.remote_id}",
+                                     headers=self._auth(), check=False)
+        if response.status_code == 404:
+            return
+        self._raise_for(response)
+
+    def is_gone(self, post: PublishedPost) -> bool | None:
+        """X answers a lookup of a deleted post with 200 and a "Not Found Error" in
+        ``errors`` instead of ``data``
+        (https://docs.x.com/x-api/fundamentals/response-codes-and-errors)."""
+        response = self.http.request("GET", f"/2/tweets/{post.remote_id}",
+                                     headers=self._auth(), check=False)
+        if response.status_code == 404:
+            return True
+        self._raise_for(response)
+        doc = response.json()
+        return not (isinstance(doc, dict) and isinstance(doc.get("data"), dict))
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         bearer = self._settings.token_env or self._settings.auth == "oauth2"

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "log": ("scheduler.cli.log", "log", "The audit trail."),
     "demo": ("scheduler.cli.demo", "demo", "Run the whole pipeline on the bundled examples."),
     "init": ("scheduler.cli.init", "init", "Start a new postq folder with examples."),
+    "retract": ("scheduler.cli.retract", "retract", "Take published posts down again."),
+    "archive": ("scheduler.cli.archive", "archive", "Write what went out as BagIt bags."),
 }
 
 

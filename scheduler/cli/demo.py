@@ -42,5 +42,12 @@ def demo(keep: Path | None, spacing: float) -> None:
     click.echo(f"Outbox (one folder per delivery): {result.outbox}")
     click.echo(f"Audit trail:  postq --config {result.root / 'postq.toml'} log")
     click.echo(f"Queue:        postq --config {result.root / 'postq.toml'} queue list")
+    from scheduler.publish.demo import retract_and_archive
+
+    retracted, index = retract_and_archive(result)
+    if retracted is not None:
+        click.echo(f"Retracted {retracted.ref} ({retracted.state}): its folder moved to "
+                   f"{result.outbox / 'retracted'}")
+    click.echo(f"Archive (BagIt bags; open in a browser): {index}")
     if done != len(result.rows):
         sys.exit(1)

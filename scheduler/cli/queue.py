@@ -15,7 +15,8 @@ import click
 from scheduler.cli._common import load_read_settings, load_settings, run_guarded
 
 _STATES = ("awaiting_approval, scheduled, publishing, published, retry_wait, failed, "
-           "needs_check, cancelled, missed")
+           "needs_check, cancelled, missed, retracting, retracted, retract_failed, "
+           "retract_manual")
 
 
 def _open(ctx: click.Context) -> tuple[Any, Any]:
@@ -47,10 +48,13 @@ def queue() -> None:
 @click.option("--republish", is_flag=True,
               help="Publish a post that is already published once more, as a new "
                    "revision (needs a new approval).")
+@click.option("--correct", is_flag=True,
+              help="Retract the published version at once and queue this one as a new "
+                   "revision that needs approval.")
 @click.pass_context
 @run_guarded
 def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: bool,
-        replace: bool, republish: bool) -> None:
+        replace: bool, republish: bool, correct: bool) -> None:
     """Validate, render and snapshot posts, then queue one delivery per channel.
 
     A Q&A announcement with reminders also queues one delivery per channel at each
@@ -70,6 +74,9 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
 
     store = Store.open(settings)
     now = store.clock.now()
+    if correct:
+        _add_correction(settings, store, snaps, at, next_slot)
+        return
     if next_slot:  # slots are chosen inside the write transaction, never beside it
         rows = store.add_many([(s, None) for s in snaps], replace=replace, republish=republish,
                               require_approval=settings.postq.require_approval,
@@ -100,6 +107,29 @@ def add(ctx: click.Context, paths: tuple[str, ...], at: str | None, next_slot: b
     for r in rows:
         state = r.state.replace("_", " ")
         click.echo(f"queued {r.ref} for {store.local(r.due_at)} ({state})")
+
+
+def _add_correction(settings: Any, store: Any, snaps: list[Any], at: str | None,
+                    next_slot: bool) -> None:
+    """``queue add --correct``: queue the new revision, retract the published one now."""
+    from scheduler.publish.retract import describe, retract_now
+    from scheduler.store.planning import plan_due_times
+
+    due = plan_due_times(settings, store, snaps, at=at, next_slot=next_slot,
+                         now=store.clock.now())
+    rows, asked = store.correct(list(zip(snaps, due, strict=True)))
+    for r in rows:
+        click.echo(f"queued {r.ref} for {store.local(r.due_at)} (revision {r.revision}, "
+                   f"{r.state.replace('_', ' ')})")
+    ids = [r.id for r in asked]
+    retract_now(settings, store, ids)
+    done = store.retraction_rows(ids)
+    for row in done:
+        for line in describe(row, store.local):
+            click.echo(f"{line} (revision {row.revision})" if not line.startswith(" ")
+                       else line)
+    if any(r.state == "retract_failed" for r in done):
+        sys.exit(1)
 
 
 @contextmanager

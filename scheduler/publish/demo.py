@@ -130,3 +130,28 @@ def run_demo(
     reviewer.close()
     outbox = settings.resolve(str(settings.channels["outbox"].extras().get("path", ".postq/outbox")))
     return DemoResult(root, outbox, rows, time.monotonic() - started, settings)
+
+
+def retract_and_archive(result: DemoResult) -> tuple[Any | None, Path]:
+    """The end of the demo: take one published post down again, as one would after a
+    mistake, then archive everything that went out. Returns the retracted delivery (or
+    None when nothing was published) and the archive's index page."""
+    from scheduler.publish.retract import retract_now
+    from scheduler.records.archive import write_archive
+    from scheduler.store import Store
+
+    store = Store.open(result.settings)
+    try:
+        out = [r for r in result.rows if r.state == "published"]
+        row = None
+        if out:
+            asked = store.request_retract(
+                out[0].ref, "demo: a mistake found after publishing is taken down",
+                cancel_open=False)
+            retract_now(result.settings, store, [r.id for r in asked],
+                        worker="demo-publisher")
+            row = store.retraction_rows([asked[0].id])[0]
+        archived = write_archive(store, result.root / "archive")
+        return row, archived.index
+    finally:
+        store.close()

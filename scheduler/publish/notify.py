@@ -15,7 +15,9 @@ from scheduler.redaction import redact
 log = logging.getLogger("postq.notify")
 
 _WORDS = {"failed": "FAILED", "needs_check": "NEEDS A CHECK", "missed": "was MISSED",
-          "held": "was HELD, not published", "retry_wait": "waits to be retried"}
+          "held": "was HELD, not published", "retry_wait": "waits to be retried",
+          "retracted": "was RETRACTED", "retract_failed": "could NOT BE RETRACTED",
+          "retract_manual": "must be REMOVED BY HAND"}
 
 
 def notice_text(outcome: Outcome) -> str:

@@ -145,11 +145,14 @@ class Publisher:
     def tick(self, wait: bool = False) -> int:
         """Claim what is due now and hand it to the channels' workers; returns the count."""
         now = self.clock.now()
+        retracted = self._retract_due()
         with self._lock:
             busy = {ch for ch, n in self._inflight.items() if n > 0}
         if not self.store.has_due(now, exclude_channels=busy):
             self._report_missed()
-            return 0
+            if wait and retracted:
+                self.drain()
+            return retracted
         claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
                                        exclude_channels=busy,
                                        require_approval=self.settings.postq.require_approval)
@@ -158,7 +161,23 @@ class Publisher:
             self._dispatch(row)
         if wait:
             self.drain()
-        return len(claimed)
+        return len(claimed) + retracted
+
+    def _retract_due(self) -> int:
+        """Retractions first, whatever is paused: they are the emergency exit."""
+        if not hasattr(self.store, "claim_retractions"):
+            return 0
+        from scheduler.publish.retract import retract_one
+
+        try:
+            rows = self.store.claim_retractions(self.clock.now(), worker=self.worker,
+                                                stale_after=self.stale_after)
+        except PostqError as exc:
+            log.error("claiming retractions failed: %s", exc)
+            return 0
+        for row in rows:  # on the channel's own worker, like a publication
+            self._dispatch(row, lambda r=row: retract_one(self, r))
+        return len(rows)
 
     def run_once(self) -> list[Outcome]:
         """``run --once``: settle leftovers, publish everything due, wait, return outcomes."""
@@ -181,7 +200,7 @@ class Publisher:
             for f in pending:
                 f.result()
 
-    def _dispatch(self, row: Any) -> None:
+    def _dispatch(self, row: Any, work: Callable[[], Outcome] | None = None) -> None:
         with self._lock:
             ex = self._executors.get(row.channel)
             if ex is None:
@@ -189,7 +208,7 @@ class Publisher:
                 ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"postq-{row.channel}")
                 self._executors[row.channel] = ex
             self._inflight[row.channel] = self._inflight.get(row.channel, 0) + 1
-            fut = ex.submit(self._publish_guarded, row)
+            fut = ex.submit(work) if work is not None else ex.submit(self._publish_guarded, row)
             self._futures.add(fut)
         fut.add_done_callback(lambda f, ch=row.channel: self._done(f, ch))
 

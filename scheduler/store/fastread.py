@@ -111,7 +111,8 @@ class SqliteReader:
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
         sql = (f"{_SELECT} WHERE (d.post_row IN (SELECT id FROM posts WHERE current = 1) "
-               "OR d.state = 'published')")
+               "OR d.state IN ('published', 'retracting', 'retracted', 'retract_failed', "
+               "'retract_manual'))")
         params: list[Any] = []
         if state is not None:
             sql += " AND d.state = ?"

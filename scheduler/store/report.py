@@ -11,6 +11,7 @@ import io
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow, PostView
 
@@ -149,12 +150,24 @@ def post_text(view: PostView, zone: tzinfo, now: datetime | None = None,
             lines.append(f"  last error: {d.last_error}")
         if approvals and approvals.get(d.id):
             lines.append(f"  approval: {approvals[d.id]}")
+        lines += _retraction_lines(d)
         lines += ["  caption:"] + [f"    {line}" for line in d.caption.splitlines()]
         for m in d.media:
             lines.append(f"  image {m.position + 1}: {m.path} ({m.width}x{m.height}, "
                          f"{m.mime}) alt: {m.alt}")
     lines += ["", "history:", event_table(view.events, zone)]
     return "\n".join(lines)
+
+
+def _retraction_lines(d: Any) -> list[str]:
+    """Why and by whom a delivery is being (or was) taken down; a person's steps."""
+    asked = (d.remote_state or {}).get("retraction")
+    if not isinstance(asked, dict) or not d.state.startswith("retract"):
+        return []
+    lines = [f"  retraction: {asked.get('reason')} (asked by {asked.get('by')})"]
+    if d.state == "retract_manual":
+        lines += [f"    {n}. {step}" for n, step in enumerate(asked.get("steps") or [], 1)]
+    return lines
 
 
 def event_table(events: Sequence[EventRow], zone: tzinfo) -> str:

@@ -10,7 +10,10 @@ SCHEMA_VERSION = 7
 STATES = (
     "awaiting_approval", "scheduled", "publishing", "published", "retry_wait",
     "failed", "needs_check", "cancelled", "missed",
+    "retracting", "retracted", "retract_failed", "retract_manual",
 )
+#: States of a delivery that went out and was (or is being) taken down again.
+RETRACT_STATES = ("retracting", "retracted", "retract_failed", "retract_manual")
 #: States the publisher may still act on; everything else is settled.
 OPEN_STATES = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "needs_check")
 #: Deliveries still waiting to go out (what "next due" lists).

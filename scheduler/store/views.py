@@ -16,11 +16,15 @@ from scheduler.store import audit
 from scheduler.store.base import StoreBase
 from scheduler.store.rows import DeliveryRow, EventRow, PostView
 from scheduler.store.schema import STATES, T
-from scheduler.store.states import WAITING_STATES, check_state
+from scheduler.store.states import RETRACT_STATES, WAITING_STATES, check_state
 
 #: States whose time is spoken for when looking for a free slot.
 _TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "published",
           "needs_check")
+
+
+#: Deliveries of earlier revisions that stay listed: what went out stays visible.
+_OUT = ("published", *RETRACT_STATES)
 
 
 class ReadOps(StoreBase):
@@ -35,7 +39,7 @@ class ReadOps(StoreBase):
         """
         d, p = T["deliveries"], T["posts"]
         where = [or_(d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
-                     d.c.state == "published")]
+                     d.c.state.in_(_OUT))]
         if state is not None:
             where.append(d.c.state == check_state(state))
         if channel is not None:
@@ -66,12 +70,12 @@ class ReadOps(StoreBase):
             post = self._current_post(conn, post_id)
             rows = self._deliveries(
                 conn, [or_(d.c.post_row == post.id,
-                           and_(d.c.post_id == post.post_id, d.c.state == "published"))],
+                           and_(d.c.post_id == post.post_id, d.c.state.in_(_OUT)))],
                 order=(d.c.revision, d.c.channel, d.c.due_at), with_media=True)
             events = audit.read(conn, post_id)
         if channel:
             rows = [r for r in rows if r.id in wanted or (
-                r.state == "published" and r.channel == channel and "~" not in ref)]
+                r.state in _OUT and r.channel == channel and "~" not in ref)]
             events = [e for e in events if e.channel in (None, channel)]
         return PostView(
             post_id=post.post_id, revision=post.revision, kind=post.kind,

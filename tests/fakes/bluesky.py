@@ -86,6 +86,17 @@ class FakeBlueskyPds(FakePlatform):
             if mode in AFTER_CREATE:
                 return self.after_create(mode)
             return Reply(200, {"uri": uri, "cid": self.records[rkey]["cid"]})
+        if nsid == "com.atproto.repo.deleteRecord":
+            # Deleting a record that is not there succeeds too: the call is idempotent
+            # (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record).
+            mode = self.take_delete_failure()
+            if mode and mode != "expired_token":
+                return self._failure(mode)
+            if mode == "expired_token":
+                self.auth_broken = True
+                return Reply(400, {"error": "ExpiredToken", "message": "Token has expired"})
+            self.records.pop((json_of(req) or {}).get("rkey", ""), None)
+            return Reply(200, {})
         if nsid == "com.atproto.server.getSession":
             return Reply(200, {"did": self.did, "handle": "careers.example"})
         return Reply(400, {"error": "MethodNotImplemented", "message": nsid})

@@ -104,6 +104,9 @@ class FakePlatform:
         #: Seconds before a new post shows in listings; see the module docstring.
         self.listing_lag = 0.0
         self._created_at: dict[str, float] = {}
+        #: Failure modes for the next delete calls, and how many delete calls came.
+        self._delete_failures: list[str] = []
+        self.delete_calls = 0
         server.handler = self
 
     def created(self, remote_id: str) -> None:
@@ -127,6 +130,16 @@ class FakePlatform:
     def fail_next(self, mode: str, times: int = 1) -> None:
         assert mode in MODES, mode
         self._failures.extend([mode] * times)
+
+    def fail_next_delete(self, mode: str, times: int = 1) -> None:
+        """Make the next delete call(s) fail like the publishing call does in ``mode``."""
+        assert mode in ("transient", "rate_limit", "permanent", "expired_token"), mode
+        self._delete_failures.extend([mode] * times)
+
+    def take_delete_failure(self) -> str | None:
+        with self._lock:
+            self.delete_calls += 1
+            return self._delete_failures.pop(0) if self._delete_failures else None
 
     def take_failure(self) -> str | None:
         with self._lock:

@@ -109,6 +109,14 @@ class FakeFacebookPage(FakePlatform):
         if req.method == "GET" and path == page:
             return Reply(200, {"id": self.page, "name": "Careers at the Department"})
         for post in self.posts:
+            if req.method == "DELETE" and path == f"/{post['id']}":
+                # {"success": true} (https://developers.facebook.com/docs/graph-api/
+                # reference/post/#deleting); afterwards the id is "does not exist" (100/33).
+                mode = self.take_delete_failure()
+                if mode:
+                    return self._failure(mode)
+                self.posts.remove(post)
+                return Reply(200, {"success": True})
             if req.method == "GET" and path == f"/{post['id']}":
                 return Reply(200, {"id": post["id"], "permalink_url": post["permalink_url"]})
         return meta_error(100, "Unsupported request", subcode=33)

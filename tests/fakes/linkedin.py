@@ -106,6 +106,21 @@ class FakeLinkedIn(FakePlatform):
             shown = [p for p in reversed(self.posts) if self.listed(p["id"])]
             rows = shown[: int(query.get("count", 10))]
             return Reply(200, {"elements": rows, "paging": {"start": 0, "count": len(rows)}})
+        if req.method == "DELETE" and path.startswith("/rest/posts/"):
+            # 204 No Content; a post that is not there is 404
+            # (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/
+            # shares/posts-api#delete-posts).
+            from urllib.parse import unquote
+
+            mode = self.take_delete_failure()
+            if mode:
+                return self._failure(mode)
+            wanted = unquote(path.removeprefix("/rest/posts/"))
+            for p in list(self.posts):
+                if p["id"] == wanted:
+                    self.posts.remove(p)
+                    return Reply(204, b"")
+            return li_error(404, f"Post {wanted} not found")
         if req.method == "GET" and path.startswith("/rest/posts/"):
             from urllib.parse import unquote
 

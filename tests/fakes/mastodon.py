@@ -96,6 +96,19 @@ class FakeMastodon(FakePlatform):
         if path == "/api/v1/accounts/42/statuses":
             shown = [st for st in reversed(self.statuses) if self.listed(st["id"])]
             return Reply(200, shown[: int(query.get("limit", 20))])
+        if req.method == "DELETE" and path.startswith("/api/v1/statuses/"):
+            # The deleted status comes back, with its source text for "delete and redraft";
+            # an unknown id is 404 (https://docs.joinmastodon.org/methods/statuses/#delete).
+            mode = self.take_delete_failure()
+            if mode:
+                return self._failure(mode)
+            sid = path.rsplit("/", 1)[-1]
+            for st in list(self.statuses):
+                if st["id"] == sid:
+                    self.statuses.remove(st)
+                    return Reply(200, {**st, "text": html.unescape(
+                        re.sub(r"<[^>]+>", "", st["content"]))})
+            return Reply(404, {"error": "Record not found"})
         if req.method == "GET" and path.startswith("/api/v1/statuses/"):
             sid = path.rsplit("/", 1)[-1]
             for st in self.statuses:

@@ -129,6 +129,16 @@ class FakeGraphContainers(FakePlatform):
                     answer["status"] = f"Error: {box['error']}"
             return Reply(200, answer)
         for post in self.posts:
+            if req.method == "DELETE" and path == f"/{post['id']}" and self.flavour == "threads":
+                # Threads deletes by media id: {"success": true, "deleted_id": ...}
+                # (https://developers.facebook.com/docs/threads/posts/delete-posts).
+                # Instagram's publishing API documents no deletion, so it falls through to
+                # Meta's "unsupported request" below.
+                mode = self.take_delete_failure()
+                if mode:
+                    return meta_failure(mode)
+                self.posts.remove(post)
+                return Reply(200, {"success": True, "deleted_id": post["id"]})
             if req.method == "GET" and path == f"/{post['id']}":
                 return Reply(200, {"id": post["id"], "permalink": post["permalink"]})
         return meta_error(100, f"Unsupported get request. Object with ID '{path.strip('/')}' "

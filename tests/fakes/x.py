@@ -98,6 +98,18 @@ class FakeX(FakePlatform):
                 return self.after_create(mode)
             return Reply(201, {"data": {"id": tweet_id, "text": text,
                                         "edit_history_tweet_ids": [tweet_id]}})
+        if req.method == "DELETE" and path.startswith("/2/tweets/"):
+            # {"data": {"deleted": true}} (https://docs.x.com/x-api/posts/delete-post); a
+            # post that does not exist is a 404 problem document.
+            mode = self.take_delete_failure()
+            if mode:
+                return self._failure(mode)
+            wanted = path.rsplit("/", 1)[-1]
+            for t in list(self.tweets):
+                if t["id"] == wanted:
+                    self.tweets.remove(t)
+                    return Reply(200, {"data": {"deleted": True}})
+            return problem(404, "Not Found Error", f"Could not find tweet with id: [{wanted}].")
         if req.method == "GET" and path.startswith("/2/tweets/"):
             wanted = path.rsplit("/", 1)[-1]
             for t in self.tweets:
