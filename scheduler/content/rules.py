@@ -223,6 +223,29 @@ def _looks_like_name(host: str) -> bool:
     return 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words)
 
 
+def asset_path(post: LoadedPost, ctx: RuleContext, field_name: str, rel: Any,
+               noun: str) -> Path | None:
+    """The real path of a file named in a post, or None after recording why not: the
+    path must stay inside assets/ (no absolute path, no '..', no link leading out)."""
+    if not isinstance(rel, str) or not rel:
+        return None
+    p = Path(rel)
+    if p.is_absolute() or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+        post.problem(field_name, f"'{rel}' is absolute; give a path inside assets/")
+        return None
+    if ".." in p.parts:
+        post.problem(field_name, f"'{rel}' contains '..'; give a path inside assets/")
+        return None
+    real, inside, is_file = ctx.asset(rel)
+    if not inside:
+        post.problem(field_name, f"'{rel}' is a link that leads outside assets/")
+        return None
+    if not is_file:
+        post.problem(field_name, f"no {noun} at assets/{rel}")
+        return None
+    return real
+
+
 def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
     """Paths stay inside assets/, files exist and decode, alt text is present."""
     images = post.raw.get("images")
@@ -237,26 +260,8 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
         alt = img.get("alt")
         if not isinstance(alt, str) or not alt.strip():
             post.problem(f"{name}.alt", "missing alt text: every image needs a description")
-        rel = img.get("path")
-        if not isinstance(rel, str) or not rel:
-            resolved.append(None)
-            continue
-        p = Path(rel)
-        if p.is_absolute() or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-            post.problem(f"{name}.path", f"'{rel}' is absolute; give a path inside assets/")
-            resolved.append(None)
-            continue
-        if ".." in p.parts:
-            post.problem(f"{name}.path", f"'{rel}' contains '..'; give a path inside assets/")
-            resolved.append(None)
-            continue
-        real, inside, is_file = ctx.asset(rel)
-        if not inside:
-            post.problem(f"{name}.path", f"'{rel}' is a link that leads outside assets/")
-            resolved.append(None)
-            continue
-        if not is_file:
-            post.problem(f"{name}.path", f"no image at assets/{rel}")
+        real = asset_path(post, ctx, f"{name}.path", img.get("path"), "image")
+        if real is None:
             resolved.append(None)
             continue
         info = ctx.probe(real)
@@ -306,7 +311,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
             post.problem(cap_field, line=cap_line, message=(
                 f"the caption for {ch} is {cap.count} {profile.counting} long; "
                 f"{profile.name} allows {cap.limit}"))
-        if not cap.text.strip() and not model.images:
+        if not cap.text.strip() and not model.images and model.video is None:
             post.problem("caption", f"nothing to publish on {ch}: no caption and no image")
         tags = len(HASHTAG_RE.findall(cap.text))
         if profile.max_hashtags is not None and tags > profile.max_hashtags:
@@ -319,7 +324,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         if len(model.images) > profile.max_images:
             post.problem("images", f"{ch} takes at most {profile.max_images} image(s); the "
                          f"post has {len(model.images)}")
-        if profile.requires_image and not model.images:
+        if profile.requires_image and not model.images and model.video is None:
             post.problem("images", f"{ch} ({profile.name}) needs at least one image")
         for n, img in enumerate(model.images):
             if len(img.alt) > profile.alt_limit:
@@ -374,5 +379,9 @@ def run_rules(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
     paths = check_images(post, ctx)
     check_channels(post, ctx, paths)
     check_overlay_glyphs(post, ctx, times)
+    if "video" in post.raw:
+        from scheduler.content.video import check_video
+
+        check_video(post, ctx)
     post.problems.sort(key=lambda p: (p.line or 0, p.field))
     return times

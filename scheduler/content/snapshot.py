@@ -37,6 +37,39 @@ class ImageSnapshot:
 
 
 @dataclass(frozen=True)
+class VideoSnapshot:
+    """One rendered video for one channel.
+
+    The bytes stay in a file (``path``, named by the render's inputs under ``data_dir``)
+    rather than in memory: a video may be hundreds of megabytes. ``sha256`` is what
+    approval covers; the store copies the file into the media store and checks it.
+    """
+
+    path: str
+    sha256: str
+    size: int
+    alt: str
+    width: int
+    height: int
+    duration: float
+    fps: float
+    source: str
+    #: What the render did (``pass``, ``remux`` or ``transcode``) and why.
+    action: str
+    why: tuple[str, ...] = ()
+    #: The captions as WebVTT when they travel beside the video; None when burned in or
+    #: when the video has no speech.
+    captions_vtt: str | None = None
+    burned: bool = False
+    cover: ImageSnapshot | None = None
+    mime: str = "video/mp4"
+
+    @property
+    def extension(self) -> str:
+        return ".mp4"
+
+
+@dataclass(frozen=True)
 class ChannelSnapshot:
     """What one channel (one configured account) will receive."""
 
@@ -47,6 +80,7 @@ class ChannelSnapshot:
     limit: int
     images: tuple[ImageSnapshot, ...] = ()
     warnings: tuple[str, ...] = ()
+    video: VideoSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +132,13 @@ class PostSnapshot:
                 for c in sorted(self.channels, key=lambda c: c.channel)
             ],
         }
+        videos = {c.channel: c.video for c in self.channels if c.video is not None}
+        if videos:  # only when present, so a post of images keeps its hash
+            doc["videos"] = {
+                ch: {"sha256": v.sha256, "alt": v.alt, "captions": v.captions_vtt,
+                     "cover": v.cover.sha256 if v.cover else None}
+                for ch, v in sorted(videos.items())
+            }
         if self.reminders:  # only when present, so a post without keeps its hash
             doc["reminders"] = [
                 {"channel": r.content.channel, "offset": r.offset,

@@ -1,0 +1,149 @@
+"""Video in post files: validate's exact sentences, and the renders a preview makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.project import Project
+from tests.video_samples import frame_at, make_video
+
+pytest.importorskip("av")
+
+POST = """\
+---
+kind: careers_promo
+id: {id}
+publish_at: 2026-12-01 09:00
+channels: [{channels}]
+role: Intelligence Officer
+closing_date: 2026-12-14
+apply_url: https://www.example.gov.uk/careers/io
+video:
+  path: clip.mp4
+  alt: An officer walks through the archive.
+{extra}
+---
+A day in the life.
+"""
+
+SRT = "1\n00:00:00,200 --> 00:00:01,500\nWelcome to the archive\n\n" \
+      "2\n00:00:01,600 --> 00:00:02,800\nWe are hiring\n"
+
+
+def video_post(project: Project, *, channels: str = "outbox", extra: str = "",
+               post_id: str = "clip") -> Path:
+    return project.post(f"{post_id}.md", POST.format(id=post_id, channels=channels,
+                                                     extra=extra))
+
+
+@pytest.fixture
+def clip(project: Project) -> Path:
+    (project.root / "assets" / "clip.srt").write_text(SRT, encoding="utf-8")
+    return make_video(project.root / "assets" / "clip.mp4", size=(320, 180), seconds=3)
+
+
+def validate_lines(project: Project) -> list[str]:
+    result = project.run("validate")
+    return [line for line in result.output.splitlines() if line.startswith("posts/")]
+
+
+def test_captions_are_required_unless_speech_false(project, clip):
+    video_post(project)
+    assert validate_lines(project) == [
+        "posts/clip.md:9: video.captions: missing: a video with speech needs a caption "
+        "file (.srt or .vtt); for a video without speech say speech: false"]
+    video_post(project, extra="  speech: false")
+    result = project.run("validate")
+    assert result.exit_code == 0, result.output
+
+
+def test_duration_outside_a_platform_range_is_said_in_words(project, clip):
+    make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=2,
+               audio_channels=None)
+    (project.root / "assets" / "clip.srt").write_text(
+        "1\n00:00:00,200 --> 00:00:01,500\nHello\n", encoding="utf-8")
+    video_post(project, channels="instagram", extra="  captions: clip.srt")
+    assert validate_lines(project) == [
+        "posts/clip.md:10: video.path: assets/clip.mp4 is 2 s long; Instagram Reels take "
+        "3 s to 15 min (channel instagram)"]
+
+
+def test_trim_longer_than_the_platform_allows(project, clip):
+    project.write_config("[channels.facebook]\nadapter = \"facebook\"\n")
+    make_video(project.root / "assets" / "clip.mp4", size=(1080, 1920), seconds=2,
+               audio_channels=None)
+    video_post(project, channels="facebook", extra="  speech: false\n  trim: [0, 1.5]")
+    assert validate_lines(project) == [
+        "posts/clip.md:13: video.trim: assets/clip.mp4 is trimmed to 1.5 s long; Facebook "
+        "Reels take 3 to 90 s (channel facebook)"]
+
+
+def test_caption_timing_overlap_past_end_and_deny_list(project, clip):
+    (project.root / "assets" / "clip.srt").write_text(
+        "1\n00:00:00,500 --> 00:00:02,000\nThe Codeword is out\n\n"
+        "2\n00:00:01,500 --> 00:00:02,500\nOverlapping\n\n"
+        "3\n00:00:02,600 --> 00:00:09,000\nToo late\n", encoding="utf-8")
+    video_post(project, extra="  captions: clip.srt")
+    assert validate_lines(project) == [
+        "posts/clip.md:12: video.captions: assets/clip.srt: caption 1 contains the "
+        "deny-listed term 'codeword'",
+        "posts/clip.md:12: video.captions: assets/clip.srt: caption 2 starts at "
+        "00:00:01.500, before caption 1 ends at 00:00:02.000",
+        "posts/clip.md:12: video.captions: assets/clip.srt: caption 3 ends at "
+        "00:00:09.000, after the video ends at 00:00:03.000",
+    ]
+
+
+def test_captions_not_utf8(project, clip):
+    (project.root / "assets" / "clip.srt").write_bytes(
+        "1\n00:00:00,500 --> 00:00:01,000\nCaf\xe9\n".encode("latin-1"))
+    video_post(project, extra="  captions: clip.srt")
+    assert validate_lines(project) == [
+        "posts/clip.md:12: video.captions: assets/clip.srt is not UTF-8 text (byte 0xe9 "
+        "at offset 35); save it as UTF-8"]
+
+
+def test_images_and_a_video_together_are_refused(project, clip):
+    video_post(project, extra="  captions: clip.srt\nimages:\n  - path: photo.jpg\n"
+               "    alt: A desk.")
+    assert validate_lines(project) == [
+        "posts/clip.md:9: video: a post has images or one video, not both (Instagram, "
+        "Threads, Bluesky do not mix them in one post)"]
+
+
+def test_video_path_rules_are_the_image_rules(project, clip):
+    video_post(project, extra="  captions: clip.srt").write_text(
+        POST.format(id="clip", channels="outbox", extra="  captions: clip.srt")
+        .replace("path: clip.mp4", "path: ../clip.mp4"), encoding="utf-8")
+    assert validate_lines(project) == [
+        "posts/clip.md:10: video.path: '../clip.mp4' contains '..'; give a path inside "
+        "assets/"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a video at all" * 10, "is not a video postq can read (invalid data found when "
+                                 "processing input)"),
+    (b"", "is empty (0 bytes)"),
+])
+def test_bad_files_fail_with_one_sentence(project, clip, content, message):
+    (project.root / "assets" / "clip.mp4").write_bytes(content)
+    video_post(project, extra="  captions: clip.srt")
+    assert validate_lines(project) == [f"posts/clip.md:10: video.path: assets/clip.mp4 "
+                                       f"{message}"]
+
+
+def test_preview_renders_the_video_with_captions_and_cover(project, clip):
+    video_post(project, extra="  captions: clip.srt\n  cover: 1.0")
+    result = project.run("preview", "--out", "preview")
+    assert result.exit_code == 0, result.output
+    page = (project.root / "preview" / "index.html").read_text(encoding="utf-8")
+    assert '<video controls' in page and '<track kind="captions"' in page
+    vtt = (project.root / "preview" / "clip@outbox.vtt").read_text(encoding="utf-8")
+    assert "00:00:00.200 --> 00:00:01.500\nWelcome to the archive" in vtt
+    # The outbox takes a caption file, and the source already fits: the same bytes.
+    assert (project.root / "preview" / "clip@outbox.mp4").read_bytes() == \
+        (project.root / "assets" / "clip.mp4").read_bytes()
+    assert (project.root / "preview" / "clip@outbox-cover.jpg").is_file()
+    assert frame_at(project.root / "preview" / "clip@outbox.mp4").shape == (180, 320, 3)
