@@ -97,3 +97,30 @@ def frame_at(path: Path, seconds: float = 0.5) -> np.ndarray:
             if frame.time is not None and frame.time >= seconds:
                 return frame.to_ndarray(format="rgb24")
     raise AssertionError(f"{path} has no frame at {seconds} s")
+
+
+def make_many_frames(path: Path, count: int, *, size: tuple[int, int] = (16, 16),
+                     fps: int = 50) -> Path:
+    """A "video" of ``count`` tiny frames, made by muxing one encoded picture ``count``
+    times (encoding each would take seconds)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = av.open(str(path), "w", options={"fflags": "+bitexact"})
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+    vs.options = {"preset": "ultrafast", "g": "1"}
+    vs.codec_context.time_base = Fraction(1, fps)
+    frame = av.VideoFrame.from_ndarray(np.zeros((size[1], size[0], 3), np.uint8), "rgb24")
+    packets = []
+    for pts in (0, 1):  # the second picture carries no encoder banner: a few bytes
+        frame.pts = pts
+        packets += list(vs.encode(frame))
+    packets += list(vs.encode())
+    out.mux(packets[0])  # stream headers and the first picture
+    data = bytes(packets[-1])
+    for i in range(1, count):
+        p = av.Packet(data)
+        p.stream, p.pts, p.dts, p.time_base = vs, i, i, Fraction(1, fps)
+        p.is_keyframe = True
+        out.mux(p)
+    out.close()
+    return path

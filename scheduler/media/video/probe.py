@@ -20,8 +20,9 @@ from scheduler.errors import MediaError
 
 #: Larger than any platform takes (8K); anything bigger is refused before decoding.
 MAX_SIDE = 8192
-#: Smaller than any platform's minimum; such "videos" are usually an attack on frame count.
-MIN_SIDE = 16
+#: X's documented minimum (32×32), the smallest any platform takes; smaller "videos" are
+#: usually an attack on frame count.
+MIN_SIDE = 32
 MAX_FPS = 240.0
 #: One hour at 60 frames a second.
 MAX_FRAMES = 216_000
@@ -142,7 +143,7 @@ def probe_video(path: Path) -> VideoInfo:
             tuple(sorted(f"stream:{k}" for s in container.streams for k in s.metadata
                          if k not in ("language", "handler_name", "vendor_id")))
         turned = rotation % 180 != 0
-        return VideoInfo(
+        info = VideoInfo(
             path=path, container=container.format.name, codec=cc.name,
             profile=cc.profile, pix_fmt=cc.format.name if cc.format else None,
             width=h if turned else w, height=w if turned else h, rotation=rotation % 360,
@@ -157,6 +158,11 @@ def probe_video(path: Path) -> VideoInfo:
         raise MediaError(f"{name} cannot be decoded ({_why(exc)})") from None
     finally:
         container.close()
+    end = packet_end(path)
+    if end < duration - max(0.5, 2 / (fps or 1)):
+        raise MediaError(f"{name} is cut short: its pictures stop at {end:.1f} s of "
+                         f"{duration:.1f} s (copy the file again)")
+    return info
 
 
 def _duration(container: Any, vs: Any) -> float:
