@@ -147,3 +147,66 @@ def test_preview_renders_the_video_with_captions_and_cover(project, clip):
         (project.root / "assets" / "clip.mp4").read_bytes()
     assert (project.root / "preview" / "clip@outbox-cover.jpg").is_file()
     assert frame_at(project.root / "preview" / "clip@outbox.mp4").shape == (180, 320, 3)
+
+
+PROBE_PAGE = """<!doctype html><html><body><pre id="result">waiting</pre>
+<iframe id="f" src="index.html" width="800" height="900"></iframe>
+<script>
+const out = document.getElementById("result");
+let done = false;
+document.getElementById("f").addEventListener("load", () => {
+  const doc = document.getElementById("f").contentDocument;
+  const video = doc.querySelector("video");
+  const track = video.textTracks[0];
+  track.mode = "showing";
+  video.muted = true;
+  video.addEventListener("timeupdate", () => {
+    if (done || video.currentTime < 0.1 || !track.cues || track.cues.length === 0) return;
+    done = true;
+    out.textContent = JSON.stringify({
+      playing: !video.paused, time: video.currentTime >= 0.1, width: video.videoWidth,
+      height: video.videoHeight, duration: Math.round(video.duration),
+      cues: track.cues ? Array.from(track.cues).map(c => c.text) : null,
+      poster: video.poster.split("/").pop()});
+    video.pause();
+  });
+  video.play().catch(e => { out.textContent = "play failed: " + e; });
+});
+</script></body></html>"""
+
+
+def test_preview_page_plays_the_video_in_headless_chromium(project, clip, tmp_path):
+    import json
+    import subprocess
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.test_preview import CHROMIUM, FLAGS
+
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed")
+    video_post(project, extra="  captions: clip.srt\n  cover: 1.0")
+    assert project.run("preview", "--out", "preview").exit_code == 0
+    site = project.root / "preview"
+    (site / "probe.html").write_text(PROBE_PAGE, encoding="utf-8")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002 - the base's name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dom = subprocess.run(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'chrome'}",
+             "--autoplay-policy=no-user-gesture-required", "--virtual-time-budget=15000",
+             "--dump-dom", f"http://127.0.0.1:{server.server_address[1]}/probe.html"],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = dom.stdout.split('<pre id="result">', 1)[1].split("</pre>", 1)[0]
+    assert json.loads(text.replace("&quot;", '"')) == {
+        "playing": True, "time": True, "width": 320, "height": 180, "duration": 3,
+        "cues": ["Welcome to the archive", "We are hiring"], "poster": "clip@outbox-cover.jpg"}
