@@ -174,3 +174,22 @@ def test_hundred_thousand_frames_fail_fast_in_bounded_memory(tmp_path):
     frames, seconds, peak_mib = int(out[0]), float(out[1]), int(out[2])
     assert frames == 100_000
     assert seconds < 10 and peak_mib < 200, (seconds, peak_mib)
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path):
+    import io
+
+    from scheduler.media.video.progress import terminal_progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert terminal_progress("x", io.StringIO()) is None
+    out = Tty()
+    show = terminal_progress("rendering assets/clip.mp4 for Instagram Reels", out)
+    src = make_video(tmp_path / "wide.mp4", size=(640, 360), seconds=2, audio_channels=None)
+    render_video(src, IG, tmp_path / "r", focus=None, trim=None, burn=None, progress=show)
+    text = out.getvalue()
+    assert text.startswith("\rrendering assets/clip.mp4 for Instagram Reels:  50%")
+    assert text.endswith("\rrendering assets/clip.mp4 for Instagram Reels: 100%\n")

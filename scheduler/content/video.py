@@ -173,9 +173,12 @@ def snapshot_video(ref: Any, profile: Any, settings: Any, overlay: Any, brand: A
     font = settings.resolve(settings.brand.font) if settings.brand.font else None
     key = ("video", str(source), vp.name, ref.focus, ref.trim, burn, ref.captions)
     if key not in cache:
+        from scheduler.media.video.progress import terminal_progress
+
+        show = terminal_progress(f"rendering assets/{ref.path} for {vp.title}")
         cache[key] = render_video(source, vp, settings.data_dir / "renders", focus=ref.focus,
                                   trim=ref.trim, burn=cues if burn else None, font=font,
-                                  progress=cache.get(("progress",)))
+                                  progress=show)
     rendered = cache[key]
     cover_key = ("cover", rendered.sha256, str(ref.cover), overlay, profile.name)
     if cover_key not in cache:

@@ -158,7 +158,7 @@ def transcode(info: VideoInfo, plan: Plan, vp: VideoProfile, out: Path, *,
             for packet in vout.encode(frame):
                 dst.mux(packet)
             if progress is not None and frames_out % 30 == 0:
-                progress(min(1.0, t / length) if length else 1.0)
+                progress(min(1.0, frames_out / plan.fps / length) if length else 1.0)
 
         def pull_video() -> None:
             while True:
