@@ -210,3 +210,31 @@ def test_preview_page_plays_the_video_in_headless_chromium(project, clip, tmp_pa
     assert json.loads(text.replace("&quot;", '"')) == {
         "playing": True, "time": True, "width": 320, "height": 180, "duration": 3,
         "cues": ["Welcome to the archive", "We are hiring"], "poster": "clip@outbox-cover.jpg"}
+
+
+def test_cover_from_an_image_is_rendered_at_the_video_shape_with_the_overlay(project, clip):
+    from PIL import Image
+
+    make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=3.5)
+    video_post(project, channels="instagram",
+               extra="  captions: clip.srt\n  cover: photo.jpg\n  focus: [0.8, 0.5]")
+    assert project.run("validate").exit_code == 0
+    result = project.run("preview", "--out", "preview")
+    assert result.exit_code == 0, result.output
+    with Image.open(project.root / "preview" / "clip@instagram-cover.jpg") as cover:
+        assert cover.size == (404, 720)
+        with_overlay = cover.convert("L")
+    video_post(project, channels="instagram", post_id="plain",
+               extra="  captions: clip.srt\n  cover: photo.jpg\n  focus: [0.8, 0.5]\n"
+                     "overlay: false")
+    assert project.run("preview", "--out", "plain").exit_code == 0
+    with Image.open(project.root / "plain" / "plain@instagram-cover.jpg") as cover:
+        plain = cover.convert("L")
+    # The careers overlay (headline panel) is drawn on the cover, as on an image post.
+    changed = sum(abs(a - b) > 60 for a, b in zip(with_overlay.tobytes(), plain.tobytes(),
+                                                   strict=True))
+    assert changed > 5000
+    page = (project.root / "preview" / "index.html").read_text(encoding="utf-8")
+    # Instagram takes no caption file: the captions are burned in, and no track is offered.
+    assert "captions burned in" in page and '<track kind="captions"' not in page
+    assert "re-encoded: captions burned in; framed to 9:16" in page
