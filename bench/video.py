@@ -47,7 +47,8 @@ def make_clip(path: Path, seconds: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.video_samples import make_video
 
-    make_video(path, size=(1920, 1080), seconds=seconds, fps=30, square_at=(0.5, 0.5))
+    make_video(path, size=(1920, 1080), seconds=seconds, fps=30, square_at=(0.5, 0.5),
+               moving=True)
 
 
 def ffmpeg_command(ffmpeg: str, src: Path, out: Path, crop: list[int], frame: list[int]) -> \

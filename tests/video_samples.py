@@ -29,8 +29,12 @@ def make_video(
     tags: dict[str, str] | None = None,
     bitexact: bool = True,
     faststart: bool = True,
+    moving: bool = False,
 ) -> Path:
-    """Write an H.264 (+AAC) video; ``square_at`` is the bright square's centre (0..1)."""
+    """Write an H.264 (+AAC) video; ``square_at`` is the bright square's centre (0..1).
+
+    ``moving`` pans a textured background under the square, so the encoder has real work
+    (a still picture compresses to almost nothing and flatters any benchmark)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {}
     if faststart and (container_format or path.suffix.lstrip(".")) in ("mp4", "mov"):
@@ -56,9 +60,15 @@ def make_video(
     cx, cy = int(square_at[0] * w), int(square_at[1] * h)
     base = np.full((h, w, 3), 90, dtype=np.uint8)
     base[max(0, cy - side // 2):cy + side // 2, max(0, cx - side // 2):cx + side // 2] = 250
+    if moving:
+        yy, xx = np.mgrid[0:h, 0:w]
+        texture = ((np.sin(xx / 7.0) * np.cos(yy / 11.0) + 1) * 60 + (xx * 3 + yy) % 50)
+        base = np.dstack([texture, np.roll(texture, 17, 1), np.roll(texture, 29, 0)]) \
+            .astype(np.uint8)
     pts = 0
     for i in range(frame_count):
-        frame = av.VideoFrame.from_ndarray(base, format="rgb24")
+        picture = np.roll(base, (i * 3, i * 5), (0, 1)) if moving else base
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
         if vfr:
             # Uneven gaps: 1, 2 or 0.5 frame periods, averaging out near ``fps``.
             frame.pts = pts
