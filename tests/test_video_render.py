@@ -193,3 +193,22 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path):
     text = out.getvalue()
     assert text.startswith("\rrendering assets/clip.mp4 for Instagram Reels:  50%")
     assert text.endswith("\rrendering assets/clip.mp4 for Instagram Reels: 100%\n")
+
+
+def test_fit_pad_keeps_the_whole_picture_with_bars(tmp_path):
+    src = make_video(tmp_path / "wide.mp4", size=(1280, 720), seconds=1, square_at=(0.9, 0.5),
+                     audio_channels=None)
+    r = render_video(src, IG, tmp_path / "r", focus=None, trim=None, burn=None, fit="pad")
+    assert (r.width, r.height) == (1080, 1918) and r.plan.inner == (1080, 606)
+    assert r.plan.why == ("padded to 9:16",)
+    picture = frame_at(r.path)
+    assert picture[100, 540].max() < 20  # a black bar above the picture
+    assert bright(picture[960, 972])  # the square at the right is still in the frame
+
+
+def test_a_mov_file_that_fits_is_remuxed_into_mp4(tmp_path):
+    src = make_video(tmp_path / "phone.mov", size=(320, 180), seconds=1)
+    r = render_video(src, OUTBOX, tmp_path / "r", focus=None, trim=None, burn=None)
+    assert r.plan.action == "remux" and r.plan.why == (".mov file put in MP4",)
+    out = probe_video(r.path)
+    assert out.is_mp4 and out.moov_first and out.frames == 30

@@ -50,6 +50,7 @@ class VideoRef(_Strict):
     cover: str | float | None = None
     alt: str = ""
     focus: tuple[float, float] | None = None
+    fit: Literal["crop", "pad"] = "crop"
     trim: tuple[float, float] | None = None
 
     @field_validator("focus")

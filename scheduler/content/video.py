@@ -148,7 +148,7 @@ def _check_channels(post: LoadedPost, ctx: RuleContext, ref: Any, info: Any) -> 
         if vp is None:
             post.problem("video", f"{ch} ({profile.name}) does not take video")
             continue
-        for msg in problems(info, vp, ref.trim, ref.focus):
+        for msg in problems(info, vp, ref.trim, ref.focus, ref.fit):
             trim = msg.startswith("trim")
             post.problem("video.trim" if trim else "video.path",
                          f"assets/{ref.path}{': ' if msg.startswith('trim ') else ' is '}"
@@ -171,14 +171,14 @@ def snapshot_video(ref: Any, profile: Any, settings: Any, overlay: Any, brand: A
         cues = shift_cues(cues, ref.trim[0], ref.trim[1])
     burn = bool(cues) and (ref.burn or not vp.captions_sidecar)
     font = settings.resolve(settings.brand.font) if settings.brand.font else None
-    key = ("video", str(source), vp.name, ref.focus, ref.trim, burn, ref.captions)
+    key = ("video", str(source), vp.name, ref.focus, ref.fit, ref.trim, burn, ref.captions)
     if key not in cache:
         from scheduler.media.video.progress import terminal_progress
 
         show = terminal_progress(f"rendering assets/{ref.path} for {vp.title}")
         cache[key] = render_video(source, vp, settings.data_dir / "renders", focus=ref.focus,
                                   trim=ref.trim, burn=cues if burn else None, font=font,
-                                  progress=show)
+                                  fit=ref.fit, progress=show)
     rendered = cache[key]
     cover_key = ("cover", rendered.sha256, str(ref.cover), overlay, profile.name)
     if cover_key not in cache:

@@ -52,6 +52,8 @@ class Plan:
     end: float
     burn: bool
     why: tuple[str, ...]
+    #: ``fit: pad``: the picture's size inside the ``size`` canvas (bars fill the rest).
+    inner: tuple[int, int] | None = None
 
 
 def span(info: VideoInfo, trim: tuple[float, float] | None) -> tuple[float, float]:
@@ -60,10 +62,8 @@ def span(info: VideoInfo, trim: tuple[float, float] | None) -> tuple[float, floa
     return min(trim[0], info.duration), min(trim[1], info.duration)
 
 
-def _frame(info: VideoInfo, vp: VideoProfile,
-           focus: tuple[float, float] | None) -> tuple[int, int, int, int]:
-    """The largest window of the target shape, centred on the focus, inside the picture."""
-    w, h = info.width, info.height
+def _target(info: VideoInfo, vp: VideoProfile) -> float | None:
+    """The shape to frame to, or None when the picture's own shape is fine."""
     aspect = info.aspect
     target = vp.frame_aspect
     if target is None:
@@ -72,6 +72,28 @@ def _frame(info: VideoInfo, vp: VideoProfile,
         elif aspect > vp.aspect_max:
             target = vp.aspect_max
     if target is None or abs(aspect - target) <= ASPECT_TOLERANCE * target:
+        return None
+    return target
+
+
+def _canvas(info: VideoInfo, vp: VideoProfile) -> tuple[int, int]:
+    """``fit: pad``: the smallest canvas of the target shape holding the whole picture."""
+    w, h = info.width, info.height
+    target = _target(info, vp)
+    if target is None:
+        return w, h
+    if info.aspect > target:
+        return w, int(w / target) // 2 * 2
+    return int(h * target) // 2 * 2, h
+
+
+def _frame(info: VideoInfo, vp: VideoProfile,
+           focus: tuple[float, float] | None) -> tuple[int, int, int, int]:
+    """The largest window of the target shape, centred on the focus, inside the picture."""
+    w, h = info.width, info.height
+    aspect = info.aspect
+    target = _target(info, vp)
+    if target is None:
         return 0, 0, w, h
     fx, fy = focus or (0.5, 0.5)
     if aspect > target:  # too wide: keep the full height
@@ -93,7 +115,7 @@ def _scaled(cw: int, ch: int, vp: VideoProfile) -> tuple[int, int]:
 
 
 def problems(info: VideoInfo, vp: VideoProfile, trim: tuple[float, float] | None,
-             focus: tuple[float, float] | None = None) -> list[str]:
+             focus: tuple[float, float] | None = None, fit: str = "crop") -> list[str]:
     """What no render can fix, one sentence each in words."""
     out = []
     start, end = span(info, trim)
@@ -106,7 +128,7 @@ def problems(info: VideoInfo, vp: VideoProfile, trim: tuple[float, float] | None
         what = "trimmed to " if trim is not None else ""
         out.append(f"{what}{say_seconds(round(length, 1))} long; {_takes(vp)} "
                    f"{say_range(vp.min_seconds, vp.max_seconds)}")
-    x, y, cw, ch = _frame(info, vp, focus)
+    x, y, cw, ch = _frame(info, vp, focus) if fit == "crop" else (0, 0, *_canvas(info, vp))
     w, _h = _scaled(cw, ch, vp)
     if w < vp.min_width:
         shaped = f" framed to {_ratio(cw / ch)}" if (cw, ch) != (info.width, info.height) \
@@ -124,9 +146,17 @@ def _ratio(aspect: float) -> str:
 
 
 def plan_render(info: VideoInfo, vp: VideoProfile, *, focus: tuple[float, float] | None,
-                trim: tuple[float, float] | None, burn: bool) -> Plan:
-    crop = _frame(info, vp, focus)
-    size = _scaled(crop[2], crop[3], vp)
+                trim: tuple[float, float] | None, burn: bool, fit: str = "crop") -> Plan:
+    inner = None
+    if fit == "pad" and _target(info, vp) is not None:
+        crop = (0, 0, info.width, info.height)
+        canvas = _canvas(info, vp)
+        size = _scaled(*canvas, vp)
+        f = size[0] / canvas[0]
+        inner = (max(2, int(info.width * f) // 2 * 2), max(2, int(info.height * f) // 2 * 2))
+    else:
+        crop = _frame(info, vp, focus)
+        size = _scaled(crop[2], crop[3], vp)
     start, end = span(info, trim)
     fps = info.fps
     if info.variable_rate or not vp.fps_min <= fps <= vp.fps_max:
@@ -136,9 +166,11 @@ def plan_render(info: VideoInfo, vp: VideoProfile, *, focus: tuple[float, float]
         why.append("trimmed")
     if burn:
         why.append("captions burned in")
+    if inner is not None:
+        why.append(f"padded to {_ratio(size[0] / size[1])}")
     if crop != (0, 0, info.width, info.height):
         why.append(f"framed to {_ratio(crop[2] / crop[3])}")
-    if size != (crop[2], crop[3]):
+    if size != (crop[2], crop[3]) and inner is None:
         why.append(f"scaled to {size[0]}×{size[1]}")
     if info.rotation:
         why.append(f"turned {info.rotation}°")
@@ -157,7 +189,7 @@ def plan_render(info: VideoInfo, vp: VideoProfile, *, focus: tuple[float, float]
         why.append(f"audio ({info.audio_codec}, {info.audio_channels} channel(s), "
                    f"{info.audio_rate} Hz) made stereo AAC at 48 kHz")
     if why:
-        return Plan("transcode", crop, size, fps, start, end, burn, tuple(why))
+        return Plan("transcode", crop, size, fps, start, end, burn, tuple(why), inner)
     remux = []
     if not info.is_mp4:
         remux.append(f"{info.path.suffix or 'no extension'} file put in MP4")

@@ -50,7 +50,8 @@ def _key(info: VideoInfo, plan: Plan, burn: list[Cue] | None, font: Path | None)
 
     st = info.path.stat()
     doc = {"src": os.path.realpath(info.path), "mtime": st.st_mtime_ns, "size": st.st_size,
-           "plan": [plan.action, plan.crop, plan.size, plan.fps, plan.start, plan.end],
+           "plan": [plan.action, plan.crop, plan.size, plan.inner, plan.fps, plan.start,
+                    plan.end],
            "burn": [(c.start, c.end, c.text) for c in burn or []], "font": str(font),
            "enc": [PRESET, CRF, av.__version__, av.library_versions.get("libavcodec")]}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -58,11 +59,11 @@ def _key(info: VideoInfo, plan: Plan, burn: list[Cue] | None, font: Path | None)
 
 def render_video(source: Path, vp: VideoProfile, cache_dir: Path, *,
                  focus: tuple[float, float] | None, trim: tuple[float, float] | None,
-                 burn: list[Cue] | None, font: Path | None = None,
+                 burn: list[Cue] | None, font: Path | None = None, fit: str = "crop",
                  progress: Progress | None = None) -> RenderedVideo:
     """The render of ``source`` for ``vp`` (made now, or found from an earlier run)."""
     info = probe_video(source)
-    plan = plan_render(info, vp, focus=focus, trim=trim, burn=bool(burn))
+    plan = plan_render(info, vp, focus=focus, trim=trim, burn=bool(burn), fit=fit)
     if plan.action == "pass":
         path = source
     else:

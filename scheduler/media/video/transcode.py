@@ -64,7 +64,10 @@ def _video_graph(in_stream: Any, info: VideoInfo, plan: Plan) -> Any:
     x, y, cw, ch = plan.crop
     steps = turns + [
         ("crop", f"{cw}:{ch}:{x}:{y}"),
-        ("scale", f"{plan.size[0]}:{plan.size[1]}:flags=bicubic"),
+        ("scale", f"{(plan.inner or plan.size)[0]}:{(plan.inner or plan.size)[1]}"
+                  ":flags=bicubic"),
+        *([("pad", f"{plan.size[0]}:{plan.size[1]}:(ow-iw)/2:(oh-ih)/2:black")]
+          if plan.inner else []),
         ("setsar", "1"),
         ("fps", f"{Fraction(plan.fps).limit_denominator(1001)}"),
         ("format", "yuv420p"),
