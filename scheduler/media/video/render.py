@@ -21,7 +21,7 @@ from scheduler.errors import MediaError
 from scheduler.media.video.captions import Cue
 from scheduler.media.video.plan import Plan, plan_render
 from scheduler.media.video.probe import VideoInfo, probe_video
-from scheduler.media.video.transcode import CRF, PRESET, Progress, remux, transcode
+from scheduler.media.video.transcode import CRF, PRESET, REVISION, Progress, remux, transcode
 from scheduler.platforms import PlatformProfile, VideoProfile
 
 
@@ -53,7 +53,7 @@ def _key(info: VideoInfo, plan: Plan, burn: list[Cue] | None, font: Path | None)
            "plan": [plan.action, plan.crop, plan.size, plan.inner, plan.fps, plan.start,
                     plan.end],
            "burn": [(c.start, c.end, c.text) for c in burn or []], "font": str(font),
-           "enc": [PRESET, CRF, av.__version__, av.library_versions.get("libavcodec")]}
+           "enc": [PRESET, CRF, REVISION, av.__version__, av.library_versions.get("libavcodec")]}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

@@ -24,6 +24,8 @@ from scheduler.platforms import VideoProfile
 #: x264's speed/size trade-off; ``bench/video.py`` measures it against the command line.
 PRESET = "veryfast"
 CRF = "21"
+#: Raised whenever this module's output changes, so earlier renders are not reused.
+REVISION = 2
 AUDIO_RATE = 48000
 MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
@@ -134,6 +136,10 @@ def transcode(info: VideoInfo, plan: Plan, vp: VideoProfile, out: Path, *,
                         "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0",
                         "flags": "+cgop+bitexact"}
         vout.codec_context.time_base = 1 / rate
+        # Frame threads, as the ffmpeg command line uses: PyAV's default of slices splits
+        # each picture and costs compression (x264 stays deterministic either way).
+        vout.thread_type = "FRAME"
+        vout.thread_count = 0
         aout = None
         resampler = None
         if ain is not None:
@@ -157,6 +163,9 @@ def transcode(info: VideoInfo, plan: Plan, vp: VideoProfile, out: Path, *,
                 frame = burner.apply(frame, t)
             frame.pts = frames_out
             frame.time_base = vout.codec_context.time_base
+            # The decoder leaves the source's picture types on each frame, and x264 obeys
+            # them: cleared, the encoder picks its own (as the ffmpeg command line does).
+            frame.pict_type = av.video.frame.PictureType.NONE
             frames_out += 1
             for packet in vout.encode(frame):
                 dst.mux(packet)
