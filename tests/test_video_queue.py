@@ -31,6 +31,10 @@ def test_queue_add_keeps_render_cover_and_captions_and_publisher_holds_video(pro
     r = project.run("queue", "add", str(path), "--at", soon(90),
                     env={"POSTQ_USER": "alice"})
     assert r.exit_code == 0, r.stderr
+    text = project.run("queue", "show", "clip").stdout
+    assert "  image 1: " in text and "(320x180, image/jpeg) alt: An officer walks" in text
+    assert "  video 2: " in text and "(320x180, video/mp4) alt: An officer walks" in text
+    assert "  captions: " in text and text.count(".vtt") == 1
     shown = json.loads(project.run("queue", "show", "clip", "--json").stdout)
     media = shown["deliveries"][0]["media"]
     assert [m["mime"] for m in media] == ["image/jpeg", "video/mp4", "text/vtt"]

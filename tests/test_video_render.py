@@ -212,3 +212,11 @@ def test_a_mov_file_that_fits_is_remuxed_into_mp4(tmp_path):
     assert r.plan.action == "remux" and r.plan.why == (".mov file put in MP4",)
     out = probe_video(r.path)
     assert out.is_mp4 and out.moov_first and out.frames == 30
+
+
+def test_burned_caption_panel_keeps_contrast_over_a_white_picture():
+    from scheduler.media.colour import contrast_ratio
+    from scheduler.media.video.burn import PANEL_ALPHA
+
+    grey = round(255 * (1 - PANEL_ALPHA / 255))  # the panel over pure white
+    assert contrast_ratio((255, 255, 255), (grey, grey, grey)) >= 4.5

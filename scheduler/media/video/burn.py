@@ -1,8 +1,9 @@
 """Captions drawn into the picture, for platforms that take no caption file.
 
 The text is set in the shipped font (or the brand font) on a dark panel, as the image
-overlay does: white on a panel at least 65 % black stays above WCAG's 4.5:1 contrast over
-any picture (a white background behind the panel comes out at luminance 0.35 at most).
+overlay does: white on a panel 65 % black stays above WCAG's 4.5:1 contrast over any
+picture (a white picture behind the panel comes out at 35 % grey, relative luminance 0.10:
+a contrast of 7:1).
 """
 
 from __future__ import annotations
