@@ -266,6 +266,8 @@ class VideoProfile:
     #: The shape the platform shows full screen (Reels: 9:16); sources are framed to it
     #: around the focus point. None: any shape in the aspect range is kept.
     frame_aspect: float | None = None
+    #: Most pixels in one picture (Mastodon's ``video_matrix_limit``); None: no such limit.
+    max_pixels: int | None = None
     #: Where each number comes from.
     source: str = ""
 
@@ -333,12 +335,14 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
         # Mastodon: each instance says its own limits in /api/v2/instance
         # (configuration.media_attachments); mastodon.social answers video_size_limit
         # 103809024 (99 MiB), video_frame_rate_limit 120 and video_matrix_limit 8294400
-        # (3840x2160 pixels). No duration limit is documented; 1 hour is chosen.
+        # (3840x2160 pixels). No duration limit is documented; 1 hour is chosen. A channel
+        # sets its own instance's values with the same three names (see
+        # scheduler.content.video.channel_video_profile).
         VideoProfile(
             name="mastodon", title="Mastodon", min_seconds=0.1, max_seconds=3600, fps_min=1,
             fps_max=120, aspect_min=0.1, aspect_max=10.0, render_size=(1080, 1920),
             min_width=32, max_width=3840, max_height=3840, max_bytes=99 * _MIB,
-            max_video_bitrate=10_000_000,
+            max_video_bitrate=10_000_000, max_pixels=8_294_400,
             source="https://docs.joinmastodon.org/entities/Instance/#media_attachments",
         ),
         # LinkedIn Videos API: MP4, 3 s to 30 min, 75 KB to 500 MB, aspect 1:2.4 to 2.4:1.

@@ -238,3 +238,34 @@ def test_cover_from_an_image_is_rendered_at_the_video_shape_with_the_overlay(pro
     # Instagram takes no caption file: the captions are burned in, and no track is offered.
     assert "captions burned in" in page and '<track kind="captions"' not in page
     assert "re-encoded: captions burned in; framed to 9:16" in page
+
+
+def test_a_mastodon_channel_takes_its_instance_limits(project, clip):
+    import json
+
+    project.write_config('[channels.small]\nadapter = "mastodon"\nvideo_frame_rate_limit = 24\n'
+                         "video_matrix_limit = 40000\n")
+    video_post(project, channels="small", extra="  captions: clip.srt")
+    assert project.run("preview", "--out", "preview").exit_code == 0
+    r = project.run("queue", "add", "posts/clip.md", "--at", "+2h",
+                    env={"POSTQ_USER": "alice"})
+    assert r.exit_code == 0, r.stderr
+    media = json.loads(project.run("queue", "show", "clip", "--json").stdout)[
+        "deliveries"][0]["media"]
+    video = next(m for m in media if m["mime"] == "video/mp4")
+    assert (video["width"], video["height"]) == (266, 150)  # 39,900: under 40,000 pixels
+    from tests.video_samples import probe_fps
+
+    assert probe_fps(project.root / ".postq" / "media" / video["sha256"][:2] /
+                     f"{video['sha256']}.mp4") == 24
+
+
+def test_an_instance_limit_that_is_not_a_number_is_a_config_error(project, clip):
+    project.write_config('[channels.small]\nadapter = "mastodon"\n'
+                         'video_size_limit = "99MB"\n')
+    video_post(project, channels="small", extra="  captions: clip.srt")
+    result = project.run("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {project.config}: [channels.small] video_size_limit: "
+                             "'99MB' is not a whole number above 0 (as the instance's /api/v2/instance "
+                             "says it)\n")

@@ -134,3 +134,8 @@ def make_many_frames(path: Path, count: int, *, size: tuple[int, int] = (16, 16)
         out.mux(p)
     out.close()
     return path
+
+
+def probe_fps(path: Path) -> float:
+    with av.open(str(path)) as c:
+        return float(c.streams.video[0].average_rate)

@@ -115,7 +115,7 @@ def snapshot_post(
         if model.video is not None:
             from scheduler.content.video import snapshot_video
 
-            video = snapshot_video(model.video, profile, settings, overlay, brand, cache)
+            video = snapshot_video(model.video, ch, profile, settings, overlay, brand, cache)
         channels.append(ChannelSnapshot(ch, cfg.adapter, cap.text, cap.count, cap.limit,
                                         tuple(images), tuple(warnings), video))
     reminders = _reminders(checked, settings, profiles, channels)

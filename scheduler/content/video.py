@@ -13,11 +13,38 @@ from typing import Any
 
 from scheduler.content.loader import LoadedPost
 from scheduler.content.rules import RuleContext, asset_path
-from scheduler.errors import MediaError
-from scheduler.platforms import NO_MIXED_MEDIA, TITLES, video_profile_for
+from scheduler.errors import ConfigError, MediaError
+from scheduler.platforms import NO_MIXED_MEDIA, TITLES, VideoProfile, video_profile_for
 
 _CLOCK_RE = re.compile(r"^(\d+):([0-5]?\d(?:\.\d+)?)$")
 _probes: dict[tuple[Path, float, int], Any] = {}
+
+
+#: A Mastodon instance's own limits, by the names its ``/api/v2/instance`` answers with
+#: (configuration.media_attachments), settable on a channel in postq.toml.
+INSTANCE_LIMITS = {"video_size_limit": "max_bytes", "video_frame_rate_limit": "fps_max",
+                   "video_matrix_limit": "max_pixels"}
+
+
+def channel_video_profile(settings: Any, channel: str, profile: Any) -> VideoProfile | None:
+    """The channel's platform video profile, with the instance limits the channel sets."""
+    from dataclasses import replace
+
+    vp = video_profile_for(profile)
+    cfg = settings.channels.get(channel)
+    if vp is None or cfg is None:
+        return vp
+    changes: dict[str, Any] = {}
+    for key, attr in INSTANCE_LIMITS.items():
+        value = cfg.extras().get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{value!r} is not a whole number above 0 (as the instance's "
+                              "/api/v2/instance says it)", settings.path,
+                              f"[channels.{channel}] {key}")
+        changes[attr] = value
+    return replace(vp, **changes) if changes else vp
 
 
 def cover_seconds(value: Any) -> float | None:
@@ -144,7 +171,7 @@ def _check_channels(post: LoadedPost, ctx: RuleContext, ref: Any, info: Any) -> 
         profile = ctx.profiles.get(ch)
         if profile is None:
             continue
-        vp = video_profile_for(profile)
+        vp = channel_video_profile(ctx.settings, ch, profile)
         if vp is None:
             post.problem("video", f"{ch} ({profile.name}) does not take video")
             continue
@@ -155,14 +182,14 @@ def _check_channels(post: LoadedPost, ctx: RuleContext, ref: Any, info: Any) -> 
                          f"{msg} (channel {ch})")
 
 
-def snapshot_video(ref: Any, profile: Any, settings: Any, overlay: Any, brand: Any,
-                   cache: dict[tuple[Any, ...], Any]) -> Any:
+def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay: Any,
+                   brand: Any, cache: dict[tuple[Any, ...], Any]) -> Any:
     """Render ``ref`` for one channel's platform: the video, its captions and its cover."""
     from scheduler.content.snapshot import ImageSnapshot, VideoSnapshot
     from scheduler.media.video.captions import read_captions, shift_cues, to_webvtt
     from scheduler.media.video.render import render_cover, render_video
 
-    vp = video_profile_for(profile)
+    vp = channel_video_profile(settings, channel, profile)
     if vp is None:  # validation refuses this first; kept as a guard
         raise MediaError(f"{profile.name} does not take video")
     source = settings.assets_dir / ref.path
@@ -171,7 +198,7 @@ def snapshot_video(ref: Any, profile: Any, settings: Any, overlay: Any, brand: A
         cues = shift_cues(cues, ref.trim[0], ref.trim[1])
     burn = bool(cues) and (ref.burn or not vp.captions_sidecar)
     font = settings.resolve(settings.brand.font) if settings.brand.font else None
-    key = ("video", str(source), vp.name, ref.focus, ref.fit, ref.trim, burn, ref.captions)
+    key = ("video", str(source), vp, ref.focus, ref.fit, ref.trim, burn, ref.captions)
     if key not in cache:
         from scheduler.media.video.progress import terminal_progress
 

@@ -111,6 +111,8 @@ def _scaled(cw: int, ch: int, vp: VideoProfile) -> tuple[int, int]:
     long_side, short_side = max(rw, rh), min(rw, rh)
     box = (short_side, long_side) if ch >= cw else (long_side, short_side)
     f = min(1.0, box[0] / cw, box[1] / ch, vp.max_width / cw, vp.max_height / ch)
+    if vp.max_pixels is not None and cw * ch * f * f > vp.max_pixels:
+        f = (vp.max_pixels / (cw * ch)) ** 0.5
     return max(2, int(cw * f) // 2 * 2), max(2, int(ch * f) // 2 * 2)
 
 
