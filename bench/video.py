@@ -22,16 +22,19 @@ import time
 from pathlib import Path
 
 OURS = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from scheduler.media.video.render import render_video
 from scheduler.platforms import VIDEO_PROFILES
 start = time.monotonic()
 r = render_video(Path(sys.argv[1]), VIDEO_PROFILES["instagram"], Path(sys.argv[2]),
                  focus=None, trim=None, burn=None)
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would count this
+# process's parent (which made the clip) too.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM"))
 print(json.dumps({"seconds": time.monotonic() - start, "size": r.size,
-                  "frame": [r.width, r.height], "crop": r.plan.crop,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "frame": [r.width, r.height], "crop": r.plan.crop, "peak_mib": peak / 1024}))
 """
 
 THEIRS = """
