@@ -238,6 +238,8 @@ def test_cover_from_an_image_is_rendered_at_the_video_shape_with_the_overlay(pro
     # Instagram takes no caption file: the captions are burned in, and no track is offered.
     assert "captions burned in" in page and '<track kind="captions"' not in page
     assert "re-encoded: captions burned in; framed to 9:16" in page
+    assert ("Checked: Instagram Reels: 3 s to 15 min (this: 3.5 s), 23 to 60 fps (this: 30), "
+            "up to 300 MB (this: 0.1 MB)") in page
 
 
 def test_a_mastodon_channel_takes_its_instance_limits(project, clip):

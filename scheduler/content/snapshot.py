@@ -63,6 +63,8 @@ class VideoSnapshot:
     burned: bool = False
     cover: ImageSnapshot | None = None
     mime: str = "video/mp4"
+    #: The platform's limits the render was checked against, in words (for the preview).
+    checks: str = ""
 
     @property
     def extension(self) -> str:

@@ -221,5 +221,15 @@ def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay:
         width=rendered.width, height=rendered.height, duration=rendered.duration,
         fps=rendered.fps, source=ref.path, action=rendered.plan.action,
         why=rendered.plan.why, captions_vtt=None if burn or not cues else to_webvtt(cues),
-        burned=burn, cover=cover_snap,
+        burned=burn, cover=cover_snap, checks=profile_checks(vp, rendered),
     )
+
+
+def profile_checks(vp: VideoProfile, rendered: Any) -> str:
+    """What the render was checked against, as the preview card says it."""
+    from scheduler.media.video.plan import say_range, say_seconds
+
+    return (f"{vp.title}: {say_range(vp.min_seconds, vp.max_seconds)} "
+            f"(this: {say_seconds(round(rendered.duration, 1))}), "
+            f"{vp.fps_min:g} to {vp.fps_max:g} fps (this: {rendered.fps:g}), "
+            f"up to {vp.max_bytes / 1e6:,.0f} MB (this: {rendered.size / 1e6:.1f} MB)")

@@ -52,5 +52,8 @@ def video_figure(post_id: str, ch: Any) -> str:
         f'<span class="dim">({video.width}×{video.height}, {video.duration:.1f} s, '
         f"{video.fps:g} fps, {video.size:,} bytes; {done.get(video.action, video.action)}"
         + (f": {_esc(why)}" if why else "")
-        + f"; {captions})</span></figcaption></figure>"
+        + f"; {captions})</span>"
+        + (f'<br><span class="checks">Checked: {_esc(video.checks)}</span>' if video.checks
+           else "")
+        + "</figcaption></figure>"
     )
