@@ -300,3 +300,149 @@ def get_profile(name: str, text_limit: int | None = None) -> PlatformProfile | N
     if base is None or text_limit is None:
         return base
     return replace(base, text_limit=text_limit)
+
+
+@dataclass(frozen=True)
+class VideoProfile:
+    """What one platform accepts as a video, and what postq renders for it.
+
+    Limits that cannot be fixed by rendering (duration, a source too small) are errors at
+    ``validate``; the rest (container, codecs, frame rate, aspect, size, bit rate) decide
+    whether the source passes through untouched, is remuxed, or is transcoded.
+    """
+
+    name: str
+    #: How messages name the product ("Facebook Reels").
+    title: str
+    min_seconds: float
+    max_seconds: float
+    fps_min: float
+    fps_max: float
+    aspect_min: float
+    aspect_max: float
+    #: The frame a transcode aims at (width, height); smaller sources are never upscaled.
+    render_size: tuple[int, int]
+    #: The narrowest a render may be (a source narrower than this after cropping fails).
+    min_width: int
+    max_width: int
+    max_height: int
+    max_bytes: int
+    max_video_bitrate: int
+    audio_bitrate: int = 128_000
+    video_codecs: tuple[str, ...] = ("h264",)
+    #: Whether the platform takes a caption file beside the video (else captions are burned).
+    captions_sidecar: bool = False
+    #: The shape the platform shows full screen (Reels: 9:16); sources are framed to it
+    #: around the focus point. None: any shape in the aspect range is kept.
+    frame_aspect: float | None = None
+    #: Most pixels in one picture (Mastodon's ``video_matrix_limit``); None: no such limit.
+    max_pixels: int | None = None
+    #: Where each number comes from.
+    source: str = ""
+
+    @property
+    def render_aspect(self) -> float:
+        return self.render_size[0] / self.render_size[1]
+
+
+_MB = 1000 * 1000
+
+# Each limit is the platform's own documentation (URL in ``source``); a number the page
+# does not give is marked in a comment with what was chosen instead.
+VIDEO_PROFILES: dict[str, VideoProfile] = {
+    p.name: p
+    for p in (
+        # Reels: MOV/MP4, moov atom first, HEVC or H.264, AAC <= 48 kHz, 23-60 fps, 3 s to
+        # 15 min, max 1920 columns, aspect 0.01:1 to 10:1 (9:16 recommended), 25 Mbps VBR,
+        # 300 MB.
+        VideoProfile(
+            name="instagram", title="Instagram Reels", min_seconds=3, max_seconds=15 * 60,
+            fps_min=23, fps_max=60, aspect_min=0.01, aspect_max=10.0,
+            render_size=(1080, 1920), min_width=320, max_width=1920, max_height=3600,
+            max_bytes=300 * _MB, max_video_bitrate=25_000_000, video_codecs=("h264", "hevc"),
+            frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/instagram-platform/"
+                   "instagram-graph-api/reference/ig-user/media#reel-specifications",
+        ),
+        # Reels on a Page: .mp4, 9:16, 1080x1920 recommended (540x960 minimum), 24-60 fps,
+        # 3 to 90 s. The page gives no size or bit rate; Instagram's are used.
+        VideoProfile(
+            name="facebook", title="Facebook Reels", min_seconds=3, max_seconds=90,
+            fps_min=24, fps_max=60, aspect_min=9 / 16 - 0.01, aspect_max=9 / 16 + 0.01,
+            render_size=(1080, 1920), min_width=540, max_width=1080, max_height=1920,
+            max_bytes=300 * _MB, max_video_bitrate=25_000_000, frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/video-api/guides/reels-publishing",
+        ),
+        # Threads: as Instagram, but at most 300 s and 1 GB.
+        VideoProfile(
+            name="threads", title="Threads", min_seconds=0.1, max_seconds=300,
+            fps_min=23, fps_max=60, aspect_min=0.01, aspect_max=10.0,
+            render_size=(1080, 1920), min_width=320, max_width=1920, max_height=3600,
+            max_bytes=1000 * _MB, max_video_bitrate=25_000_000,
+            video_codecs=("h264", "hevc"),
+            source="https://developers.facebook.com/docs/threads/overview#video-specifications",
+        ),
+        # X: 512 MB (amplify_video), 0.5 to 140 s, 32x32 to 1280x1024, <= 60 fps, aspect
+        # 1:3 to 3:1, H.264 High with AAC-LC. The page sets no lower frame rate; 1 fps is
+        # what the chosen floor means here.
+        VideoProfile(
+            name="x", title="X", min_seconds=0.5, max_seconds=140, fps_min=1, fps_max=60,
+            aspect_min=1 / 3, aspect_max=3.0, render_size=(1280, 720), min_width=32,
+            max_width=1280, max_height=1024, max_bytes=512 * _MIB,
+            max_video_bitrate=25_000_000, captions_sidecar=True,
+            source="https://docs.x.com/x-api/media/quickstart/best-practices",
+        ),
+        # Bluesky: one video a post, up to 3 minutes and 100 MB (raised on 12 March 2025),
+        # aspect 1:3 to 3:1, MP4. Captions are a sidecar (app.bsky.embed.video#caption).
+        VideoProfile(
+            name="bluesky", title="Bluesky", min_seconds=1, max_seconds=180, fps_min=1,
+            fps_max=60, aspect_min=1 / 3, aspect_max=3.0, render_size=(1080, 1920),
+            min_width=32, max_width=1920, max_height=1920, max_bytes=100 * _MB,
+            max_video_bitrate=10_000_000, captions_sidecar=True,
+            source="https://bsky.social/about/blog/09-11-2024-video",
+        ),
+        # Mastodon: each instance says its own limits in /api/v2/instance
+        # (configuration.media_attachments); mastodon.social answers video_size_limit
+        # 103809024 (99 MiB), video_frame_rate_limit 120 and video_matrix_limit 8294400
+        # (3840x2160 pixels). No duration limit is documented; 1 hour is chosen. A channel
+        # sets its own instance's values with the same three names (see
+        # scheduler.content.video.channel_video_profile).
+        VideoProfile(
+            name="mastodon", title="Mastodon", min_seconds=0.1, max_seconds=3600, fps_min=1,
+            fps_max=120, aspect_min=0.1, aspect_max=10.0, render_size=(1080, 1920),
+            min_width=32, max_width=3840, max_height=3840, max_bytes=99 * _MIB,
+            max_video_bitrate=10_000_000, max_pixels=8_294_400,
+            source="https://docs.joinmastodon.org/entities/Instance/#media_attachments",
+        ),
+        # LinkedIn Videos API: MP4, 3 s to 30 min, 75 KB to 500 MB, aspect 1:2.4 to 2.4:1.
+        VideoProfile(
+            name="linkedin", title="LinkedIn", min_seconds=3, max_seconds=30 * 60, fps_min=10,
+            fps_max=60, aspect_min=1 / 2.4, aspect_max=2.4, render_size=(1080, 1920),
+            min_width=256, max_width=4096, max_height=2304, max_bytes=500 * _MB,
+            max_video_bitrate=30_000_000, captions_sidecar=True,
+            source="https://learn.microsoft.com/en-us/linkedin/marketing/"
+                   "community-management/shares/videos-api",
+        ),
+        # Local channels take what the organisation gives them.
+        VideoProfile(
+            name="outbox", title="the outbox", min_seconds=0.1, max_seconds=3600, fps_min=1,
+            fps_max=120, aspect_min=0.1, aspect_max=10.0, render_size=(1080, 1920),
+            min_width=16, max_width=4096, max_height=4096, max_bytes=2000 * _MB,
+            max_video_bitrate=50_000_000, captions_sidecar=True,
+        ),
+        VideoProfile(
+            name="webhook", title="the webhook", min_seconds=0.1, max_seconds=3600,
+            fps_min=1, fps_max=120, aspect_min=0.1, aspect_max=10.0,
+            render_size=(1080, 1920), min_width=16, max_width=4096, max_height=4096,
+            max_bytes=2000 * _MB, max_video_bitrate=50_000_000, captions_sidecar=True,
+        ),
+    )
+}
+
+#: Platforms whose carousels cannot mix images and a video in one post.
+NO_MIXED_MEDIA = ("instagram", "threads", "bluesky")
+
+
+def video_profile_for(profile: PlatformProfile) -> VideoProfile | None:
+    """The video profile of a channel's platform (None: the platform takes no video)."""
+    return VIDEO_PROFILES.get(profile.name)

@@ -29,7 +29,8 @@ def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
 def test_top_level_help_imports_no_heavy_library() -> None:
     code = ("import sys; from scheduler.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('PIL', 'sqlalchemy', 'apscheduler', 'requests', 'pydantic', 'yaml')"
+            "heavy = [m for m in ('PIL', 'sqlalchemy', 'apscheduler', 'requests', 'pydantic', 'yaml',"
+            " 'av', 'numpy', 'srt', 'webvtt')"
             " if m in sys.modules]\nprint(heavy, file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip() == "[]"

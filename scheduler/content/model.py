@@ -35,6 +35,39 @@ class ImageRef(_Strict):
         return v
 
 
+class VideoRef(_Strict):
+    """One video: the file, its captions (required while it has speech) and how to frame it.
+
+    ``cover`` is an image under ``assets/`` or a time in the video (seconds or ``m:ss``);
+    ``trim`` keeps ``[start, end]`` seconds; ``burn: true`` draws the captions into the
+    picture even where the platform takes a caption file.
+    """
+
+    path: str
+    captions: str | None = None
+    speech: bool = True
+    burn: bool = False
+    cover: str | float | None = None
+    alt: str = ""
+    focus: tuple[float, float] | None = None
+    fit: Literal["crop", "pad"] = "crop"
+    trim: tuple[float, float] | None = None
+
+    @field_validator("focus")
+    @classmethod
+    def _focus(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not all(0.0 <= c <= 1.0 for c in v):
+            raise ValueError("focus values must be between 0 and 1, e.g. [0.5, 0.35]")
+        return v
+
+    @field_validator("trim")
+    @classmethod
+    def _trim(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0 <= v[0] < v[1]:
+            raise ValueError("trim is [start, end] in seconds with 0 <= start < end, e.g. [2, 30]")
+        return v
+
+
 class OverlayText(_Strict):
     headline: str
     subline: str | None = None
@@ -52,6 +85,7 @@ class _PostBase(_Strict):
     channels: list[str] = Field(min_length=1)
     language: str = "en"
     images: list[ImageRef] = Field(default_factory=list)
+    video: VideoRef | None = None
     hashtags: list[str] = Field(default_factory=list)
     overlay: OverlayText | Literal[False] | None = None
     overrides: dict[str, ChannelOverride] = Field(default_factory=dict)
@@ -140,6 +174,7 @@ def known_keys(kind: str | None) -> list[str]:
 
 NESTED_MODELS: dict[str, type[BaseModel]] = {
     "images": ImageRef,
+    "video": VideoRef,
     "overlay": OverlayText,
     "overrides": ChannelOverride,
 }

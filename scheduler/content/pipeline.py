@@ -106,8 +106,13 @@ def snapshot_post(
             warnings.extend(f"{img.path}: {w}" for w in r.warnings)
             images.append(ImageSnapshot(r.data, r.mime, img.alt, r.width, r.height,
                                         img.path, img.focus))
+        video = None
+        if model.video is not None:
+            from scheduler.content.video import snapshot_video
+
+            video = snapshot_video(model.video, ch, profile, settings, overlay, brand, cache)
         channels.append(ChannelSnapshot(ch, cfg.adapter, cap.text, cap.count, cap.limit,
-                                        tuple(images), tuple(warnings)))
+                                        tuple(images), tuple(warnings), video))
     reminders = _reminders(checked, settings, profiles, channels)
     publish_before, reason, closing, event = None, None, None, None
     if model.kind == "careers_promo":

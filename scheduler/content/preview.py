@@ -100,6 +100,10 @@ def build_preview(
                 target.write_bytes(img.data)
                 result.files.append(target)
                 names.append(name)
+            if ch.video is not None:
+                from scheduler.content.video_preview import write_video_files
+
+                result.files.extend(write_video_files(out_dir, snap.post_id, ch))
             cards.append(_card(snap, ch, names, settings, snap.post_id in past))
             for rem in snap.reminders:  # the reminders go out with the same renders
                 if rem.content.channel == ch.channel:
@@ -142,11 +146,18 @@ def _card(snap: PostSnapshot, ch: Any, images: list[str], settings: Settings,
         f'{_esc(ch.adapter)}</span></header>'
         f'<p class="when">{mark}{_esc(when)} · {_esc(snap.kind)} · {_esc(snap.language)}</p>'
         f"{imgs}"
-        f'<pre class="caption" lang="{_esc(snap.language)}">{_esc(ch.caption)}</pre>'
+        + (_video_figure(snap.post_id, ch) if getattr(ch, "video", None) else "")
+        + f'<pre class="caption" lang="{_esc(snap.language)}">{_esc(ch.caption)}</pre>'
         f'<p class="count{" over" if over else ""}">{ch.count} / {ch.limit}</p>'
         + (f'<ul class="warnings">{warnings}</ul>' if warnings else "")
         + "</article>"
     )
+
+
+def _video_figure(post_id: str, ch: Any) -> str:
+    from scheduler.content.video_preview import video_figure
+
+    return video_figure(post_id, ch)
 
 
 def _problem_card(c: CheckedPost) -> str:

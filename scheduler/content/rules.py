@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 from scheduler.config import real_channel_hint
 from scheduler.content.compose import compose_caption, overlay_texts
@@ -117,6 +118,44 @@ def _looks_like_name(host: str) -> bool:
     return 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words)
 
 
+def asset_path(post: LoadedPost, ctx: RuleContext, field_name: str, rel: Any,
+               noun: str) -> Path | None:
+    """The real path of a file named in a post, or None after recording why not: the
+    path must stay inside assets/ (no absolute path, no '..', no link leading out), and be
+    a usable file name (not empty, no NUL, not absurdly long)."""
+    if isinstance(rel, str) and not rel.strip():
+        post.problem(field_name, f"empty: give the {noun}'s file name inside assets/")
+        return None
+    if not isinstance(rel, str):
+        return None
+    if "\0" in rel:  # reported with the other control characters
+        return None
+    if len(rel) > MAX_IMAGE_PATH:
+        post.problem(field_name, f"'{rel[:40]}...' is not a usable file name "
+                     f"(at most {MAX_IMAGE_PATH} characters, no NUL)")
+        return None
+    p = Path(rel)
+    if p.is_absolute() or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+        post.problem(field_name, f"'{rel}' is absolute; give a path inside assets/")
+        return None
+    if ".." in p.parts:
+        post.problem(field_name, f"'{rel}' contains '..'; give a path inside assets/")
+        return None
+    try:
+        real, inside, is_file = ctx.asset(rel)
+    except (OSError, ValueError) as exc:
+        post.problem(field_name, f"cannot open assets/{rel}: "
+                     f"{getattr(exc, 'strerror', None) or exc}")
+        return None
+    if not inside:
+        post.problem(field_name, f"'{rel}' is a link that leads outside assets/")
+        return None
+    if not is_file:
+        post.problem(field_name, f"no {noun} at assets/{rel}")
+        return None
+    return real
+
+
 def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
     """Paths stay inside assets/, files exist and decode, alt text is present."""
     images = post.raw.get("images")
@@ -131,42 +170,8 @@ def check_images(post: LoadedPost, ctx: RuleContext) -> list[Path | None]:
         alt = img.get("alt")
         if not isinstance(alt, str) or not alt.strip():
             post.problem(f"{name}.alt", "missing alt text: every image needs a description")
-        rel = img.get("path")
-        if isinstance(rel, str) and not rel.strip():
-            post.problem(f"{name}.path", "empty: give the image's file name inside assets/")
-        if not isinstance(rel, str) or not rel.strip():
-            resolved.append(None)
-            continue
-        if "\0" in rel:  # reported with the other control characters
-            resolved.append(None)
-            continue
-        if len(rel) > MAX_IMAGE_PATH:
-            post.problem(f"{name}.path", f"'{rel[:40]}...' is not a usable file name "
-                         f"(at most {MAX_IMAGE_PATH} characters, no NUL)")
-            resolved.append(None)
-            continue
-        p = Path(rel)
-        if p.is_absolute() or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-            post.problem(f"{name}.path", f"'{rel}' is absolute; give a path inside assets/")
-            resolved.append(None)
-            continue
-        if ".." in p.parts:
-            post.problem(f"{name}.path", f"'{rel}' contains '..'; give a path inside assets/")
-            resolved.append(None)
-            continue
-        try:
-            real, inside, is_file = ctx.asset(rel)
-        except (OSError, ValueError) as exc:
-            post.problem(f"{name}.path", f"cannot open assets/{rel}: "
-                         f"{getattr(exc, 'strerror', None) or exc}")
-            resolved.append(None)
-            continue
-        if not inside:
-            post.problem(f"{name}.path", f"'{rel}' is a link that leads outside assets/")
-            resolved.append(None)
-            continue
-        if not is_file:
-            post.problem(f"{name}.path", f"no image at assets/{rel}")
+        real = asset_path(post, ctx, f"{name}.path", img.get("path"), "image")
+        if real is None:
             resolved.append(None)
             continue
         info = ctx.probe(real)
@@ -224,7 +229,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
             post.problem(cap_field, line=cap_line, message=(
                 f"the caption for {ch} is {cap.count} {profile.counting} long; "
                 f"{profile.name} allows {cap.limit}"))
-        if not cap.text.strip() and not model.images:
+        if not cap.text.strip() and not model.images and model.video is None:
             post.problem("caption", f"nothing to publish on {ch}: no caption and no image")
         tags = len(HASHTAG_RE.findall(cap.text))
         if profile.max_hashtags is not None and tags > profile.max_hashtags:
@@ -237,7 +242,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         if len(model.images) > profile.max_images:
             post.problem("images", f"{ch} takes at most {profile.max_images} image(s); the "
                          f"post has {len(model.images)}")
-        if profile.requires_image and not model.images:
+        if profile.requires_image and not model.images and model.video is None:
             post.problem("images", f"{ch} ({profile.name}) needs at least one image")
         for n, img in enumerate(model.images):
             check_sent(post, ctx, f"images[{n}].alt", img.alt, "the alt text")
@@ -297,5 +302,9 @@ def run_rules(post: LoadedPost, ctx: RuleContext) -> dict[str, datetime]:
     paths = check_images(post, ctx)
     check_channels(post, ctx, paths)
     check_overlay_glyphs(post, ctx, times)
+    if "video" in post.raw:
+        from scheduler.content.video import check_video
+
+        check_video(post, ctx)
     post.problems.sort(key=lambda p: (p.line or 0, p.field))
     return times

@@ -39,6 +39,41 @@ class ImageSnapshot:
 
 
 @dataclass(frozen=True)
+class VideoSnapshot:
+    """One rendered video for one channel.
+
+    The bytes stay in a file (``path``, named by the render's inputs under ``data_dir``)
+    rather than in memory: a video may be hundreds of megabytes. ``sha256`` is what
+    approval covers; the store copies the file into the media store and checks it.
+    """
+
+    path: str
+    sha256: str
+    size: int
+    alt: str
+    width: int
+    height: int
+    duration: float
+    fps: float
+    source: str
+    #: What the render did (``pass``, ``remux`` or ``transcode``) and why.
+    action: str
+    why: tuple[str, ...] = ()
+    #: The captions as WebVTT when they travel beside the video; None when burned in or
+    #: when the video has no speech.
+    captions_vtt: str | None = None
+    burned: bool = False
+    cover: ImageSnapshot | None = None
+    mime: str = "video/mp4"
+    #: The platform's limits the render was checked against, in words (for the preview).
+    checks: str = ""
+
+    @property
+    def extension(self) -> str:
+        return ".mp4"
+
+
+@dataclass(frozen=True)
 class ChannelSnapshot:
     """What one channel (one configured account) will receive."""
 
@@ -49,6 +84,23 @@ class ChannelSnapshot:
     limit: int
     images: tuple[ImageSnapshot, ...] = ()
     warnings: tuple[str, ...] = ()
+    video: VideoSnapshot | None = None
+
+    def media_parts(self) -> list[tuple[str, str, str]]:
+        """``(sha256, mime, alt)`` of each media row this channel's delivery stores, in
+        the stored order (images; then the video's cover, the video, its captions: see
+        :func:`scheduler.store.video.insert_video`). The content hash covers exactly this
+        list, so the publisher can recompute it from the rows at claim time."""
+        parts = [(i.sha256, i.mime, i.alt) for i in self.images]
+        v = self.video
+        if v is not None:
+            if v.cover is not None:
+                parts.append((v.cover.sha256, v.cover.mime, v.alt))
+            parts.append((v.sha256, v.mime, v.alt))
+            if v.captions_vtt is not None:
+                vtt = hashlib.sha256(v.captions_vtt.encode("utf-8")).hexdigest()
+                parts.append((vtt, "text/vtt", ""))
+        return parts
 
 
 @dataclass(frozen=True)
@@ -86,8 +138,7 @@ class PostSnapshot:
     def content_hash(self) -> str:
         """Hash of everything that is published: approval is given to this value."""
         return hash_content(self.post_id, self.language, [
-            (c.channel, c.adapter, c.caption, [(i.sha256, i.mime, i.alt) for i in c.images])
-            for c in self.channels
+            (c.channel, c.adapter, c.caption, c.media_parts()) for c in self.channels
         ], self.reminder_parts())
 
     def reminder_parts(self) -> list[ReminderContent]:

@@ -67,6 +67,36 @@ class MediaStore:
         created.append(target)
         return target
 
+    def ensure_file(self, source: Path, sha256: str, extension: str,
+                    created: list[Path]) -> Path:
+        """As :meth:`ensure` for a file too large to hold in memory (a video render): it is
+        copied in blocks, hashed on the way, and refused if it is not the approved file."""
+        target = self.path_for(sha256, extension)
+        if target.is_file():
+            return target
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            try:
+                digest = hashlib.sha256()
+                with open(source, "rb") as src, os.fdopen(fd, "wb") as fh:
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        digest.update(block)
+                        fh.write(block)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                if digest.hexdigest() != sha256:
+                    raise StoreError(f"media {source} changed after it was rendered; "
+                                     "render it again")
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StoreError(f"cannot write the media file {target}: {exc.strerror or exc}") from None
+        created.append(target)
+        return target
+
     def remove(self, paths: Iterable[Path]) -> None:
         """Undo :meth:`ensure` for files a failed operation created."""
         for p in paths:

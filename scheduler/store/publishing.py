@@ -209,6 +209,13 @@ class PublishOps(StoreBase):
             row = rows[0]
             post = conn.execute(select(p.c.language, p.c.content_hash).where(
                 p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
+        if any(m.mime.startswith("video/") for m in row.media):
+            from scheduler.errors import PermanentPublishError
+
+            # The adapters publish still images only; a video must never go out as its
+            # cover alone, so the delivery is held with the reason.
+            raise PermanentPublishError(f"the post has a video, and postq does not publish "
+                                        f"video to {row.channel} yet")
         images = []
         for m in row.media:
             data = self.media.verify(m.path, m.sha256)

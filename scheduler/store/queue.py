@@ -319,6 +319,10 @@ class QueueOps(StoreBase):
                 height=img.height, source=img.source,
                 focus=",".join(str(v) for v in img.focus) if img.focus else None,
             ))
+        if ch.video is not None:
+            from scheduler.store.video import insert_video
+
+            insert_video(conn, self.media, did, ch.video, len(ch.images), created)
 
     # -- approval -----------------------------------------------------------------------
     def approve(self, post_id: str, *, expect_hash: str | None = None) -> list[DeliveryRow]:

@@ -153,7 +153,11 @@ def post_text(view: PostView, zone: tzinfo, now: datetime | None = None,
         lines += _retraction_lines(d)
         lines += ["  caption:"] + [f"    {line}" for line in d.caption.splitlines()]
         for m in d.media:
-            lines.append(f"  image {m.position + 1}: {m.path} ({m.width}x{m.height}, "
+            if m.mime == "text/vtt":
+                lines.append(f"  captions: {m.path}")
+                continue
+            what = "video" if m.mime.startswith("video/") else "image"
+            lines.append(f"  {what} {m.position + 1}: {m.path} ({m.width}x{m.height}, "
                          f"{m.mime}) alt: {m.alt}")
     lines += ["", "history:", event_table(view.events, zone)]
     return "\n".join(lines)

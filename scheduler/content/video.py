@@ -1,0 +1,235 @@
+"""The rules for a post's ``video``: file, captions, cover, trim, and every channel's limits.
+
+Run by :func:`scheduler.content.rules.run_rules` when a post has a video, so ``validate``
+and ``queue add`` report video problems in the same list, with the same file, line and
+field, as every other rule.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from scheduler.content.loader import LoadedPost
+from scheduler.content.rules import RuleContext, asset_path
+from scheduler.errors import ConfigError, MediaError
+from scheduler.platforms import NO_MIXED_MEDIA, TITLES, VideoProfile, video_profile_for
+
+_CLOCK_RE = re.compile(r"^(\d+):([0-5]?\d(?:\.\d+)?)$")
+_probes: dict[tuple[Path, float, int], Any] = {}
+
+
+#: A Mastodon instance's own limits, by the names its ``/api/v2/instance`` answers with
+#: (configuration.media_attachments), settable on a channel in postq.toml.
+INSTANCE_LIMITS = {"video_size_limit": "max_bytes", "video_frame_rate_limit": "fps_max",
+                   "video_matrix_limit": "max_pixels"}
+
+
+def channel_video_profile(settings: Any, channel: str, profile: Any) -> VideoProfile | None:
+    """The channel's platform video profile, with the instance limits the channel sets."""
+    from dataclasses import replace
+
+    vp = video_profile_for(profile)
+    cfg = settings.channels.get(channel)
+    if vp is None or cfg is None:
+        return vp
+    changes: dict[str, Any] = {}
+    for key, attr in INSTANCE_LIMITS.items():
+        value = cfg.extras().get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{value!r} is not a whole number above 0 (as the instance's "
+                              "/api/v2/instance says it)", settings.path,
+                              f"[channels.{channel}] {key}")
+        changes[attr] = value
+    return replace(vp, **changes) if changes else vp
+
+
+def cover_seconds(value: Any) -> float | None:
+    """A cover given as a time (``4``, ``4.5``, ``"0:04"``) in seconds; None for a file."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _CLOCK_RE.match(value.strip())
+        if m:
+            return int(m.group(1)) * 60 + float(m.group(2))
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def probe_cached(path: Path) -> Any:
+    """The probe of ``path`` (or the MediaError it raised), once per file version."""
+    from scheduler.media.video.probe import probe_video
+
+    st = path.stat()
+    key = (path, st.st_mtime, st.st_size)
+    if key not in _probes:
+        try:
+            _probes[key] = probe_video(path)
+        except MediaError as exc:
+            _probes[key] = exc
+    return _probes[key]
+
+
+def read_cues(path: Path) -> Any:
+    from scheduler.media.video.captions import read_captions
+
+    try:
+        return read_captions(path)
+    except MediaError as exc:
+        return exc
+
+
+def check_video(post: LoadedPost, ctx: RuleContext) -> None:
+    video = post.raw.get("video")
+    if not isinstance(video, dict):
+        return
+    if post.raw.get("images"):
+        mixed = ", ".join(TITLES[n] for n in NO_MIXED_MEDIA)
+        post.problem("video", f"a post has images or one video, not both ({mixed} do not "
+                     "mix them in one post)")
+    alt = video.get("alt")
+    if not isinstance(alt, str) or not alt.strip():
+        post.problem("video.alt", "missing alt text: describe what the video shows")
+    elif (hit := ctx.deny_hit(alt)) is not None:
+        post.problem("video.alt", f"contains the deny-listed term '{hit}'")
+    real = asset_path(post, ctx, "video.path", video.get("path"), "video")
+    info = probe_cached(real) if real is not None else None
+    if isinstance(info, MediaError):
+        post.problem("video.path", _named(info, real, video.get("path")))
+        info = None
+    _check_captions(post, ctx, video, info)
+    _check_cover(post, ctx, video, info)
+    if info is None or post.model is None or post.model.video is None:
+        return
+    ref = post.model.video
+    _check_channels(post, ctx, ref, info)
+
+
+def _named(exc: MediaError, path: Path | None, rel: Any) -> str:
+    """The media layer names files by their own name; a post names them under assets/."""
+    text = str(exc)
+    if path is not None and text.startswith(path.name + " "):
+        return f"assets/{rel}{text[len(path.name):]}"
+    return f"assets/{rel}: {text}"
+
+
+def _check_captions(post: LoadedPost, ctx: RuleContext, video: dict[str, Any],
+                    info: Any) -> None:
+    from scheduler.media.video.captions import check_cues
+
+    rel = video.get("captions")
+    if rel is None:
+        if video.get("speech", True) is not False:
+            post.problem("video.captions", "missing: a video with speech needs a caption "
+                         "file (.srt or .vtt); for a video without speech say speech: false")
+        return
+    real = asset_path(post, ctx, "video.captions", rel, "caption file")
+    if real is None:
+        return
+    cues = read_cues(real)
+    if isinstance(cues, MediaError):
+        post.problem("video.captions", _named(cues, real, rel))
+        return
+    for cue in cues:
+        hit = ctx.deny_hit(cue.text)
+        if hit:
+            post.problem("video.captions", f"assets/{rel}: caption {cue.index} contains the "
+                         f"deny-listed term '{hit}'")
+    if info is not None:
+        for msg in check_cues(cues, info.duration, f"assets/{rel}"):
+            post.problem("video.captions", msg)
+
+
+def _check_cover(post: LoadedPost, ctx: RuleContext, video: dict[str, Any],
+                 info: Any) -> None:
+    cover = video.get("cover")
+    if cover is None:
+        return
+    at = cover_seconds(cover)
+    if at is not None:
+        if info is not None and not 0 <= at < info.duration:
+            post.problem("video.cover", f"{at:g} s is outside the video (0 to "
+                         f"{info.duration:g} s)")
+        return
+    real = asset_path(post, ctx, "video.cover", cover, "image")
+    if real is not None:
+        probed = ctx.probe(real)
+        if isinstance(probed, MediaError):
+            post.problem("video.cover", str(probed))
+
+
+def _check_channels(post: LoadedPost, ctx: RuleContext, ref: Any, info: Any) -> None:
+    from scheduler.media.video.plan import problems
+
+    for ch in post.model.channels if post.model else []:
+        profile = ctx.profiles.get(ch)
+        if profile is None:
+            continue
+        vp = channel_video_profile(ctx.settings, ch, profile)
+        if vp is None:
+            post.problem("video", f"{ch} ({profile.name}) does not take video")
+            continue
+        for msg in problems(info, vp, ref.trim, ref.focus, ref.fit):
+            trim = msg.startswith("trim")
+            post.problem("video.trim" if trim else "video.path",
+                         f"assets/{ref.path}{': ' if msg.startswith('trim ') else ' is '}"
+                         f"{msg} (channel {ch})")
+
+
+def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay: Any,
+                   brand: Any, cache: dict[tuple[Any, ...], Any]) -> Any:
+    """Render ``ref`` for one channel's platform: the video, its captions and its cover."""
+    from scheduler.content.snapshot import ImageSnapshot, VideoSnapshot
+    from scheduler.media.video.captions import read_captions, shift_cues, to_webvtt
+    from scheduler.media.video.render import render_cover, render_video
+
+    vp = channel_video_profile(settings, channel, profile)
+    if vp is None:  # validation refuses this first; kept as a guard
+        raise MediaError(f"{profile.name} does not take video")
+    source = settings.assets_dir / ref.path
+    cues = read_captions(settings.assets_dir / ref.captions) if ref.captions else []
+    if ref.trim is not None and cues:
+        cues = shift_cues(cues, ref.trim[0], ref.trim[1])
+    burn = bool(cues) and (ref.burn or not vp.captions_sidecar)
+    font = settings.resolve(settings.brand.font) if settings.brand.font else None
+    key = ("video", str(source), vp, ref.focus, ref.fit, ref.trim, burn, ref.captions)
+    if key not in cache:
+        from scheduler.media.video.progress import terminal_progress
+
+        show = terminal_progress(f"rendering assets/{ref.path} for {vp.title}")
+        cache[key] = render_video(source, vp, settings.data_dir / "renders", focus=ref.focus,
+                                  trim=ref.trim, burn=cues if burn else None, font=font,
+                                  fit=ref.fit, progress=show)
+    rendered = cache[key]
+    cover_key = ("cover", rendered.sha256, str(ref.cover), overlay, profile.name)
+    if cover_key not in cache:
+        at = cover_seconds(ref.cover) if ref.cover is not None else 0.0
+        image = settings.assets_dir / ref.cover if at is None else None
+        cache[cover_key] = render_cover(rendered, at, image, profile, overlay=overlay,
+                                        brand=brand)
+    cover = cache[cover_key]
+    cover_snap = ImageSnapshot(cover.data, cover.mime, ref.alt, cover.width, cover.height,
+                               str(ref.cover if ref.cover is not None else ref.path), None)
+    return VideoSnapshot(
+        path=str(rendered.path), sha256=rendered.sha256, size=rendered.size, alt=ref.alt,
+        width=rendered.width, height=rendered.height, duration=rendered.duration,
+        fps=rendered.fps, source=ref.path, action=rendered.plan.action,
+        why=rendered.plan.why, captions_vtt=None if burn or not cues else to_webvtt(cues),
+        burned=burn, cover=cover_snap, checks=profile_checks(vp, rendered),
+    )
+
+
+def profile_checks(vp: VideoProfile, rendered: Any) -> str:
+    """What the render was checked against, as the preview card says it."""
+    from scheduler.media.video.plan import say_range, say_seconds
+
+    return (f"{vp.title}: {say_range(vp.min_seconds, vp.max_seconds)} "
+            f"(this: {say_seconds(round(rendered.duration, 1))}), "
+            f"{vp.fps_min:g} to {vp.fps_max:g} fps (this: {rendered.fps:g}), "
+            f"up to {vp.max_bytes / 1e6:,.0f} MB (this: {rendered.size / 1e6:.1f} MB)")
