@@ -53,6 +53,12 @@ def test_queue_add_keeps_render_cover_and_captions_and_publisher_holds_video(pro
     from scheduler.store import Store
 
     store = Store.open(load(project.config))
+    # The content hash recomputed from the stored rows (what the claim-time check does)
+    # matches the one approved: cover, video and captions are covered by it.
+    from scheduler.team.gate import why_held
+
+    (row,) = store.list_deliveries()
+    assert why_held(store, row) is None
     with pytest.raises(PermanentPublishError) as refused:
         store.outgoing(shown["deliveries"][0]["delivery_id"])
     assert str(refused.value) == ("the post has a video, and postq does not publish video "
