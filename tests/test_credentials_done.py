@@ -122,7 +122,7 @@ def test_two_publishers_keep_a_three_second_x_token_alive(
     # The login, then a renewal every few seconds (the run lasts about 13 s).
     assert len(x.presented) >= 4, x.presented
     logs = "".join(p.stderr() for p in pubs)
-    assert "token renewed" in logs
+    assert "credential of x renewed, valid until " in logs
 
     shown = postq(rig, "queue", "show", "p0000", "--json")
     assert shown.returncode == 0, shown.stderr

@@ -95,12 +95,15 @@ def test_a_refused_linkedin_version_is_one_sentence(project: Project, local_serv
     queue_and_approve(project, env)
     first = run_once(project, env)
     second = run_once(project, env)
-    output = first.stdout + first.stderr
-    assert "Traceback" not in output + second.stdout + second.stderr
-    assert output.count("\n") == 1, output
-    assert output == ("io@li: failed (LinkedIn-Version 202607 is no longer served; set "
-                      "`version` in [channels.li] to a current YYYYMM, as listed at "
-                      "https://learn.microsoft.com/en-us/linkedin/marketing/versioning)\n")
+    sentence = ("LinkedIn-Version 202607 is no longer served; set `version` in "
+                "[channels.li] to a current YYYYMM, as listed at "
+                "https://learn.microsoft.com/en-us/linkedin/marketing/versioning")
+    assert "Traceback" not in first.stderr + second.stdout + second.stderr
+    assert first.stdout == f"io@li: failed ({sentence})\n"
+    # The publisher's log (stderr) has the same sentence once, as the 'failed' event.
+    events = [line.split(" ", 2)[2] for line in first.stderr.splitlines()]
+    assert f"io@li failed: {sentence}" in events
+    assert sum(sentence in e for e in events) == 1
     assert first.returncode == 1
     assert states(project) == {"io@li": "failed"}
     assert not fake.posts and fake.publish_calls == 0

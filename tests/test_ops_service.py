@@ -122,8 +122,8 @@ def test_a_run_logs_json_serves_metrics_notifies_systemd_and_is_shown_stopped(
     status = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(rig.config),
                              "status"], capture_output=True, text=True, env=rig.env(), check=True)
     worker = lines[0]["worker"]
-    assert f"  {worker}: stopped " in status.stdout
-    assert status.stdout.rstrip().endswith("SIGTERM received")
+    (line,) = [x for x in status.stdout.splitlines() if x.startswith(f"  {worker}: ")]
+    assert line.startswith(f"  {worker}: stopped ") and line.endswith("SIGTERM received")
 
 
 def test_a_metrics_port_in_use_is_one_clear_sentence(project: Any) -> None:
