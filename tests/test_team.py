@@ -238,6 +238,10 @@ def test_log_verify_catches_deleted_edited_and_inserted_events(
     assert bad.stderr == ("error: the audit trail does NOT verify: event 3 was changed after "
                           "it was recorded\n")
     assert "the audit trail does NOT verify: event 3 was changed" in p.ok("bob", "status")
+    check = p.postq("bob", "status", "--check")  # a monitor hears of it too
+    assert check.returncode == 1
+    assert ("WARNING: the audit trail does not verify: event 3 was changed after it was "
+            "recorded; see `postq log --verify`") in check.stdout.splitlines()
     restore()
 
     p.sql("DELETE FROM events WHERE id = 2")

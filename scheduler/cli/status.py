@@ -83,11 +83,21 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
 
 
 def _check(store: Any, now: datetime, settings: Any, as_json: bool) -> NoReturn:
-    from scheduler.ops.health import credential_problems, exit_code, find_problems
+    from scheduler.ops.health import (
+        WARNING,
+        Problem,
+        credential_problems,
+        exit_code,
+        find_problems,
+    )
 
     full = settings.full() if hasattr(settings, "full") else settings  # the channels too
     problems = find_problems(store, now, settings.zone)
     problems += credential_problems(full, now.astimezone(settings.zone).date())
+    _, trail = _team_lines(settings, store)
+    if not trail.ok:
+        problems.append(Problem(WARNING, "trail_broken", f"the audit trail does not verify: "
+                                f"{trail.problem}; see `postq log --verify`"))
     code = exit_code(problems)
     if as_json:
         click.echo(json.dumps({"status": ("ok", "warning", "critical")[code], "exit_code": code,
