@@ -76,6 +76,15 @@ def test_two_colleagues_share_one_sqlite_queue_and_publish(shared_project: TeamP
     assert ("Audit trail: the audit trail verifies: 4 events chained, the last 2 signatures "
             "verified ('postq log --verify' checks them all)") in status
 
+    # The records archive keeps who queued and who approved, with their signatures.
+    p.ok("bob", "archive", "--out", str(p.root / "records"))
+    (record,) = (p.root / "records").rglob("record.json")
+    signed = json.loads(record.read_text(encoding="utf-8"))["signatures"]
+    assert sorted(signed) == ["approver", "author"]
+    assert (signed["author"]["who"], signed["approver"]["who"]) == ("alice", "bob")
+    assert all(s["sig"].startswith("-----BEGIN SSH SIGNATURE-----") for s in signed.values())
+    assert p.content_hash() in signed["approver"]["doc"]
+
 
 def test_the_author_cannot_approve_even_as_someone_else(shared_project: TeamProject) -> None:
     p = shared_project

@@ -123,10 +123,26 @@ def _write_payload(store: Any, row: Any, folder: Path) -> None:
             "approved_by": post["approved_by"], "approved_at": _iso(post["approved_at"]),
             "approved_hash": post["approved_hash"],
         },
+        # With [team]: the author's and the approver's signed statements (OpenSSH
+        # signatures; `ssh-keygen -Y verify` checks them against the allowed-signers file).
+        "signatures": _signatures(store, row.id),
         "events": events,
     }
     (folder / "record.json").write_text(
         json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _signatures(store: Any, delivery_id: str) -> dict[str, Any]:
+    ev = store.claim_evidence(delivery_id)
+    out: dict[str, Any] = {}
+    for role, who, raw in (("author", ev.queued_by, ev.queued_sig),
+                           ("approver", ev.approved_by, ev.approval)):
+        if raw:
+            try:
+                out[role] = {"who": who, **json.loads(raw)}
+            except (ValueError, TypeError):
+                out[role] = {"who": who, "unreadable": raw}
+    return out
 
 
 def _iso(moment: Any) -> str | None:
