@@ -18,13 +18,14 @@ from sqlalchemy import Connection, select
 
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
-from scheduler.store.base import DamagedRow, StoreBase
+from scheduler.store.base import DamagedRow, _delivery
+from scheduler.store.evidence import EvidenceOps
 from scheduler.store.rows import Claimed, DeliveryRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.timeutil import format_duration
 
 
-class PublishOps(StoreBase):
+class PublishOps(EvidenceOps):
     """What ``postq run`` calls."""
 
     def claim_due(
@@ -34,7 +35,9 @@ class PublishOps(StoreBase):
         """Deliveries due by ``now`` that this worker alone may now publish.
 
         Returns them in ``publishing`` with ``attempts`` and ``claim_token`` raised and
-        ``claimed_at`` on the database's clock. Deliveries that may no longer go out are
+        ``claimed_at`` on the database's clock, each with its evidence (see
+        :class:`~scheduler.store.rows.Claimed`) read in the same transaction.
+        Deliveries that may no longer go out are
         settled here: past their deadline or later than the grace → ``missed`` (kept for
         :meth:`take_missed`); approval no longer matching the content, or missing while
         the publisher's own configuration (``require_approval``) asks for it, whatever
@@ -69,8 +72,9 @@ class PublishOps(StoreBase):
                     claimed.append(row.id)
             order = (d.c.wake_at, d.c.id)
             gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
-            out = self._deliveries(conn, [d.c.id.in_(claimed)], order=order,
-                                   with_media=True) if claimed else []
+            evidence = self._evidence(conn, claimed) if claimed else {}
+            # In claiming order (wake_at, id), which the claim itself does not change.
+            out = [Claimed.of(evidence[i].delivery, evidence[i]) for i in claimed]
         # Only once committed: a rolled-back claim must not send a "missed" notice.
         self._missed.setdefault(worker, []).extend(gone)
         self._held.setdefault(worker, []).extend(held)
@@ -85,7 +89,7 @@ class PublishOps(StoreBase):
         d = T["deliveries"]
         for _ in range(100):
             try:
-                return self._due(conn, now, limit, exclude_channels)
+                return self._due(conn, now, limit, exclude_channels, lock=True)
             except DamagedRow as exc:
                 if not exc.delivery_id:
                     raise
@@ -102,9 +106,14 @@ class PublishOps(StoreBase):
 
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
-        exclude_channels: Iterable[str] = (),
+        exclude_channels: Iterable[str] = (), *, lock: bool = False,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
-        """Due deliveries on channels that are not paused, with their post rows."""
+        """Due deliveries on channels that are not paused, with their post rows.
+
+        ``lock`` (claiming): on PostgreSQL the rows are locked ``FOR UPDATE SKIP
+        LOCKED``, so publishers claiming at once each take rows the others are not taking
+        instead of queueing behind each other's locks.
+        """
         d, p, pz = T["deliveries"], T["posts"], T["pauses"]
         skip = set(conn.execute(select(pz.c.channel)).scalars())
         if GLOBAL_PAUSE in skip:
@@ -113,7 +122,8 @@ class PublishOps(StoreBase):
         where = [d.c.state.in_(("scheduled", "retry_wait")), d.c.wake_at <= now]
         if skip:
             where.append(d.c.channel.not_in(sorted(skip)))
-        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit)
+        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit,
+                               lock=lock)
         posts = {
             (r.post_id, r.revision): r
             for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
@@ -200,15 +210,10 @@ class PublishOps(StoreBase):
         """
         from scheduler.adapters.base import OutgoingImage, OutgoingPost
 
-        did = claimed if isinstance(claimed, str) else claimed.id
-        d, p = T["deliveries"], T["posts"]
-        with self._read() as conn:
-            rows = self._deliveries(conn, [d.c.id == did], with_media=True)
-            if not rows:
-                raise UsageError(f"no delivery has the id '{did}'")
-            row = rows[0]
-            post = conn.execute(select(p.c.language, p.c.content_hash).where(
-                p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
+        ev = getattr(claimed, "evidence", None)
+        if ev is None:  # not straight from a claim: read it now
+            ev = self.claim_evidence(claimed if isinstance(claimed, str) else claimed.id)
+        row, post = ev.delivery, ev
         if any(m.mime.startswith("video/") for m in row.media):
             from scheduler.errors import PermanentPublishError
 
@@ -267,30 +272,51 @@ class PublishOps(StoreBase):
     def _settle(self, delivery_id: str, to: str, allowed: tuple[str, ...], *, action: str,
                 who: str | None, reason: str | None, token: int | None = None,
                 **values: Any) -> DeliveryRow:
+        """One ``UPDATE ... RETURNING`` plus its event: the publisher records an outcome
+        per delivery, so nothing is read before or after unless the update is refused
+        (then only to say why)."""
         d = T["deliveries"]
+        now = self._now()
         with self._write() as conn:
-            rows = self._deliveries(conn, [d.c.id == delivery_id])
-            if not rows:
-                raise UsageError(f"no delivery has the id '{delivery_id}'")
-            row = rows[0]
-            if token is not None and (row.state != "publishing" or row.claim_token != token):
-                raise ClaimLost(
-                    f"delivery {row.ref} is no longer this publisher's claim (it is "
-                    f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
-                )
-            if row.state not in allowed:
-                raise UsageError(
-                    f"delivery {row.ref} is {row.state}; it cannot become {to} from there"
-                )
-            if not self._move(conn, row, to, action=action, who=who or row.claimed_by,
-                              reason=reason, token=token, **values):
-                if token is not None:
-                    raise ClaimLost(f"delivery {row.ref} was taken over meanwhile; "
-                                    "nothing recorded")
-                raise UsageError(
-                    f"delivery {row.ref} changed while this command ran; look at it again"
-                )
-            return self._deliveries(conn, [d.c.id == delivery_id])[0]
+            if token is not None:  # a claim's outcome: only from that very claim
+                before: str | None = "publishing" if "publishing" in allowed else None
+                where = [d.c.claim_token == token]
+            elif len(allowed) == 1:
+                before, where = allowed[0], []
+            else:  # several states allowed: the event names the one it was in
+                before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
+                before, where = (before if before in allowed else None), []
+            got = None if before is None else conn.execute(
+                d.update().where(d.c.id == delivery_id, d.c.state == before, *where)
+                .values(state=to, updated_at=now, **values).returning(*d.c)).first()
+            if got is None:
+                raise self._refusal(conn, delivery_id, to, allowed, token)
+            row = _delivery(got)
+            audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
+                         post_id=row.post_id, delivery_id=row.id, channel=row.channel,
+                         before=before, after=to, reason=reason)
+            return row
+
+    def _refusal(self, conn: Connection, delivery_id: str, to: str, allowed: tuple[str, ...],
+                 token: int | None) -> Exception:
+        """Why :meth:`_settle` recorded nothing, in one sentence."""
+        d = T["deliveries"]
+        rows = self._deliveries(conn, [d.c.id == delivery_id])
+        if not rows:
+            return UsageError(f"no delivery has the id '{delivery_id}'")
+        row = rows[0]
+        if token is not None and (row.state != "publishing" or row.claim_token != token):
+            return ClaimLost(
+                f"delivery {row.ref} is no longer this publisher's claim (it is "
+                f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
+            )
+        if row.state not in allowed:
+            return UsageError(
+                f"delivery {row.ref} is {row.state}; it cannot become {to} from there")
+        if token is not None:
+            return ClaimLost(f"delivery {row.ref} was taken over meanwhile; nothing recorded")
+        return UsageError(f"delivery {row.ref} changed while this command ran; look at it "
+                          "again")
 
     def deadline(self, row: DeliveryRow) -> tuple[datetime, str]:
         """The last moment ``row`` may still go out, and why: the post's own deadline
