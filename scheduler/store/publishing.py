@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
@@ -46,12 +47,11 @@ class PublishOps(EvidenceOps):
         ``exclude_channels`` (those the worker is still busy with), are left untouched.
         """
         d = T["deliveries"]
-        claimed: list[str] = []
+        eligible: list[DeliveryRow] = []
         missed: list[str] = []
         held: list[tuple[str, str]] = []
         with self._write() as conn:
             due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
-            claimed_at = self._db_now(conn)
             for row in due:
                 post = posts[(row.post_id, row.revision)]
                 verdict = self._why_unpublishable(row, post, now, require_approval)
@@ -65,11 +65,8 @@ class PublishOps(EvidenceOps):
                         else:
                             held.append((row.id, reason))
                     continue
-                if self._move(conn, row, "publishing", action="claim", who=worker,
-                              reason=f"attempt {row.attempts + 1}",
-                              attempts=d.c.attempts + 1, claimed_by=worker,
-                              claimed_at=claimed_at, claim_token=d.c.claim_token + 1):
-                    claimed.append(row.id)
+                eligible.append(row)
+            claimed = self._claim(conn, eligible, worker)
             order = (d.c.wake_at, d.c.id)
             gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
             evidence = self._evidence(conn, claimed) if claimed else {}
@@ -79,6 +76,27 @@ class PublishOps(EvidenceOps):
         self._missed.setdefault(worker, []).extend(gone)
         self._held.setdefault(worker, []).extend(held)
         return out
+
+    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
+        """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
+        per state they come from (only rows still in it are taken, so of two publishers
+        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
+        d = T["deliveries"]
+        now, claimed_at = self._now(), self._db_now(conn)
+        won: set[str] = set()
+        for before in sorted({r.state for r in rows}):
+            won.update(conn.execute(
+                d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
+                                 d.c.state == before)
+                .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
+                        claimed_by=worker, claimed_at=claimed_at,
+                        claim_token=d.c.claim_token + 1)
+                .returning(d.c.id)).scalars())
+        taken = [r for r in rows if r.id in won]
+        audit.record_many(conn, [
+            audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
+                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
+        return [r.id for r in taken]
 
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
@@ -280,15 +298,16 @@ class PublishOps(EvidenceOps):
         with self._write() as conn:
             if token is not None:  # a claim's outcome: only from that very claim
                 before: str | None = "publishing" if "publishing" in allowed else None
-                where = [d.c.claim_token == token]
             elif len(allowed) == 1:
-                before, where = allowed[0], []
+                before = allowed[0]
             else:  # several states allowed: the event names the one it was in
                 before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
-                before, where = (before if before in allowed else None), []
+                before = before if before in allowed else None
+            params = {f"v_{k}": v for k, v in values.items()}
             got = None if before is None else conn.execute(
-                d.update().where(d.c.id == delivery_id, d.c.state == before, *where)
-                .values(state=to, updated_at=now, **values).returning(*d.c)).first()
+                _outcome_update(tuple(sorted(values)), token is not None),
+                {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
+                 "v_updated_at": now, **params}).first()
             if got is None:
                 raise self._refusal(conn, delivery_id, to, allowed, token)
             row = _delivery(got)
@@ -407,3 +426,17 @@ class PublishOps(EvidenceOps):
                     raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
                                     f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
+
+
+@lru_cache(maxsize=64)
+def _outcome_update(columns: tuple[str, ...], fenced: bool) -> Any:
+    """The ``UPDATE ... RETURNING`` of :meth:`PublishOps._settle`, built once per shape:
+    building a statement costs more than SQLite takes to run it. Values are bound as
+    ``v_<column>``; ``fenced`` adds the claim token's condition."""
+    d = T["deliveries"]
+    where = [d.c.id == bindparam("v_id"), d.c.state == bindparam("v_before")]
+    if fenced:
+        where.append(d.c.claim_token == bindparam("v_token"))
+    return (d.update().where(*where)
+            .values({c: bindparam(f"v_{c}") for c in ("state", "updated_at", *columns)})
+            .returning(*d.c))
