@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.publish_support import (  # noqa: E402 - needs the repository on sys.path
+    SLOW_ADAPTER,
     PublisherProcess,
     Rig,
     make_rig,
@@ -196,10 +197,11 @@ def due_soon(rig: Rig, posts: int, lead: float = 3.0) -> tuple[datetime, int]:
 
 
 def burst(work: Path, publishers: int, posts: int = 100,
-          channels: tuple[str, ...] = ("c1", "c2", "c3")) -> tuple[float, int]:
+          channels: tuple[str, ...] = ("c1", "c2", "c3"),
+          adapter: str = "outbox") -> tuple[float, int]:
     """Seconds from the shared due time to the last ``published_at``, and how many went out."""
     rig, machines = rigs(work / f"burst-{publishers}-{len(channels)}", publishers,
-                         channels=channels, adapter="outbox")
+                         channels=channels, adapter=adapter)
     procs = start_publishers(rig, publishers, machines=machines)
     try:
         due, total = due_soon(rig, posts)
@@ -258,17 +260,24 @@ def outbox_loop(work: Path, count: int) -> float:
 def bench_serial(work: Path, posts: int) -> bool:
     """``posts`` deliveries on ONE channel due at once (its worker publishes them one
     after another: the serial limit), against the same writes in a plain loop."""
-    took, n = burst(work, OPTS.publishers, posts, channels=("c1",))
+    took, n = burst(work, OPTS.publishers, posts, channels=("c1",), adapter=SLOW_ADAPTER)
+    # The adapter's own time, from its call log (start → end of each call, the log's
+    # own writes included): what is left of the total is the publisher's overhead.
+    calls = read_calls(work / f"burst-{OPTS.publishers}-1" / "calls")
+    began = {c["delivery_id"]: c["t"] for c in calls if c["phase"] == "start"}
+    inside = sum(c["t"] - began[c["delivery_id"]] for c in calls if c["phase"] == "end")
     ref = outbox_loop(work, posts)
     ratio = took / ref
     ok = n == posts and ratio <= SERIAL_TARGET
     print(f"4. serial burst, {posts} deliveries on ONE outbox channel due at once, "
           f"{OPTS.publishers} publisher(s), {OPTS.label}")
-    print(f"   due time → last published_at {took:.2f} s ({n}/{posts} out)")
+    print(f"   due time → last published_at {took:.2f} s ({n}/{posts} out); inside the "
+          f"adapter {inside:.2f} s")
     print(f"   reference: the same {posts} outbox writes in a plain loop {ref:.2f} s")
-    print(f"   ratio {ratio:.2f}×   publisher overhead per delivery "
-          f"{(took - ref) / posts * 1000:.2f} ms   target ≤ {SERIAL_TARGET:.0f}×: "
-          f"{verdict(ok)}")
+    print(f"   ratio {ratio:.2f}×   target ≤ {SERIAL_TARGET:.0f}×: {verdict(ok)}")
+    print(f"   publisher overhead per delivery (total − adapter time) "
+          f"{(took - inside) / posts * 1000:.2f} ms; (total − plain loop) "
+          f"{(took - ref) / posts * 1000:.2f} ms")
     return ok
 
 
