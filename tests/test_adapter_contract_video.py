@@ -35,9 +35,10 @@ import pytest
 from scheduler.adapters.base import VIDEO_WAIT_BUDGET, Adapter, OutgoingVideo, Published
 from scheduler.adapters.outbox import OutboxAdapter
 from scheduler.adapters.outgoing import OutgoingPost
+from scheduler.adapters.webhook import WebhookAdapter
 from scheduler.errors import PermanentPublishError, PublishError, StillProcessing
 from scheduler.timeutil import FixedClock
-from tests.fakes import NOW
+from tests.fakes import NOW, FakeWebhookReceiver
 
 pytest.importorskip("av")
 
@@ -132,12 +133,43 @@ def outbox_received(rig: VideoRig, post: OutgoingPost) -> None:
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".postq-tmp-")]
 
 
+def build_webhook(server: Any, tmp: Path, sleep: Callable[[float], None]) -> VideoRig:
+    fake = FakeWebhookReceiver(server)
+    raw = {"adapter": "webhook", "url": server.base_url + "/hook", "secret_env": "POSTQ_TOKEN"}
+
+    def make() -> Adapter:
+        return WebhookAdapter("hook", WebhookAdapter.parse_settings("hook", raw),
+                              **adapter_kwargs(tmp))
+
+    return VideoRig(make(), make, lambda: len(fake.received), inspect=lambda: fake.received,
+                    fake=fake)
+
+
+def webhook_received(rig: VideoRig, post: OutgoingPost) -> None:
+    import base64
+
+    (doc,) = rig.inspect()
+    video = post.video
+    assert video is not None and video.cover is not None and doc["images"] == []
+    sent = doc["video"]
+    assert base64.b64decode(sent["data"]) == video.path.read_bytes()
+    assert sent["sha256"] == video.sha256 and sent["alt"] == video.alt
+    assert sent["captions_vtt"] == CAPTIONS
+    assert base64.b64decode(sent["cover"]["data"]) == video.cover.read_bytes()
+
+
 LOCAL = "writes to a local folder"
+RECEIVER = "the receiver's own business, after one request that carries the whole video"
 CASES: list[VideoCase] = [
     VideoCase("outbox", build_outbox, crash_after=1, received=outbox_received,
               story="an outbox folder holds the post; a Story is the platform's display",
               not_applicable={"fail_processing": f"{LOCAL}: nothing processes the video",
                               "slow_processing": f"{LOCAL}: nothing processes the video"}),
+    VideoCase("webhook", build_webhook, received=webhook_received,
+              story="a receiver decides how to show what it gets",
+              not_applicable={"interrupted": "one request carries the whole video: nothing to "
+                              "resume (a receiver drops a repeat by X-Postq-Delivery)",
+                              "fail_processing": RECEIVER, "slow_processing": RECEIVER}),
 ]
 
 
