@@ -36,9 +36,10 @@ from scheduler.adapters.base import VIDEO_WAIT_BUDGET, Adapter, OutgoingVideo, P
 from scheduler.adapters.outbox import OutboxAdapter
 from scheduler.adapters.outgoing import OutgoingPost
 from scheduler.adapters.webhook import WebhookAdapter
+from scheduler.adapters.x import XAdapter
 from scheduler.errors import PermanentPublishError, PublishError, StillProcessing
 from scheduler.timeutil import FixedClock
-from tests.fakes import NOW, FakeWebhookReceiver
+from tests.fakes import NOW, FakeWebhookReceiver, FakeX
 
 pytest.importorskip("av")
 
@@ -158,6 +159,38 @@ def webhook_received(rig: VideoRig, post: OutgoingPost) -> None:
     assert base64.b64decode(sent["cover"]["data"]) == video.cover.read_bytes()
 
 
+def build_x(server: Any, tmp: Path, sleep: Callable[[float], None]) -> VideoRig:
+    fake = FakeX(server, TOKEN)
+    raw = {"adapter": "x", "base_url": server.base_url, "token_env": "POSTQ_TOKEN"}
+
+    def make() -> Adapter:
+        adapter = XAdapter("x", XAdapter.parse_settings("x", raw), sleep=sleep,
+                           **adapter_kwargs(tmp))
+        adapter.video.chunk = TEST_CHUNK
+        return adapter
+
+    return VideoRig(make(), make, lambda: len(fake.tweets),
+                    uploads=lambda: len(fake.video.videos()), inspect=lambda: fake, fake=fake)
+
+
+def x_received(rig: VideoRig, post: OutgoingPost) -> None:
+    fake = rig.inspect()
+    (upload,) = fake.video.videos()
+    (tweet,) = fake.tweets
+    video = post.video
+    assert video is not None
+    assert upload.data == video.path.read_bytes() and len(upload.segments) > 1
+    assert tweet["media"] == [k for k, v in fake.video.uploads.items() if v is upload]
+    assert upload.alt == video.alt
+    (track,) = upload.subtitles
+    assert track["language_code"] == "EN" and track["vtt"].decode() == CAPTIONS
+
+
+def x_fail(rig: VideoRig) -> str:
+    rig.fake.video.fail_with = "Unsupported video format"
+    return "Unsupported video format"
+
+
 LOCAL = "writes to a local folder"
 RECEIVER = "the receiver's own business, after one request that carries the whole video"
 CASES: list[VideoCase] = [
@@ -165,6 +198,10 @@ CASES: list[VideoCase] = [
               story="an outbox folder holds the post; a Story is the platform's display",
               not_applicable={"fail_processing": f"{LOCAL}: nothing processes the video",
                               "slow_processing": f"{LOCAL}: nothing processes the video"}),
+    VideoCase("x", build_x, crash_after=3, received=x_received, fail_processing=x_fail,
+              slow_processing=lambda rig: setattr(rig.fake.video, "hold", True),
+              finish_processing=lambda rig: setattr(rig.fake.video, "hold", False),
+              story="X has no Stories"),
     VideoCase("webhook", build_webhook, received=webhook_received,
               story="a receiver decides how to show what it gets",
               not_applicable={"interrupted": "one request carries the whole video: nothing to "
