@@ -134,6 +134,9 @@ def _define_models() -> None:
         link_hosts: list[str] = Field(default_factory=list)
         deny_terms_file: str | None = None
         deny_terms: list[str] = Field(default_factory=list)
+        # Accessible-writing checks (scheduler.content.accessibility): "warning" or "error".
+        accessibility: Literal["warning", "error"] = "warning"
+        max_emoji: int = Field(default=3, ge=0)
 
     class BrandSettings(_Strict):
         font: str | None = None

@@ -113,11 +113,32 @@ def validate_files(
                 loaded.problem("id", f"'{pid}' is already used by {first.display}")
             else:
                 seen[pid] = loaded
-        checked.append(CheckedPost(loaded, times, _past_warnings(loaded, times, now,
-                                                                  settings.zone)))
+        notes = _past_warnings(loaded, times, now, settings.zone)
+        notes += _accessibility(loaded, ctx)
+        checked.append(CheckedPost(loaded, times, notes))
         if progress:
             progress(1)
     return Report(checked)
+
+
+def _accessibility(loaded: LoadedPost, ctx: RuleContext) -> list[Problem]:
+    """Accessible-writing findings: warnings, or problems under ``accessibility = "error"``."""
+    model = loaded.model
+    if model is None:
+        return []
+    from scheduler.content.accessibility import findings
+    from scheduler.content.compose import compose_caption
+
+    policy = ctx.settings.policy
+    captions = {ch: compose_caption(model, loaded.body, ch, ctx.profiles[ch], ctx.settings).text
+                for ch in model.channels if ch in ctx.profiles}
+    found = [(f, m, loaded.body_line if f == "caption" else loaded.line_of(f))
+             for f, m in findings(model, captions, policy.max_emoji)]
+    if policy.accessibility == "error":
+        for field_name, message, line in found:
+            loaded.problem(field_name, message, line)
+        return []
+    return [Problem(loaded.display, line, f, m, severity="warning") for f, m, line in found]
 
 
 def _past_warnings(loaded: LoadedPost, times: dict[str, datetime], now: datetime,
