@@ -21,6 +21,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+# Re-exported: plug-ins import the outgoing types from here.
+from scheduler.adapters.outgoing import OutgoingImage, OutgoingPost
+from scheduler.adapters.outgoing import OutgoingVideo as OutgoingVideo
 from scheduler.adapters.published import CannotDelete, PublishedPost
 from scheduler.errors import (
     AuthError,
@@ -38,57 +41,6 @@ from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutgoingImage:
-    """One rendered image of the snapshot, stored content-addressed under ``data_dir``.
-
-    ``data`` holds the bytes the store read and checked against ``sha256`` when it built
-    the post; they are what is sent, so a file swapped on disk afterwards cannot be.
-    """
-
-    path: Path
-    mime: str
-    alt: str
-    width: int
-    height: int
-    sha256: str
-    focus: tuple[float, float] | None = None
-    data: bytes | None = field(default=None, repr=False, compare=False)
-
-    def read_bytes(self) -> bytes:
-        """The verified bytes; a post built without them (a plug-in's own test) reads the
-        file and checks it against ``sha256`` the same way."""
-        if self.data is not None:
-            return self.data
-        import hashlib
-
-        data = self.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.sha256:
-            raise PermanentPublishError(f"media file {self.path} has changed since it was "
-                                        "queued; it is not sent")
-        return data
-
-
-@dataclass(frozen=True)
-class OutgoingPost:
-    """Exactly what one delivery publishes: caption and images of the approved snapshot."""
-
-    delivery_id: str
-    post_id: str
-    channel: str
-    caption: str
-    images: tuple[OutgoingImage, ...]
-    language: str
-    content_hash: str
-    due_at: datetime
-    attempt: int = 1
-    # What the adapter recorded from an earlier attempt (container ids and the like).
-    remote_state: Mapping[str, Any] = field(default_factory=dict)
-    #: The fencing token of the claim this post is sent under; progress is recorded only
-    #: while that claim is still current.
-    claim_token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +92,9 @@ class Adapter(ABC):
     #: How long after the creating call a listing may still miss the new post. Until
     #: then a ``check`` that finds nothing proves nothing (:meth:`nothing_found`).
     listing_lag: ClassVar[timedelta] = timedelta(0)
+    #: Whether ``publish`` sends :attr:`OutgoingPost.video`. The publisher holds a video
+    #: post back from an adapter that does not, rather than let its caption go alone.
+    publishes_video: ClassVar[bool] = False
     #: The channel's :class:`~scheduler.credentials.tokens.TokenSource` when it keeps its
     #: tokens in the credential store (``auth = "oauth2"``); set by ``credentials.attach``.
     tokens: Any = None

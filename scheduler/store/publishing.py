@@ -10,7 +10,7 @@ row, only the one whose update still finds it ``scheduled`` wins.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
 from scheduler.store.base import DamagedRow, StoreBase
-from scheduler.store.rows import Claimed, DeliveryRow
+from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.timeutil import format_duration
 
@@ -198,7 +198,7 @@ class PublishOps(StoreBase):
         bytes travel in the post to the adapter, so a file changed on disk, before or
         during publishing, can never be published in its place.
         """
-        from scheduler.adapters.base import OutgoingImage, OutgoingPost
+        from scheduler.adapters.outgoing import OutgoingPost
 
         did = claimed if isinstance(claimed, str) else claimed.id
         d, p = T["deliveries"], T["posts"]
@@ -209,25 +209,38 @@ class PublishOps(StoreBase):
             row = rows[0]
             post = conn.execute(select(p.c.language, p.c.content_hash).where(
                 p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
-        if any(m.mime.startswith("video/") for m in row.media):
-            from scheduler.errors import PermanentPublishError
-
-            # The adapters publish still images only; a video must never go out as its
-            # cover alone, so the delivery is held with the reason.
-            raise PermanentPublishError(f"the post has a video, and postq does not publish "
-                                        f"video to {row.channel} yet")
-        images = []
-        for m in row.media:
-            data = self.media.verify(m.path, m.sha256)
-            images.append(OutgoingImage(path=m.path, mime=m.mime, alt=m.alt, width=m.width,
-                                        height=m.height, sha256=m.sha256, focus=m.focus,
-                                        data=data))
+        images, video = self._outgoing_media(row.media)
         return OutgoingPost(
             delivery_id=row.id, post_id=row.post_id, channel=row.channel, caption=row.caption,
-            images=tuple(images), language=post.language, content_hash=post.content_hash,
+            images=images, language=post.language, content_hash=post.content_hash,
             due_at=row.due_at, attempt=max(row.attempts, 1), remote_state=row.remote_state,
-            claim_token=row.claim_token if row.state == "publishing" else None,
+            claim_token=row.claim_token if row.state == "publishing" else None, video=video,
         )
+
+    def _outgoing_media(self, media: Sequence[MediaRow]) -> tuple[tuple[Any, ...], Any]:
+        """The images, or the video with its cover and captions (the rows
+        :func:`scheduler.store.video.insert_video` wrote), each checked against its hash."""
+        from scheduler.adapters.outgoing import OutgoingImage, OutgoingVideo
+        from scheduler.store.video import CAPTIONS_SOURCE
+
+        def image(m: MediaRow) -> OutgoingImage:
+            return OutgoingImage(path=m.path, mime=m.mime, alt=m.alt, width=m.width,
+                                 height=m.height, sha256=m.sha256, focus=m.focus,
+                                 data=self.media.verify(m.path, m.sha256))
+
+        clip = next((m for m in media if m.mime.startswith("video/")), None)
+        if clip is None:
+            return tuple(image(m) for m in media), None
+        # A post has images or one video, never both: an image row beside a video is its
+        # cover, and the text row its captions.
+        cover = next((image(m) for m in media if m.mime.startswith("image/")), None)
+        captions = next((m for m in media if m.source == CAPTIONS_SOURCE), None)
+        vtt = (None if captions is None
+               else self.media.verify(captions.path, captions.sha256).decode("utf-8"))
+        path = self.media.verify_file(clip.path, clip.sha256)
+        return (), OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
+                                 mime=clip.mime, alt=clip.alt, width=clip.width,
+                                 height=clip.height, captions_vtt=vtt, cover=cover)
 
     # -- outcomes ---------------------------------------------------------------------
     # ``token`` is the claim's fencing token (``Claimed.claim_token``): given, the outcome
