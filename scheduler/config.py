@@ -494,6 +494,8 @@ class ReadSettings:
     database: str = ""
     #: ``[team] allowed_signers`` as written ("" without ``[team]``), for ``status``.
     allowed_signers: str = ""
+    #: ``[[blackouts]]``, validated (a file with any is read by the full loader).
+    blackouts: tuple[Any, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -530,11 +532,13 @@ def load_read_settings(config: str | os.PathLike[str] | None = None) -> ReadSett
     path = find_config(config)
     raw = _read_toml(path)
     core = raw.get("postq", {})
-    if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)):
+    if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)
+            and "blackouts" not in raw):
         settings = load_settings(path)  # raises the full loader's error, if there is one
         return ReadSettings(path, settings.postq.timezone, settings.postq.data_dir,
                             settings.postq.database,
-                            settings.team.allowed_signers if settings.team else "")
+                            settings.team.allowed_signers if settings.team else "",
+                            tuple(settings.blackouts))
     team = raw.get("team", {})
     signers = team.get("allowed_signers", "") if isinstance(team, dict) else ""
     return ReadSettings(path, core.get("timezone", _DEFAULT_TIMEZONE),
