@@ -46,8 +46,8 @@ def test_queue_add_keeps_render_cover_and_captions_and_publisher_holds_video(pro
     vtt = (stored.parent / media[2]["sha256"][:2] / f"{media[2]['sha256']}.vtt").read_text()
     assert vtt == "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nHello\n"
 
-    # At claim time the adapter is never given a video it would publish as a still: the
-    # store refuses to build the outgoing post, and the publisher holds it with this reason.
+    # At claim time the store hands the adapter the video, its cover and its captions,
+    # each checked against the hash approval covered.
     from scheduler.config import load
     from scheduler.errors import PermanentPublishError
     from scheduler.store import Store
@@ -59,7 +59,19 @@ def test_queue_add_keeps_render_cover_and_captions_and_publisher_holds_video(pro
 
     (row,) = store.list_deliveries()
     assert why_held(store, row) is None
+    post = store.outgoing(shown["deliveries"][0]["delivery_id"])
+    assert post.images == () and post.video is not None
+    assert post.video.sha256 == media[1]["sha256"] and post.video.size == len(source)
+    assert post.video.cover is not None and post.video.cover.sha256 == media[0]["sha256"]
+    assert post.video.captions_vtt == vtt
+    assert b"".join(post.video.chunks(size=1000)) == source
+    assert b"".join(post.video.chunks(size=1000, start=1500)) == source[1500:]
+    # A file changed on disk after the claim is refused before its last piece is handed
+    # over, so an upload of it never reaches the call that creates the post.
+    post.video.path.write_bytes(source[:-10] + b"0123456789")
+    pieces = post.video.chunks(size=len(source) // 3 + 1)
+    first = next(pieces)
+    assert first == source[:len(first)]
     with pytest.raises(PermanentPublishError) as refused:
-        store.outgoing(shown["deliveries"][0]["delivery_id"])
-    assert str(refused.value) == ("the post has a video, and postq does not publish video "
-                                  "to outbox yet")
+        list(pieces)
+    assert "has changed since it was queued" in str(refused.value)

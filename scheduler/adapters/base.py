@@ -21,6 +21,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+# Re-exported: plug-ins import the outgoing types from here.
+from scheduler.adapters.outgoing import OutgoingImage, OutgoingPost
+from scheduler.adapters.outgoing import OutgoingVideo as OutgoingVideo
 from scheduler.adapters.published import CannotDelete, PublishedPost
 from scheduler.errors import (
     AuthError,
@@ -31,6 +34,7 @@ from scheduler.errors import (
     PermanentPublishError,
     PostqError,
     PublishError,
+    StillProcessing,
     TransientPublishError,
 )
 from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
@@ -39,56 +43,20 @@ from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class OutgoingImage:
-    """One rendered image of the snapshot, stored content-addressed under ``data_dir``.
-
-    ``data`` holds the bytes the store read and checked against ``sha256`` when it built
-    the post; they are what is sent, so a file swapped on disk afterwards cannot be.
-    """
-
-    path: Path
-    mime: str
-    alt: str
-    width: int
-    height: int
-    sha256: str
-    focus: tuple[float, float] | None = None
-    data: bytes | None = field(default=None, repr=False, compare=False)
-
-    def read_bytes(self) -> bytes:
-        """The verified bytes; a post built without them (a plug-in's own test) reads the
-        file and checks it against ``sha256`` the same way."""
-        if self.data is not None:
-            return self.data
-        import hashlib
-
-        data = self.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.sha256:
-            raise PermanentPublishError(f"media file {self.path} has changed since it was "
-                                        "queued; it is not sent")
-        return data
+#: The longest one publishing call waits, in total, for a platform to finish processing
+#: an uploaded video (seconds). See :meth:`Adapter.await_processing`.
+VIDEO_WAIT_BUDGET = 45.0
 
 
 @dataclass(frozen=True)
-class OutgoingPost:
-    """Exactly what one delivery publishes: caption and images of the approved snapshot."""
+class Processing:
+    """One answer of a platform's media-status call: ``state`` is ``done``, ``pending``
+    or ``failed``; ``wait`` the seconds it suggests before asking again (X's
+    ``check_after_secs``); ``detail`` its words for a failure."""
 
-    delivery_id: str
-    post_id: str
-    channel: str
-    caption: str
-    images: tuple[OutgoingImage, ...]
-    language: str
-    content_hash: str
-    due_at: datetime
-    attempt: int = 1
-    # What the adapter recorded from an earlier attempt (container ids and the like).
-    remote_state: Mapping[str, Any] = field(default_factory=dict)
-    #: The fencing token of the claim this post is sent under; progress is recorded only
-    #: while that claim is still current.
-    claim_token: int | None = None
+    state: str
+    wait: float | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +108,9 @@ class Adapter(ABC):
     #: How long after the creating call a listing may still miss the new post. Until
     #: then a ``check`` that finds nothing proves nothing (:meth:`nothing_found`).
     listing_lag: ClassVar[timedelta] = timedelta(0)
+    #: Whether ``publish`` sends :attr:`OutgoingPost.video`. The publisher holds a video
+    #: post back from an adapter that does not, rather than let its caption go alone.
+    publishes_video: ClassVar[bool] = False
     #: The channel's :class:`~scheduler.credentials.tokens.TokenSource` when it keeps its
     #: tokens in the credential store (``auth = "oauth2"``); set by ``credentials.attach``.
     tokens: Any = None
@@ -264,8 +235,8 @@ class Adapter(ABC):
                             f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
-        if profile.requires_image and not post.images:
-            problems.append(f"{who} needs at least one image")
+        if profile.requires_image and not post.images and post.video is None:
+            problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
             links = len(find_urls(post.caption))
             if links > profile.max_links:
@@ -429,6 +400,42 @@ class Adapter(ABC):
         raise PermanentPublishError(
             f"{refusal} — the platform holds an identical post that is not this delivery's "
             "(none was found since its due time); change the caption or remove the old post")
+
+    def await_processing(self, post: OutgoingPost, what: str, poll: Callable[[], Processing],
+                         sleep: Callable[[float], None], *, forget: Callable[[], None]
+                         | None = None, budget: float = VIDEO_WAIT_BUDGET) -> None:
+        """Wait for the platform to finish processing an uploaded video: the one way every
+        adapter does it, so that no adapter holds its publisher for minutes.
+
+        The caller records the upload's id (:meth:`remember`) *before* calling this. The
+        status is polled with back-off (1 s doubling to 8 s, or the platform's own
+        ``wait``), for at most ``budget`` seconds in all; then :class:`StillProcessing`
+        (a transient error with the platform's suggested wait as ``retry_after``) sends
+        the delivery back to the queue, and the next attempt finds the recorded id and
+        polls the same upload again — nothing is uploaded twice. A platform-side failure
+        is a permanent failure quoting the platform's reason; ``forget`` drops the
+        recorded upload first, so a retry after the post is fixed uploads anew.
+        """
+        waited, interval = 0.0, 1.0
+        while True:
+            answer = poll()
+            if answer.state == "done":
+                return
+            if answer.state == "failed":
+                if forget is not None:
+                    forget()
+                raise PermanentPublishError(
+                    f"channel '{self.channel}': the platform could not process {what}: "
+                    f"{answer.detail or 'no reason given'}")
+            pause = max(answer.wait if answer.wait is not None else interval, 0.1)
+            if waited + pause > budget:
+                raise StillProcessing(
+                    f"channel '{self.channel}': {what} is still being processed after "
+                    f"{waited:.0f} s; the upload is kept and asked about again",
+                    retry_after=max(pause, 5.0))
+            sleep(pause)
+            waited += pause
+            interval = min(interval * 2, 8.0)
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

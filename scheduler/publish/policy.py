@@ -43,6 +43,10 @@ class PolicyCheck:
         texts = {"caption": post.caption}
         for n, img in enumerate(post.images):
             texts[f"images[{n}].alt"] = img.alt
+        if post.video is not None:
+            texts["video.alt"] = post.video.alt
+            if post.video.captions_vtt is not None:
+                texts["video.captions"] = post.video.captions_vtt
         return check_texts(texts, self._context())
 
 

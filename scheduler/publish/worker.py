@@ -268,6 +268,10 @@ class Publisher:
             # bytes, not the files, are what the adapter sends.
             post = self.store.outgoing(row)
             problems = self.policy.problems(post)
+            if post.video is not None and not adapter.publishes_video:
+                # Never the caption (or the cover) alone in place of the approved video.
+                problems.append(f"the post has a video, and {row.channel}'s adapter does "
+                                "not publish video")
         except PostqError as exc:
             problems = [str(exc)]
         if problems:

@@ -123,6 +123,25 @@ class MediaStore:
             return self._fetch(path, sha256)
         return data
 
+    def verify_file(self, path: Path, sha256: str) -> Path:
+        """Like :meth:`verify` for a file too large to hold in memory (a video): hashed as
+        it streams, fetched again from the shared store when missing or changed here."""
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
+        except OSError as exc:
+            if self.shared is None:
+                raise StoreError(f"media file {path} cannot be read: {exc.strerror or exc}") from None
+            self._fetch(path, sha256)
+            return path
+        if digest.hexdigest() != sha256:
+            if self.shared is None:
+                raise StoreError(f"media file {path} has changed since it was queued")
+            self._fetch(path, sha256)
+        return path
+
     def _fetch(self, path: Path, sha256: str) -> bytes:
         data = self.shared.fetch(sha256)
         where = self.shared.describe()

@@ -1,0 +1,137 @@
+"""What one delivery publishes, as the adapters receive it.
+
+The store builds these from the rows that were approved and checks every byte against the
+hash approval covered; the adapters only read them. Images travel as bytes (they are small);
+a video stays in its file (it may be hundreds of megabytes) and is re-hashed as it is read,
+so a file swapped on disk during an upload is refused before the post is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler.errors import PermanentPublishError
+
+__all__ = ["OutgoingImage", "OutgoingPost", "OutgoingVideo"]
+
+#: Read size for streaming a video; also the default chunk of chunked uploads.
+CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OutgoingImage:
+    """One rendered image of the snapshot, stored content-addressed under ``data_dir``.
+
+    ``data`` holds the bytes the store read and checked against ``sha256`` when it built
+    the post; they are what is sent, so a file swapped on disk afterwards cannot be.
+    """
+
+    path: Path
+    mime: str
+    alt: str
+    width: int
+    height: int
+    sha256: str
+    focus: tuple[float, float] | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
+
+    def read_bytes(self) -> bytes:
+        """The verified bytes; a post built without them (a plug-in's own test) reads the
+        file and checks it against ``sha256`` the same way."""
+        if self.data is not None:
+            return self.data
+        import hashlib
+
+        data = self.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise PermanentPublishError(f"media file {self.path} has changed since it was "
+                                        "queued; it is not sent")
+        return data
+
+
+@dataclass(frozen=True)
+class OutgoingVideo:
+    """The channel's rendered video, its captions and its cover, as approved.
+
+    ``captions_vtt`` is None when the captions are burned into the picture or the video
+    has no speech.
+    """
+
+    path: Path
+    sha256: str
+    size: int
+    mime: str
+    alt: str
+    width: int
+    height: int
+    captions_vtt: str | None = None
+    cover: OutgoingImage | None = None
+
+    def chunks(self, size: int = CHUNK, start: int = 0) -> Iterator[bytes]:
+        """The file in pieces of ``size`` bytes from byte ``start`` (a resumed upload).
+
+        The whole file is hashed as it is read (the part before ``start`` too), and the
+        last piece is withheld until the hash matches: a caller that creates the post only
+        after the last piece can never publish bytes nobody approved.
+        """
+        digest = hashlib.sha256()
+        pending: bytes | None = None
+        offset = 0
+        try:
+            fh = self.path.open("rb")
+        except OSError as exc:
+            raise PermanentPublishError(f"video file {self.path} cannot be read: "
+                                        f"{exc.strerror or exc}") from None
+        with fh:
+            while True:
+                block = fh.read(size)
+                if not block:
+                    break
+                digest.update(block)
+                if offset + len(block) > start:
+                    piece = block[max(start - offset, 0):]
+                    if pending is not None:
+                        yield pending
+                    pending = piece
+                offset += len(block)
+        if digest.hexdigest() != self.sha256:
+            raise PermanentPublishError(f"video file {self.path} has changed since it was "
+                                        "queued; it is not sent")
+        if pending is not None:
+            yield pending
+
+    def read_bytes(self) -> bytes:
+        """The whole verified file, for platforms that take a video in one request."""
+        return b"".join(self.chunks())
+
+    @property
+    def captions_bytes(self) -> bytes | None:
+        return None if self.captions_vtt is None else self.captions_vtt.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """Exactly what one delivery publishes: caption and images (or one video) of the
+    approved snapshot."""
+
+    delivery_id: str
+    post_id: str
+    channel: str
+    caption: str
+    images: tuple[OutgoingImage, ...]
+    language: str
+    content_hash: str
+    due_at: datetime
+    attempt: int = 1
+    # What the adapter recorded from an earlier attempt (container ids and the like).
+    remote_state: Mapping[str, Any] = field(default_factory=dict)
+    #: The fencing token of the claim this post is sent under; progress is recorded only
+    #: while that claim is still current.
+    claim_token: int | None = None
+    #: The channel's video, when the post has one (then ``images`` is empty).
+    video: OutgoingVideo | None = None
