@@ -33,7 +33,7 @@ def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
         click.echo(calendar_text(rows, monday, weeks, settings.zone, terminal_width(),
                                  store.blackouts()))
         return
-    marks = milestones(store.milestones(), settings.zone)
+    marks = milestones(store.milestones(start, end), settings.zone)
     page = calendar_html(rows, monday, weeks, settings.zone, today, marks, store.blackouts())
     try:
         html_file.write_text(page, encoding="utf-8")

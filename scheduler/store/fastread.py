@@ -111,9 +111,12 @@ class SqliteReader:
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        sql = (f"{_SELECT} WHERE (d.post_row IN (SELECT id FROM posts WHERE current = 1) "
-               "OR d.state IN ('published', 'retracting', 'retracted', 'retract_failed', "
-               "'retract_manual'))")
+        # EXISTS, not IN (SELECT ...): the rows are read in the order of the list index,
+        # each checked against its own post, and reading stops at the limit; IN would
+        # first collect every current post of the history.
+        sql = (f"{_SELECT} WHERE (d.state IN ('published', 'retracting', 'retracted', "
+               "'retract_failed', 'retract_manual') OR EXISTS (SELECT 1 FROM posts p "
+               "WHERE p.id = d.post_row AND p.current = 1))")
         params: list[Any] = []
         if state is not None:
             sql += " AND d.state = ?"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from scheduler.errors import UsageError
 from scheduler.store import audit
@@ -27,6 +28,15 @@ _TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "publish
 _OUT = ("published", *RETRACT_STATES)
 
 
+def _current() -> Any:
+    """The delivery belongs to its post's current revision. A correlated EXISTS, not
+    ``IN (SELECT ...)``: rows are then read in the order of an index and each checked
+    against its own post, and a list with a limit stops there; IN would first collect
+    every current post in the history."""
+    d, p = T["deliveries"], T["posts"]
+    return exists().where(p.c.id == d.c.post_row, p.c.current.is_(True))
+
+
 class ReadOps(StoreBase):
     """Queries; none of them changes anything."""
 
@@ -37,9 +47,8 @@ class ReadOps(StoreBase):
 
         Published deliveries of earlier revisions stay listed: what is out stays visible.
         """
-        d, p = T["deliveries"], T["posts"]
-        where = [or_(d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
-                     d.c.state.in_(_OUT))]
+        d = T["deliveries"]
+        where = [or_(d.c.state.in_(_OUT), _current())]
         if state is not None:
             where.append(d.c.state == check_state(state))
         if channel is not None:
@@ -129,22 +138,23 @@ class ReadOps(StoreBase):
 
     def upcoming(self, start: datetime, end: datetime) -> list[DeliveryRow]:
         """Current deliveries due in ``[start, end)``, with media (for the calendar)."""
-        d, p = T["deliveries"], T["posts"]
-        where = [
-            d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
-            d.c.due_at >= start, d.c.due_at < end,
-        ]
+        d = T["deliveries"]
+        where = [d.c.due_at >= start, d.c.due_at < end, _current()]
         with self._read() as conn:
             return self._deliveries(conn, where, with_media=True)
 
-    def milestones(self) -> list[tuple[str, str, str]]:
-        """Each current post's closing date or event time: ``(post_id, kind, iso)``, for
-        marking them on the calendar."""
+    def milestones(self, start: datetime, end: datetime) -> list[tuple[str, str, str]]:
+        """Each current post's closing date or event time in ``[start, end)``:
+        ``(post_id, kind, iso)``, for marking them on the calendar. A post's
+        ``publish_before`` is that moment (the start of its closing day, or its event
+        time), so the window is read through its index, not the whole history."""
         p = T["posts"]
         out = []
         with self._read() as conn:
             for post_id, details in conn.execute(
-                    select(p.c.post_id, p.c.details).where(p.c.current.is_(True))):
+                    select(p.c.post_id, p.c.details).where(
+                        p.c.publish_before >= start, p.c.publish_before < end,
+                        p.c.current.is_(True))):
                 found = json.loads(details or "{}")
                 for kind in ("closing_date", "event_at"):
                     if found.get(kind):
