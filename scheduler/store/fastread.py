@@ -97,20 +97,27 @@ class SqliteReader:
             raise StoreError("the queue database's schema_version is damaged") from None
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[DeliveryRow]:
+        return list(self._stream(sql, params))
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[DeliveryRow]:
+        """Rows as SQLite steps to them: the connection stays open until the last one."""
         with self._conn() as conn:
-            found = conn.execute(sql, params).fetchall()
-        out = []
-        for r in found:
-            v = dict(zip(_COLUMNS, r, strict=True))
-            for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
-                v[key] = read_time(v["id"], key, v[key])
-            v["remote_state"] = read_state(v["id"], v["remote_state"])
-            out.append(DeliveryRow(**v))
-        return out
+            for r in conn.execute(sql, params):
+                v = dict(zip(_COLUMNS, r, strict=True))
+                for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
+                    v[key] = read_time(v["id"], key, v[key])
+                v["remote_state"] = read_state(v["id"], v["remote_state"])
+                yield DeliveryRow(**v)
 
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
+        return list(self.stream_deliveries(state, channel, limit))
+
+    def stream_deliveries(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[DeliveryRow]:
+        """:meth:`list_deliveries` row by row, in flat memory whatever the queue's size."""
         # EXISTS, not IN (SELECT ...): the rows are read in the order of the list index,
         # each checked against its own post, and reading stops at the limit; IN would
         # first collect every current post of the history.
@@ -128,7 +135,7 @@ class SqliteReader:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return self._rows(sql, params)
+        return self._stream(sql, params)
 
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
         marks = ", ".join("?" for _ in WAITING_STATES)

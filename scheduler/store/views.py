@@ -7,17 +7,21 @@ deliveries cancelled by ``--replace``) and in the audit trail.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
-from scheduler.errors import UsageError
+from scheduler.errors import StoreError, UsageError
 from scheduler.store import audit
-from scheduler.store.base import StoreBase
+from scheduler.store.base import DamagedRow, StoreBase, _delivery
 from scheduler.store.rows import DeliveryRow, EventRow, PostView
 from scheduler.store.schema import STATES, T
 from scheduler.store.states import RETRACT_STATES, WAITING_STATES, check_state
+
+#: Rows fetched at a time by the streaming reads.
+STREAM_ROWS = 1000
 
 #: States whose time is spoken for when looking for a free slot.
 _TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "published",
@@ -47,14 +51,30 @@ class ReadOps(StoreBase):
 
         Published deliveries of earlier revisions stay listed: what is out stays visible.
         """
+        return list(self.stream_deliveries(state, channel, limit))
+
+    def stream_deliveries(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[DeliveryRow]:
+        """:meth:`list_deliveries` row by row as the database returns them, in flat
+        memory (a server-side cursor on PostgreSQL); the read transaction stays open
+        until the last row."""
         d = T["deliveries"]
         where = [or_(d.c.state.in_(_OUT), _current())]
         if state is not None:
             where.append(d.c.state == check_state(state))
         if channel is not None:
             where.append(d.c.channel == channel)
+        q = select(d).where(*where).order_by(d.c.due_at, d.c.post_id, d.c.channel)
+        if limit is not None:
+            q = q.limit(limit)
         with self._read() as conn:
-            return self._deliveries(conn, where, limit=limit)
+            for r in conn.execution_options(yield_per=STREAM_ROWS).execute(q):
+                try:
+                    row = _delivery(r)
+                except (ValueError, TypeError, OverflowError, StoreError):
+                    raise DamagedRow(*self._find_damaged(conn, where)) from None
+                yield row
 
     def get_delivery(self, delivery_id: str) -> DeliveryRow:
         """One delivery by its id (any revision), with its media."""
@@ -112,6 +132,25 @@ class ReadOps(StoreBase):
             if post_id is not None and not rows:
                 self._current_post(conn, post_id)
         return rows
+
+    def stream_events(self, post_id: str | None = None) -> Iterator[EventRow]:
+        """The whole trail (or one post's), oldest first, event by event as the database
+        returns them, in flat memory. An unknown post id raises at the first step, before
+        anything is printed."""
+        ev = T["events"]
+        q = select(ev).order_by(ev.c.id)
+        if post_id is not None:
+            q = q.where(ev.c.post_id == post_id)
+        with self._read() as conn:
+            found = iter(conn.execution_options(yield_per=STREAM_ROWS).execute(q))
+            first = next(found, None)
+            if first is None:
+                if post_id is not None:
+                    self._current_post(conn, post_id)
+                return
+            yield audit.event_row(first)
+            for r in found:
+                yield audit.event_row(r)
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state present, zeros included)."""
