@@ -97,3 +97,45 @@ def template(root: Path, url: str) -> None:
                   due_at=datetime.now(UTC) + timedelta(days=400), require_approval=False)
     finally:
         store.close()
+
+
+#: Runs ``postq ARGS`` in this child and writes "<exit code> <VmHWM KiB>" to the file
+#: named by POSTQ_TEST_HWM. VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over
+#: exec, so it would report the (large) process that started this one.
+MEASURE = """
+import os, runpy, sys
+sys.argv = ["postq", *sys.argv[1:]]
+try:
+    runpy.run_module("scheduler", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code or 0
+else:
+    code = 0
+with open("/proc/self/status") as status:
+    hwm = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
+with open(os.environ["POSTQ_TEST_HWM"], "w") as out:
+    out.write(f"{code} {hwm}")
+"""
+
+
+def measured(root: Path, args: list[str], out: Path | None = None) -> tuple[float, int, str]:
+    """``postq ARGS`` in a fresh process run from ``root``, its output to ``out`` (or
+    thrown away): ``(wall seconds, peak KiB, stderr)``; raises if it failed."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[1]
+    hwm = root / ".hwm"
+    began = time.perf_counter()
+    with open(out or os.devnull, "wb") as sink:
+        done = subprocess.run([sys.executable, "-c", MEASURE, *args], stdout=sink,
+                              stderr=subprocess.PIPE, timeout=1800, cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(repo),
+                                   "POSTQ_TEST_HWM": str(hwm)})
+    took = time.perf_counter() - began
+    code, kib = hwm.read_text().split()
+    if done.returncode != 0 or code != "0":
+        raise RuntimeError(f"postq {' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
+    return took, int(kib), done.stderr.decode()

@@ -4,39 +4,20 @@ form) write rows as they are read, so memory stays flat whatever the history's s
 Issue 17 measured 2.0 GB for ``queue list`` at a million deliveries and 4.2 GB for
 ``log --csv`` at four million events. Here the same commands run in a child process on
 a queue of 4,000 deliveries and on one ten times larger; the child's peak resident
-memory (``VmHWM``: ``ru_maxrss`` would carry over the test process's own across exec)
-must not grow with it.
+memory (``VmHWM``, see :data:`tests.bulk_queue.MEASURE`) must not grow with it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scheduler.store.report import json_lines
-from tests.bulk_queue import fill, template
+from tests.bulk_queue import fill, measured, template
 
 REPO = Path(__file__).resolve().parents[1]
-
-MEASURE = """
-import os, runpy, sys
-sys.argv = ["postq", *sys.argv[1:]]
-try:
-    runpy.run_module("scheduler", run_name="__main__")
-except SystemExit as exc:
-    code = exc.code or 0
-else:
-    code = 0
-with open("/proc/self/status") as status:
-    hwm = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
-with open(os.environ["POSTQ_TEST_HWM"], "w") as out:
-    out.write(f"{code} {hwm}")
-"""
 
 #: How much more a listing ten times longer may take at its peak.
 GROWTH_LIMIT_KIB = 12 * 1024
@@ -55,17 +36,11 @@ def make_queue(root: Path, deliveries: int) -> Path:
 
 def peak(root: Path, *args: str) -> tuple[int, int]:
     """(peak KiB, lines printed) of ``postq --config ... ARGS`` in a child process."""
-    hwm, out = root / "hwm.txt", root / "out.txt"
-    with open(out, "wb") as sink:
-        done = subprocess.run(
-            [sys.executable, "-c", MEASURE, "--config", str(root / "postq.toml"), *args],
-            stdout=sink, stderr=subprocess.PIPE, timeout=300, cwd=root,
-            env={**os.environ, "PYTHONPATH": str(REPO), "POSTQ_TEST_HWM": str(hwm)})
-    code, kib = hwm.read_text().split()
-    assert (done.returncode, code) == (0, "0"), done.stderr.decode()
+    out = root / "out.txt"
+    _took, kib, _err = measured(root, ["--config", str(root / "postq.toml"), *args], out)
     with open(out, "rb") as fh:
         lines = sum(1 for _ in fh)
-    return int(kib), lines
+    return kib, lines
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,9 @@ def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> 
     first = next(events, None)
     every = chain((first,), events) if first is not None else iter(())
     if as_csv:
-        echo_lines(map(show, event_csv_lines(every)), nl=False)
+        # Line by line: show() looks at each character only when a line is not plain
+        # printable ASCII, and a line's own newline would make every line look so.
+        echo_lines((show(line[:-1]) + "\n" for line in event_csv_lines(every)), nl=False)
     elif first is not None:
         echo_lines(map(show, event_lines(every, settings.zone)))
     else:

@@ -102,12 +102,18 @@ class SqliteReader:
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[DeliveryRow]:
         """Rows as SQLite steps to them: the connection stays open until the last one."""
         with self._conn() as conn:
-            for r in conn.execute(sql, params):
-                v = dict(zip(_COLUMNS, r, strict=True))
-                for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
-                    v[key] = read_time(v["id"], key, v[key])
-                v["remote_state"] = read_state(v["id"], v["remote_state"])
-                yield DeliveryRow(**v)
+            for (did, post_id, channel, adapter, revision, state, due_at, wake_at, attempts,
+                 caption, claimed_by, claimed_at, remote_id, remote_url, last_error,
+                 published_at, updated_at, remote_state, reminder,
+                 claim_token) in conn.execute(sql, params):
+                yield DeliveryRow(
+                    did, post_id, channel, adapter, revision, state,
+                    read_time(did, "due_at", due_at), read_time(did, "wake_at", wake_at),  # type: ignore[arg-type]
+                    attempts, caption, claimed_by, read_time(did, "claimed_at", claimed_at),
+                    remote_id, remote_url, last_error,
+                    read_time(did, "published_at", published_at),
+                    read_time(did, "updated_at", updated_at),
+                    read_state(did, remote_state), (), reminder, claim_token)
 
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
