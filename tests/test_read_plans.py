@@ -131,6 +131,9 @@ def test_calendar_reads_only_its_window(db: Path) -> None:
     found = check(db, lambda sent: traced_store(db, sent).upcoming(start, end))
     assert any("ix_deliveries_list (due_at>? AND due_at<?)" in ln
                for _, lines in found for ln in lines)
+    found = check(db, lambda sent: reader(db, sent).upcoming(start, end, with_media=False))
+    assert any("ix_deliveries_list (due_at>? AND due_at<?)" in ln
+               for _, lines in found for ln in lines)
     found = check(db, lambda sent: traced_store(db, sent).milestones(start, end))
     assert any("ix_posts_deadline" in ln for _, lines in found for ln in lines)
 

@@ -51,6 +51,11 @@ _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at"
 _SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
 
 
+def _stored(moment: datetime) -> str:
+    """A time as SQLAlchemy stores it in SQLite (naive UTC text), for comparisons."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _time(value: str | None) -> datetime | None:
     # SQLAlchemy keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' in naive UTC.
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
@@ -142,6 +147,18 @@ class SqliteReader:
             sql += " LIMIT ?"
             params.append(int(limit))
         return self._stream(sql, params)
+
+    def upcoming(self, start: datetime, end: datetime, *,
+                 with_media: bool = True) -> list[DeliveryRow]:
+        """Current deliveries due in ``[start, end)`` (the calendar's grid), read along
+        the list index. Without their media only: the terminal grid shows none, and a
+        caller that needs them (the HTML page's thumbnails) opens the Store."""
+        if with_media:
+            raise StoreError("the fast reader does not load media; open the Store")
+        return self._rows(
+            f"{_SELECT} WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
+            "posts p WHERE p.id = d.post_row AND p.current = 1) "
+            "ORDER BY d.due_at, d.post_id, d.channel", [_stored(start), _stored(end)])
 
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
         marks = ", ".join("?" for _ in WAITING_STATES)

@@ -175,12 +175,14 @@ class ReadOps(StoreBase):
             return self._deliveries(conn, [d.c.state.in_(WAITING_STATES)],
                                     order=(d.c.wake_at, d.c.id), limit=n)
 
-    def upcoming(self, start: datetime, end: datetime) -> list[DeliveryRow]:
-        """Current deliveries due in ``[start, end)``, with media (for the calendar)."""
+    def upcoming(self, start: datetime, end: datetime, *,
+                 with_media: bool = True) -> list[DeliveryRow]:
+        """Current deliveries due in ``[start, end)``, with media unless told otherwise
+        (for the calendar)."""
         d = T["deliveries"]
         where = [d.c.due_at >= start, d.c.due_at < end, _current()]
         with self._read() as conn:
-            return self._deliveries(conn, where, with_media=True)
+            return self._deliveries(conn, where, with_media=with_media)
 
     def milestones(self, start: datetime, end: datetime) -> list[tuple[str, str, str]]:
         """Each current post's closing date or event time in ``[start, end)``:
