@@ -137,7 +137,7 @@ class OutcomeOps(StoreBase):
 
 @lru_cache(maxsize=64)
 def _outcome_update(columns: tuple[str, ...], fenced: bool) -> Any:
-    """The ``UPDATE ... RETURNING`` of :meth:`PublishOps._settle`, built once per shape:
+    """The ``UPDATE ... RETURNING`` of :meth:`OutcomeOps._settle`, built once per shape:
     building a statement costs more than SQLite takes to run it. Values are bound as
     ``v_<column>``; ``fenced`` adds the claim token's condition."""
     d = T["deliveries"]
