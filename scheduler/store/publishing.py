@@ -180,7 +180,7 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
     def has_due(self, now: datetime, exclude_channels: Iterable[str] = ()) -> bool:
         """Whether :meth:`claim_due` has anything to look at: a cheap read, so an idle
         publisher does not take the write lock every second."""
-        with self._read() as conn:
+        with self._read(brief=True) as conn:
             try:
                 due, _posts = self._due(conn, now, 1, exclude_channels)
             except DamagedRow:
@@ -192,7 +192,7 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
         d = T["deliveries"]
-        with self._read() as conn:
+        with self._read(brief=True) as conn:
             row = conn.execute(
                 select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
                 .where(d.c.id == delivery_id)
