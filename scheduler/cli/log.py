@@ -6,7 +6,7 @@ from itertools import chain
 
 import click
 
-from scheduler.cli._common import echo_lines, load_settings, run_guarded
+from scheduler.cli._common import echo_lines, load_read_settings, load_settings, run_guarded
 
 
 @click.command()
@@ -21,25 +21,27 @@ from scheduler.cli._common import echo_lines, load_settings, run_guarded
 @run_guarded
 def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> None:
     """Show the audit trail of one post, or of everything, oldest first."""
-    from scheduler.store import Store
     from scheduler.store.report import event_csv_lines, event_lines
     from scheduler.textsafety import show
 
-    settings = load_settings(ctx)
-    store = Store.open(settings)
     if verify:
         from scheduler.errors import StoreError
+        from scheduler.store import Store
         from scheduler.team.trail import check_trail, trail_line
 
+        store = Store.open(load_settings(ctx))
         signers = store.team.allowed_signers if store.team is not None else None
         result = check_trail(store.events(), signers)
         if not result.ok:
             raise StoreError(trail_line(result, signers is not None))
         click.echo(trail_line(result, signers is not None))
         return
+    from scheduler.store.fastread import open_reader
+
+    settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     # Events are printed as they are read, so a trail of millions lists in flat memory;
     # the first is read before anything is printed (an unknown post id is an error).
-    events = store.stream_events(post_id)
+    events = open_reader(settings).stream_events(post_id)
     first = next(events, None)
     every = chain((first,), events) if first is not None else iter(())
     if as_csv:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from scheduler.blackouts import Blackout
-from scheduler.errors import StoreError
+from scheduler.errors import StoreError, UsageError
 from scheduler.store.report import when
 from scheduler.store.rows import (
     DeliveryRow,
@@ -214,6 +214,29 @@ class SqliteReader:
         if newest is not None:
             found.reverse()
         return [EventRow(r[0], _time(r[1]), *r[2:]) for r in found]  # type: ignore[arg-type]
+
+    def stream_events(self, post_id: str | None = None) -> Iterator[EventRow]:
+        """The whole trail (or one post's), oldest first, event by event as SQLite steps
+        to them (``postq log``); an unknown post id raises at the first step, before
+        anything is printed, as :meth:`Store.stream_events` does."""
+        sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
+               "state_after, reason, prev_chain, chain, signed FROM events")
+        params: list[Any] = []
+        if post_id is not None:
+            sql += " WHERE post_id = ?"
+            params.append(post_id)
+        with self._conn() as conn:
+            found = conn.execute(sql + " ORDER BY id", params)
+            first = found.fetchone()
+            if first is None:
+                if post_id is not None and conn.execute(
+                        "SELECT 1 FROM posts WHERE post_id = ? AND current = 1",
+                        [post_id]).fetchone() is None:
+                    raise UsageError(f"no queued post has the id '{post_id}'")
+                return
+            yield EventRow(first[0], _time(first[1]), *first[2:])  # type: ignore[arg-type]
+            for r in found:
+                yield EventRow(r[0], _time(r[1]), *r[2:])  # type: ignore[arg-type]
 
 
 def connect_sqlite(path: Path, *, timeout: float) -> sqlite3.Connection:
