@@ -199,12 +199,7 @@ class SqliteReader:
                newest: int | None = None) -> list[EventRow]:
         """The audit trail, oldest first, chain fields included (for ``status``);
         ``newest`` keeps only the last so many."""
-        sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
-               "state_after, reason, prev_chain, chain, signed FROM events")
-        params: list[Any] = []
-        if post_id is not None:
-            sql += " WHERE post_id = ?"
-            params.append(post_id)
+        sql, params = _events_query(post_id)
         sql += " ORDER BY id DESC" if newest is not None else " ORDER BY id"
         if newest is not None or limit is not None:
             sql += " LIMIT ?"
@@ -219,12 +214,7 @@ class SqliteReader:
         """The whole trail (or one post's), oldest first, event by event as SQLite steps
         to them (``postq log``); an unknown post id raises at the first step, before
         anything is printed, as :meth:`Store.stream_events` does."""
-        sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
-               "state_after, reason, prev_chain, chain, signed FROM events")
-        params: list[Any] = []
-        if post_id is not None:
-            sql += " WHERE post_id = ?"
-            params.append(post_id)
+        sql, params = _events_query(post_id)
         with self._conn() as conn:
             found = conn.execute(sql + " ORDER BY id", params)
             first = found.fetchone()
@@ -237,6 +227,15 @@ class SqliteReader:
             yield EventRow(first[0], _time(first[1]), *first[2:])  # type: ignore[arg-type]
             for r in found:
                 yield EventRow(r[0], _time(r[1]), *r[2:])  # type: ignore[arg-type]
+
+
+def _events_query(post_id: str | None) -> tuple[str, list[Any]]:
+    """The audit trail's SELECT, of one post or of everything, without its order."""
+    sql = ("SELECT id, at, who, action, post_id, delivery_id, channel, state_before, "
+           "state_after, reason, prev_chain, chain, signed FROM events")
+    if post_id is None:
+        return sql, []
+    return sql + " WHERE post_id = ?", [post_id]
 
 
 def connect_sqlite(path: Path, *, timeout: float) -> sqlite3.Connection:
