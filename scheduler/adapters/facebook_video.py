@@ -35,16 +35,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from scheduler.adapters.base import OutgoingPost, PlannedRequest, Processing, Published
-from scheduler.adapters.http import redact
 from scheduler.adapters.meta import GraphAdapter, normalise_text, recent_enough
-from scheduler.adapters.transport import credential_may_go_to
+from scheduler.adapters.rupload import PIECE, check_upload_address, send_pieces
 from scheduler.errors import PermanentPublishError
 
 #: Locales Facebook names captions by (``en_GB``), for the post's BCP-47 language.
 _LOCALES = {"en": "en_GB", "cy": "cy_GB", "ga": "ga_IE", "gd": "gd_GB", "fr": "fr_FR",
             "de": "de_DE", "es": "es_ES", "it": "it_IT", "pl": "pl_PL", "pt": "pt_PT"}
-#: Hosts besides ``base_url`` that may receive the Page token with the bytes.
-META_DOMAINS = ("facebook.com",)
 
 
 def facebook_locale(language: str) -> str:
@@ -80,7 +77,7 @@ class FacebookVideoFlow(GraphAdapter):
     """The video half of the ``facebook`` adapter (see the module docstring)."""
 
     #: Bytes per rupload request; a restart resumes from the last piece Meta has.
-    upload_piece: ClassVar[int] = 8 * 1024 * 1024
+    upload_piece: ClassVar[int] = PIECE
 
     @property
     def page(self) -> str:
@@ -155,35 +152,14 @@ class FacebookVideoFlow(GraphAdapter):
     # -- steps --------------------------------------------------------------------------
     def _rupload(self, post: OutgoingPost, video_id: str, upload_url: str, *,
                  resumed: bool) -> None:
-        video = post.video
-        assert video is not None
-        if not credential_may_go_to(upload_url, self._settings.base_url, META_DOMAINS):
-            raise PermanentPublishError(
-                f"{self.http.platform}: the upload address Meta gave "
-                f"({redact(upload_url, self.secrets())}) is not on {META_DOMAINS[0]} over "
-                "https; the access token was not sent there")
+        check_upload_address(self, upload_url)
         offset = 0
         if resumed:
             # A restart: Meta says how much of the file it has (it may be more than the
             # last piece recorded, never less than what it acknowledged).
             status = self._status(video_id)
             offset = int(phase(status, "uploading_phase").get("bytes_transferred") or 0)
-        for piece in video.chunks(self.upload_piece, start=offset):
-            response = self.send_authorised(
-                "POST", upload_url, lambda: {"Authorization": f"OAuth {self.bearer()}"},
-                headers={"offset": str(offset), "file_size": str(video.size)},
-                content=(piece, "application/octet-stream"), idempotent=True)
-            self.raise_graph_error(response)
-            offset += len(piece)
-            self.remember(post, uploaded_bytes=offset)
-
-    def raise_graph_error(self, response: Any) -> None:
-        from scheduler.adapters.meta import classify_graph_error
-
-        error = classify_graph_error(response, platform=self.http.platform,
-                                     secrets=self.secrets(), now=self.clock.now())
-        if error is not None:
-            raise error
+        send_pieces(self, post, upload_url, offset, piece=self.upload_piece)
 
     def _captions(self, post: OutgoingPost, video_id: str) -> None:
         """The approved captions as a SubRip file, once per video."""
