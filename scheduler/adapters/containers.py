@@ -207,14 +207,14 @@ class GraphContainerAdapter(GraphAdapter):
         """The public URL Meta fetches ``item`` from: an image, a cover or a video (read
         and checked against its approved hash as it goes to the media host)."""
         if isinstance(item, OutgoingVideo):
-            return self.media_host().put(item.read_bytes(), item.mime)
+            return self.media_host().put_file(item)
         return self.image_url(item)
 
     def planned_media_url(self, item: Media) -> str:
         if isinstance(item, OutgoingVideo):
             if self._settings.media_host is None:
                 return "<no media_host configured>"
-            return self.media_host().url_for(item.read_bytes(), item.mime)
+            return self.media_host().url_for_file(item)
         return self.planned_image_url(item)
 
     # -- what subclasses describe -------------------------------------------------------

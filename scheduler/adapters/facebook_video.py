@@ -145,7 +145,7 @@ class FacebookVideoFlow(GraphAdapter):
         assert video is not None
         form = {"description": post.caption, "published": "true"}
         if self._settings.media_host is not None:
-            form["file_url"] = self.media_host().put(video.read_bytes(), video.mime)
+            form["file_url"] = self.media_host().put_file(video)
             return {"data": form}
         return {"data": form, "files": {"source": ("video.mp4", video.read_bytes(), video.mime)}}
 
@@ -264,7 +264,7 @@ class FacebookVideoFlow(GraphAdapter):
         else:
             form = {"description": post.caption, "published": "true"}
             if self._settings.media_host is not None:
-                form["file_url"] = self.media_host().url_for(video.read_bytes(), video.mime)
+                form["file_url"] = self.media_host().url_for_file(video)
             else:
                 form["source"] = f"<{video.mime}, {video.size:,} bytes as multipart>"
             planned.append(self.http.plan("POST", f"/{self.page}/videos", headers=auth,
