@@ -73,19 +73,25 @@ def threads_received(rig: VideoRig, post: OutgoingPost) -> None:
     assert fake.video_fetches == [video.path.read_bytes()]
 
 
-def build_facebook(server: Any, tmp: Path, sleep: Sleep) -> VideoRig:
-    fake = FakeFacebookPage(server, TOKEN, media_dir=tmp / "www")
-    raw = {"adapter": "facebook", "base_url": server.base_url, "page_id": fake.page,
-           "token_env": "POSTQ_TOKEN"}
+def _facebook(story: bool = False) -> Callable[[Any, Path, Sleep], VideoRig]:
+    def build(server: Any, tmp: Path, sleep: Sleep) -> VideoRig:
+        fake = FakeFacebookPage(server, TOKEN, media_dir=tmp / "www")
+        raw = {"adapter": "facebook", "base_url": server.base_url, "page_id": fake.page,
+               "token_env": "POSTQ_TOKEN", "format": "story" if story else "reel"}
 
-    def make() -> Adapter:
-        adapter = FacebookAdapter("fb", FacebookAdapter.parse_settings("fb", raw), sleep=sleep,
-                                  **adapter_kwargs(tmp))
-        adapter.upload_piece = TEST_CHUNK
-        return adapter
+        def make() -> Adapter:
+            adapter = FacebookAdapter("fb", FacebookAdapter.parse_settings("fb", raw),
+                                      sleep=sleep, **adapter_kwargs(tmp))
+            adapter.upload_piece = TEST_CHUNK
+            return adapter
 
-    return VideoRig(make(), make, lambda: len(fake.visible_videos()),
-                    uploads=lambda: fake.video_uploads, inspect=lambda: fake, fake=fake)
+        def count() -> int:
+            return len(fake.stories()) if story else len(fake.visible_videos())
+
+        return VideoRig(make(), make, count, uploads=lambda: fake.video_uploads,
+                        inspect=lambda: fake, fake=fake)
+
+    return build
 
 
 def facebook_received(rig: VideoRig, post: OutgoingPost) -> None:
@@ -146,11 +152,10 @@ META_CASES = [
               fail_processing=_fail("FAILED_PROCESSING_VIDEO"),
               slow_processing=_hold(True), finish_processing=_hold(False),
               story="Threads has no Stories"),
-    VideoCase("facebook", build_facebook, crash_after=2, received=facebook_received,
+    VideoCase("facebook", _facebook(), crash_after=2, received=facebook_received,
               fail_processing=_fail("The video's aspect ratio is not supported for Reels."),
               slow_processing=_hold(True), finish_processing=_hold(False),
-              story="postq does not publish Page Stories (/{page-id}/video_stories) yet: a "
-                    "Facebook channel posts Reels or Page videos"),
+              story=_facebook(story=True)),
     VideoCase("linkedin", build_linkedin, crash_after=2, received=linkedin_received,
               fail_processing=_fail("VIDEO_TOO_SHORT"),
               slow_processing=_hold(True), finish_processing=_hold(False),

@@ -195,3 +195,51 @@ def test_dry_run_shows_the_video_flow(local_server, tmp_path, fake, make_video_p
 def test_caption_locales():
     assert facebook_locale("en") == "en_GB" and facebook_locale("cy") == "cy_GB"
     assert facebook_locale("fr-CA") == "fr_CA" and facebook_locale("nl") == "nl_NL"
+
+
+# -- Page Stories -----------------------------------------------------------------------
+
+
+def test_video_story(local_server, tmp_path, fake, make_video_post):
+    post = make_video_post()
+    published = facebook(local_server, tmp_path, fake, format="story").publish(post)
+    (video,) = fake.videos.values()
+    page = f"/{fake.page}"
+    shown = [c for c in calls(local_server) if not c[1].startswith("/video-upload/")]
+    assert shown == [("POST", f"{page}/video_stories"), ("POST", f"{page}/video_stories"),
+                     ("GET", f"/{video['id']}"), ("GET", f"/{video['id']}")]
+    finish = [r for r in local_server.requests if r.path == f"{page}/video_stories"][1]
+    assert b"video_state" not in finish.body and b"description" not in finish.body
+    assert video["captions"] is None  # a Story's captions are burned in
+    assert [s["media_id"] for s in fake.stories()] == [video["id"]]
+    assert published.remote_id == video["id"]
+
+
+def test_photo_story_and_its_lost_answer(local_server, tmp_path, fake, make_post, make_image):
+    store = Store()
+    post = make_post("A Story", (make_image(alt="Desk."),))
+    fake.fail_next("gateway")
+    with pytest.raises(OutcomeUnknown):
+        store.attach(facebook(local_server, tmp_path, fake, format="story")).publish(post)
+    (story,) = fake.stories()
+    published = store.attach(facebook(local_server, tmp_path, fake, format="story")).publish(
+        store.resumed(post))
+    assert published.remote_id == story["post_id"] and fake.publish_calls == 1
+    (photo,) = fake.photos.values()
+    assert photo["form"]["published"] == "false" and len(fake.photos) == 1
+    with pytest.raises(PermanentPublishError, match="Page Story takes one image"):
+        facebook(local_server, tmp_path, fake, format="story").publish(
+            make_post("Two", (make_image(), make_image())))
+
+
+def test_story_dry_runs(local_server, tmp_path, fake, make_video_post, make_post, make_image):
+    ad = facebook(local_server, tmp_path, fake, format="story")
+    shown = [(p.method, p.url.replace(local_server.base_url, ""))
+             for p in ad.plan(make_video_post())]
+    page = f"/{fake.page}"
+    assert shown == [("POST", f"{page}/video_stories"), ("POST", "<upload_url of the Story>"),
+                     ("POST", f"{page}/video_stories"), ("GET", "/<video id>?fields=status")]
+    photo = [(p.method, p.url.replace(local_server.base_url, ""))
+             for p in ad.plan(make_post("A Story", (make_image(),)))]
+    assert photo == [("POST", f"{page}/photos"), ("POST", f"{page}/photo_stories")]
+    assert local_server.requests == []

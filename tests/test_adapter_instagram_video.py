@@ -219,13 +219,15 @@ def test_a_channel_format_picks_the_product_limits():
     channels = {"story": ChannelSettings(adapter="instagram", format="story"),
                 "reels": ChannelSettings(adapter="instagram"),
                 "page": ChannelSettings(adapter="facebook", format="video"),
-                "fb-reels": ChannelSettings(adapter="facebook")}
+                "fb-reels": ChannelSettings(adapter="facebook"),
+                "fb-story": ChannelSettings(adapter="facebook", format="story")}
     settings = SimpleNamespace(channels=channels)
     ig, fb = get_profile("instagram"), get_profile("facebook")
     assert channel_video_profile(settings, "story", ig).max_seconds == 60
     assert channel_video_profile(settings, "reels", ig).title == "Instagram Reels"
     page = channel_video_profile(settings, "page", fb)
     assert page.title == "Facebook Page videos" and page.captions_sidecar
+    assert channel_video_profile(settings, "fb-story", fb).max_seconds == 60
     reels = channel_video_profile(settings, "fb-reels", fb)
     assert reels.title == "Facebook Reels" and not reels.captions_sidecar
 
@@ -300,3 +302,15 @@ def test_resumable_dry_run(kind, local_server, tmp_path, fake, make_video_post):
                           f"POST /{fake.user}/media_publish"]
     assert planned[-4].body["upload_type"] == "resumable"
     assert sum(1 for p in planned if p.method == "STORE") == 1  # the cover only
+
+
+def test_threads_items_carry_video_and_images_with_their_alt_text(make_video_post, make_image):
+    from scheduler.adapters.threads import threads_item
+
+    post = make_video_post()
+    image = make_image(alt="A desk.")
+    url_of = {post.video: "https://m.example/v.mp4", image: "https://m.example/i.jpg"}.get
+    assert threads_item(post.video, url_of) == {
+        "media_type": "VIDEO", "video_url": "https://m.example/v.mp4", "alt_text": ALT}
+    assert threads_item(image, url_of) == {
+        "media_type": "IMAGE", "image_url": "https://m.example/i.jpg", "alt_text": "A desk."}

@@ -18,7 +18,8 @@ throttled, waits; 506, duplicate, is settled with ``check``: it may be this deli
 post from an attempt whose answer was lost).
 
 Video: a Reel, or with ``format = "video"`` an ordinary Page video with a caption file;
-see :mod:`scheduler.adapters.facebook_video`.
+``format = "story"`` publishes each post as a Page Story (one image or one video); see
+:mod:`scheduler.adapters.facebook_video`.
 
 Settings: ``base_url`` (default https://graph.facebook.com/v25.0), ``page_id``,
 ``token_env`` (a Page access token), ``token_expires`` (optional), ``media_host``
@@ -44,7 +45,7 @@ class FacebookSettings(GraphSettings):
 
     base_url: str = "https://graph.facebook.com/v25.0"
     page_id: str
-    format: Literal["reel", "video"] = "reel"
+    format: Literal["reel", "video", "story"] = "reel"
 
 
 class FacebookAdapter(FacebookVideoFlow):
@@ -97,6 +98,8 @@ class FacebookAdapter(FacebookVideoFlow):
         self.check_version()
         if post.video is not None:
             return self.publish_video(post)
+        if self.story:
+            return self.publish_photo_story(post)
         if len(post.images) == 1:
             def send_photo() -> Published:
                 doc = self.graph("POST", f"/{self.page}/photos",
@@ -122,6 +125,8 @@ class FacebookAdapter(FacebookVideoFlow):
     def check(self, post: OutgoingPost) -> Published | None:
         if post.video is not None:
             return self.check_video(post)
+        if self.story:
+            return self.check_photo_story(post)
         known = self.progress(post).get("remote_id")
         if known:
             try:
@@ -148,11 +153,24 @@ class FacebookAdapter(FacebookVideoFlow):
                              url=str(link) if link else f"https://www.facebook.com/{item['id']}")
         return self.nothing_found(post)
 
+    def fit_problems(self, post: OutgoingPost, profile: Any = None,
+                     who: str | None = None) -> list[str]:
+        problems = super().fit_problems(post, profile, who)
+        if self.story and post.video is None and len(post.images) != 1:
+            problems.append(f"{len(post.images)} images; a Facebook Page Story takes one image "
+                            "or one video")
+        return problems
+
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         if post.video is not None:
             return self.plan_video(post)
         auth = {"Authorization": "Bearer ***"}
         planned: list[PlannedRequest] = []
+        if self.story:
+            kwargs = self._photo_request(post.images[0], 1, planned=True, published="false")
+            return [self.http.plan("POST", f"/{self.page}/photos", headers=auth, **kwargs),
+                    self.http.plan("POST", f"/{self.page}/photo_stories", headers=auth,
+                                   data={"photo_id": "<id of the photo>"})]
         if len(post.images) == 1:
             kwargs = self._photo_request(post.images[0], 1, planned=True, caption=post.caption)
             return [self.http.plan("POST", f"/{self.page}/photos", headers=auth, **kwargs)]

@@ -1,6 +1,6 @@
 """Video on a Facebook Page: Reels, and ordinary Page videos with a caption file.
 
-The channel's ``format`` chooses (``reel``, the default, or ``video``).
+The channel's ``format`` chooses (``reel``, the default, ``video``, or ``story``).
 
 **Reels** (https://developers.facebook.com/docs/video-api/guides/reels-publishing):
 
@@ -28,6 +28,13 @@ never left as a draft — then the captions as SubRip, ``POST /{video-id}/captio
 ``captions_file`` named ``<name>.<locale>.srt`` and ``default_locale``
 (https://developers.facebook.com/docs/graph-api/reference/video/captions/), converted from
 the approved WebVTT; then the status is polled as for Reels (``video_status`` ``ready``).
+
+**Page Stories** (``format = "story"``, https://developers.facebook.com/docs/page-stories-api/):
+a video goes as a Reel does, through ``/{page-id}/video_stories`` (``start``, the upload,
+``finish`` with the ``video_id``; no caption, as Stories show none); an image is uploaded
+as an unpublished photo (``/{page-id}/photos`` with ``published=false``, which shows
+nowhere) and published with ``POST /{page-id}/photo_stories`` ``photo_id``. ``check``
+finds a photo Story among the Page's Stories (``GET /{page-id}/stories``) by its photo.
 """
 
 from __future__ import annotations
@@ -83,9 +90,30 @@ class FacebookVideoFlow(GraphAdapter):
     def page(self) -> str:
         raise NotImplementedError
 
+    #: The image flow's unpublished-photo upload (the adapter's).
+    _photo: Any
+
     @property
     def reel(self) -> bool:
         return getattr(self.settings, "format", "reel") == "reel"
+
+    @property
+    def story(self) -> bool:
+        return getattr(self.settings, "format", "reel") == "story"
+
+    @property
+    def session(self) -> bool:
+        """Whether a video goes through an upload session (Reels and Stories)."""
+        return self.reel or self.story
+
+    @property
+    def edge(self) -> str:
+        return "video_stories" if self.story else "video_reels"
+
+    def session_url(self, video_id: str) -> str:
+        if self.story:
+            return f"https://www.facebook.com/stories/{self.page}/"
+        return self.reel_url(video_id)
 
     def reel_url(self, video_id: str) -> str:
         return f"https://www.facebook.com/reel/{video_id}"
@@ -95,7 +123,7 @@ class FacebookVideoFlow(GraphAdapter):
 
     # -- the flow -----------------------------------------------------------------------
     def publish_video(self, post: OutgoingPost) -> Published:
-        return self._publish_reel(post) if self.reel else self._publish_page_video(post)
+        return self._publish_reel(post) if self.session else self._publish_page_video(post)
 
     def _publish_reel(self, post: OutgoingPost) -> Published:
         state = self.progress(post)
@@ -103,7 +131,7 @@ class FacebookVideoFlow(GraphAdapter):
         resumed = bool(video_id)
         if not video_id:
             # Starting a session shows nothing: a lost answer only leaves an empty session.
-            doc = self.graph("POST", f"/{self.page}/video_reels",
+            doc = self.graph("POST", f"/{self.page}/{self.edge}",
                              data={"upload_phase": "start"}, idempotent=True)
             video_id, upload_url = str(doc["video_id"]), str(doc["upload_url"])
             state = self.remember(post, video_id=video_id, upload_url=upload_url)
@@ -116,14 +144,44 @@ class FacebookVideoFlow(GraphAdapter):
             published = Published(remote_id=str(state["remote_id"]), url=state.get("url"))
         else:
             def finish() -> Published:
-                self.graph("POST", f"/{self.page}/video_reels", data={
-                    "upload_phase": "finish", "video_id": video_id,
-                    "video_state": "PUBLISHED", "description": post.caption})
-                return Published(remote_id=video_id, url=self.reel_url(video_id))
+                self.graph("POST", f"/{self.page}/{self.edge}",
+                           data=self._finish_form(post, video_id))
+                return Published(remote_id=video_id, url=self.session_url(video_id))
 
             published = self.create(post, finish)
         self._await(post, video_id)
         return published
+
+    def _finish_form(self, post: OutgoingPost, video_id: str) -> dict[str, str]:
+        if self.story:
+            return {"upload_phase": "finish", "video_id": video_id}
+        return {"upload_phase": "finish", "video_id": video_id, "video_state": "PUBLISHED",
+                "description": post.caption}
+
+    def publish_photo_story(self, post: OutgoingPost) -> Published:
+        image = post.images[0]
+        # An unpublished photo shows nowhere; its id is recorded so a retry reuses it.
+        photo_id = str(self.uploaded(post, image, lambda: self._photo(image, 1)))
+
+        def send() -> Published:
+            doc = self.graph("POST", f"/{self.page}/photo_stories", data={"photo_id": photo_id})
+            post_id = str(doc.get("post_id") or photo_id)
+            return Published(remote_id=post_id, url=f"https://www.facebook.com/{post_id}")
+
+        return self.create(post, send)
+
+    def check_photo_story(self, post: OutgoingPost) -> Published | None:
+        uploads = self.progress(post).get("uploads") or {}
+        photos = {str(v.get("id")) for v in uploads.values() if isinstance(v, dict)}
+        if not photos:
+            return None  # no photo was uploaded: no Story can show it
+        doc = self.graph("GET", f"/{self.page}/stories",
+                         params={"fields": "post_id,media_id,media_type,creation_time"})
+        for item in doc.get("data") or [] if isinstance(doc, dict) else []:
+            if isinstance(item, dict) and str(item.get("media_id")) in photos:
+                post_id = str(item.get("post_id") or item["media_id"])
+                return Published(remote_id=post_id, url=f"https://www.facebook.com/{post_id}")
+        return self.nothing_found(post)
 
     def _publish_page_video(self, post: OutgoingPost) -> Published:
         state = self.progress(post)
@@ -164,8 +222,9 @@ class FacebookVideoFlow(GraphAdapter):
     def _captions(self, post: OutgoingPost, video_id: str) -> None:
         """The approved captions as a SubRip file, once per video."""
         video = post.video
-        if video is None or video.captions_vtt is None or self.progress(post).get("captions"):
-            return
+        if video is None or video.captions_vtt is None or self.story or \
+                self.progress(post).get("captions"):
+            return  # Stories show no captions file: theirs are burned in
         from scheduler.media.video.captions import srt_from_webvtt
 
         locale = facebook_locale(post.language)
@@ -175,7 +234,7 @@ class FacebookVideoFlow(GraphAdapter):
                        files={"captions_file": (f"captions.{locale}.srt", srt,
                                                 "application/x-subrip")}, idempotent=True)
         except PermanentPublishError as exc:
-            if self.reel or not self.progress(post).get("remote_id"):
+            if self.session or not self.progress(post).get("remote_id"):
                 raise
             # The video is public already: a refused caption file must not turn a
             # published delivery into a failed one. It is recorded and logged instead.
@@ -202,19 +261,19 @@ class FacebookVideoFlow(GraphAdapter):
                 return Processing("failed", detail=phase_errors(status))
             if overall == "expired":
                 return Processing("failed", detail="Meta let the upload session expire")
-            if self.reel:
+            if self.session:
                 done = phase(status, "publishing_phase").get("status") == "complete"
             else:
                 done = overall == "ready"
             return Processing("done" if done else "pending")
 
-        kind = "Reel" if self.reel else "video"
+        kind = "Reel" if self.reel else "Story" if self.story else "video"
         self.await_processing(post, f"the {kind} {video_id}", poll, self.sleep)
 
     # -- check and plan -----------------------------------------------------------------
     def check_video(self, post: OutgoingPost) -> Published | None:
         state = self.progress(post)
-        if self.reel:
+        if self.session:
             video_id = state.get("video_id")
             if not video_id:
                 return None  # no upload began: nothing can have been published
@@ -225,7 +284,8 @@ class FacebookVideoFlow(GraphAdapter):
             publishing = phase(status, "publishing_phase")
             if publishing.get("status") in ("in_progress", "complete") or \
                     publishing.get("publish_status") == "published":
-                return Published(remote_id=str(video_id), url=self.reel_url(str(video_id)))
+                return Published(remote_id=str(video_id),
+                                 url=self.session_url(str(video_id)))
             return None  # the finish never reached Meta: the status says so for certain
         known = state.get("remote_id")
         if known:
@@ -252,12 +312,12 @@ class FacebookVideoFlow(GraphAdapter):
         assert video is not None
         auth = {"Authorization": "Bearer ***"}
         planned: list[PlannedRequest] = []
-        if self.reel:
-            planned.append(self.http.plan("POST", f"/{self.page}/video_reels", headers=auth,
+        if self.session:
+            planned.append(self.http.plan("POST", f"/{self.page}/{self.edge}", headers=auth,
                                           data={"upload_phase": "start"}))
             pieces = max(1, -(-video.size // self.upload_piece))
             planned.append(PlannedRequest(
-                method="POST", url="<upload_url of the Reel>",
+                method="POST", url=f"<upload_url of the {'Story' if self.story else 'Reel'}>",
                 headers={"Authorization": "OAuth ***", "offset": "0",
                          "file_size": str(video.size)},
                 body=f"<{video.mime}, {video.size:,} bytes in {pieces} piece(s)>"))
@@ -269,19 +329,16 @@ class FacebookVideoFlow(GraphAdapter):
                 form["source"] = f"<{video.mime}, {video.size:,} bytes as multipart>"
             planned.append(self.http.plan("POST", f"/{self.page}/videos", headers=auth,
                                           data=form))
-        if video.captions_vtt is not None:
+        if video.captions_vtt is not None and not self.story:
             locale = facebook_locale(post.language)
             planned.append(PlannedRequest(
                 method="POST", url=self.http.url("/<video id>/captions"), headers=auth,
                 body={"default_locale": locale,
                       "captions_file": f"captions.{locale}.srt (SubRip from the approved "
                                        "WebVTT)"}))
-        if self.reel:
-            planned.append(self.http.plan("POST", f"/{self.page}/video_reels", headers=auth,
-                                          data={"upload_phase": "finish",
-                                                "video_id": "<video id>",
-                                                "video_state": "PUBLISHED",
-                                                "description": post.caption}))
+        if self.session:
+            planned.append(self.http.plan("POST", f"/{self.page}/{self.edge}", headers=auth,
+                                          data=self._finish_form(post, "<video id>")))
         planned.append(self.http.plan("GET", "/<video id>?fields=status", headers=auth))
         return planned
 

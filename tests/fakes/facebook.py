@@ -15,6 +15,10 @@ Video, as documented:
 * Page videos (https://developers.facebook.com/docs/video-api/guides/publishing):
   ``POST /{page-id}/videos`` with ``file_url`` (fetched from the media host folder) or
   multipart ``source``; ``published=false`` leaves a draft that never shows.
+* Page Stories (https://developers.facebook.com/docs/page-stories-api/): ``video_stories``
+  takes the same start/upload/finish as Reels (finish answers ``post_id``);
+  ``photo_stories`` takes the ``photo_id`` of an unpublished photo; ``GET /{page-id}/stories``
+  lists them with ``post_id``, ``media_id``, ``media_type`` and ``creation_time``.
 * Captions (https://developers.facebook.com/docs/graph-api/reference/video/captions/):
   ``captions_file`` must be SubRip named ``<name>.<locale>.srt``.
 * Processing takes ``video_polls`` status queries (and as long as ``hold_video`` is set);
@@ -55,13 +59,21 @@ class FakeFacebookPage(FakePlatform):
         self.video_error: str | None = None
         #: Upload sessions begun (``upload_phase=start``) and ``/videos`` calls.
         self.video_uploads = 0
+        self.photo_stories: list[dict[str, Any]] = []
 
     @property
     def media_url(self) -> str:
         return f"{self.base_url}/media"
 
+    def stories(self) -> list[dict[str, Any]]:
+        """Photo Stories, and video Stories once processed."""
+        videos = [{"post_id": f"{self.page}_{v['id']}", "media_id": v["id"],
+                   "media_type": "video", "creation_time": v["created_time"]}
+                  for v in self.visible_videos() if v["kind"] == "story"]
+        return [*self.photo_stories, *videos]
+
     def visible_videos(self) -> list[dict[str, Any]]:
-        """Reels and videos the Page shows: published and processed."""
+        """Reels, Stories and videos the Page shows: published and processed."""
         return [v for v in self.videos.values()
                 if v["published"] and v["processing"] == "complete"]
 
@@ -142,6 +154,13 @@ class FakeFacebookPage(FakePlatform):
             return Reply(200, {"id": post["id"]})
         if req.method == "POST" and path == f"{page}/video_reels":
             return self._reels(form_of(req))
+        if req.method == "POST" and path == f"{page}/video_stories":
+            return self._reels(form_of(req), kind="story")
+        if req.method == "POST" and path == f"{page}/photo_stories":
+            return self._photo_story(form_of(req))
+        if req.method == "GET" and path == f"{page}/stories":
+            return Reply(200, {"data": [s for s in reversed(self.stories())
+                                        if self.listed(s["post_id"])]})
         if req.method == "POST" and path == f"{page}/videos":
             return self._page_video(form_of(req))
         if req.method == "GET" and path == f"{page}/videos":
@@ -181,7 +200,8 @@ class FakeFacebookPage(FakePlatform):
     # -- video --------------------------------------------------------------------------
     def _new_video(self, kind: str, **fields: Any) -> dict[str, Any]:
         video_id = self.new_id()
-        link = (f"/reel/{video_id}" if kind == "reel" else f"/{self.page}/videos/{video_id}/")
+        link = {"reel": f"/reel/{video_id}", "story": f"/stories/{self.page}/"}.get(
+            kind, f"/{self.page}/videos/{video_id}/")
         video = {"id": video_id, "kind": kind, "bytes": b"", "size": None, "finished": False,
                  "published": False, "processing": "not_started", "polls": 0,
                  "error": self.video_error, "captions": None, "description": "",
@@ -191,11 +211,29 @@ class FakeFacebookPage(FakePlatform):
         self.videos[video_id] = video
         return video
 
-    def _reels(self, form: dict[str, Any]) -> Reply:
+    def _photo_story(self, form: dict[str, Any]) -> Reply:
+        self.publish_calls += 1
+        mode = self.take_failure()
+        if mode and mode not in AFTER_CREATE:
+            return self._failure(mode)
+        photo_id = str(form.get("photo_id"))
+        photo = self.photos.get(photo_id)
+        if photo is None or photo["form"].get("published") != "false":
+            return meta_error(100, "Invalid parameter: photo_id must be an unpublished photo")
+        story = {"post_id": f"{self.page}_{self.new_id()}", "media_id": photo_id,
+                 "media_type": "photo",
+                 "creation_time": self.now.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+        self.photo_stories.append(story)
+        self.created(story["post_id"])
+        if mode in AFTER_CREATE:
+            return self.after_create(mode)
+        return Reply(200, {"success": True, "post_id": story["post_id"]})
+
+    def _reels(self, form: dict[str, Any], kind: str = "reel") -> Reply:
         phase_ = form.get("upload_phase")
         if phase_ == "start":
             self.video_uploads += 1
-            video = self._new_video("reel")
+            video = self._new_video(kind)
             return Reply(200, {"video_id": video["id"],
                                "upload_url": f"{self.base_url}/video-upload/v25.0/{video['id']}"})
         if phase_ != "finish":
@@ -210,7 +248,7 @@ class FakeFacebookPage(FakePlatform):
         if video["size"] is None or len(video["bytes"]) != video["size"]:
             return meta_error(6000, "There was a problem uploading your video file. Please "
                                     "try again with another file.")
-        if form.get("video_state") != "PUBLISHED":
+        if kind == "reel" and form.get("video_state") != "PUBLISHED":
             # DRAFT (or none) leaves the Reel unpublished: it never shows.
             video["finished"] = True
             return Reply(200, {"success": True})
@@ -218,6 +256,8 @@ class FakeFacebookPage(FakePlatform):
         self.created(video["id"])
         if mode in AFTER_CREATE:
             return self.after_create(mode)
+        if kind == "story":
+            return Reply(200, {"success": True, "post_id": f"{self.page}_{video['id']}"})
         return Reply(200, {"success": True})
 
     def _rupload(self, req: Recorded, video_id: str) -> Reply:
