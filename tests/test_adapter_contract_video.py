@@ -33,13 +33,14 @@ from typing import Any
 import pytest
 
 from scheduler.adapters.base import VIDEO_WAIT_BUDGET, Adapter, OutgoingVideo, Published
+from scheduler.adapters.mastodon import MastodonAdapter
 from scheduler.adapters.outbox import OutboxAdapter
 from scheduler.adapters.outgoing import OutgoingPost
 from scheduler.adapters.webhook import WebhookAdapter
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import PermanentPublishError, PublishError, StillProcessing
 from scheduler.timeutil import FixedClock
-from tests.fakes import NOW, FakeWebhookReceiver, FakeX
+from tests.fakes import NOW, FakeMastodon, FakeWebhookReceiver, FakeX
 
 pytest.importorskip("av")
 
@@ -191,6 +192,34 @@ def x_fail(rig: VideoRig) -> str:
     return "Unsupported video format"
 
 
+def build_mastodon(server: Any, tmp: Path, sleep: Callable[[float], None]) -> VideoRig:
+    fake = FakeMastodon(server, TOKEN)
+    raw = {"adapter": "mastodon", "base_url": server.base_url, "token_env": "POSTQ_TOKEN"}
+
+    def make() -> Adapter:
+        return MastodonAdapter("masto", MastodonAdapter.parse_settings("masto", raw),
+                               sleep=sleep, **adapter_kwargs(tmp))
+
+    return VideoRig(make(), make, lambda: len(fake.statuses), uploads=lambda: len(fake.videos),
+                    inspect=lambda: fake, fake=fake)
+
+
+def mastodon_received(rig: VideoRig, post: OutgoingPost) -> None:
+    fake = rig.inspect()
+    video = post.video
+    assert video is not None and video.cover is not None
+    ((media_id, form),) = fake.videos.items()
+    assert form["file"][1] == video.path.read_bytes()
+    assert form["description"] == video.alt
+    assert form["thumbnail"][1] == video.cover.read_bytes()
+    assert len(fake.statuses) == 1
+
+
+def mastodon_fail(rig: VideoRig) -> str:
+    rig.fake.fail_video = True
+    return "Error processing thumbnail for uploaded media"
+
+
 LOCAL = "writes to a local folder"
 RECEIVER = "the receiver's own business, after one request that carries the whole video"
 CASES: list[VideoCase] = [
@@ -202,6 +231,11 @@ CASES: list[VideoCase] = [
               slow_processing=lambda rig: setattr(rig.fake.video, "hold", True),
               finish_processing=lambda rig: setattr(rig.fake.video, "hold", False),
               story="X has no Stories"),
+    VideoCase("mastodon", build_mastodon, crash_after=1, received=mastodon_received,
+              fail_processing=mastodon_fail,
+              slow_processing=lambda rig: setattr(rig.fake, "hold_video", True),
+              finish_processing=lambda rig: setattr(rig.fake, "hold_video", False),
+              story="Mastodon has no Stories"),
     VideoCase("webhook", build_webhook, received=webhook_received,
               story="a receiver decides how to show what it gets",
               not_applicable={"interrupted": "one request carries the whole video: nothing to "
