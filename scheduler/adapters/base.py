@@ -235,8 +235,8 @@ class Adapter(ABC):
                             f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
-        if profile.requires_image and not post.images:
-            problems.append(f"{who} needs at least one image")
+        if profile.requires_image and not post.images and post.video is None:
+            problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
             links = len(find_urls(post.caption))
             if links > profile.max_links:

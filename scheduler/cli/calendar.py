@@ -30,10 +30,11 @@ def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
     monday, start, end = window(today, weeks, settings.zone)
     rows = store.upcoming(start, end)
     if html_file is None:
-        click.echo(calendar_text(rows, monday, weeks, settings.zone, terminal_width()))
+        click.echo(calendar_text(rows, monday, weeks, settings.zone, terminal_width(),
+                                 store.blackouts()))
         return
     marks = milestones(store.milestones(), settings.zone)
-    page = calendar_html(rows, monday, weeks, settings.zone, today, marks)
+    page = calendar_html(rows, monday, weeks, settings.zone, today, marks, store.blackouts())
     try:
         html_file.write_text(page, encoding="utf-8")
     except OSError as exc:

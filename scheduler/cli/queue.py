@@ -218,14 +218,14 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
       "content_hash", "publish_at", "publish_before", "publish_before_reason",
       "queued_by", "queued_at",
       "approval": {"required", "approved", "by", "at", "content_hash"},
-      "deliveries": [DELIVERY + {"caption", "media": [{"path", "sha256", "mime", "alt",
+      "deliveries": [DELIVERY + {"caption", "links", "media": [{"path", "sha256", "mime", "alt",
                      "width", "height", "source"}], "approval": str|null (who approved
                      it and whether the signature verifies now)}],
       "events": [{"id", "at", "who", "action", "post_id", "delivery_id", "channel",
                   "state_before", "state_after", "reason"}]}
     DELIVERY is the shape of 'queue list --json'. Times are ISO-8601 UTC with an offset.
     """
-    from scheduler.store.report import post_text
+    from scheduler.store.report import caption_links, post_text
     from scheduler.team.gate import approval_note
     from scheduler.textsafety import show as visible
 
@@ -236,6 +236,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
         js = view.as_dict()
         for d in js["deliveries"]:
             d["approval"] = notes.get(d["delivery_id"])
+            d["links"] = caption_links(d["caption"])
         click.echo(json.dumps(js, indent=2, ensure_ascii=False))
     else:
         click.echo(visible(post_text(view, settings.zone, store.clock.now(), notes)))

@@ -106,6 +106,11 @@ def compose_caption(
     if fresh:
         parts.append(" ".join(f"#{t}" for t in fresh))
     caption = "\n\n".join(parts)
+    if settings.links.utm or settings.links.utm_channels:
+        from scheduler.content.tracking import tag_links, utm_params
+
+        params = utm_params(settings, channel, profile.name, model)
+        caption = tag_links(caption, params, settings.policy.link_hosts)
     return ComposedCaption(channel, caption, profile.count(caption), profile.text_limit)
 
 

@@ -101,6 +101,9 @@ def validate_files(
     """
     now = now or datetime.now(UTC)
     ctx = RuleContext.create(settings, registry)
+    from scheduler.blackouts import configured
+
+    periods = configured(settings)
     checked: list[CheckedPost] = []
     seen: dict[str, LoadedPost] = {}
     for path in files:
@@ -113,11 +116,56 @@ def validate_files(
                 loaded.problem("id", f"'{pid}' is already used by {first.display}")
             else:
                 seen[pid] = loaded
-        checked.append(CheckedPost(loaded, times, _past_warnings(loaded, times, now,
-                                                                  settings.zone)))
+        notes = _past_warnings(loaded, times, now, settings.zone)
+        notes += _accessibility(loaded, ctx)
+        notes += _blackout_notes(loaded, times, periods, settings.zone)
+        checked.append(CheckedPost(loaded, times, notes))
         if progress:
             progress(1)
     return Report(checked)
+
+
+def _accessibility(loaded: LoadedPost, ctx: RuleContext) -> list[Problem]:
+    """Accessible-writing findings: warnings, or problems under ``accessibility = "error"``."""
+    model = loaded.model
+    if model is None:
+        return []
+    from scheduler.content.accessibility import findings
+    from scheduler.content.compose import compose_caption
+
+    policy = ctx.settings.policy
+    captions = {ch: compose_caption(model, loaded.body, ch, ctx.profiles[ch], ctx.settings).text
+                for ch in model.channels if ch in ctx.profiles}
+    found = [(f, m, loaded.body_line if f == "caption" else loaded.line_of(f))
+             for f, m in findings(model, captions, policy.max_emoji)]
+    if policy.accessibility == "error":
+        for field_name, message, line in found:
+            loaded.problem(field_name, message, line)
+        return []
+    return [Problem(loaded.display, line, f, m, severity="warning") for f, m, line in found]
+
+
+def _blackout_notes(loaded: LoadedPost, times: dict[str, datetime], periods: list[Any],
+                    zone: Any) -> list[Problem]:
+    """A warning naming the blackout period ``publish_at`` falls in, per period."""
+    at, model = times.get("publish_at"), loaded.model
+    if at is None or model is None or not periods:
+        return []
+    from scheduler.blackouts import covering
+
+    held: dict[str, list[str]] = {}
+    by_name = {}
+    for ch in model.channels:
+        b = covering(periods, at, ch, model.kind)
+        if b is not None:
+            held.setdefault(b.name, []).append(ch)
+            by_name[b.name] = b
+    return [Problem(loaded.display, loaded.line_of("publish_at"), "publish_at",
+                    f"{at.astimezone(zone):%Y-%m-%d %H:%M} falls in the blackout '{name}' "
+                    f"({by_name[name].span(zone)}) on {', '.join(chs)}; nothing is published "
+                    "inside it: change publish_at, or queue it with --at or --next-slot",
+                    severity="warning")
+            for name, chs in held.items()]
 
 
 def _past_warnings(loaded: LoadedPost, times: dict[str, datetime], now: datetime,

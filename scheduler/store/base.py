@@ -115,6 +115,9 @@ class StoreBase:
         )
         if shared:
             store.media.file_mode = 0o660
+        use = getattr(store, "use_configured_blackouts", None)
+        if use is not None:
+            use(settings)
         store.write_refusal = write_refusal(settings)
         return store
 

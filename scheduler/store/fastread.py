@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from scheduler.blackouts import Blackout
 from scheduler.errors import StoreError
 from scheduler.store.report import when
 from scheduler.store.rows import (
@@ -140,10 +141,19 @@ class SqliteReader:
     def pauses(self) -> list[PauseRow]:
         with self._conn() as conn:
             found = conn.execute("SELECT channel, reason, paused_by, paused_at FROM pauses "
-                                 "ORDER BY channel").fetchall()
+                                 "WHERE channel NOT LIKE 'blackout:%' ORDER BY channel"
+                                 ).fetchall()
         out = [PauseRow(None if c == GLOBAL_PAUSE else c, reason, by, _time(at))  # type: ignore[arg-type]
                for c, reason, by, at in found]
         return sorted(out, key=lambda p: (p.channel is not None, p.channel or ""))
+
+    def stored_blackouts(self) -> list[Blackout]:
+        """Blackout periods added by ``postq blackout add`` (see scheduler.store.blackouts)."""
+        with self._conn() as conn:
+            found = conn.execute("SELECT channel, reason, paused_by, paused_at FROM pauses "
+                                 "WHERE channel LIKE 'blackout:%' ORDER BY channel").fetchall()
+        return [Blackout.from_stored(c[len("blackout:"):], reason, by, _time(at))  # type: ignore[arg-type]
+                for c, reason, by, at in found]
 
     def heartbeats(self) -> list[Heartbeat]:
         with self._conn() as conn:

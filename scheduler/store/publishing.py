@@ -16,15 +16,18 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from scheduler.blackouts import Blackout, held_until
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
-from scheduler.store.base import DamagedRow, StoreBase
+from scheduler.store.base import DamagedRow
+from scheduler.store.blackouts import BlackoutOps
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
+from scheduler.store.states import BLACKOUT_KEY
 from scheduler.timeutil import format_duration
 
 
-class PublishOps(StoreBase):
+class PublishOps(BlackoutOps):
     """What ``postq run`` calls."""
 
     def claim_due(
@@ -49,8 +52,11 @@ class PublishOps(StoreBase):
         with self._write() as conn:
             due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
             claimed_at = self._db_now(conn)
+            periods = self._all_blackouts(conn) if due else []
             for row in due:
                 post = posts[(row.post_id, row.revision)]
+                if self._blackout_holds(conn, row, post.kind, periods, now, worker, missed):
+                    continue
                 verdict = self._why_unpublishable(row, post, now, require_approval)
                 if verdict is not None:
                     to, reason = verdict
@@ -75,6 +81,28 @@ class PublishOps(StoreBase):
         self._missed.setdefault(worker, []).extend(gone)
         self._held.setdefault(worker, []).extend(held)
         return out
+
+    def _blackout_holds(self, conn: Connection, row: DeliveryRow, kind: str,
+                        periods: Sequence[Blackout], now: datetime, worker: str,
+                        missed: list[str]) -> bool:
+        """Whether a blackout period holds ``row`` now. It waits, still scheduled, until
+        the period ends, or is ``missed`` when that is later than the grace allows; either
+        way with the period's name as the reason."""
+        until, chain = held_until(periods, now, row.channel, kind)
+        if not chain:
+            return False
+        names = " and ".join(f"'{b.name}'" for b in chain)
+        if until - row.wake_at > self.late_grace:
+            reason = (f"inside the blackout {names} until {self.local(until)}, more than the "
+                      f"grace of {format_duration(self.late_grace)} after its time")
+            if self._move(conn, row, "missed", action="miss", who=worker, reason=reason,
+                          last_error=reason):
+                missed.append(row.id)
+        else:
+            reason = f"waiting: inside the blackout {names} until {self.local(until)}"
+            self._move(conn, row, row.state, action="wait", who=worker, reason=reason,
+                       wake_at=until, last_error=reason)
+        return True
 
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
@@ -106,7 +134,8 @@ class PublishOps(StoreBase):
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
         """Due deliveries on channels that are not paused, with their post rows."""
         d, p, pz = T["deliveries"], T["posts"], T["pauses"]
-        skip = set(conn.execute(select(pz.c.channel)).scalars())
+        skip = set(conn.execute(select(pz.c.channel).where(
+            ~pz.c.channel.startswith(BLACKOUT_KEY))).scalars())
         if GLOBAL_PAUSE in skip:
             return [], {}
         skip |= set(exclude_channels)
@@ -149,9 +178,12 @@ class PublishOps(StoreBase):
         d = T["deliveries"]
         with self._read() as conn:
             due, posts = self._due(conn, now, limit)
+            periods = self._all_blackouts(conn)
             ids = [r.id for r in due
                    if self._why_unpublishable(r, posts[(r.post_id, r.revision)], now,
-                                              require_approval) is None]
+                                              require_approval) is None
+                   and not held_until(periods, now, r.channel,
+                                      posts[(r.post_id, r.revision)].kind)[1]]
             if not ids:
                 return []
             return self._deliveries(conn, [d.c.id.in_(ids)], order=(d.c.wake_at, d.c.id),

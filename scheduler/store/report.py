@@ -108,6 +108,13 @@ def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
                  width=width, flexible=(1, 2, 5))
 
 
+def caption_links(caption: str) -> list[str]:
+    """Each link of a caption as published (UTM tags included), as a browser opens it."""
+    from scheduler.platforms import find_urls
+
+    return [href for _start, _end, href in find_urls(caption)]
+
+
 def post_text(view: PostView, zone: tzinfo, now: datetime | None = None,
               approvals: Mapping[str, str | None] | None = None) -> str:
     """``queue show``: the post, each channel's caption and media, and its history;
@@ -152,6 +159,7 @@ def post_text(view: PostView, zone: tzinfo, now: datetime | None = None,
             lines.append(f"  approval: {approvals[d.id]}")
         lines += _retraction_lines(d)
         lines += ["  caption:"] + [f"    {line}" for line in d.caption.splitlines()]
+        lines += [f"  link: {href}" for href in caption_links(d.caption)]
         for m in d.media:
             if m.mime == "text/vtt":
                 lines.append(f"  captions: {m.path}")

@@ -20,6 +20,10 @@ OPEN_STATES = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "ne
 WAITING_STATES = ("awaiting_approval", "scheduled", "retry_wait")
 #: The ``pauses.channel`` value of the pause on every channel.
 GLOBAL_PAUSE = "*"
+#: ``pauses.channel`` of a blackout period added by ``postq blackout add``: the prefix,
+#: then the period's name; its ``reason`` holds the period as JSON (see
+#: :meth:`scheduler.blackouts.Blackout.stored`). No channel name starts with it.
+BLACKOUT_KEY = "blackout:"
 
 
 def check_state(state: str) -> str:
