@@ -48,11 +48,17 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "i
 
 class MastodonSettings(AdapterSettings):
     """``base_url`` of the instance, ``token_env`` naming the access-token variable,
-    ``visibility`` of the statuses (public, unlisted, private, direct)."""
+    ``visibility`` of the statuses (public, unlisted, private, direct);
+    ``video_size_limit``, ``video_frame_rate_limit`` and ``video_matrix_limit``: the
+    instance's video limits as its ``/api/v2/instance`` gives them, for ``validate`` and
+    the renders (at publishing time the instance's own answer is checked)."""
 
     base_url: str
     token_env: str
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    video_size_limit: int | None = None
+    video_frame_rate_limit: int | None = None
+    video_matrix_limit: int | None = None
 
 
 class MastodonAdapter(HttpAdapter[MastodonSettings]):
