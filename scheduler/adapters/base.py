@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 VIDEO_WAIT_BUDGET = 45.0
 
 
+def processing_waits(progress: Mapping[str, Any]) -> int:
+    """How many attempts of a delivery ended in :class:`StillProcessing` (recorded in its
+    progress by :meth:`Adapter.await_processing`)."""
+    value = progress.get("processing_waits")
+    return value if isinstance(value, int) and value > 0 else 0
+
+
 @dataclass(frozen=True)
 class Processing:
     """One answer of a platform's media-status call: ``state`` is ``done``, ``pending``
@@ -412,7 +419,9 @@ class Adapter(ABC):
         ``wait``), for at most ``budget`` seconds in all; then :class:`StillProcessing`
         (a transient error with the platform's suggested wait as ``retry_after``) sends
         the delivery back to the queue, and the next attempt finds the recorded id and
-        polls the same upload again — nothing is uploaded twice. A platform-side failure
+        polls the same upload again — nothing is uploaded twice. Such attempts are counted
+        in the progress (``processing_waits``) and do not count towards ``max_attempts``;
+        the delivery's deadline bounds the waiting. A platform-side failure
         is a permanent failure quoting the platform's reason; ``forget`` drops the
         recorded upload first, so a retry after the post is fixed uploads anew.
         """
@@ -429,6 +438,8 @@ class Adapter(ABC):
                     f"{answer.detail or 'no reason given'}")
             pause = max(answer.wait if answer.wait is not None else interval, 0.1)
             if waited + pause > budget:
+                # Counted, so the publisher does not take this attempt for a failure.
+                self.remember(post, processing_waits=processing_waits(self.progress(post)) + 1)
                 raise StillProcessing(
                     f"channel '{self.channel}': {what} is still being processed after "
                     f"{waited:.0f} s; the upload is kept and asked about again",
