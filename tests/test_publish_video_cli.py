@@ -1,7 +1,12 @@
-"""A captioned video post, end to end through the command line to LinkedIn's stand-in:
-``queue add`` renders it, ``run --dry-run`` shows every call of the Videos API flow
-without the token, and ``run --once`` uploads the parts, captions and cover, waits for
-AVAILABLE and creates one post; the upload's ids are in the store's record."""
+"""Video posts end to end through the command line, against the platforms' stand-ins.
+
+* LinkedIn: ``queue add`` renders a captioned video, ``run --dry-run`` shows every call of
+  the Videos API flow without the token, and ``run --once`` uploads the parts, captions
+  and cover, waits for AVAILABLE and creates one post; the upload's ids are in the
+  store's record.
+* An Instagram channel with ``format = "story"``: the render and ``postq channels``
+  follow Stories' limits, and the post goes out as a Story.
+"""
 
 from __future__ import annotations
 
@@ -71,3 +76,39 @@ def test_video_post_to_linkedin_from_queue_to_published(project, local_server):
     assert row.remote_state["video"] == urn and row.remote_state["finalized"] is True
     assert len(row.remote_state["etags"]) == len(fake.videos[urn]["parts"])
     assert project.run("run", "--once", env=env).stdout == "Nothing was due.\n"
+
+
+def test_video_post_to_an_instagram_story_channel(project, local_server, tmp_path):
+    """``format = "story"`` in postq.toml: the render follows Stories' limits (9:16), and
+    the post goes out as a Story with no caption."""
+    from tests.fakes import FakeGraphContainers
+
+    www = tmp_path / "www"
+    fake = FakeGraphContainers(local_server, TOKEN, www, now=datetime.now(UTC))
+    fake.video_polls = 0
+    project.write_config(textwrap.dedent(f"""
+        [channels.ig-story]
+        adapter = "instagram"
+        format = "story"
+        base_url = "{local_server.base_url}"
+        user_id = "{fake.user}"
+        token_env = "IG_TOKEN"
+        media_host = {{ kind = "directory", path = "{www}", public_base_url = "{fake.media_url}" }}
+    """))
+    make_video(project.root / "assets" / "clip.mp4", size=(360, 640), seconds=3)
+    path = video_post(project, channels="ig-story", extra="  speech: false")
+    path.write_text(path.read_text(encoding="utf-8").replace("publish_at: 2026-12-01 09:00\n",
+                                                             ""), encoding="utf-8")
+    added = project.run("queue", "add", "posts/clip.md", "--at", "+1s",
+                        env={"POSTQ_USER": "alice"})
+    assert added.exit_code == 0, added.output
+    channels = project.run("channels", env={"IG_TOKEN": TOKEN})
+    assert "video: Instagram Stories, 3–60 s" in channels.stdout
+    assert project.run("approve", "clip", env={"POSTQ_USER": "bob"}).exit_code == 0
+    time.sleep(1.2)
+    result = project.run("run", "--once", env={"IG_TOKEN": TOKEN})
+    assert result.stdout.startswith("clip@ig-story: published"), result.output
+    (box,) = fake.containers.values()
+    assert box["form"]["media_type"] == "STORIES" and "caption" not in box["form"]
+    assert len(fake.stories) == 1 and fake.posts == []
+    assert fake.video_fetches[0][4:8] == b"ftyp"
