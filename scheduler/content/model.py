@@ -89,6 +89,10 @@ class _PostBase(_Strict):
     hashtags: list[str] = Field(default_factory=list)
     overlay: OverlayText | Literal[False] | None = None
     overrides: dict[str, ChannelOverride] = Field(default_factory=dict)
+    #: Further parts of a thread after the body (as well as, or instead of, ``+++`` lines).
+    thread: list[str] = Field(default_factory=list)
+    #: A comment published right after the post on Instagram, Facebook and LinkedIn.
+    first_comment: str | None = None
 
     @field_validator("id")
     @classmethod
