@@ -91,8 +91,6 @@ class _PostBase(_Strict):
     overrides: dict[str, ChannelOverride] = Field(default_factory=dict)
     #: Further parts of a thread after the body (as well as, or instead of, ``+++`` lines).
     thread: list[str] = Field(default_factory=list)
-    #: A comment published right after the post on Instagram, Facebook and LinkedIn.
-    first_comment: str | None = None
 
     @field_validator("id")
     @classmethod

@@ -223,7 +223,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         for n, text in enumerate(parts, 1):
             what = "the caption" if len(parts) == 1 else (
                 "the first comment" if profile.name in COMMENT_PLATFORMS
-                and n == len(parts) and model.first_comment else
+                and n == len(parts) and getattr(model, "first_comment", None) else
                 f"part {n} of {len(parts)} of the thread")
             _check_part(post, profile, ch, cap_field, cap_line, what, text, cap.limit)
         if not cap.text.strip() and not model.images and model.video is None:
