@@ -104,6 +104,24 @@ def find_urls(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(found)
 
 
+#: How a stored caption separates the parts of a thread: a line holding only ``+++``,
+#: as the author writes it. A caption without it is one post.
+THREAD_SEPARATOR = "\n+++\n"
+#: Platforms that publish a thread as a chain of replies; the others get one post.
+THREAD_PLATFORMS = frozenset({"x", "bluesky", "threads", "mastodon"})
+_THREAD_LINE = regex.compile(r"^[ \t]*\+\+\+[ \t]*$", regex.MULTILINE)
+
+
+def thread_parts(caption: str) -> list[str]:
+    """The parts of a stored caption, in order (one part when it is no thread)."""
+    return caption.split(THREAD_SEPARATOR)
+
+
+def split_thread(body: str) -> list[str]:
+    """A post body cut at each line holding only ``+++``; empty parts dropped."""
+    return [p.strip("\n") for p in _THREAD_LINE.split(body) if p.strip()]
+
+
 def graphemes(text: str) -> list[str]:
     """Split into extended grapheme clusters (what a reader sees as one character)."""
     return _GRAPHEME_RE.findall(text)

@@ -263,6 +263,15 @@ class GraphContainerAdapter(GraphAdapter):
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
         self.check_version()
+        return self.publish_parts(post)
+
+    def publish_parts(self, post: OutgoingPost) -> Published:
+        """A post that is one part as it is; Threads chains a thread's parts as replies
+        (see :class:`~scheduler.adapters.threads.ThreadsAdapter`)."""
+        return self._publish_one(post)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One post: its containers, then publishing the last."""
         container_id = self.container_of(post)
         if container_id is not None:
             status, _detail = self.container_status(container_id)
