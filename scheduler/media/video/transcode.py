@@ -39,14 +39,16 @@ _heap_pinned = False
 def steady_heap() -> None:
     """Make x264's output independent of what the process did before it.
 
-    x264's lookahead (macroblock-tree rate control over B-frames) reads some bytes it never
-    wrote when the picture is narrow and tall, as a 16:9 source framed to 9:16 is (606×1080,
-    404×720; 1280×720 and 1080×1920 are not affected; the ``ffmpeg`` command line does the
-    same). Those bytes are whatever an earlier allocation left in the heap, so one clip
-    rendered twice gave two files. With glibc's ``M_PERTURB`` every new allocation starts
-    as the same byte, so the bytes read are the same every time and so is the render;
-    turning off the lookahead instead would cost compression on every video. Elsewhere
-    than glibc (macOS, musl) nothing is changed and such renders may differ run to run.
+    x264's lookahead (macroblock-tree rate control) reads some bytes it never wrote, at
+    least for narrow, tall pictures such as a 16:9 source framed to 9:16 (606×1080,
+    404×720) and for 1080×1918; the ``ffmpeg`` command line does the same. A fresh
+    process's memory comes from the kernel as zeros, but memory reused in the heap holds
+    what an earlier allocation (or, with frame threads, another thread) left there, so one
+    clip rendered twice gave two files. glibc's ``M_PERTURB`` fills every new allocation
+    with ``value ^ 0xFF``: at 0xFF that is zeros, so the bytes read are those of a fresh
+    process, every time. Turning the lookahead off instead made renders up to three
+    times larger. Elsewhere than glibc (macOS, musl) nothing is changed, and such renders
+    may differ run to run.
     """
     global _heap_pinned
     if _heap_pinned:
@@ -58,7 +60,7 @@ def steady_heap() -> None:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return
     try:
-        ctypes.CDLL(None).mallopt(M_PERTURB, 0xA5)
+        ctypes.CDLL(None).mallopt(M_PERTURB, 0xFF)
     except (OSError, AttributeError):  # a static or unusual libc: renders just may differ
         return
 

@@ -1,0 +1,130 @@
+"""Several renders of one video side by side: same bytes as one after another, progress on
+a terminal only, errors from a worker in one sentence, and memory flat with length."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from scheduler.errors import MediaError
+from scheduler.media.video.parallel import RenderJob, render_many, worker_count
+from scheduler.platforms import VIDEO_PROFILES
+from tests.test_video_content import video_post
+from tests.test_video_queue import soon
+from tests.video_samples import make_video
+
+pytest.importorskip("av")
+
+IG = VIDEO_PROFILES["instagram"]
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def jobs_for(src: Path) -> list[RenderJob]:
+    """Three different renders of one clip: framed left, framed right, padded."""
+    return [RenderJob(src, IG, (0.2, 0.5), None, None, None, "crop", "left"),
+            RenderJob(src, IG, (0.8, 0.5), None, None, None, "crop", "right"),
+            RenderJob(src, IG, None, None, None, None, "pad", "padded")]
+
+
+def test_side_by_side_renders_have_the_bytes_of_renders_one_after_another(tmp_path):
+    src = make_video(tmp_path / "wide.mp4", size=(1280, 720), seconds=1.5, moving=True)
+    alone = render_many(jobs_for(src), tmp_path / "one", workers=1)
+    together = render_many(jobs_for(src), tmp_path / "two", workers=2)
+    assert alone.workers == 1 and alone.peaks_mib == []
+    assert together.workers == worker_count(3, 2)
+    assert [v.sha256 for v in together.videos] == [v.sha256 for v in alone.videos]
+    assert [(v.width, v.height) for v in together.videos] == [(404, 720), (404, 720),
+                                                              (1080, 1918)]
+    assert len({v.sha256 for v in together.videos}) == 3
+    if together.workers > 1:
+        assert len(together.peaks_mib) == 3 and all(p > 0 for p in together.peaks_mib)
+
+
+def test_progress_shares_one_line_on_a_terminal_and_is_silent_elsewhere(tmp_path):
+    src = make_video(tmp_path / "wide.mp4", size=(640, 360), seconds=1.5, audio_channels=None)
+    quiet = io.StringIO()
+    render_many(jobs_for(src)[:2], tmp_path / "q", head="rendering assets/wide.mp4",
+                workers=2, stream=quiet)
+    assert quiet.getvalue() == ""
+    out = Tty()
+    render_many(jobs_for(src)[:2], tmp_path / "t", head="rendering assets/wide.mp4",
+                workers=2, stream=out)
+    text = out.getvalue()
+    assert text.startswith("\rrendering assets/wide.mp4: left ")
+    assert text.endswith("\rrendering assets/wide.mp4: left 100% · right 100%\n")
+    assert text.count("\n") == 1
+
+
+def test_a_render_refused_in_a_worker_is_one_sentence(tmp_path):
+    src = make_video(tmp_path / "wide.mp4", size=(640, 360), seconds=1, audio_channels=None)
+    tiny = replace(IG, max_bytes=500)
+    jobs = [jobs_for(src)[0], replace(jobs_for(src)[1], vp=tiny)]
+    with pytest.raises(MediaError) as refused:
+        render_many(jobs, tmp_path / "r", workers=2)
+    assert str(refused.value).startswith("wide.mp4: the render for Instagram Reels is ")
+    assert str(refused.value).endswith(" MB (trim it)")
+
+
+def test_side_by_side_memory_stays_flat_with_length(tmp_path):
+    # Each worker streams frame by frame: a clip four times longer peaks at the same size.
+    peaks = {}
+    for seconds in (2, 8):
+        src = make_video(tmp_path / f"{seconds}.mp4", size=(1280, 720), seconds=seconds,
+                         moving=True)
+        batch = render_many(jobs_for(src)[:2], tmp_path / f"r{seconds}", workers=2)
+        if batch.workers < 2:
+            pytest.skip("one core or too little free memory: renders run one at a time")
+        peaks[seconds] = max(batch.peaks_mib)
+    assert peaks[8] - peaks[2] < 40 and peaks[8] < 300, peaks
+
+
+def test_queue_add_shows_render_progress_on_a_terminal_only(project):
+    make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=3,
+               moving=True)
+    env = {**os.environ, "POSTQ_USER": "alice"}
+
+    def command(post_id: str) -> list[str]:
+        path = video_post(project, channels="instagram, x", extra="  speech: false",
+                          post_id=post_id)
+        return [sys.executable, "-m", "scheduler", "--config", str(project.config),
+                "queue", "add", str(path), "--at", soon(90)]
+
+    piped = subprocess.run(command("one"), capture_output=True, text=True, env=env,
+                           cwd=project.root)
+    assert piped.returncode == 0, piped.stderr
+    assert "rendering" not in piped.stdout + piped.stderr
+    # The renders are kept, so the terminal run needs a clip it has not seen.
+    make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=3,
+               moving=True, square_at=(0.3, 0.5))
+    master, slave = pty.openpty()
+    try:
+        shown = subprocess.run(command("two"), stdout=subprocess.PIPE, stderr=slave, text=True,
+                               env=env, cwd=project.root)
+        os.close(slave)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end is closed: all is read
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(master)
+    assert shown.returncode == 0, screen
+    assert "rendering" not in shown.stdout
+    text = screen.decode()
+    assert text.startswith("\rrendering assets/clip.mp4: Instagram Reels ")
+    assert "\rrendering assets/clip.mp4: Instagram Reels 100% · X 100%\r\n" in text
