@@ -89,42 +89,49 @@ def test_side_by_side_memory_stays_flat_with_length(tmp_path):
     assert peaks[8] - peaks[2] < 40 and peaks[8] < 300, peaks
 
 
-def test_queue_add_shows_render_progress_on_a_terminal_only(project):
-    make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=3,
-               moving=True)
-    env = {**os.environ, "POSTQ_USER": "alice"}
+def read_terminal(master: int) -> str:
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal's other end is closed: all is read
+            break
+        if not chunk:
+            break
+        screen += chunk
+    return screen.decode()
 
-    def command(post_id: str) -> list[str]:
+
+@pytest.mark.parametrize("command", ["queue add", "preview"])
+def test_render_progress_is_shown_on_a_terminal_only(project, command):
+    env = {**os.environ, "POSTQ_USER": "alice"}
+    # preview renders image posts in worker processes meanwhile
+    images = [project.careers(), project.careers("io2.md", post_id="io2")]
+
+    def run(post_id: str, **streams: object) -> subprocess.CompletedProcess[str]:
+        # A new clip each time: renders are kept, so a second run would find them made.
+        make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=3,
+                   moving=True, square_at=(0.3 if post_id == "one" else 0.6, 0.5))
         path = video_post(project, channels="instagram, x", extra="  speech: false",
                           post_id=post_id)
-        return [sys.executable, "-m", "scheduler", "--config", str(project.config),
-                "queue", "add", str(path), "--at", soon(90)]
+        args = ["queue", "add", str(path), "--at", soon(90)] if command == "queue add" \
+            else ["preview", str(path), *map(str, images),
+                  "--out", str(project.root / f"preview-{post_id}")]
+        return subprocess.run([sys.executable, "-m", "scheduler", "--config",
+                               str(project.config), *args], text=True, env=env,
+                              cwd=project.root, **streams)  # type: ignore[call-overload]
 
-    piped = subprocess.run(command("one"), capture_output=True, text=True, env=env,
-                           cwd=project.root)
+    piped = run("one", capture_output=True)
     assert piped.returncode == 0, piped.stderr
     assert "rendering" not in piped.stdout + piped.stderr
-    # The renders are kept, so the terminal run needs a clip it has not seen.
-    make_video(project.root / "assets" / "clip.mp4", size=(1280, 720), seconds=3,
-               moving=True, square_at=(0.3, 0.5))
     master, slave = pty.openpty()
     try:
-        shown = subprocess.run(command("two"), stdout=subprocess.PIPE, stderr=slave, text=True,
-                               env=env, cwd=project.root)
+        shown = run("two", stdout=subprocess.PIPE, stderr=slave)
         os.close(slave)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the terminal's other end is closed: all is read
-                break
-            if not chunk:
-                break
-            screen += chunk
+        text = read_terminal(master)
     finally:
         os.close(master)
-    assert shown.returncode == 0, screen
+    assert shown.returncode == 0, text
     assert "rendering" not in shown.stdout
-    text = screen.decode()
     assert text.startswith("\rrendering assets/clip.mp4: Instagram Reels ")
     assert "\rrendering assets/clip.mp4: Instagram Reels 100% · X 100%\r\n" in text

@@ -107,16 +107,17 @@ def render_many(jobs: list[RenderJob], cache_dir: Path, *, head: str = "renderin
                 workers: int | None = None, stream: TextIO | None = None) -> RenderBatch:
     """Render every job (in order); side by side when there are several and cores allow.
 
-    Inside a worker process (``preview`` already renders one post per process) renders
-    run one after another, so workers never start workers.
+    Inside a worker process renders run one after another and silently, so workers never
+    start workers nor write over each other's progress.
     """
     import multiprocessing
 
     from scheduler.media.video.progress import terminal_lines
 
-    show = terminal_lines(head, [j.label for j in jobs], stream)
+    inside = multiprocessing.parent_process() is not None
+    show = None if inside else terminal_lines(head, [j.label for j in jobs], stream)
     n = worker_count(len(jobs), workers)
-    if n <= 1 or multiprocessing.parent_process() is not None:
+    if n <= 1 or inside:
         from scheduler.media.video.render import render_video
 
         videos = []
