@@ -9,6 +9,18 @@ render runs in its own process. Memory is bounded by the number of workers: each
 is streamed frame by frame and peaks at the same size whatever the video's length (about
 250 MiB for 1080p), and workers are never more than the cores, the renders, or what
 ``MemAvailable`` holds at :data:`RENDER_BUDGET` each.
+
+Renders are always made in a fresh (spawned) worker, even one alone, because that is what
+makes them the same bytes every time. x264's lookahead (macroblock-tree rate control)
+reads some bytes it never wrote, at least for narrow, tall pictures such as a 16:9 source
+framed to 9:16 (606×1080, 404×720) and for 1080×1918; the ``ffmpeg`` command line does
+the same. Memory fresh from the kernel is zeros, but memory reused inside a process holds
+whatever an earlier allocation or another thread left there, so one clip rendered twice
+gave two files. Workers start with glibc's tunables :data:`ZEROED_HEAP`: every allocation
+starts as zeros (``perturb`` 255 fills with 255 ^ 0xFF) and none skips that through the
+per-thread cache, so the bytes read are those of a fresh process, whatever ran before.
+Turning the lookahead off instead made renders up to three times larger. Where the C
+library is not glibc (macOS, musl) the setting is ignored and such renders may differ.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from scheduler.platforms import VideoProfile
 #: Memory set aside per render worker when deciding how many to start (a 1080p render
 #: peaks near 250 MiB; ``bench/video.py`` measures it).
 RENDER_BUDGET = 400 * 1024 * 1024
+ZEROED_HEAP = "glibc.malloc.tcache_count=0:glibc.malloc.perturb=255"
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class RenderJob:
 @dataclass
 class RenderBatch:
     videos: list[Any]
+    #: Worker processes used (0: rendered in this process, itself a worker).
     workers: int
     #: For each video, the peak memory (VmHWM, MiB) of the worker process that made it,
     #: up to then; empty when rendered in this process.
@@ -105,10 +119,11 @@ def _render_one(index: int, job: RenderJob, cache_dir: Path) -> tuple[Any, int]:
 
 def render_many(jobs: list[RenderJob], cache_dir: Path, *, head: str = "rendering",
                 workers: int | None = None, stream: TextIO | None = None) -> RenderBatch:
-    """Render every job (in order); side by side when there are several and cores allow.
+    """Render every job (in order) in worker processes; side by side when there are
+    several and cores allow.
 
-    Inside a worker process renders run one after another and silently, so workers never
-    start workers nor write over each other's progress.
+    Inside a worker process renders run there, one after another and silently, so workers
+    never start workers nor write over each other's progress.
     """
     import multiprocessing
 
@@ -117,23 +132,21 @@ def render_many(jobs: list[RenderJob], cache_dir: Path, *, head: str = "renderin
     inside = multiprocessing.parent_process() is not None
     show = None if inside else terminal_lines(head, [j.label for j in jobs], stream)
     n = worker_count(len(jobs), workers)
-    if n <= 1 or inside:
+    if inside:
         from scheduler.media.video.render import render_video
 
         videos = []
-        for i, job in enumerate(jobs):
-            each = (lambda f, i=i: show(i, f)) if show is not None else None
+        for job in jobs:
             videos.append(render_video(job.source, job.vp, cache_dir, focus=job.focus,
                                        trim=job.trim, burn=job.burn, font=job.font,
-                                       fit=job.fit, progress=each))
-            if show is not None:
-                show(i, 1.0)  # also for a source passed through or remuxed
-        return RenderBatch(videos, 1)
+                                       fit=job.fit))
+        return RenderBatch(videos, 0)
     return _in_pool(jobs, cache_dir, n, show)
 
 
 def _in_pool(jobs: list[RenderJob], cache_dir: Path, n: int, show: Any) -> RenderBatch:
-    """Fresh (spawned) workers: forking a process that holds encoder threads is unsafe."""
+    """Spawned workers: their heap starts fresh (and forking a process that holds encoder
+    threads is unsafe)."""
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
@@ -141,8 +154,17 @@ def _in_pool(jobs: list[RenderJob], cache_dir: Path, n: int, show: Any) -> Rende
     progress = ctx.Queue() if show is not None else None
     with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
                              initargs=(progress,)) as pool:
-        futures = {pool.submit(_render_one, i, job, cache_dir): i
-                   for i, job in enumerate(jobs)}
+        before = os.environ.get("GLIBC_TUNABLES")
+        # Workers start on submit and take the environment as it is then.
+        os.environ["GLIBC_TUNABLES"] = f"{before}:{ZEROED_HEAP}" if before else ZEROED_HEAP
+        try:
+            futures = {pool.submit(_render_one, i, job, cache_dir): i
+                       for i, job in enumerate(jobs)}
+        finally:
+            if before is None:
+                del os.environ["GLIBC_TUNABLES"]
+            else:
+                os.environ["GLIBC_TUNABLES"] = before
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
