@@ -113,6 +113,10 @@ def snapshot_post(
         for img in model.images:
             _render(cache, settings.assets_dir / img.path, profiles[ch], overlay, brand,
                     img.focus, fit_for(ch, img))
+    if model.video is not None:
+        from scheduler.content.video import render_channels
+
+        render_channels(model.video, list(model.channels), profiles, settings, cache)
     channels = []
     for ch in model.channels:
         cfg = settings.channels[ch]

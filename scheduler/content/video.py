@@ -191,12 +191,10 @@ def _check_channels(post: LoadedPost, ctx: RuleContext, ref: Any, info: Any) -> 
                          f"{msg} (channel {ch})")
 
 
-def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay: Any,
-                   brand: Any, cache: dict[tuple[Any, ...], Any]) -> Any:
-    """Render ``ref`` for one channel's platform: the video, its captions and its cover."""
-    from scheduler.content.snapshot import ImageSnapshot, VideoSnapshot
-    from scheduler.media.video.captions import read_captions, shift_cues, to_webvtt
-    from scheduler.media.video.render import render_cover, render_video
+def _render_job(ref: Any, channel: str, profile: Any, settings: Any) -> tuple[Any, ...]:
+    """The cache key and render job for one channel, with the cues and whether they burn."""
+    from scheduler.media.video.captions import read_captions, shift_cues
+    from scheduler.media.video.parallel import RenderJob
 
     vp = channel_video_profile(settings, channel, profile)
     if vp is None:  # validation refuses this first; kept as a guard
@@ -208,13 +206,41 @@ def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay:
     burn = bool(cues) and (ref.burn or not vp.captions_sidecar)
     font = settings.resolve(settings.brand.font) if settings.brand.font else None
     key = ("video", str(source), vp, ref.focus, ref.fit, ref.trim, burn, ref.captions)
-    if key not in cache:
-        from scheduler.media.video.progress import terminal_progress
+    job = RenderJob(source, vp, ref.focus, ref.trim, cues if burn else None, font, ref.fit,
+                    vp.title)
+    return key, job, cues, burn, vp
 
-        show = terminal_progress(f"rendering assets/{ref.path} for {vp.title}")
-        cache[key] = render_video(source, vp, settings.data_dir / "renders", focus=ref.focus,
-                                  trim=ref.trim, burn=cues if burn else None, font=font,
-                                  fit=ref.fit, progress=show)
+
+def render_channels(ref: Any, channels: list[str], profiles: dict[str, Any], settings: Any,
+                    cache: dict[tuple[Any, ...], Any]) -> None:
+    """Every distinct render the channels need, made side by side and kept in ``cache``
+    (channels whose platforms need the same frame share one render)."""
+    from scheduler.media.video.parallel import render_many
+
+    todo: dict[Any, Any] = {}
+    for ch in channels:
+        profile = profiles.get(ch)
+        if profile is None or channel_video_profile(settings, ch, profile) is None:
+            continue
+        key, job = _render_job(ref, ch, profile, settings)[:2]
+        if key not in cache:
+            todo.setdefault(key, job)
+    if todo:
+        batch = render_many(list(todo.values()), settings.data_dir / "renders",
+                            head=f"rendering assets/{ref.path}")
+        cache.update(zip(todo, batch.videos, strict=True))
+
+
+def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay: Any,
+                   brand: Any, cache: dict[tuple[Any, ...], Any]) -> Any:
+    """Render ``ref`` for one channel's platform: the video, its captions and its cover."""
+    from scheduler.content.snapshot import ImageSnapshot, VideoSnapshot
+    from scheduler.media.video.captions import to_webvtt
+    from scheduler.media.video.render import render_cover
+
+    key, _job, cues, burn, vp = _render_job(ref, channel, profile, settings)
+    if key not in cache:
+        render_channels(ref, [channel], {channel: profile}, settings, cache)
     rendered = cache[key]
     cover_key = ("cover", rendered.sha256, str(ref.cover), overlay, profile.name)
     if cover_key not in cache:

@@ -126,27 +126,6 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                        wake_at=until, last_error=reason)
         return True
 
-    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
-        """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
-        per state they come from (only rows still in it are taken, so of two publishers
-        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
-        d = T["deliveries"]
-        now, claimed_at = self._now(), self._db_now(conn)
-        won: set[str] = set()
-        for before in sorted({r.state for r in rows}):
-            won.update(conn.execute(
-                d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
-                                 d.c.state == before)
-                .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
-                        claimed_by=worker, claimed_at=claimed_at,
-                        claim_token=d.c.claim_token + 1)
-                .returning(d.c.id)).scalars())
-        taken = [r for r in rows if r.id in won]
-        audit.record_many(conn, [
-            audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
-                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
-        return [r.id for r in taken]
-
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
         exclude_channels: Iterable[str], worker: str, held: list[tuple[str, str]],
