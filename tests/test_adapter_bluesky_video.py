@@ -10,22 +10,27 @@ token whose audience is its own DID (and refuses one addressed elsewhere), valid
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import requests
 
+from tests import video_posts
 from tests.fakes.bluesky_video import FakeVideoService
 from tests.test_adapter_bluesky import COLLECTION, CallLog, bluesky, get_record
-from tests.test_adapter_x_video import VTT, clip, with_video  # noqa: F401
+from tests.video_posts import CAPTIONS
+
+clip, make_video_post = video_posts.clip, video_posts.make_video_post
 
 
-def test_video_post_on_the_real_pds(bsky_peer, local_server, tmp_path, clip,  # noqa: F811
-                                    make_post):
+def test_video_post_on_the_real_pds(bsky_peer, local_server, tmp_path, clip,
+                                    make_video_post):
     service = FakeVideoService(bsky_peer.base_url)
     local_server.handler = service
     adapter = bluesky(bsky_peer, tmp_path / "data", video_service=local_server.base_url)
     adapter.sleep = lambda s: None
     log = CallLog(adapter)
-    post = with_video(make_post("A day in the archive #careers", language="en-GB",
-                                delivery_id="bsky-video-1"), clip)
+    post = replace(make_video_post("A day in the archive #careers",
+                                   delivery_id="bsky-video-1"), language="en-GB")
     published = adapter.publish(post)
     assert [n for n in log.names() if n != "createSession"] == [
         "getRecord", "getServiceAuth", "getUploadLimits", "getSession", "describeServer",
@@ -51,7 +56,7 @@ def test_video_post_on_the_real_pds(bsky_peer, local_server, tmp_path, clip,  # 
     assert blob(embed["video"]["ref"]["$link"]) == clip.read_bytes()
     (caption,) = embed["captions"]
     assert caption["lang"] == "en"
-    assert blob(caption["file"]["ref"]["$link"]).decode() == VTT
+    assert blob(caption["file"]["ref"]["$link"]).decode() == CAPTIONS
     assert adapter.check(post).remote_id == published.remote_id
     listed = requests.get(f"{bsky_peer.base_url}/xrpc/com.atproto.repo.listRecords",
                           params={"repo": did, "collection": COLLECTION}, timeout=10).json()

@@ -24,15 +24,14 @@ Scenarios:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scheduler.adapters.base import VIDEO_WAIT_BUDGET, Adapter, OutgoingVideo, Published
+from scheduler.adapters.base import VIDEO_WAIT_BUDGET, Adapter, Published
 from scheduler.adapters.bluesky import BlueskyAdapter
 from scheduler.adapters.mastodon import MastodonAdapter
 from scheduler.adapters.outbox import OutboxAdapter
@@ -41,8 +40,10 @@ from scheduler.adapters.webhook import WebhookAdapter
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import PermanentPublishError, PublishError, StillProcessing
 from scheduler.timeutil import FixedClock
+from tests import video_posts
 from tests.fakes import NOW, FakeBlueskyPds, FakeMastodon, FakeWebhookReceiver, FakeX
 from tests.fakes.bluesky_video import FakeVideoService
+from tests.video_posts import CAPTIONS, Crash, Store
 
 pytest.importorskip("av")
 
@@ -50,11 +51,7 @@ TOKEN = "tok-Recognisable-7f3e2d1c9b8a"
 ENV = {"POSTQ_TOKEN": TOKEN}
 #: Small pieces, so that the test video is uploaded in several.
 TEST_CHUNK = 64 * 1024
-CAPTIONS = "WEBVTT\n\n00:00:00.200 --> 00:00:01.500\nWelcome to the archive\n"
-
-
-class Crash(BaseException):
-    """The process dies: nothing after this point runs, and no ``except Exception`` sees it."""
+clip, make_video_post = video_posts.clip, video_posts.make_video_post
 
 
 @dataclass
@@ -292,25 +289,9 @@ CASES: list[VideoCase] = [
 # -- fixtures ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-second 320x180 H.264/AAC clip with movement (about 200 KB: several pieces)."""
-    from tests.video_samples import make_video
-
-    return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", size=(320, 180),
-                      seconds=2, moving=True)
-
-
 @pytest.fixture
-def video_post(clip: Path, make_post, make_image) -> OutgoingPost:
-    data = clip.read_bytes()
-    cover = make_image(320, 180, alt="An officer walks through the archive.")
-    video = OutgoingVideo(path=clip, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                          mime="video/mp4", alt="An officer walks through the archive.",
-                          width=320, height=180, captions_vtt=CAPTIONS, cover=cover)
-    post = make_post("A day in the archive. https://www.example.gov.uk/careers #careers",
-                     delivery_id="d-video-1")
-    return replace(post, video=video)
+def video_post(make_video_post) -> OutgoingPost:
+    return make_video_post(delivery_id="d-video-1")
 
 
 @pytest.fixture(params=CASES, ids=[c.name for c in CASES])
@@ -343,31 +324,6 @@ def rig(case: VideoCase, local_server, tmp_path: Path, sleeps: Sleeps) -> VideoR
 def skip_if_not_applicable(case: VideoCase, scenario: str) -> None:
     if scenario in case.not_applicable:
         pytest.skip(case.not_applicable[scenario])
-
-
-@dataclass
-class Store:
-    """What the store would keep of an adapter's recorded progress: every save, as saved;
-    ``crash_at`` kills the process right after that save."""
-
-    saved: dict[str, Any] = field(default_factory=dict)
-    saves: int = 0
-    crash_at: int | None = None
-
-    def attach(self, adapter: Adapter) -> Adapter:
-        adapter.save_progress = self.save
-        return adapter
-
-    def save(self, delivery_id: str, state: dict[str, Any], token: int | None) -> None:
-        self.saved = dict(state)
-        self.saves += 1
-        if self.crash_at is not None and self.saves >= self.crash_at:
-            self.crash_at = None
-            raise Crash(f"killed after save {self.saves}")
-
-    def resumed(self, post: OutgoingPost) -> OutgoingPost:
-        """The post as the next claim hands it over: the recorded progress attached."""
-        return replace(post, remote_state=dict(self.saved), attempt=post.attempt + 1)
 
 
 # -- scenarios --------------------------------------------------------------------------
