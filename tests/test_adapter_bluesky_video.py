@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import requests
 
+from scheduler.adapters.bluesky import BlueskyAdapter
+from scheduler.errors import PermanentPublishError, RateLimited
 from tests import video_posts
 from tests.fakes.bluesky_video import FakeVideoService
 from tests.test_adapter_bluesky import COLLECTION, CallLog, bluesky, get_record
@@ -77,3 +80,43 @@ def test_the_pds_refuses_a_token_addressed_to_another_service(bsky_peer, tmp_pat
         "Authorization": f"Bearer {right}", "Content-Type": "video/mp4"})
     assert refused.status_code == 401 and refused.json()["error"] == "BadJwtAudience"
     assert taken.status_code == 200 and taken.json()["blob"]["size"] == 10
+
+
+# -- against the stand-ins ---------------------------------------------------------------
+
+
+def fake_rig(local_server, tmp_path):
+    from tests.fakes import FakeBlueskyPds
+
+    pds = FakeBlueskyPds(local_server, "app-pass")
+    service = FakeVideoService(local_server.base_url)
+    local_server.handler = lambda req: (service(req) if "/app.bsky.video." in req.path
+                                        else pds(req))
+    raw = {"adapter": "bluesky", "base_url": local_server.base_url, "handle": "careers.example",
+           "password_env": "P", "cache_session": False, "video_service": local_server.base_url}
+    adapter = BlueskyAdapter("bsky", BlueskyAdapter.parse_settings("bsky", raw),
+                             env={"P": "app-pass"}, data_dir=tmp_path, sleep=lambda s: None)
+    return adapter, pds, service
+
+
+def test_a_video_processed_before_is_used_again(local_server, tmp_path, make_video_post):
+    """The service answers ``already_exists`` with the earlier blob: no second processing."""
+    adapter, pds, service = fake_rig(local_server, tmp_path)
+    adapter.publish(make_video_post("First", delivery_id="v-1"))
+    polls = service.calls.count("app.bsky.video.getJobStatus")
+    adapter.publish(make_video_post("Second", delivery_id="v-2"))
+    assert service.calls.count("app.bsky.video.getJobStatus") == polls
+    first, second = (r["value"]["embed"]["video"] for r in pds.records.values())
+    assert first == second and len(service.jobs) == 1
+
+
+def test_upload_limits_are_asked_first(local_server, tmp_path, make_video_post):
+    adapter, pds, service = fake_rig(local_server, tmp_path)
+    service.limits = {"canUpload": False, "message": "Please verify your email first"}
+    with pytest.raises(PermanentPublishError, match="Please verify your email first"):
+        adapter.publish(make_video_post("Hi", delivery_id="v-3"))
+    service.limits = {"canUpload": False, "remainingDailyVideos": 0,
+                      "message": "Daily video limit reached"}
+    with pytest.raises(RateLimited, match="daily limit is used up: Daily video limit"):
+        adapter.publish(make_video_post("Hi", delivery_id="v-3"))
+    assert "app.bsky.video.uploadVideo" not in service.calls and not pds.records
