@@ -104,6 +104,24 @@ def find_urls(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(found)
 
 
+#: How a stored caption separates the parts of a thread: a line holding only ``+++``,
+#: as the author writes it. A caption without it is one post.
+THREAD_SEPARATOR = "\n+++\n"
+#: Platforms that publish a thread as a chain of replies; the others get one post.
+THREAD_PLATFORMS = frozenset({"x", "bluesky", "threads", "mastodon"})
+_THREAD_LINE = regex.compile(r"^[ \t]*\+\+\+[ \t]*$", regex.MULTILINE)
+
+
+def thread_parts(caption: str) -> list[str]:
+    """The parts of a stored caption, in order (one part when it is no thread)."""
+    return caption.split(THREAD_SEPARATOR)
+
+
+def split_thread(body: str) -> list[str]:
+    """A post body cut at each line holding only ``+++``; empty parts dropped."""
+    return [p.strip("\n") for p in _THREAD_LINE.split(body) if p.strip()]
+
+
 def graphemes(text: str) -> list[str]:
     """Split into extended grapheme clusters (what a reader sees as one character)."""
     return _GRAPHEME_RE.findall(text)
@@ -383,6 +401,16 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
             render_size=(1080, 1920), min_width=540, max_width=1080, max_height=1920,
             max_bytes=300 * _MB, max_video_bitrate=25_000_000, frame_aspect=9 / 16,
             source="https://developers.facebook.com/docs/video-api/guides/reels-publishing",
+        ),
+        # Page Stories (a channel with format = "story"): as Reels, but at most 60 s
+        # ("A reel published as a story on a Facebook Page can not exceed 60 seconds").
+        VideoProfile(
+            name="facebook_story", title="Facebook Page Stories", min_seconds=3,
+            max_seconds=60, fps_min=24, fps_max=60, aspect_min=9 / 16 - 0.01,
+            aspect_max=9 / 16 + 0.01, render_size=(1080, 1920), min_width=540,
+            max_width=1080, max_height=1920, max_bytes=300 * _MB,
+            max_video_bitrate=25_000_000, frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/page-stories-api/",
         ),
         # Page videos (a channel with format = "video"), fetched from the media host by
         # ``file_url`` (a non-resumable upload: at most 1 GB and 20 minutes); any shape,

@@ -25,7 +25,7 @@ Scenarios:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from scheduler.timeutil import FixedClock
 from tests import video_posts
 from tests.fakes import NOW, FakeBlueskyPds, FakeMastodon, FakeWebhookReceiver, FakeX
 from tests.fakes.bluesky_video import FakeVideoService
-from tests.video_posts import CAPTIONS, Crash, Store
+from tests.video_posts import Crash, Store
 
 pytest.importorskip("av")
 
@@ -52,6 +52,8 @@ ENV = {"POSTQ_TOKEN": TOKEN}
 #: Small pieces, so that the test video is uploaded in several.
 TEST_CHUNK = 64 * 1024
 clip, make_video_post = video_posts.clip, video_posts.make_video_post
+#: One cue, so that every platform's rendering of it is easy to state.
+CAPTIONS = "WEBVTT\n\n00:00:00.200 --> 00:00:01.500\nWelcome to the archive\n"
 
 
 @dataclass
@@ -286,12 +288,20 @@ CASES: list[VideoCase] = [
 ]
 
 
+# Instagram, Threads, Facebook Pages and LinkedIn (their builders need the names above).
+from tests.contract_video_meta import META_CASES  # noqa: E402
+
+CASES += META_CASES
+
+
 # -- fixtures ---------------------------------------------------------------------------
 
 
 @pytest.fixture
 def video_post(make_video_post) -> OutgoingPost:
-    return make_video_post(delivery_id="d-video-1")
+    post = make_video_post(delivery_id="d-video-1")
+    assert post.video is not None
+    return replace(post, video=replace(post.video, captions_vtt=CAPTIONS))
 
 
 @pytest.fixture(params=CASES, ids=[c.name for c in CASES])

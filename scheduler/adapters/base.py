@@ -14,7 +14,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -68,10 +68,12 @@ class Processing:
 
 @dataclass(frozen=True)
 class Published:
-    """Where the post now lives."""
+    """Where the post now lives; ``ref`` is what a reply to it needs beside the id
+    (a Bluesky ``cid``), kept with a thread's parts."""
 
     remote_id: str
     url: str | None = None
+    ref: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -232,20 +234,23 @@ class Adapter(ABC):
         profile = profile or self.profile(self.settings.text_limit)
         who = who or title_of(profile)
         problems = []
-        length = profile.count(post.caption)
-        if length > profile.text_limit:
-            problems.append(f"the caption is {length} {profile.counting}; {who} allows "
-                            f"{profile.text_limit}")
-        size = len(post.caption.encode("utf-8"))
-        if profile.text_max_bytes is not None and size > profile.text_max_bytes:
-            problems.append(f"the caption is {size:,} bytes in UTF-8; {who} allows "
-                            f"{profile.text_max_bytes:,}")
+        parts = post.parts
+        for n, text in enumerate(parts, 1):
+            what = "the caption" if len(parts) == 1 else f"part {n} of {len(parts)}"
+            length = profile.count(text)
+            if length > profile.text_limit:
+                problems.append(f"{what} is {length} {profile.counting}; {who} allows "
+                                f"{profile.text_limit}")
+            size = len(text.encode("utf-8"))
+            if profile.text_max_bytes is not None and size > profile.text_max_bytes:
+                problems.append(f"{what} is {size:,} bytes in UTF-8; {who} allows "
+                                f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
         if profile.requires_image and not post.images and post.video is None:
             problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
-            links = len(find_urls(post.caption))
+            links = max(len(find_urls(text)) for text in parts)
             if links > profile.max_links:
                 problems.append(f"{links} links; {who} allows {profile.max_links}")
         for n, image in enumerate(post.images, start=1):
@@ -271,11 +276,20 @@ class Adapter(ABC):
             raise PermanentPublishError(f"channel '{self.channel}': " + "; ".join(problems))
 
     # -- progress kept between attempts -------------------------------------------------
-    def progress(self, post: OutgoingPost) -> dict[str, Any]:
-        """What earlier steps recorded for ``post``: in this process, or in the store."""
+    def _delivery_state(self, post: OutgoingPost) -> dict[str, Any]:
         with self._progress_lock:
             known = self._progress.get(post.delivery_id)
         return dict(known if known is not None else post.remote_state or {})
+
+    def progress(self, post: OutgoingPost) -> dict[str, Any]:
+        """What earlier steps recorded for ``post``: in this process, or in the store.
+
+        A thread's later parts keep their own steps under ``partN`` of the delivery's
+        state, so each part is created exactly once like a post of its own."""
+        state = self._delivery_state(post)
+        if post.part > 1:
+            return dict(state.get(f"part{post.part}") or {})
+        return state
 
     def remember(self, post: OutgoingPost, **values: Any) -> dict[str, Any]:
         """Record remote ids (uploads, containers, the created post) before the next call.
@@ -284,17 +298,20 @@ class Adapter(ABC):
         steps leaves what is needed to finish the first instead of starting again. A value
         of None removes the key.
         """
-        state = self.progress(post)
+        full = self._delivery_state(post)
+        state = full if post.part == 1 else dict(full.get(f"part{post.part}") or {})
         for key, value in values.items():
             if value is None:
                 state.pop(key, None)
             else:
                 state[key] = value
+        if post.part > 1:
+            full[f"part{post.part}"] = state
         with self._progress_lock:
-            self._progress[post.delivery_id] = state
+            self._progress[post.delivery_id] = full
         if self.save_progress is not None:
             try:
-                self.save_progress(post.delivery_id, dict(state), post.claim_token)
+                self.save_progress(post.delivery_id, dict(full), post.claim_token)
             except ClaimLost:
                 raise  # another publisher owns the delivery now: not one more call from here
             except Exception as exc:  # the store is busy or gone: do not take the next step
@@ -447,6 +464,63 @@ class Adapter(ABC):
             sleep(pause)
             waited += pause
             interval = min(interval * 2, 8.0)
+
+    # -- threads ------------------------------------------------------------------------
+    def part_post(self, post: OutgoingPost, n: int, done: list[dict[str, Any]]) -> OutgoingPost:
+        """Part ``n`` of a thread as a post of its own: its text, the media on the first
+        part only, and what it replies to (the part before it, and the first)."""
+        first = n == 1
+        return replace(post, caption=post.parts[n - 1], part=n,
+                       images=post.images if first else (),
+                       video=post.video if first else None,
+                       reply_to=done[n - 2] if n > 1 else None,
+                       thread_root=done[0] if n > 1 else None)
+
+    def publish_thread(self, post: OutgoingPost,
+                       one: Callable[[OutgoingPost], Published]) -> Published:
+        """Publish each part of a thread with ``one`` in order, each a reply to the one
+        before it, exactly once as a whole.
+
+        Each published part is recorded in ``remote_state["thread"]`` before the next is
+        sent, and each part keeps its own progress (``partN``), so an attempt that failed
+        after part two resumes at part three: parts on record are never sent again, and a
+        part whose answer was lost is asked about (``check``) before it is sent.
+        A post that is no thread goes to ``one`` as it is."""
+        if len(post.parts) == 1:
+            return one(post)
+        done = list(self.progress(post).get("thread") or [])
+        for n in range(len(done) + 1, len(post.parts) + 1):
+            published = one(self.part_post(post, n, done))
+            done.append({**(published.ref or {}), "id": published.remote_id,
+                         "url": published.url})
+            self.remember(post, thread=done)
+        return Published(str(done[0]["id"]), done[0].get("url"))
+
+    def check_thread(self, post: OutgoingPost,
+                     one: Callable[[OutgoingPost], Published | None]) -> Published | None:
+        """After an unknown outcome: the thread, if every part is on the platform (each
+        part not on record is asked about with ``one``); None while a part is missing,
+        so the next attempt sends the rest."""
+        if len(post.parts) == 1:
+            return one(post)
+        done = list(self.progress(post).get("thread") or [])
+        for n in range(len(done) + 1, len(post.parts) + 1):
+            found = one(self.part_post(post, n, done))
+            if found is None:
+                return None
+            done.append({**(found.ref or {}), "id": found.remote_id, "url": found.url})
+            self.remember(post, thread=done)
+        return Published(str(done[0]["id"]), done[0].get("url"))
+
+    @staticmethod
+    def thread_ids(post: PublishedPost) -> list[str]:
+        """Every published part of a delivery, last first (the order to delete them in):
+        a thread's parts as recorded, or the one post."""
+        parts = [str(p["id"]) for p in (post.remote_state.get("thread") or [])
+                 if isinstance(p, dict) and p.get("id")]
+        if post.remote_id not in parts:
+            parts.insert(0, post.remote_id)
+        return parts[::-1]
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

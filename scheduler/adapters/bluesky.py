@@ -234,10 +234,11 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         return response
 
     # -- records ------------------------------------------------------------------------
-    def _published(self, uri: str) -> Published:
+    def _published(self, uri: str, cid: str | None = None) -> Published:
         rkey = uri.rsplit("/", 1)[-1]
         handle = (self._session or {}).get("handle") or self._settings.handle
-        return Published(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{rkey}")
+        return Published(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+                         ref={"cid": cid} if cid else None)
 
     def get_record(self, rkey: str) -> dict[str, Any] | None:
         """The post stored under ``rkey`` in this account's repository, or None."""
@@ -267,6 +268,14 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         facets = build_facets(post.caption)
         if facets:
             record["facets"] = facets
+        if post.reply_to is not None and post.thread_root is not None:
+            # A reply names the thread's first post and the one it answers, each by URI
+            # and CID (app.bsky.feed.post#replyRef,
+            # https://docs.bsky.app/docs/advanced-guides/posts#replies).
+            record["reply"] = {
+                "root": {"uri": post.thread_root["id"], "cid": post.thread_root["cid"]},
+                "parent": {"uri": post.reply_to["id"], "cid": post.reply_to["cid"]},
+            }
         if video is not None:
             record["embed"] = video
         elif post.images:
@@ -288,11 +297,15 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         # The PDS's byte limit is a setting: servers before April 2026 take 1,000,000.
         self.check_fits(post, replace(self.profile(self.settings.text_limit),
                                       image_max_bytes=self._settings.image_max_bytes))
-        rkey = record_key(post.delivery_id)
+        return self.publish_thread(post, self._publish_one)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One record: the post, or one part of a thread under a key of its own."""
+        rkey = record_key(post.key)
         # A retry after a call that had in fact succeeded finds the post and stops here.
         existing = self.get_record(rkey)
         if existing is not None:
-            return self.created(post, self._published(existing["uri"]))
+            return self.created(post, self._published(existing["uri"], existing.get("cid")))
         # Unreferenced blobs are removed by the PDS after a while; reuse them within an hour.
         blobs = [self.uploaded(post, image, lambda image=image: self._upload_blob(image),
                                keep=timedelta(hours=1))
@@ -320,9 +333,9 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
                 # published and must not be sent again.
                 existing = self.get_record(rkey)
                 if existing is not None:
-                    return self._published(existing["uri"])
+                    return self._published(existing["uri"], existing.get("cid"))
                 raise
-            return self._published(created["uri"])
+            return self._published(created["uri"], created.get("cid"))
 
         return self.create(post, send)
 
@@ -332,19 +345,26 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         return answer["blob"]
 
     def check(self, post: OutgoingPost) -> Published | None:
-        existing = self.get_record(record_key(post.delivery_id))
-        return self._published(existing["uri"]) if existing is not None else None
+        return self.check_thread(post, self._check_one)
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
+        existing = self.get_record(record_key(post.key))
+        return (self._published(existing["uri"], existing.get("cid"))
+                if existing is not None else None)
 
     def retract(self, post: PublishedPost) -> None:
-        """``com.atproto.repo.deleteRecord`` of the record this delivery created
-        (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record); deleting a record
-        that is already gone succeeds, so a repeat is harmless."""
-        body = {"repo": self.session()["did"], "collection": COLLECTION,
-                "rkey": post.remote_id.rsplit("/", 1)[-1]}
-        self.xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body, idempotent=True)
+        """``com.atproto.repo.deleteRecord`` of each record this delivery created, a
+        thread's last part first (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record);
+        deleting a record that is already gone succeeds, so a repeat is harmless."""
+        for uri in self.thread_ids(post):
+            body = {"repo": self.session()["did"], "collection": COLLECTION,
+                    "rkey": uri.rsplit("/", 1)[-1]}
+            self.xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body,
+                      idempotent=True)
 
     def is_gone(self, post: PublishedPost) -> bool | None:
-        return self.get_record(post.remote_id.rsplit("/", 1)[-1]) is None
+        return all(self.get_record(uri.rsplit("/", 1)[-1]) is None
+                   for uri in self.thread_ids(post))
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}

@@ -138,6 +138,10 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         body: dict[str, Any] = {"status": post.caption, "visibility": self._settings.visibility}
         if media_ids:
             body["media_ids"] = media_ids
+        if post.reply_to is not None:
+            # A thread's later part answers the one before it
+            # (https://docs.joinmastodon.org/methods/statuses/#create, in_reply_to_id).
+            body["in_reply_to_id"] = str(post.reply_to["id"])
         language = post.language.split("-")[0].lower()  # ISO 639, not a BCP-47 tag
         if language:
             body["language"] = language
@@ -176,18 +180,23 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             max_images=limits["max_media_attachments"], alt_limit=limits["description_limit"],
             image_max_bytes=limits["image_size_limit"])
         self.check_fits(post, instance, "this instance")
+        return self.publish_thread(post, self._publish_one)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One status: the post, or one part of a thread (its own Idempotency-Key)."""
         # Unattached uploads are kept a day by default (media_cleanup); reuse within 20 h.
         media_ids = [str(self.uploaded(post, image, lambda image=image, n=n:
                                        self._upload(image, n)))
                      for n, image in enumerate(post.images, start=1)]
         if post.video is not None:
-            media_ids = [self.video.media_id(post, limits.get("video_size_limit"))]
+            limit = self.instance_limits().get("video_size_limit")
+            media_ids = [self.video.media_id(post, limit)]
         return self.create(post, lambda: self._post_status(post, media_ids))
 
     def _post_status(self, post: OutgoingPost, media_ids: list[str]) -> Published:
         response = self.http.request(
             "POST", "/api/v1/statuses",
-            headers={**self.auth(), "Idempotency-Key": post.delivery_id},
+            headers={**self.auth(), "Idempotency-Key": post.key},
             json_body=self._status_body(post, media_ids), check=False,
         )
         if response.status_code == 422:
@@ -203,6 +212,9 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, self._check_one)
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         status_id = self.progress(post).get("remote_id")
         if status_id:
             response = self.http.request(
@@ -238,22 +250,26 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
     def retract(self, post: PublishedPost) -> None:
         """``DELETE /api/v1/statuses/:id``
         (https://docs.joinmastodon.org/methods/statuses/#delete); a 404 means the status
-        is gone already, which is what was wanted."""
-        response = self.http.request("DELETE", f"/api/v1/statuses/{post.remote_id}",
-                                     headers=self.auth(), check=False)
-        if response.status_code in (404, 410):
-            return
-        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
-                         now=self.clock.now())
+        is gone already, which is what was wanted. A thread loses every part, the last
+        first."""
+        for status_id in self.thread_ids(post):
+            response = self.http.request("DELETE", f"/api/v1/statuses/{status_id}",
+                                         headers=self.auth(), check=False)
+            if response.status_code in (404, 410):
+                continue
+            raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                             now=self.clock.now())
 
     def is_gone(self, post: PublishedPost) -> bool | None:
-        response = self.http.request("GET", f"/api/v1/statuses/{post.remote_id}",
-                                     headers=self.auth(), check=False)
-        if response.status_code in (404, 410):
-            return True
-        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
-                         now=self.clock.now())
-        return False
+        for status_id in self.thread_ids(post):
+            response = self.http.request("GET", f"/api/v1/statuses/{status_id}",
+                                         headers=self.auth(), check=False)
+            if response.status_code in (404, 410):
+                continue
+            raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                             now=self.clock.now())
+            return False
+        return True
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}
@@ -272,7 +288,7 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         planned.append(
             self.http.plan(
                 "POST", "/api/v1/statuses",
-                headers={**auth, "Idempotency-Key": post.delivery_id},
+                headers={**auth, "Idempotency-Key": post.key},
                 json_body=self._status_body(post, placeholders),
             )
         )

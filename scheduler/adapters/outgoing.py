@@ -135,3 +135,25 @@ class OutgoingPost:
     claim_token: int | None = None
     #: The channel's video, when the post has one (then ``images`` is empty).
     video: OutgoingVideo | None = None
+    #: Which part of a thread this is (1: the post itself, or the whole thread before
+    #: :meth:`~scheduler.adapters.base.Adapter.publish_thread` splits it).
+    part: int = 1
+    #: The published part this one replies to, and the thread's first part: what
+    #: ``publish_thread`` recorded of each (``{"id", "url", ...}`` and the platform's own
+    #: reference, such as a Bluesky ``cid``).
+    reply_to: Mapping[str, Any] | None = None
+    thread_root: Mapping[str, Any] | None = None
+
+    @property
+    def parts(self) -> list[str]:
+        """The texts this delivery publishes in order: one, or a thread's parts (or a
+        post and its first comment), as the approved caption holds them."""
+        from scheduler.platforms import thread_parts
+
+        return thread_parts(self.caption)
+
+    @property
+    def key(self) -> str:
+        """What this part's idempotency keys and record keys derive from: the delivery id
+        for the first part, and a key of its own for each later one."""
+        return self.delivery_id if self.part == 1 else f"{self.delivery_id}+{self.part}"

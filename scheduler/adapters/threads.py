@@ -31,9 +31,10 @@ Settings: ``base_url`` (default https://graph.threads.net/v1.0), ``user_id`` (de
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from scheduler.adapters.base import OutgoingPost, OutgoingVideo
+from scheduler.adapters.base import OutgoingPost, OutgoingVideo, Published, PublishedPost
 from scheduler.adapters.containers import GraphContainerAdapter, Media
 from scheduler.adapters.meta import GraphSettings
 
@@ -73,7 +74,30 @@ class ThreadsAdapter(GraphContainerAdapter):
         assert isinstance(self.settings, ThreadsSettings)
         return self.settings.user_id
 
+    def publish_parts(self, post: OutgoingPost) -> Published:
+        """A thread's parts as a chain of replies, each part exactly once."""
+        return self.publish_thread(post, self._publish_one)
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, super().check)
+
+    def retract(self, post: PublishedPost) -> None:
+        """Every part of a thread, the last first (see the Graph adapters' ``retract``)."""
+        for media_id in self.thread_ids(post):
+            super().retract(replace(post, remote_id=media_id))
+
     def container_steps(
+        self, post: OutgoingPost, url_of: Callable[[Media], str]
+    ) -> list[dict[str, Any]]:
+        steps = self._steps(post, url_of)
+        if post.reply_to is not None:
+            # A reply is a post whose container names the post it answers
+            # (https://developers.facebook.com/docs/threads/reply-management#create-replies,
+            # reply_to_id).
+            steps[-1]["reply_to_id"] = str(post.reply_to["id"])
+        return steps
+
+    def _steps(
         self, post: OutgoingPost, url_of: Callable[[Media], str]
     ) -> list[dict[str, Any]]:
         items: tuple[Media, ...] = (post.video,) if post.video is not None else post.images

@@ -178,7 +178,15 @@ def build_snapshots(
     if not report.ok:
         raise PostFileError(report.problems)
     cache: dict[tuple[Any, ...], Any] = {}
-    return [snapshot_post(c, settings, registry, cache) for c in report.posts]
+    snaps = [snapshot_post(c, settings, registry, cache) for c in report.posts]
+    if not report.pairs:
+        return snaps
+    from scheduler.content.pairs import pair_snapshots
+
+    profiles = {name: registry.channel_profile(ch) for name, ch in settings.channels.items()
+                if any(c.channel == name for s in snaps for c in s.channels)}
+    return pair_snapshots(snaps, {c.loaded.post_id: c.loaded for c in report.posts},
+                          report.pairs, settings, profiles)
 
 
 def source_of(snapshot: PostSnapshot) -> Path:

@@ -359,7 +359,23 @@ class QueueOps(StoreBase):
                 self._move_or_fail(conn, r, "scheduled", action="approve", signed=signed,
                                    reason=f"content {post.content_hash[:12]}",
                                    approved_by=self.user, approval=sealed)
-            return self._reload(conn, waiting)
+            done = self._reload(conn, waiting)
+        return done + self._approve_partner(post)
+
+    def _approve_partner(self, post: Any) -> list[DeliveryRow]:
+        """A Welsh/English pair is approved together: approving one version approves the
+        other's current revision too, when it still waits (scheduler.content.pairs)."""
+        partner = (json.loads(post.details or "{}").get("extra") or {}).get("pair")
+        if not partner:
+            return []
+        with self._read() as conn:
+            try:
+                _other, rows = self._resolve(conn, str(partner))
+            except UsageError:
+                return []  # the partner was never queued, or is gone
+        if not any(r.state == "awaiting_approval" for r in rows):
+            return []
+        return self.approve(str(partner))
 
     def _approval_doc(self, post: Any, rows: list[DeliveryRow]) -> str:
         waiting = [r for r in rows if r.state == "awaiting_approval"]

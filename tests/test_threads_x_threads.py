@@ -1,0 +1,62 @@
+"""Threads of three parts on X (Prism, X's API description) and on Threads (the Graph
+stand-in): each later part replies to the one before it; retracting deletes every part."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from scheduler.adapters.base import PublishedPost
+from scheduler.platforms import THREAD_SEPARATOR
+from tests.fakes import FakeGraphContainers
+from tests.peers_x import x_peer  # noqa: F401
+from tests.test_adapter_threads import TOKEN as THREADS_TOKEN
+from tests.test_adapter_threads import threads
+from tests.test_adapter_x import PrismWatch, x_adapter
+
+PARTS = ["Life as an officer, a thread #SecurityCareers",
+         "Part two: training at https://www.example.gov.uk/careers/training",
+         "Part three: apply at https://www.example.gov.uk/careers #ApplyNow"]
+
+
+def test_x_thread_conforms_and_chains(x_peer, make_post):  # noqa: F811
+    adapter = x_adapter(x_peer.base_url, username="CareersGov")
+    watch = PrismWatch(adapter)
+    sent: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.request.method == "POST" and response.request.url.endswith("/2/tweets"):
+            sent.append((json.loads(response.request.body), response.json()))
+
+    adapter.http.session.hooks["response"].append(hook)
+    saved: dict[str, Any] = {}
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    published = adapter.publish(make_post(THREAD_SEPARATOR.join(PARTS)))
+    assert watch.violations == []
+    assert [b["text"] for b, _a in sent] == PARTS
+    assert "reply" not in sent[0][0]
+    assert sent[1][0]["reply"] == {"in_reply_to_tweet_id": sent[0][1]["data"]["id"]}
+    assert sent[2][0]["reply"] == {"in_reply_to_tweet_id": sent[1][1]["data"]["id"]}
+    assert published.remote_id == sent[0][1]["data"]["id"]
+    assert len(saved["state"]["thread"]) == 3
+
+
+def test_threads_thread_chains_by_reply_to_id(local_server, tmp_path, make_post):
+    fake = FakeGraphContainers(local_server, THREADS_TOKEN, tmp_path / "www", flavour="threads")
+    adapter = threads(local_server, tmp_path, fake, with_host=False)
+    saved: dict[str, Any] = {}
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    published = adapter.publish(make_post(THREAD_SEPARATOR.join(PARTS)))
+    forms = [box["form"] for box in fake.containers.values()]
+    ids = [p["id"] for p in saved["state"]["thread"]]
+    assert [f["text"] for f in forms] == PARTS
+    assert "reply_to_id" not in forms[0]
+    assert [f.get("reply_to_id") for f in forms[1:]] == ids[:2]
+    assert published.remote_id == ids[0]
+    done = PublishedPost("d", "p", "th", ids[0], None, "withdrawn",
+                         remote_state=saved["state"])
+    adapter.retract(done)
+    deleted = [r.path.split("?")[0] for r in local_server.requests if r.method == "DELETE"]
+    assert deleted == [f"/{i}" for i in reversed(ids)]
