@@ -120,3 +120,19 @@ def test_upload_limits_are_asked_first(local_server, tmp_path, make_video_post):
     with pytest.raises(RateLimited, match="daily limit is used up: Daily video limit"):
         adapter.publish(make_video_post("Hi", delivery_id="v-3"))
     assert "app.bsky.video.uploadVideo" not in service.calls and not pds.records
+
+
+def test_a_video_changed_on_disk_is_not_sent_whole(local_server, tmp_path, clip,
+                                                   make_video_post):
+    """The video is streamed to the service and re-hashed as it goes: a file changed after
+    it was queued stops before its last piece, and no job is made of it."""
+    adapter, pds, service = fake_rig(local_server, tmp_path)
+    copy = tmp_path / "queued.mp4"
+    copy.write_bytes(clip.read_bytes())
+    post = make_video_post("Hi", delivery_id="v-4")
+    post = replace(post, video=replace(post.video, path=copy))
+    data = clip.read_bytes()
+    copy.write_bytes(data[:-10] + b"0123456789")
+    with pytest.raises(PermanentPublishError, match="has changed since it was queued"):
+        adapter.publish(post)
+    assert service.jobs == {} and not pds.records

@@ -109,9 +109,29 @@ class OutgoingVideo:
         """The whole verified file, for platforms that take a video in one request."""
         return b"".join(self.chunks())
 
+    def body(self, size: int = CHUNK) -> VideoBody:
+        """The file as a request body that is streamed, not held: ``requests`` sends an
+        iterable with a length piece by piece, with ``Content-Length``."""
+        return VideoBody(self, size)
+
     @property
     def captions_bytes(self) -> bytes | None:
         return None if self.captions_vtt is None else self.captions_vtt.encode("utf-8")
+
+
+class VideoBody:
+    """A video as a streamed request body: iterating reads the file anew (a resend
+    starts again), each pass re-hashed, the last piece withheld unless it matches."""
+
+    def __init__(self, video: OutgoingVideo, size: int) -> None:
+        self.video = video
+        self.size = size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.video.chunks(self.size)
+
+    def __len__(self) -> int:
+        return self.video.size
 
 
 @dataclass(frozen=True)

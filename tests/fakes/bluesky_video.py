@@ -83,6 +83,9 @@ class FakeVideoService:
             if claims.get("lxm") != "com.atproto.repo.uploadBlob" or \
                     claims.get("iss") != query.get("did"):
                 return Reply(401, {"error": "AuthMissing", "message": "bad service token"})
+            if len(req.body) != int(req.headers.get("Content-Length") or 0):
+                # A body cut short (the client stopped sending) is no video.
+                return Reply(400, {"error": "InvalidRequest", "message": "incomplete body"})
             job_id = hashlib.sha256(req.body).hexdigest()[:20]
             if job_id in self.jobs and self.jobs[job_id].blob is not None:
                 job = self.jobs[job_id]
