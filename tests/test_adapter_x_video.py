@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from scheduler.errors import RateLimited
+from scheduler.errors import PermanentPublishError, RateLimited
 from tests import video_posts
 from tests.fakes import NOW, FakeX, form_of, json_of
 from tests.test_adapter_x import TOKEN, x_adapter
@@ -102,3 +102,13 @@ def test_dry_run_plan_shows_each_call_without_the_token(local_server, clip, make
     assert ("POST", "/2/media/subtitles") in urls and urls[-1] == ("POST", "/2/tweets")
     assert plans[-1]["body"]["media"] == {"media_ids": ["<video id>"]}
     assert TOKEN not in repr(plans) and local_server.requests == []
+
+
+def test_alt_text_over_the_limit_is_refused_before_any_upload(local_server, fake,
+                                                              make_video_post):
+    post = make_video_post("Hello")
+    post = replace(post, video=replace(post.video, alt="A" * 1001))
+    with pytest.raises(PermanentPublishError,
+                       match="the video's alt text is 1001 characters; X allows 1000"):
+        x_adapter(local_server.base_url).publish(post)
+    assert local_server.requests == []
