@@ -125,9 +125,7 @@ def test_video_flow_conforms_to_the_api_description(x_peer, clip,  # noqa: F811
         ("POST", f"/2/media/upload/{VIDEO_ID}/finalize"),
         ("GET", "/2/media/upload"),
         ("POST", "/2/media/metadata"),
-        ("POST", "/2/media/upload/initialize"),
-        ("POST", f"/2/media/upload/{VIDEO_ID}/append"),
-        ("POST", f"/2/media/upload/{VIDEO_ID}/finalize"),
+        ("POST", "/2/media/upload"),
         ("POST", "/2/media/subtitles"),
         ("POST", "/2/tweets"),
     ]

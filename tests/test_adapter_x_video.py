@@ -38,8 +38,12 @@ def test_requests_carry_the_documented_fields(local_server, fake, clip, make_vid
     assert init == {"media_type": "video/mp4", "total_bytes": clip.stat().st_size,
                     "media_category": "tweet_video"}
     appends = [form_of(r) for r in local_server.requests if r.path.endswith("/append")]
-    assert [a["segment_index"] for a in appends[:-1]] == [str(n) for n in range(len(appends) - 1)]
-    assert b"".join(a["media"][1] for a in appends[:-1]) == clip.read_bytes()
+    assert [a["segment_index"] for a in appends] == [str(n) for n in range(len(appends))]
+    assert b"".join(a["media"][1] for a in appends) == clip.read_bytes()
+    (subtitles,) = [form_of(r) for r in local_server.requests if r.path == "/2/media/upload"
+                    and r.method == "POST"]
+    assert subtitles["media_category"] == "subtitles"
+    assert subtitles["media"] == ("captions.vtt", CAPTIONS.encode())
     statuses = [r for r in local_server.requests if r.method == "GET"]
     assert len(statuses) == 2, "in_progress once, then succeeded"
     assert all("command=STATUS" in r.path and "media_id=" in r.path for r in statuses)
