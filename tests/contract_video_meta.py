@@ -31,7 +31,8 @@ def _media_host(tmp: Path, fake: Any) -> dict[str, str]:
     return {"kind": "directory", "path": str(tmp / "www"), "public_base_url": fake.media_url}
 
 
-def _containers(flavour: str, story: bool = False) -> Callable[[Any, Path, Sleep], VideoRig]:
+def _containers(flavour: str, story: bool = False,
+                resumable: bool = False) -> Callable[[Any, Path, Sleep], VideoRig]:
     cls = InstagramAdapter if flavour == "instagram" else ThreadsAdapter
 
     def build(server: Any, tmp: Path, sleep: Sleep) -> VideoRig:
@@ -40,10 +41,15 @@ def _containers(flavour: str, story: bool = False) -> Callable[[Any, Path, Sleep
                "token_env": "POSTQ_TOKEN", "media_host": _media_host(tmp, fake)}
         if story:
             raw["format"] = "story"
+        if resumable:
+            raw["video_upload"] = "resumable"
 
         def make() -> Adapter:
-            return cls(flavour, cls.parse_settings(flavour, raw), sleep=sleep,
-                       **adapter_kwargs(tmp))
+            adapter = cls(flavour, cls.parse_settings(flavour, raw), sleep=sleep,
+                          **adapter_kwargs(tmp))
+            if resumable:
+                adapter.upload_piece = TEST_CHUNK  # several pieces
+            return adapter
 
         def count() -> int:
             return len(fake.stories) if story else len(fake.posts)
@@ -73,11 +79,13 @@ def threads_received(rig: VideoRig, post: OutgoingPost) -> None:
     assert fake.video_fetches == [video.path.read_bytes()]
 
 
-def _facebook(story: bool = False) -> Callable[[Any, Path, Sleep], VideoRig]:
+def _facebook(fmt: str = "reel") -> Callable[[Any, Path, Sleep], VideoRig]:
+    story = fmt == "story"
+
     def build(server: Any, tmp: Path, sleep: Sleep) -> VideoRig:
         fake = FakeFacebookPage(server, TOKEN, media_dir=tmp / "www")
         raw = {"adapter": "facebook", "base_url": server.base_url, "page_id": fake.page,
-               "token_env": "POSTQ_TOKEN", "format": "story" if story else "reel"}
+               "token_env": "POSTQ_TOKEN", "format": fmt, "media_host": _media_host(tmp, fake)}
 
         def make() -> Adapter:
             adapter = FacebookAdapter("fb", FacebookAdapter.parse_settings("fb", raw),
@@ -92,6 +100,15 @@ def _facebook(story: bool = False) -> Callable[[Any, Path, Sleep], VideoRig]:
                         inspect=lambda: fake, fake=fake)
 
     return build
+
+
+def page_video_received(rig: VideoRig, post: OutgoingPost) -> None:
+    fake = rig.inspect()
+    video = post.video
+    assert video is not None
+    (page_video,) = fake.visible_videos()
+    assert page_video["kind"] == "video" and page_video["bytes"] == video.path.read_bytes()
+    assert page_video["captions"][0] == "en_GB"
 
 
 def facebook_received(rig: VideoRig, post: OutgoingPost) -> None:
@@ -155,7 +172,19 @@ META_CASES = [
     VideoCase("facebook", _facebook(), crash_after=2, received=facebook_received,
               fail_processing=_fail("The video's aspect ratio is not supported for Reels."),
               slow_processing=_hold(True), finish_processing=_hold(False),
-              story=_facebook(story=True)),
+              story=_facebook("story")),
+    VideoCase("facebook-page-video", _facebook("video"), received=page_video_received,
+              fail_processing=_fail("The video file you tried to upload is not supported."),
+              slow_processing=_hold(True), finish_processing=_hold(False),
+              story="a channel posts Page videos or Stories, by its format",
+              not_applicable={"interrupted": "one request makes the video from the media "
+                                             "host's copy: nothing to resume (a lost answer "
+                                             "is settled by check)"}),
+    VideoCase("instagram-resumable", _containers("instagram", resumable=True), crash_after=2,
+              received=instagram_received,
+              fail_processing=_fail("2207026: Unsupported video format."),
+              slow_processing=_hold(True), finish_processing=_hold(False),
+              story=_containers("instagram", story=True, resumable=True)),
     VideoCase("linkedin", build_linkedin, crash_after=2, received=linkedin_received,
               fail_processing=_fail("VIDEO_TOO_SHORT"),
               slow_processing=_hold(True), finish_processing=_hold(False),

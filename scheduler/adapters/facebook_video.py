@@ -39,12 +39,15 @@ finds a photo Story among the Page's Stories (``GET /{page-id}/stories``) by its
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from scheduler.adapters.base import OutgoingPost, PlannedRequest, Processing, Published
 from scheduler.adapters.meta import GraphAdapter, normalise_text, recent_enough
 from scheduler.adapters.rupload import PIECE, check_upload_address, send_pieces
 from scheduler.errors import PermanentPublishError
+
+log = logging.getLogger(__name__)
 
 #: Locales Facebook names captions by (``en_GB``), for the post's BCP-47 language.
 _LOCALES = {"en": "en_GB", "cy": "cy_GB", "ga": "ga_IE", "gd": "gd_GB", "fr": "fr_FR",
@@ -60,6 +63,8 @@ def facebook_locale(language: str) -> str:
 
 
 def phase(status: dict[str, Any], name: str) -> dict[str, Any]:
+    """One phase of a video's ``status`` (uploading, processing, publishing); Meta leaves
+    out phases that have not begun, so a missing one reads as empty."""
     value = status.get(name)
     return value if isinstance(value, dict) else {}
 
@@ -239,10 +244,8 @@ class FacebookVideoFlow(GraphAdapter):
             # The video is public already: a refused caption file must not turn a
             # published delivery into a failed one. It is recorded and logged instead.
             self.remember(post, captions=f"refused: {exc}")
-            import logging
-
-            logging.getLogger(__name__).warning("%s: captions of video %s refused: %s",
-                                                self.http.platform, video_id, exc)
+            log.warning("%s: captions of video %s refused: %s", self.http.platform, video_id,
+                        exc)
             return
         self.remember(post, captions=locale)
 
