@@ -134,6 +134,46 @@ class VideoBody:
         return self.video.size
 
 
+class StreamedForm:
+    """A ``multipart/form-data`` body (RFC 7578) whose file parts may be streamed videos:
+    sent piece by piece with its exact ``Content-Length``, never held in memory whole.
+
+    ``files`` maps a field to ``(filename, content, mime)``, the content bytes or a
+    :class:`VideoBody`.
+    """
+
+    def __init__(self, fields: Mapping[str, str],
+                 files: Mapping[str, tuple[str, bytes | VideoBody, str]]) -> None:
+        import uuid
+
+        self.boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self._parts: list[bytes | VideoBody] = []
+        for name, value in fields.items():
+            self._parts += [self._head(name), value.encode("utf-8"), b"\r\n"]
+        for name, (filename, content, mime) in files.items():
+            self._parts += [self._head(name, filename, mime), content, b"\r\n"]
+        self._parts.append(f"--{self.boundary}--\r\n".encode())
+
+    def _head(self, name: str, filename: str | None = None, mime: str | None = None) -> bytes:
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else "")
+        lines = [f"--{self.boundary}", f"Content-Disposition: {disposition}"]
+        if mime is not None:
+            lines.append(f"Content-Type: {mime}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._parts:
+            if isinstance(part, bytes):
+                yield part
+            else:
+                yield from part
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+
 @dataclass(frozen=True)
 class OutgoingPost:
     """Exactly what one delivery publishes: caption and images (or one video) of the
