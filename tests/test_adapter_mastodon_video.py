@@ -12,29 +12,23 @@ from datetime import UTC, datetime
 import pytest
 
 from scheduler.errors import PermanentPublishError, TransientPublishError
+from tests import video_posts
 from tests.fakes import FakeMastodon, form_of
 from tests.peers import Reply
 from tests.test_adapter_mastodon import TOKEN, ContractWatch, mastodon
-from tests.test_adapter_x_video import with_video
 
 pytest.importorskip("av")
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory):
-    from tests.video_samples import make_video
-
-    return make_video(tmp_path_factory.mktemp("mclip") / "clip.mp4", size=(320, 180),
-                      seconds=1)
+clip, make_video_post = video_posts.clip, video_posts.make_video_post
 
 
-def test_video_conforms_to_the_api_description(mastodon_peer, clip, make_post, make_image):
+def test_video_conforms_to_the_api_description(mastodon_peer, make_video_post):
     adapter = mastodon(mastodon_peer.base_url)
     watch = ContractWatch(adapter)
     saved: dict = {}
     adapter.save_progress = lambda d, state, t: (saved.clear(), saved.update(state))
-    post = with_video(make_post("A day in the archive #careers"), clip, captions=None)
-    post = replace(post, video=replace(post.video, cover=make_image(320, 180)))
+    post = make_video_post("A day in the archive #careers", captions=False)
     assert adapter.publish(post).remote_id
     # A restart while the video was still processing asks about the same upload.
     state = {"video": {**saved["video"], "ready": False}}
@@ -50,9 +44,9 @@ def test_video_conforms_to_the_api_description(mastodon_peer, clip, make_post, m
         ("POST", "/api/v1/statuses")]
 
 
-def test_an_upload_removed_by_the_instance_is_sent_again(local_server, clip, make_post):
+def test_an_upload_removed_by_the_instance_is_sent_again(local_server, make_video_post):
     fake = FakeMastodon(local_server, TOKEN)
-    post = with_video(make_post("Hello"), clip, captions=None)
+    post = make_video_post("Hello", captions=False)
     gone = {"video": {"id": "999", "sha256": post.video.sha256, "ready": False,
                       "at": datetime.now(UTC).isoformat()}}
     adapter = mastodon(local_server.base_url)
@@ -63,22 +57,21 @@ def test_an_upload_removed_by_the_instance_is_sent_again(local_server, clip, mak
     assert published.remote_id and len(fake.videos) == 1 and len(fake.statuses) == 1
 
 
-def test_video_over_the_instance_limit_is_refused_before_upload(local_server, clip,
-                                                                make_post):
+def test_video_over_the_instance_limit_is_refused_before_upload(local_server,
+                                                                make_video_post):
     limits = {"configuration": {"media_attachments": {"video_size_limit": 1000}}}
     local_server.handler = lambda req: (Reply(200, limits) if req.path == "/api/v2/instance"
                                         else Reply(500, {"error": "not expected"}))
     with pytest.raises(PermanentPublishError, match="this instance takes at most 1,000"):
-        mastodon(local_server.base_url).publish(with_video(make_post("Hi"), clip))
+        mastodon(local_server.base_url).publish(make_video_post("Hi"))
     assert [r.path for r in local_server.requests] == ["/api/v2/instance"]
 
 
-def test_the_upload_sends_alt_text_and_cover(local_server, clip, make_post, make_image):
+def test_the_upload_sends_alt_text_and_cover(local_server, clip, make_video_post):
     fake = FakeMastodon(local_server, TOKEN)
-    cover = make_image(320, 180)
-    post = with_video(make_post("Hello"), clip, captions=None)
-    mastodon(local_server.base_url).publish(replace(post, video=replace(post.video,
-                                                                        cover=cover)))
+    post = make_video_post("Hello", captions=False)
+    cover = post.video.cover
+    mastodon(local_server.base_url).publish(post)
     upload = next(r for r in local_server.requests if r.path == "/api/v2/media")
     form = form_of(upload)
     assert form["description"] == post.video.alt
@@ -87,9 +80,9 @@ def test_the_upload_sends_alt_text_and_cover(local_server, clip, make_post, make
     assert fake.statuses
 
 
-def test_dry_run_describes_the_video_without_the_token(clip, make_post):
+def test_dry_run_describes_the_video_without_the_token(clip, make_video_post):
     adapter = mastodon("https://social.example")
-    plans = [p.as_dict() for p in adapter.plan(with_video(make_post("Hi"), clip))]
+    plans = [p.as_dict() for p in adapter.plan(make_video_post("Hi"))]
     assert [(p["method"], p["url"]) for p in plans] == [
         ("POST", "https://social.example/api/v2/media"),
         ("GET", "https://social.example/api/v1/media/<video id>"),

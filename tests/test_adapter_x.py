@@ -19,10 +19,12 @@ import requests
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError, RateLimited
 from scheduler.timeutil import FixedClock
+from tests import video_posts
 from tests.fakes import NOW, FakeX, form_of, json_of
 from tests.peers import Reply, jpeg_bytes
 from tests.peers_x import VIDEO_ID, x_peer  # noqa: F401
 
+clip, make_video_post = video_posts.clip, video_posts.make_video_post
 TOKEN = "x-oauth2-Recognisable-1a2b3c4d5e"
 OAUTH1 = {"X_CK": "consumer-key-Recognisable", "X_CS": "consumer-secret-Recognisable",
           "X_AT": "access-token-Recognisable", "X_AS": "access-secret-Recognisable"}
@@ -107,18 +109,13 @@ def test_prism_does_catch_a_bad_request(x_peer):  # noqa: F811
     assert response.status_code == 422 and response.headers.get("sl-violations")
 
 
-def test_video_flow_conforms_to_the_api_description(x_peer, make_post,  # noqa: F811
-                                                      tmp_path):
-    pytest.importorskip("av")
-    from tests.test_adapter_x_video import with_video
-    from tests.video_samples import make_video
-
-    clip = make_video(tmp_path / "clip.mp4", size=(320, 180), seconds=2, moving=True)
+def test_video_flow_conforms_to_the_api_description(x_peer, clip,  # noqa: F811
+                                                      make_video_post):
     adapter = x_adapter(x_peer.base_url, username="CareersGov")
     adapter.sleep = lambda s: None
     adapter.video.chunk = 80 * 1024
     watch = PrismWatch(adapter)
-    post = with_video(make_post("A day in the archive #careers", language="cy"), clip)
+    post = replace(make_video_post("A day in the archive #careers"), language="cy")
     published = adapter.publish(post)
     assert watch.violations == []
     pieces = -(-clip.stat().st_size // adapter.video.chunk)
@@ -128,9 +125,7 @@ def test_video_flow_conforms_to_the_api_description(x_peer, make_post,  # noqa: 
         ("POST", f"/2/media/upload/{VIDEO_ID}/finalize"),
         ("GET", "/2/media/upload"),
         ("POST", "/2/media/metadata"),
-        ("POST", "/2/media/upload/initialize"),
-        ("POST", f"/2/media/upload/{VIDEO_ID}/append"),
-        ("POST", f"/2/media/upload/{VIDEO_ID}/finalize"),
+        ("POST", "/2/media/upload"),
         ("POST", "/2/media/subtitles"),
         ("POST", "/2/tweets"),
     ]

@@ -253,6 +253,9 @@ class Adapter(ABC):
             links = max(len(find_urls(text)) for text in parts)
             if links > profile.max_links:
                 problems.append(f"{links} links; {who} allows {profile.max_links}")
+        if post.video is not None and len(post.video.alt) > profile.alt_limit:
+            problems.append(f"the video's alt text is {len(post.video.alt)} characters; {who} "
+                            f"allows {profile.alt_limit}")
         for n, image in enumerate(post.images, start=1):
             if image.mime.split("/")[-1] not in profile.formats:
                 problems.append(f"image {n} is {image.mime}; {who} takes "

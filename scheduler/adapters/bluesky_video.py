@@ -131,12 +131,13 @@ class BlueskyVideo:
     def _upload(self, post: OutgoingPost, token: str) -> dict[str, Any]:
         video = post.video
         assert video is not None
-        # The job publishes nothing; a lost answer costs one more processing at most.
+        # The job publishes nothing; a lost answer costs one more processing at most. The
+        # file is streamed (up to 100 MB), not read into memory.
         response = self.adapter.http.request(
             "POST", f"{self.service}/xrpc/app.bsky.video.uploadVideo",
             params={"did": self.adapter.session()["did"], "name": f"{post.post_id}.mp4"},
             headers={"Authorization": f"Bearer {token}"},
-            content=(video.read_bytes(), video.mime), idempotent=True, check=False)
+            content=(video.body(), video.mime), idempotent=True, check=False)
         doc = _json(response)
         job = doc.get("jobStatus", doc) if isinstance(doc, dict) else {}
         if response.status_code >= 400 and not (isinstance(job, dict) and job.get("jobId")):

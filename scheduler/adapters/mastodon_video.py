@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from scheduler.adapters.base import OutgoingPost, PlannedRequest, Processing
 from scheduler.adapters.http import error_message_of, raise_for_status, redact
+from scheduler.adapters.outgoing import StreamedForm, VideoBody
 from scheduler.errors import PermanentPublishError, TransientPublishError
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class MastodonVideo:
             fresh = False
         return dict(state) if fresh else {}
 
-    def _files(self, post: OutgoingPost, data: bytes | str) -> dict[str, Any]:
+    def _files(self, post: OutgoingPost, data: bytes | VideoBody) -> dict[str, Any]:
         video = post.video
         assert video is not None
         files: dict[str, Any] = {"file": ("video.mp4", data, video.mime)}
@@ -86,11 +87,12 @@ class MastodonVideo:
     def _upload(self, post: OutgoingPost) -> tuple[str, bool]:
         video = post.video
         assert video is not None
-        # Uploading publishes nothing, so a lost answer is only transient.
+        # Uploading publishes nothing, so a lost answer is only transient. The video is
+        # streamed in the form (up to the instance's limit, 99 MiB on mastodon.social).
+        form = StreamedForm({"description": video.alt}, self._files(post, video.body()))
         response = self.adapter.http.request(
             "POST", "/api/v2/media", headers=self.adapter.auth(),
-            files=self._files(post, video.read_bytes()), data={"description": video.alt},
-            idempotent=True)
+            content=(form, form.content_type), idempotent=True)
         media = response.json()
         return str(media["id"]), response.status_code == 200 and bool(media.get("url"))
 

@@ -62,6 +62,10 @@ class FakeVideoService:
         self.hold = False
         self.fail_with: str | None = None
         self.calls: list[str] = []
+        #: getUploadLimits' answer (an account with an unverified email, say, gets
+        #: ``canUpload: false`` and a message).
+        self.limits: dict[str, Any] = {"canUpload": True, "remainingDailyVideos": 25,
+                                       "remainingDailyBytes": 10_000_000_000}
 
     def __call__(self, req: Recorded) -> Reply:
         path, query = split(req)
@@ -74,12 +78,14 @@ class FakeVideoService:
         if nsid == "app.bsky.video.getUploadLimits":
             if claims.get("lxm") != nsid:
                 return Reply(401, {"error": "AuthMissing", "message": "service auth required"})
-            return Reply(200, {"canUpload": True, "remainingDailyVideos": 25,
-                               "remainingDailyBytes": 10_000_000_000})
+            return Reply(200, self.limits)
         if nsid == "app.bsky.video.uploadVideo":
             if claims.get("lxm") != "com.atproto.repo.uploadBlob" or \
                     claims.get("iss") != query.get("did"):
                 return Reply(401, {"error": "AuthMissing", "message": "bad service token"})
+            if len(req.body) != int(req.headers.get("Content-Length") or 0):
+                # A body cut short (the client stopped sending) is no video.
+                return Reply(400, {"error": "InvalidRequest", "message": "incomplete body"})
             job_id = hashlib.sha256(req.body).hexdigest()[:20]
             if job_id in self.jobs and self.jobs[job_id].blob is not None:
                 job = self.jobs[job_id]
