@@ -382,6 +382,17 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
             source="https://developers.facebook.com/docs/instagram-platform/"
                    "instagram-graph-api/reference/ig-user/media#reel-specifications",
         ),
+        # Stories (a channel with format = "story"): MOV/MP4, H.264 or HEVC, 23-60 fps,
+        # 3 to 60 s, at most 100 MB and 1920 columns, 9:16 recommended.
+        VideoProfile(
+            name="instagram_story", title="Instagram Stories", min_seconds=3, max_seconds=60,
+            fps_min=23, fps_max=60, aspect_min=0.1, aspect_max=10.0,
+            render_size=(1080, 1920), min_width=320, max_width=1920, max_height=3600,
+            max_bytes=100 * _MB, max_video_bitrate=25_000_000, video_codecs=("h264", "hevc"),
+            frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/instagram-platform/"
+                   "instagram-graph-api/reference/ig-user/media#story-video-specifications",
+        ),
         # Reels on a Page: .mp4, 9:16, 1080x1920 recommended (540x960 minimum), 24-60 fps,
         # 3 to 90 s. The page gives no size or bit rate; Instagram's are used.
         VideoProfile(
@@ -390,6 +401,18 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
             render_size=(1080, 1920), min_width=540, max_width=1080, max_height=1920,
             max_bytes=300 * _MB, max_video_bitrate=25_000_000, frame_aspect=9 / 16,
             source="https://developers.facebook.com/docs/video-api/guides/reels-publishing",
+        ),
+        # Page videos (a channel with format = "video"), fetched from the media host by
+        # ``file_url`` (a non-resumable upload: at most 1 GB and 20 minutes); any shape,
+        # and a caption file beside the video (/{video-id}/captions). The page gives no
+        # frame rates or bit rate; the Reels' are used.
+        VideoProfile(
+            name="facebook_video", title="Facebook Page videos", min_seconds=1,
+            max_seconds=20 * 60, fps_min=24, fps_max=60, aspect_min=9 / 16 - 0.01,
+            aspect_max=16 / 9 + 0.01, render_size=(1920, 1080), min_width=320,
+            max_width=1920, max_height=1920, max_bytes=1000 * _MB,
+            max_video_bitrate=25_000_000, captions_sidecar=True,
+            source="https://developers.facebook.com/docs/video-api/guides/publishing",
         ),
         # Threads: as Instagram, but at most 300 s and 1 GB.
         VideoProfile(

@@ -34,6 +34,7 @@ from scheduler.errors import (
     PermanentPublishError,
     PostqError,
     PublishError,
+    StillProcessing,
     TransientPublishError,
 )
 from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
@@ -41,6 +42,21 @@ from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
+
+#: The longest one publishing call waits, in total, for a platform to finish processing
+#: an uploaded video (seconds). See :meth:`Adapter.await_processing`.
+VIDEO_WAIT_BUDGET = 45.0
+
+
+@dataclass(frozen=True)
+class Processing:
+    """One answer of a platform's media-status call: ``state`` is ``done``, ``pending``
+    or ``failed``; ``wait`` the seconds it suggests before asking again (X's
+    ``check_after_secs``); ``detail`` its words for a failure."""
+
+    state: str
+    wait: float | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,8 +240,8 @@ class Adapter(ABC):
                                 f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
-        if profile.requires_image and not post.images:
-            problems.append(f"{who} needs at least one image")
+        if profile.requires_image and not post.images and post.video is None:
+            problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
             links = max(len(find_urls(text)) for text in parts)
             if links > profile.max_links:
@@ -458,6 +474,42 @@ class Adapter(ABC):
         if post.remote_id not in parts:
             parts.insert(0, post.remote_id)
         return parts[::-1]
+
+    def await_processing(self, post: OutgoingPost, what: str, poll: Callable[[], Processing],
+                         sleep: Callable[[float], None], *, forget: Callable[[], None]
+                         | None = None, budget: float = VIDEO_WAIT_BUDGET) -> None:
+        """Wait for the platform to finish processing an uploaded video: the one way every
+        adapter does it, so that no adapter holds its publisher for minutes.
+
+        The caller records the upload's id (:meth:`remember`) *before* calling this. The
+        status is polled with back-off (1 s doubling to 8 s, or the platform's own
+        ``wait``), for at most ``budget`` seconds in all; then :class:`StillProcessing`
+        (a transient error with the platform's suggested wait as ``retry_after``) sends
+        the delivery back to the queue, and the next attempt finds the recorded id and
+        polls the same upload again — nothing is uploaded twice. A platform-side failure
+        is a permanent failure quoting the platform's reason; ``forget`` drops the
+        recorded upload first, so a retry after the post is fixed uploads anew.
+        """
+        waited, interval = 0.0, 1.0
+        while True:
+            answer = poll()
+            if answer.state == "done":
+                return
+            if answer.state == "failed":
+                if forget is not None:
+                    forget()
+                raise PermanentPublishError(
+                    f"channel '{self.channel}': the platform could not process {what}: "
+                    f"{answer.detail or 'no reason given'}")
+            pause = max(answer.wait if answer.wait is not None else interval, 0.1)
+            if waited + pause > budget:
+                raise StillProcessing(
+                    f"channel '{self.channel}': {what} is still being processed after "
+                    f"{waited:.0f} s; the upload is kept and asked about again",
+                    retry_after=max(pause, 5.0))
+            sleep(pause)
+            waited += pause
+            interval = min(interval * 2, 8.0)
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

@@ -27,13 +27,22 @@ INSTANCE_LIMITS = {"video_size_limit": "max_bytes", "video_frame_rate_limit": "f
 
 
 def channel_video_profile(settings: Any, channel: str, profile: Any) -> VideoProfile | None:
-    """The channel's platform video profile, with the instance limits the channel sets."""
+    """The channel's platform video profile, with the instance limits the channel sets.
+
+    A channel's ``format`` picks the platform's other product where it has one
+    (``format = "story"`` on Instagram: Stories; ``format = "video"`` on Facebook: Page
+    videos instead of Reels), whose limits and frame differ."""
     from dataclasses import replace
+
+    from scheduler.platforms import VIDEO_PROFILES
 
     vp = video_profile_for(profile)
     cfg = settings.channels.get(channel)
     if vp is None or cfg is None:
         return vp
+    fmt = cfg.extras().get("format")
+    if isinstance(fmt, str) and f"{vp.name}_{fmt}" in VIDEO_PROFILES:
+        vp = VIDEO_PROFILES[f"{vp.name}_{fmt}"]
     changes: dict[str, Any] = {}
     for key, attr in INSTANCE_LIMITS.items():
         value = cfg.extras().get(key)

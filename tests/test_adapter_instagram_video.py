@@ -1,0 +1,230 @@
+"""Instagram and Threads video: Reels, Stories, video containers polled while Meta
+transcodes, failures quoting Meta's reason, and resuming after a crash or a slow tick.
+
+Run against :class:`tests.fakes.FakeGraphContainers`, which fetches the video from the
+URL the adapter hands it (out of the folder the ``directory`` media host writes) only
+when it "processes" the container, as Meta does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler.adapters.base import VIDEO_WAIT_BUDGET
+from scheduler.adapters.instagram import InstagramAdapter, carousel_item
+from scheduler.adapters.threads import ThreadsAdapter
+from scheduler.errors import OutcomeUnknown, PermanentPublishError, StillProcessing
+from scheduler.timeutil import FixedClock
+from tests import video_posts
+from tests.fakes import NOW, FakeGraphContainers
+from tests.video_posts import ALT, Crash, Store
+
+clip, make_video_post = video_posts.clip, video_posts.make_video_post
+
+TOKEN = "IGQVJ-Recognisable-token-0a1b2c3d"
+
+
+def adapter(kind, server, tmp_path, fake, sleeps=None, **extra):
+    cls = InstagramAdapter if kind == "instagram" else ThreadsAdapter
+    raw = {"adapter": kind, "base_url": server.base_url, "user_id": fake.user,
+           "token_env": "META_TOKEN",
+           "media_host": {"kind": "directory", "path": str(tmp_path / "www"),
+                          "public_base_url": fake.media_url}, **extra}
+    record = sleeps if sleeps is not None else []
+    return cls(kind, cls.parse_settings(kind, raw), env={"META_TOKEN": TOKEN},
+               clock=FixedClock(NOW), data_dir=tmp_path / "data", sleep=record.append)
+
+
+@pytest.fixture(params=["instagram", "threads"])
+def kind(request):
+    return request.param
+
+
+@pytest.fixture
+def fake(local_server, tmp_path, kind):
+    return FakeGraphContainers(local_server, TOKEN, tmp_path / "www", flavour=kind)
+
+
+def calls(server):
+    return [(r.method, r.path.split("?")[0]) for r in server.requests
+            if not r.path.startswith("/media/")]
+
+
+def test_reel_and_threads_video(kind, local_server, tmp_path, fake, make_video_post):
+    fake.video_polls = 2
+    sleeps: list[float] = []
+    post = make_video_post()
+    published = adapter(kind, local_server, tmp_path, fake, sleeps).publish(post)
+    (box,) = fake.containers.values()
+    form = box["form"]
+    assert fake.video_fetches == [post.video.path.read_bytes()]
+    assert form["video_url"].startswith(fake.media_url + "/")
+    if kind == "instagram":
+        assert form["media_type"] == "REELS" and form["share_to_feed"] == "true"
+        assert form["caption"] == post.caption
+        assert fake.fetched == [post.video.cover.read_bytes()]  # cover_url was fetchable
+        assert fake.posts[0]["media_product_type"] == "REELS"
+    else:
+        assert form["media_type"] == "VIDEO" and form["text"] == post.caption
+        assert form["alt_text"] == ALT
+    assert published.remote_id == fake.posts[0]["id"] and fake.publish_calls == 1
+    # Polled with back-off while Meta transcoded, within one call's budget.
+    assert sleeps == [1.0, 2.0]
+    status_polls = [c for c in calls(local_server) if c == ("GET", f"/{box['id']}")]
+    assert len(status_polls) == 3
+
+
+def test_processing_failure_quotes_meta_and_publishes_nothing(kind, local_server, tmp_path,
+                                                               fake, make_video_post):
+    store = Store()
+    ad = store.attach(adapter(kind, local_server, tmp_path, fake))
+    fake.video_error = ("FAILED_PROCESSING_VIDEO" if kind == "threads"
+                        else "2207026: Unsupported video format.")
+    with pytest.raises(PermanentPublishError) as info:
+        ad.publish(make_video_post())
+    assert fake.video_error is None
+    assert ("FAILED_PROCESSING_VIDEO" if kind == "threads" else "2207026") in str(info.value)
+    assert TOKEN not in str(info.value)
+    assert fake.posts == [] and fake.publish_calls == 0
+    # The refused container is forgotten: a retry after the file is fixed builds anew.
+    assert "container_id" not in store.saved
+
+
+def test_slow_processing_hands_back_and_the_next_attempt_polls_the_same_container(
+        kind, local_server, tmp_path, fake, make_video_post):
+    sleeps: list[float] = []
+    store = Store()
+    post = make_video_post()
+    fake.hold_video = True
+    with pytest.raises(StillProcessing) as info:
+        store.attach(adapter(kind, local_server, tmp_path, fake, sleeps)).publish(post)
+    assert info.value.retry_after and sum(sleeps) <= VIDEO_WAIT_BUDGET
+    assert fake.posts == [] and len(fake.containers) == 1
+    fake.hold_video = False
+    later = store.attach(adapter(kind, local_server, tmp_path, fake))
+    published = later.publish(store.resumed(post))
+    assert len(fake.containers) == 1, "the recorded container was polled, not rebuilt"
+    assert published.remote_id == fake.posts[0]["id"] and fake.publish_calls == 1
+
+
+def test_crash_after_the_container_is_recorded_resumes_it(kind, local_server, tmp_path, fake,
+                                                          make_video_post):
+    store = Store(crash_at=1)
+    post = make_video_post()
+    with pytest.raises(Crash):
+        store.attach(adapter(kind, local_server, tmp_path, fake)).publish(post)
+    assert len(fake.containers) == 1 and fake.posts == []
+    published = store.attach(adapter(kind, local_server, tmp_path, fake)).publish(
+        store.resumed(post))
+    assert len(fake.containers) == 1 and len(fake.posts) == 1
+    assert published.remote_id == fake.posts[0]["id"]
+
+
+def test_lost_answer_to_publish_is_settled_without_a_second_post(kind, local_server, tmp_path,
+                                                                 fake, make_video_post):
+    store = Store()
+    post = make_video_post()
+    fake.fail_next("gateway")
+    with pytest.raises(OutcomeUnknown):
+        store.attach(adapter(kind, local_server, tmp_path, fake)).publish(post)
+    again = store.attach(adapter(kind, local_server, tmp_path, fake)).publish(
+        store.resumed(post))
+    assert again.remote_id == fake.posts[0]["id"]
+    assert fake.publish_calls == 1 and len(fake.posts) == 1
+
+
+def test_dry_run_shows_every_call_of_the_video_flow(kind, local_server, tmp_path, fake,
+                                                    make_video_post):
+    planned = adapter(kind, local_server, tmp_path, fake).plan(make_video_post())
+    shown = [(p.method, p.url.replace(local_server.base_url, "")) for p in planned]
+    stores = [s for s in shown if s[0] == "STORE"]
+    assert len(stores) == (2 if kind == "instagram" else 1)  # the video (and the cover)
+    assert all(url.startswith(fake.media_url.replace(local_server.base_url, ""))
+               for _, url in stores)
+    path = "media" if kind == "instagram" else "threads"
+    limit = "content_publishing_limit" if kind == "instagram" else "threads_publishing_limit"
+    assert [s for s in shown if s[0] != "STORE"] == [
+        ("GET", f"/{fake.user}/{limit}"),
+        ("POST", f"/{fake.user}/{path}"),
+        ("GET", f"/<id of the container>?fields={'status_code' if kind == 'instagram' else 'status'}"),
+        ("POST", f"/{fake.user}/{path}_publish"),
+    ]
+    assert all(TOKEN not in str(p.as_dict()) for p in planned)
+    assert local_server.requests == [] and not (tmp_path / "www").exists()
+
+
+# -- Instagram only ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_video_story(kind, local_server, tmp_path, fake, make_video_post):
+    post = make_video_post()
+    ad = adapter(kind, local_server, tmp_path, fake, format="story")
+    published = ad.publish(post)
+    (box,) = fake.containers.values()
+    assert box["form"]["media_type"] == "STORIES" and "caption" not in box["form"]
+    assert fake.posts == [] and published.remote_id == fake.stories[0]["id"]
+    assert published.url == fake.stories[0]["permalink"]
+    # A Story is found by check among the account's Stories, not the feed.
+    assert ad.check(post).remote_id == published.remote_id
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_image_story_and_the_one_item_rule(kind, local_server, tmp_path, fake, make_post,
+                                           make_image):
+    ad = adapter(kind, local_server, tmp_path, fake, format="story")
+    published = ad.publish(make_post("Story", (make_image(),)))
+    (box,) = fake.containers.values()
+    assert box["form"]["media_type"] == "STORIES" and "image_url" in box["form"]
+    assert published.remote_id == fake.stories[0]["id"]
+    with pytest.raises(PermanentPublishError, match="Story takes one image or one video"):
+        ad.publish(make_post("Two", (make_image(), make_image())))
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_lost_answer_to_a_story_is_found_among_the_stories(kind, local_server, tmp_path, fake,
+                                                           make_video_post):
+    store = Store()
+    post = make_video_post()
+    fake.fail_next("drop")
+    with pytest.raises(OutcomeUnknown):
+        store.attach(adapter(kind, local_server, tmp_path, fake, format="story")).publish(post)
+    found = store.attach(adapter(kind, local_server, tmp_path, fake, format="story")).check(
+        store.resumed(post))
+    assert found is not None and found.remote_id == fake.stories[0]["id"]
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_reel_options_and_video_carousel_items(kind, local_server, tmp_path, fake,
+                                               make_video_post):
+    ad = adapter(kind, local_server, tmp_path, fake, share_to_feed=False)
+    post = make_video_post(cover=False)
+    ad.publish(post)
+    (box,) = fake.containers.values()
+    assert box["form"]["share_to_feed"] == "false" and "cover_url" not in box["form"]
+    item = carousel_item(post.video, lambda media: "https://media.example/v.mp4")
+    assert item == {"media_type": "VIDEO", "video_url": "https://media.example/v.mp4",
+                    "is_carousel_item": True}
+    with pytest.raises(Exception, match="format"):
+        adapter(kind, local_server, tmp_path, fake, format="reel")
+
+
+def test_a_channel_format_picks_the_product_limits():
+    from types import SimpleNamespace
+
+    from scheduler.config import ChannelSettings
+    from scheduler.content.video import channel_video_profile
+    from scheduler.platforms import get_profile
+
+    channels = {"story": ChannelSettings(adapter="instagram", format="story"),
+                "reels": ChannelSettings(adapter="instagram"),
+                "page": ChannelSettings(adapter="facebook", format="video"),
+                "fb-reels": ChannelSettings(adapter="facebook")}
+    settings = SimpleNamespace(channels=channels)
+    ig, fb = get_profile("instagram"), get_profile("facebook")
+    assert channel_video_profile(settings, "story", ig).max_seconds == 60
+    assert channel_video_profile(settings, "reels", ig).title == "Instagram Reels"
+    page = channel_video_profile(settings, "page", fb)
+    assert page.title == "Facebook Page videos" and page.captions_sidecar
+    reels = channel_video_profile(settings, "fb-reels", fb)
+    assert reels.title == "Facebook Reels" and not reels.captions_sidecar
