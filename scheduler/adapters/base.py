@@ -465,6 +465,28 @@ class Adapter(ABC):
             self.remember(post, thread=done)
         return Published(str(done[0]["id"]), done[0].get("url"))
 
+    def publish_commented(self, post: OutgoingPost, one: Callable[[OutgoingPost], Published],
+                          comment: Callable[[OutgoingPost], Published]) -> Published:
+        """The post with ``one``, then its first comment (the caption's last part) with
+        ``comment``, each exactly once, by the same steps as a thread's parts (the comment
+        replies to the post: ``reply_to``).
+
+        A transient failure of the comment sends the delivery back for a retry that
+        resumes at the comment. A refusal for good (comments turned off on the post) does
+        not undo a post that is public: it is published, and the refusal is kept in
+        ``remote_state["comment_error"]``."""
+        def part(p: OutgoingPost) -> Published:
+            if p.part == 1:
+                return one(p)
+            try:
+                return self.create(p, lambda: comment(p))
+            except PermanentPublishError as exc:
+                log.warning("channel '%s': the first comment was refused: %s",
+                            self.channel, exc)
+                self.remember(post, comment_error=str(exc))
+                return Published(remote_id="")
+        return self.publish_thread(post, part)
+
     @staticmethod
     def thread_ids(post: PublishedPost) -> list[str]:
         """Every published part of a delivery, last first (the order to delete them in):

@@ -88,6 +88,10 @@ class FacebookAdapter(GraphAdapter):
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
         self.check_version()
+        return self.publish_commented(post, self._publish_one, self.comment)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """The Page post itself: one photo, several, or text."""
         if len(post.images) == 1:
             def send_photo() -> Published:
                 doc = self.graph("POST", f"/{self.page}/photos",
@@ -111,6 +115,10 @@ class FacebookAdapter(GraphAdapter):
         return str(doc["id"])
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
+                                 else self._check_one(p))
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             try:
