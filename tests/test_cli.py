@@ -115,10 +115,10 @@ def test_demo_publishes_every_example(tmp_path: Path) -> None:
         [sys.executable, "-m", "scheduler", "demo", "--spacing", "0.5", "--keep",
          str(tmp_path / "demo")], cwd=repo, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "21 of 21 deliveries published" in out.stdout
+    assert "29 of 29 deliveries published" in out.stdout  # a thread on 3, a pair on 5 (one post on Bluesky)
     outbox = tmp_path / "demo" / ".postq" / "outbox"
     folders = [p for p in outbox.iterdir() if p.name != "retracted"]
-    assert len(folders) == 20
+    assert len(folders) == 28
     (gone,) = (outbox / "retracted").iterdir()
     assert (gone / "retraction.json").is_file()
     assert f"Retracted {gone.name.split('_', 1)[1]} (retracted): its folder moved to " \
@@ -126,7 +126,7 @@ def test_demo_publishes_every_example(tmp_path: Path) -> None:
     index = tmp_path / "demo" / "archive" / "index.html"
     assert out.stdout.endswith(f"Archive (BagIt bags; open in a browser): {index}\n")
     bags = [p for p in index.parent.iterdir() if p.is_dir()]
-    assert len(bags) == 21
+    assert len(bags) == 29
 
 
 def test_channels_check_dry_run_shows_the_call_without_the_token(project: Project) -> None:
