@@ -120,3 +120,13 @@ def test_first_comment_is_composed_for_comment_platforms_only(project: Project) 
     assert result.exit_code == 1
     assert ("posts/io.md:13: first_comment: none of this post's channels takes a first "
             "comment; Instagram, Facebook and LinkedIn do") in result.stderr.splitlines()
+
+
+def test_dry_run_plans_the_post_then_its_comment(local_server, tmp_path, make_post):
+    fake = FakeFacebookPage(local_server, FB_TOKEN)
+    planned = facebook(local_server, tmp_path, fake).plan_parts(
+        make_post(THREAD_SEPARATOR.join([CAPTION, COMMENT])))
+    assert [(p.method, p.url.removeprefix(local_server.base_url)) for p in planned] == [
+        ("POST", f"/{fake.page}/feed"), ("POST", "/<id of part 1>/comments")]
+    assert planned[1].body == {"message": COMMENT}
+    assert local_server.requests == []

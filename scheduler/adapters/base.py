@@ -574,6 +574,25 @@ class Adapter(ABC):
         """The requests ``publish`` would send, for dry runs. Adapters override this."""
         return []
 
+    def plan_parts(self, post: OutgoingPost) -> list[PlannedRequest]:
+        """:meth:`plan` for every part of a thread (or a post and its first comment), each
+        later part replying to placeholder ids; a request planned twice (signing in,
+        asking the quota) is shown once."""
+        if len(post.parts) == 1:
+            return self.plan(post)
+        done = [{"id": f"<id of part {n}>", "cid": f"<cid of part {n}>", "url": None}
+                for n in range(1, len(post.parts) + 1)]
+        out: list[PlannedRequest] = []
+        for n in range(1, len(post.parts) + 1):
+            for request in self.plan_part(self.part_post(post, n, done)):
+                if request not in out:
+                    out.append(request)
+        return out
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        """The requests of one part; platforms whose later part is a comment say so."""
+        return self.plan(part)
+
     def verify(self) -> str:
         """One harmless authenticated call; returns a short status line (channels --check)."""
         return "no remote check for this adapter"

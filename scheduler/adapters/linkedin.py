@@ -293,6 +293,14 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
                                  f"{response.status_code} without its id")
         return Published(remote_id=str(urn))
 
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        if part.part == 1:
+            return self.plan(part)
+        body = {"actor": self._settings.organization_urn, "object": str(part.reply_to["id"]),  # type: ignore[index]
+                "message": {"text": part.caption}}
+        return [self.http.plan("POST", self._comments_path(part),
+                               headers=self._headers(token="***"), json_body=body)]
+
     def _find_comment(self, post: OutgoingPost) -> Published | None:
         """After an unknown outcome: the first comment among the post's comments."""
         doc = self._call("GET", self._comments_path(post)).json()

@@ -52,6 +52,7 @@ from scheduler.adapters.base import (
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
+    PlannedRequest,
     Published,
     PublishedPost,
 )
@@ -365,6 +366,13 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
         doc = self.graph("POST", f"/{post.reply_to['id']}/comments",  # type: ignore[index]
                          data={"message": post.caption})
         return Published(remote_id=str(doc["id"]))
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        if part.part == 1:
+            return self.plan(part)
+        return [self.http.plan("POST", f"/{part.reply_to['id']}/comments",  # type: ignore[index]
+                               headers={"Authorization": "Bearer ***"},
+                               data={"message": part.caption})]
 
     def find_comment(self, post: OutgoingPost) -> Published | None:
         """After an unknown outcome: the first comment, if the post's comments have it."""
