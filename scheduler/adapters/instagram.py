@@ -44,6 +44,7 @@ from scheduler.adapters.base import (
     OutgoingPost,
     OutgoingVideo,
     PlannedRequest,
+    Published,
     PublishedPost,
 )
 from scheduler.adapters.containers import GraphContainerAdapter, Media
@@ -88,6 +89,15 @@ class InstagramAdapter(GraphContainerAdapter):
     publishes_video = True
     #: Bytes per request of a resumable upload.
     upload_piece = PIECE
+    comment_text_field = "text"
+
+    def publish_parts(self, post: OutgoingPost) -> Published:
+        """The post, then its first comment (``first_comment:``), each exactly once."""
+        return self.publish_commented(post, self._publish_one, self.comment)
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
+                                 else super(InstagramAdapter, self).check(p))
 
     @property
     def user(self) -> str:

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 
+from scheduler.blackouts import covering
 from scheduler.content.snapshot import ChannelSnapshot, PostSnapshot
 from scheduler.errors import UsageError
 from scheduler.store import audit
-from scheduler.store.base import StoreBase
+from scheduler.store.blackouts import BlackoutOps
 from scheduler.store.rows import DeliveryRow
 from scheduler.store.schema import T
 from scheduler.team.documents import action_doc, approval_doc, queue_doc
@@ -75,7 +76,7 @@ DueAt = dict[str, datetime] | datetime
 SlotPlan = Callable[[Callable[[str], list[datetime]]], Sequence[DueAt]]
 
 
-class QueueOps(StoreBase):
+class QueueOps(BlackoutOps):
     """Adding posts and the human decisions about them."""
 
     # -- adding -------------------------------------------------------------------------
@@ -442,6 +443,13 @@ class QueueOps(StoreBase):
             self._check_when(f"cannot move '{ref}' to", at, self._now(), post.publish_before,
                              post.publish_before_reason)
             self._check_reminder_order(conn, post, todo, at, ref)
+            periods = self._all_blackouts(conn)
+            for r in todo:
+                held = covering(periods, at, r.channel, post.kind)
+                if held is not None:
+                    raise UsageError(f"cannot move '{ref}' to {self.local(at)}: it falls in "
+                                     f"the blackout '{held.name}' ({held.span(self.zone)}) "
+                                     f"on {r.channel}")
             approved = not post.approval_required or post.approved_hash == post.content_hash
             for r in todo:
                 to = r.state
