@@ -87,18 +87,20 @@ def test_images_and_a_video_go_out_as_one_carousel_on_instagram_and_threads(
         fake.video_polls = 0  # transcoded by the first look: the run never sleeps
     project.write_config(graph_channel("ig", "instagram", ig, tmp_path / "ig")
                          + graph_channel("th", "threads", th, tmp_path / "th"))
-    queue_mixed_post(project, "ig, th")
+    queue_mixed_post(project, "ig, th, outbox")
 
     store = Store.open(load(project.config))
     rows = store.list_deliveries()
     # Every row is covered by the approved hash: the claim-time check passes them.
-    assert [why_held(store, row) for row in rows] == [None, None]
+    assert [why_held(store, row) for row in rows] == [None, None, None]
     outgoing = {row.channel: store.outgoing(row) for row in rows}
-    for post in outgoing.values():
+    for channel, post in outgoing.items():
         assert [i.alt for i in post.images] == ["A desk with case notes.",
                                                 "A reading lamp over an open file."]
         assert post.video is not None and post.video.cover is not None
-        assert post.video.captions_vtt is None  # burned in, as the render rules decide
+        # Burned in for Instagram and Threads, a file beside the video in the outbox, as
+        # the render rules decide.
+        assert (post.video.captions_vtt is None) == (channel != "outbox")
 
     env = {"META_TOKEN": TOKEN}
     dry = project.run("run", "--dry-run", env=env)
@@ -110,7 +112,14 @@ def test_images_and_a_video_go_out_as_one_carousel_on_instagram_and_threads(
 
     result = project.run("run", "--once", env=env)
     assert result.exit_code == 0, result.output
-    assert "clip@ig: published" in result.stdout and "clip@th: published" in result.stdout
+    for channel in ("ig", "th", "outbox"):
+        assert f"clip@{channel}: published" in result.stdout
+    # The outbox writes the images in order beside the video, its captions and cover.
+    (folder,) = (project.root / ".postq" / "outbox").iterdir()
+    assert sorted(f.name for f in folder.iterdir()) == [
+        "1.jpg", "2.jpg", "caption.txt", "captions.vtt", "cover.jpg", "meta.json", "video.mp4"]
+    assert (folder / "1.jpg").read_bytes() == outgoing["outbox"].images[0].read_bytes()
+    assert (folder / "video.mp4").read_bytes() == outgoing["outbox"].video.path.read_bytes()
 
     ig_children = children_of(ig)
     assert [c.get("media_type", "IMAGE") for c in ig_children] == ["IMAGE", "IMAGE", "VIDEO"]
@@ -135,7 +144,9 @@ def test_images_and_a_video_go_out_as_one_carousel_on_instagram_and_threads(
     # nothing.
     for row in Store.open(load(project.config)).list_deliveries():
         assert row.state == "published"
-        assert len(row.remote_state["children"]) == 3 and row.remote_state["container_id"]
+        if row.channel != "outbox":
+            assert len(row.remote_state["children"]) == 3
+            assert row.remote_state["container_id"]
     assert project.run("run", "--once", env=env).stdout == "Nothing was due.\n"
     assert len(ig.posts) == 1 and len(th.posts) == 1
 
