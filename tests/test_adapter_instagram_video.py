@@ -332,10 +332,13 @@ def test_a_carousel_of_images_and_a_video_resumes_without_building_an_item_twice
         store.attach(adapter(kind, local_server, tmp_path, fake, **extra)).publish(post)
     assert len(fake.containers) == 1 and store.saved["children"]
     fake.hold_video = True
-    with pytest.raises(StillProcessing):
+    with pytest.raises(StillProcessing) as waiting:
         store.attach(adapter(kind, local_server, tmp_path, fake, **extra)).publish(
             store.resumed(post))
     assert len(fake.containers) == 3 and fake.posts == []
+    video_item = list(fake.containers)[2]
+    assert f"'{kind}': carousel item {video_item} is still being processed" in str(
+        waiting.value)
     fake.hold_video = False
     published = store.attach(adapter(kind, local_server, tmp_path, fake, **extra)).publish(
         store.resumed(store.resumed(post)))
