@@ -37,7 +37,13 @@ from scheduler.errors import (
     StillProcessing,
     TransientPublishError,
 )
-from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
+from scheduler.platforms import (
+    MIXED_CAROUSELS,
+    PlatformProfile,
+    find_urls,
+    get_profile,
+    title_of,
+)
 from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
@@ -247,6 +253,13 @@ class Adapter(ABC):
                                 f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
+        elif post.images and post.video is not None:
+            if not self.takes_mixed(profile):
+                problems.append(f"{len(post.images)} image(s) and a video; {who} takes "
+                                "images or one video, not both")
+            elif len(post.images) + 1 > profile.max_images:
+                problems.append(f"{len(post.images)} images and a video; {who} allows "
+                                f"{profile.max_images} items in a carousel")
         if profile.requires_image and not post.images and post.video is None:
             problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
@@ -270,6 +283,11 @@ class Adapter(ABC):
                 problems.append(f"image {n} is {size} bytes; {who} allows at most "
                                 f"{profile.image_max_bytes}")
         return problems
+
+    def takes_mixed(self, profile: PlatformProfile) -> bool:
+        """Whether this channel publishes images and a video together (one carousel), as
+        validation decided (:func:`scheduler.content.video.takes_mixed`)."""
+        return profile.name in MIXED_CAROUSELS
 
     def check_fits(self, post: OutgoingPost, profile: PlatformProfile | None = None,
                    who: str | None = None) -> None:

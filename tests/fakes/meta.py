@@ -251,8 +251,13 @@ class FakeGraphContainers(FakePlatform):
                                   subcode=2207052)
             self.fetched.append(data)
         if kind == "CAROUSEL":
+            # Instagram takes 2 to 10 items (https://developers.facebook.com/docs/
+            # instagram-platform/content-publishing#carousel-posts), Threads 2 to 20
+            # (https://developers.facebook.com/docs/threads/posts#carousel-posts).
             children = str(form.get("children", "")).split(",")
-            if not 2 <= len(children) <= 10 or any(c not in self.containers for c in children):
+            most = 10 if self.flavour == "instagram" else 20
+            if not 2 <= len(children) <= most or any(c not in self.containers
+                                                      for c in children):
                 return meta_error(100, "Invalid parameter", subcode=2207021)
             if any(self.containers[c]["status"] != "FINISHED" for c in children):
                 # Children must be FINISHED before the carousel is built (content
