@@ -40,6 +40,9 @@ def define_models(strict: type[Any]) -> tuple[type[Any], type[Any]]:
 
         utm: dict[str, str] = Field(default_factory=dict)
         utm_channels: dict[str, dict[str, str]] = Field(default_factory=dict)
+        #: What marks a page in a language, e.g. ``{cy = "/cy/"}``: a post in a pair may
+        #: link only to pages in its own language.
+        language_paths: dict[str, str] = Field(default_factory=dict)
 
         @field_validator("utm")
         @classmethod

@@ -139,6 +139,8 @@ def _define_models() -> None:
         # Accessible-writing checks (scheduler.content.accessibility): "warning" or "error".
         accessibility: Literal["warning", "error"] = "warning"
         max_emoji: int = Field(default=3, ge=0)
+        # Every post needs its Welsh partner (translation:) (scheduler.content.pairs).
+        require_welsh: bool = False
 
     class BrandSettings(_Strict):
         font: str | None = None
@@ -161,6 +163,8 @@ def _define_models() -> None:
         )
         link_in_bio_platforms: list[str] = Field(default_factory=lambda: ["instagram"])
         reminder: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REMINDER))
+        # A Welsh/English pair posted as one bilingual post: the Welsh text first.
+        welsh_first: bool = True
 
         @field_validator("reminder")
         @classmethod

@@ -168,10 +168,10 @@ class OutboxAdapter(Adapter):
         now = self.clock.now().astimezone(UTC)
         target = self.root / self._folder_name(post, now)
         files: dict[str, Any] = {"caption.txt": post.caption}
-        for index, image in enumerate(post.images, start=1):
-            # Imported here: the HTTP module pulls in requests, which the outbox never needs.
-            from scheduler.adapters.http import describe_bytes
+        # Imported here: the HTTP module pulls in requests, which the outbox never needs.
+        from scheduler.adapters.http import describe_bytes
 
+        for index, image in enumerate(post.images, start=1):
             files[_image_name(index, image.mime)] = describe_bytes(image.read_bytes(), image.mime)
         video = post.video
         if video is not None:

@@ -204,6 +204,10 @@ class XAdapter(HttpAdapter[XSettings]):
         body: dict[str, Any] = {"text": post.caption}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
+        if post.reply_to is not None:
+            # A thread's later part replies to the one before it
+            # (https://docs.x.com/x-api/posts/create-post, reply.in_reply_to_tweet_id).
+            body["reply"] = {"in_reply_to_tweet_id": str(post.reply_to["id"])}
         return body
 
     def _url(self, tweet_id: str) -> str:
@@ -224,6 +228,10 @@ class XAdapter(HttpAdapter[XSettings]):
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
+        return self.publish_thread(post, self._publish_one)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One post: the post itself, or one part of a thread."""
         media_ids = [self._upload(post, image, n)
                      for n, image in enumerate(post.images, start=1)]
         if post.video is not None:
@@ -238,6 +246,9 @@ class XAdapter(HttpAdapter[XSettings]):
         return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, self._check_one)
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             # The id recorded when X answered: asking for it needs no listing window.
@@ -262,12 +273,12 @@ class XAdapter(HttpAdapter[XSettings]):
 
     def retract(self, post: PublishedPost) -> None:
         """``DELETE /2/tweets/:id`` (https://docs.x.com/x-api/posts/delete-post); a 404
-        means the post is gone already."""
-        response = self.http.request("DELETE", f"/2/tweets/{post.remote_id}",
-                                     headers=self._auth(), check=False)
-        if response.status_code == 404:
-            return
-        self._raise_for(response)
+        means the post is gone already. A thread loses every part, the last first."""
+        for tweet_id in self.thread_ids(post):
+            response = self.http.request("DELETE", f"/2/tweets/{tweet_id}",
+                                         headers=self._auth(), check=False)
+            if response.status_code != 404:
+                self._raise_for(response)
 
     def is_gone(self, post: PublishedPost) -> bool | None:
         """X answers a lookup of a deleted post with 200 and a "Not Found Error" in

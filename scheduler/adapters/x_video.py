@@ -17,8 +17,8 @@ Flow (https://docs.x.com/x-api/media/quickstart/media-upload-chunked):
    ``failed`` carries ``error.message``, quoted in the failure.
 4. ``POST /2/media/metadata`` for the alt text, as for images.
 5. Subtitles (https://docs.x.com/x-api/media/create-media-subtitles): the ``.vtt`` file
-   goes through the same three calls with ``media_category=subtitles`` and
-   ``media_type=text/vtt``, then ``POST /2/media/subtitles`` ``{"id": <video>,
+   goes up in one call (``POST /2/media/upload``, ``media_category=subtitles``; a caption
+   file is small), then ``POST /2/media/subtitles`` ``{"id": <video>,
    "media_category": "TweetVideo", "subtitles": {"id": <file>, "language_code": "EN",
    "display_name": "English"}}`` attaches it before the post.
 
@@ -117,9 +117,11 @@ class XVideo:
         data = video.captions_bytes or b""
         track = state.get("track")
         if not track:
-            track = self._initialize("text/vtt", len(data), "subtitles")
-            self._append(track, 0, data, "text/vtt")
-            self._finalize(track)
+            # A caption file is small: the one-shot upload takes it in one call.
+            doc = self.adapter.call("POST", "/2/media/upload",
+                                    files={"media": ("captions.vtt", data, "text/vtt")},
+                                    data={"media_category": "subtitles"}, idempotent=True).json()
+            track = str(doc["data"]["id"])
             state = self._save(post, {**state, "track": track})
         code, name = language_of(post)
         self.adapter.call("POST", "/2/media/subtitles", json_body=subtitles_body(
@@ -184,13 +186,10 @@ class XVideo:
             out.append(http.plan("POST", "/2/media/metadata", headers=auth,
                                  json_body=alt_body("<video id>", video.alt)))
         if video.captions_bytes is not None:
-            size = len(video.captions_bytes)
-            out.append(http.plan("POST", "/2/media/upload/initialize", headers=auth, json_body={
-                "media_type": "text/vtt", "total_bytes": size, "media_category": "subtitles"}))
-            out.append(PlannedRequest("POST", http.url("/2/media/upload/<track id>/append"),
-                                      dict(auth), {"segment_index": 0,
-                                                   "media": f"<{size} bytes text/vtt>"}))
-            out.append(http.plan("POST", "/2/media/upload/<track id>/finalize", headers=auth))
+            out.append(http.plan("POST", "/2/media/upload", headers=auth,
+                                 files={"media": ("captions.vtt", video.captions_bytes,
+                                                  "text/vtt")},
+                                 data={"media_category": "subtitles"}))
             code, name = language_of(post)
             out.append(http.plan("POST", "/2/media/subtitles", headers=auth, json_body=(
                 subtitles_body("<video id>", "<track id>", code, name))))

@@ -113,6 +113,10 @@ def snapshot_post(
         for img in model.images:
             _render(cache, settings.assets_dir / img.path, profiles[ch], overlay, brand,
                     img.focus, fit_for(ch, img))
+    if model.video is not None:
+        from scheduler.content.video import render_channels
+
+        render_channels(model.video, list(model.channels), profiles, settings, cache)
     channels = []
     for ch in model.channels:
         cfg = settings.channels[ch]
@@ -198,7 +202,15 @@ def build_snapshots(
     if not report.ok:
         raise PostFileError(report.problems)
     cache: dict[tuple[Any, ...], Any] = {}
-    return [snapshot_post(c, settings, registry, cache) for c in report.posts]
+    snaps = [snapshot_post(c, settings, registry, cache) for c in report.posts]
+    if not report.pairs:
+        return snaps
+    from scheduler.content.pairs import pair_snapshots
+
+    profiles = {name: registry.channel_profile(ch) for name, ch in settings.channels.items()
+                if any(c.channel == name for s in snaps for c in s.channels)}
+    return pair_snapshots(snaps, {c.loaded.post_id: c.loaded for c in report.posts},
+                          report.pairs, settings, profiles)
 
 
 def source_of(snapshot: PostSnapshot) -> Path:

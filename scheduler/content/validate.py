@@ -31,6 +31,8 @@ class CheckedPost:
 @dataclass
 class Report:
     posts: list[CheckedPost]
+    #: ``{post id: partner's post id}`` of each Welsh/English pair (both directions).
+    pairs: dict[str, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[Problem]:
@@ -104,10 +106,14 @@ def validate_files(
     from scheduler.blackouts import configured
 
     periods = configured(settings)
+    from scheduler.content.pairs import check_pairs, partner_files
+
     checked: list[CheckedPost] = []
     seen: dict[str, LoadedPost] = {}
-    for path in files:
-        loaded = read_post(path, _display(path))
+    read = [read_post(path, _display(path)) for path in files]
+    # A pair is checked and queued together: a partner not named is read as well.
+    read += partner_files(read, settings, _display)
+    for loaded in read:
         times = run_rules(loaded, ctx)
         if loaded.raw:
             pid = loaded.post_id
@@ -122,7 +128,11 @@ def validate_files(
         checked.append(CheckedPost(loaded, times, notes))
         if progress:
             progress(1)
-    return Report(checked)
+    pairs = check_pairs([c.loaded for c in checked],
+                        {c.loaded.post_id: c.times for c in checked}, ctx)
+    for c in checked:
+        c.loaded.problems.sort(key=lambda p: (p.line or 0, p.field))
+    return Report(checked, pairs)
 
 
 def _accessibility(loaded: LoadedPost, ctx: RuleContext) -> list[Problem]:

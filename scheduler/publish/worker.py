@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters import AdapterRegistry
-from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest
+from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest, processing_waits
 from scheduler.config import Settings
 from scheduler.errors import (
     AuthError,
@@ -292,11 +292,16 @@ class Publisher:
             return self._record(Outcome(row.id, row.ref, "needs_check", msg, row=done))
         except (RateLimited, TransientPublishError) as exc:
             msg = redact(str(exc), secrets)
-            if row.attempts >= self.max_attempts:
+            # Attempts that ended waiting for the platform to process a video are not
+            # failures: only the others count towards max_attempts (the deadline still
+            # bounds the waiting).
+            failed = row.attempts - processing_waits(adapter.progress(post))
+            if failed >= self.max_attempts:
                 final = f"gave up after {row.attempts} attempts: {msg}"
                 done = self.store.mark_failed(row.id, final, token=token)
                 return self._record(Outcome(row.id, row.ref, "failed", final, row=done))
-            return self._retry_later(row, token, msg, sane_retry_after(exc.retry_after))
+            return self._retry_later(row, token, msg, sane_retry_after(exc.retry_after),
+                                     attempts=max(failed, 1))
         except (AuthError, PermanentPublishError, PostqError) as exc:
             msg = redact(str(exc), secrets)
             done = self.store.mark_failed(row.id, msg, token=token)
@@ -311,11 +316,13 @@ class Publisher:
                                     result.url or result.remote_id, row=done))
 
     def _retry_later(self, row: Any, token: int | None, msg: str,
-                     retry_after: float | None) -> Outcome:
+                     retry_after: float | None, attempts: int | None = None) -> Outcome:
         """Back off, but never past the delivery's deadline: a platform asking for a wait
-        beyond it (``Retry-After: 99999999999``) is cut short there, with a notice."""
+        beyond it (``Retry-After: 99999999999``) is cut short there, with a notice.
+        ``attempts`` (the failed ones) sets the back-off; by default every attempt."""
         now = self.clock.now()
-        wake = now + retry_delay(row.attempts, self.retry_base, retry_after, self.rng)
+        wake = now + retry_delay(attempts or row.attempts, self.retry_base, retry_after,
+                                 self.rng)
         deadline, why = self.store.deadline(row)
         if retry_after is None or wake <= deadline:
             done = self.store.mark_retry(row.id, msg, wake, token=token)
@@ -413,7 +420,7 @@ class Publisher:
                 now, require_approval=self.settings.postq.require_approval):
             adapter = self.adapter(row.channel)
             post = self.store.outgoing(row)
-            out.append((row, post, adapter.plan(post)))
+            out.append((row, post, adapter.plan_parts(post)))
         return out
 
     def beat(self) -> None:

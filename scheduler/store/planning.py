@@ -69,8 +69,20 @@ def plan_due_times(
         raise UsageError("no posting slots are configured; add a [slots] section to postq.toml")
     spoken: dict[str, list[datetime]] = {}
     plans = []
+    planned: dict[str, dict[str, datetime]] = {}
     for s in snaps:
         plan = {}
+        partner = planned.get(str(s.extra.get("pair") or ""))
+        if partner:
+            # A Welsh/English pair goes out in one slot: the partner's, channel by channel
+            # (its first slot on a channel of this post's own, such as a Welsh account).
+            first = min(partner.values())
+            plan = {c.channel: partner.get(c.channel, first) for c in s.channels}
+            for channel, moment in plan.items():
+                spoken.setdefault(channel, (taken or store.taken_times)(channel)).append(moment)
+            planned[s.post_id] = plan
+            plans.append(plan)
+            continue
         for c in s.channels:
             seen = spoken.setdefault(c.channel, (taken or store.taken_times)(c.channel))
             slot = next_free_slot(
@@ -82,6 +94,7 @@ def plan_due_times(
                 raise UsageError(f"no free slot for '{s.post_id}' on {c.channel}{limit}")
             seen.append(slot)
             plan[c.channel] = slot
+        planned[s.post_id] = plan
         plans.append(plan)
     return plans
 

@@ -273,10 +273,10 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         )
 
     def _outgoing_media(self, media: Sequence[MediaRow]) -> tuple[tuple[Any, ...], Any]:
-        """The images, or the video with its cover and captions (the rows
+        """The images and the video with its cover and captions (the rows
         :func:`scheduler.store.video.insert_video` wrote), each checked against its hash."""
         from scheduler.adapters.outgoing import OutgoingImage, OutgoingVideo
-        from scheduler.store.video import CAPTIONS_SOURCE
+        from scheduler.store.video import CAPTIONS_SOURCE, COVER_SOURCE
 
         def image(m: MediaRow) -> OutgoingImage:
             return OutgoingImage(path=m.path, mime=m.mime, alt=m.alt, width=m.width,
@@ -286,16 +286,22 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         clip = next((m for m in media if m.mime.startswith("video/")), None)
         if clip is None:
             return tuple(image(m) for m in media), None
-        # A post has images or one video, never both: an image row beside a video is its
-        # cover, and the text row its captions.
-        cover = next((image(m) for m in media if m.mime.startswith("image/")), None)
+        # The cover row says so in its source; the other image rows are the post's images,
+        # which an Instagram or Threads carousel carries beside the video. Rows queued
+        # before images and a video could travel together have no marked cover: there
+        # the one image row beside the video is its cover.
+        stills = [m for m in media if m.mime.startswith("image/")]
+        marked = [m for m in stills if m.source.startswith(COVER_SOURCE)]
+        covers = marked if marked else stills[:1]
+        images = tuple(image(m) for m in stills if m not in covers)
+        cover = image(covers[0]) if covers else None
         captions = next((m for m in media if m.source == CAPTIONS_SOURCE), None)
         vtt = (None if captions is None
                else self.media.verify(captions.path, captions.sha256).decode("utf-8"))
         path = self.media.verify_file(clip.path, clip.sha256)
-        return (), OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
-                                 mime=clip.mime, alt=clip.alt, width=clip.width,
-                                 height=clip.height, captions_vtt=vtt, cover=cover)
+        return images, OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
+                                     mime=clip.mime, alt=clip.alt, width=clip.width,
+                                     height=clip.height, captions_vtt=vtt, cover=cover)
 
     def deadline(self, row: DeliveryRow) -> tuple[datetime, str]:
         """The last moment ``row`` may still go out, and why: the post's own deadline

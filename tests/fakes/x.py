@@ -67,6 +67,8 @@ class FakeX(FakePlatform):
         if req.method == "POST" and path == "/2/media/upload":
             form = form_of(req)
             media = form.get("media")
+            if isinstance(media, tuple) and form.get("media_category") == "subtitles":
+                return self.video.one_shot_subtitles(media[1])
             if not isinstance(media, tuple) or form.get("media_category") != "tweet_image":
                 return problem(400, "Invalid Request", "One or more parameters to your request "
                                                        "was invalid.")

@@ -14,8 +14,8 @@ Documented behaviour played here:
 * a post naming a video that is not ``succeeded`` is refused: "Your media IDs are
   invalid." (https://docs.x.com/x-api/fundamentals/response-codes-and-errors).
 * subtitles (https://docs.x.com/x-api/media/create-media-subtitles): a ``subtitles``
-  upload of ``text/vtt`` attached with ``POST /2/media/subtitles``; ``language_code`` is
-  two capital letters.
+  upload of ``text/vtt`` (one-shot ``POST /2/media/upload``, or chunked) attached with
+  ``POST /2/media/subtitles``; ``language_code`` is two capital letters.
 """
 
 from __future__ import annotations
@@ -59,6 +59,14 @@ class XVideoUploads:
         self.hold = False
         #: The reason the next video's processing fails with, if set.
         self.fail_with: str | None = None
+
+    def one_shot_subtitles(self, data: bytes) -> Reply:
+        """``POST /2/media/upload`` with ``media_category=subtitles``: ready at once."""
+        media_id = self.new_id()
+        self.uploads[media_id] = Upload("subtitles", "text/vtt", len(data), {0: data},
+                                        state="succeeded")
+        return Reply(200, {"data": {"id": media_id, "media_key": f"3_{media_id}",
+                                    "size": len(data), "expires_after_secs": 86400}})
 
     def videos(self) -> list[Upload]:
         return [u for u in self.uploads.values() if u.category == "tweet_video"]

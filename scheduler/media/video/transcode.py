@@ -5,7 +5,8 @@ goes through FFmpeg's own filters (turn, crop, scale, constant frame rate) insid
 libavfilter and straight into the encoder, and nothing is collected. Output is H.264
 High + AAC-LC stereo 48 kHz in MP4 with the index (``moov``) first, no container
 metadata (``+bitexact`` also keeps the muxer from writing its own name), and the same
-input always gives the same bytes with the same library versions.
+input always gives the same bytes with the same library versions when rendered in a
+render worker (see :mod:`scheduler.media.video.parallel` for what that takes).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from scheduler.platforms import VideoProfile
 PRESET = "veryfast"
 CRF = "21"
 #: Raised whenever this module's output changes, so earlier renders are not reused.
-REVISION = 2
+REVISION = 3
 AUDIO_RATE = 48000
 MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
