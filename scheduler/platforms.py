@@ -402,6 +402,16 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
             max_bytes=300 * _MB, max_video_bitrate=25_000_000, frame_aspect=9 / 16,
             source="https://developers.facebook.com/docs/video-api/guides/reels-publishing",
         ),
+        # Page Stories (a channel with format = "story"): as Reels, but at most 60 s
+        # ("A reel published as a story on a Facebook Page can not exceed 60 seconds").
+        VideoProfile(
+            name="facebook_story", title="Facebook Page Stories", min_seconds=3,
+            max_seconds=60, fps_min=24, fps_max=60, aspect_min=9 / 16 - 0.01,
+            aspect_max=9 / 16 + 0.01, render_size=(1080, 1920), min_width=540,
+            max_width=1080, max_height=1920, max_bytes=300 * _MB,
+            max_video_bitrate=25_000_000, frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/page-stories-api/",
+        ),
         # Page videos (a channel with format = "video"), fetched from the media host by
         # ``file_url`` (a non-resumable upload: at most 1 GB and 20 minutes); any shape,
         # and a caption file beside the video (/{video-id}/captions). The page gives no

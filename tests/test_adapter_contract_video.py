@@ -33,13 +33,18 @@ from typing import Any
 import pytest
 
 from scheduler.adapters.base import VIDEO_WAIT_BUDGET, Adapter, OutgoingVideo, Published
+from scheduler.adapters.bluesky import BlueskyAdapter
+from scheduler.adapters.mastodon import MastodonAdapter
 from scheduler.adapters.outbox import OutboxAdapter
 from scheduler.adapters.outgoing import OutgoingPost
 from scheduler.adapters.webhook import WebhookAdapter
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import PermanentPublishError, PublishError, StillProcessing
 from scheduler.timeutil import FixedClock
-from tests.fakes import NOW, FakeWebhookReceiver, FakeX
+from tests import video_posts
+from tests.fakes import NOW, FakeBlueskyPds, FakeMastodon, FakeWebhookReceiver, FakeX
+from tests.fakes.bluesky_video import FakeVideoService
+from tests.video_posts import Crash, Store
 
 pytest.importorskip("av")
 
@@ -48,10 +53,6 @@ ENV = {"POSTQ_TOKEN": TOKEN}
 #: Small pieces, so that the test video is uploaded in several.
 TEST_CHUNK = 64 * 1024
 CAPTIONS = "WEBVTT\n\n00:00:00.200 --> 00:00:01.500\nWelcome to the archive\n"
-
-
-class Crash(BaseException):
-    """The process dies: nothing after this point runs, and no ``except Exception`` sees it."""
 
 
 @dataclass
@@ -191,6 +192,72 @@ def x_fail(rig: VideoRig) -> str:
     return "Unsupported video format"
 
 
+def build_mastodon(server: Any, tmp: Path, sleep: Callable[[float], None]) -> VideoRig:
+    fake = FakeMastodon(server, TOKEN)
+    raw = {"adapter": "mastodon", "base_url": server.base_url, "token_env": "POSTQ_TOKEN"}
+
+    def make() -> Adapter:
+        return MastodonAdapter("masto", MastodonAdapter.parse_settings("masto", raw),
+                               sleep=sleep, **adapter_kwargs(tmp))
+
+    return VideoRig(make(), make, lambda: len(fake.statuses), uploads=lambda: len(fake.videos),
+                    inspect=lambda: fake, fake=fake)
+
+
+def mastodon_received(rig: VideoRig, post: OutgoingPost) -> None:
+    fake = rig.inspect()
+    video = post.video
+    assert video is not None and video.cover is not None
+    ((media_id, form),) = fake.videos.items()
+    assert form["file"][1] == video.path.read_bytes()
+    assert form["description"] == video.alt
+    assert form["thumbnail"][1] == video.cover.read_bytes()
+    assert len(fake.statuses) == 1
+
+
+def mastodon_fail(rig: VideoRig) -> str:
+    rig.fake.fail_video = True
+    return "Error processing thumbnail for uploaded media"
+
+
+def build_bluesky(server: Any, tmp: Path, sleep: Callable[[float], None]) -> VideoRig:
+    pds = FakeBlueskyPds(server, TOKEN)
+    service = FakeVideoService(server.base_url)
+    # One local server plays both hosts: the video service's methods, and the PDS.
+    server.handler = lambda req: (service(req) if req.path.startswith("/xrpc/app.bsky.video.")
+                                  else pds(req))
+    raw = {"adapter": "bluesky", "base_url": server.base_url, "handle": "careers.example",
+           "password_env": "POSTQ_TOKEN", "cache_session": False,
+           "video_service": server.base_url}
+
+    def make() -> Adapter:
+        return BlueskyAdapter("bsky", BlueskyAdapter.parse_settings("bsky", raw), sleep=sleep,
+                              **adapter_kwargs(tmp))
+
+    return VideoRig(make(), make, lambda: len(pds.records), uploads=lambda: len(service.jobs),
+                    inspect=lambda: (pds, service), fake=service)
+
+
+def bluesky_received(rig: VideoRig, post: OutgoingPost) -> None:
+    pds, service = rig.inspect()
+    video = post.video
+    assert video is not None
+    ((_, job),) = service.jobs.items()
+    assert job.data == video.path.read_bytes() and job.blob is not None
+    (record,) = pds.records.values()
+    shown = record["value"]["embed"]
+    assert shown["$type"] == "app.bsky.embed.video" and shown["video"] == job.blob
+    assert shown["alt"] == video.alt
+    assert shown["aspectRatio"] == {"width": video.width, "height": video.height}
+    assert shown["captions"][0]["lang"] == "en"
+    assert shown["captions"][0]["file"]["mimeType"] == "text/vtt"
+
+
+def bluesky_fail(rig: VideoRig) -> str:
+    rig.fake.fail_with = "Video is too long"
+    return "Video is too long"
+
+
 LOCAL = "writes to a local folder"
 RECEIVER = "the receiver's own business, after one request that carries the whole video"
 CASES: list[VideoCase] = [
@@ -202,6 +269,16 @@ CASES: list[VideoCase] = [
               slow_processing=lambda rig: setattr(rig.fake.video, "hold", True),
               finish_processing=lambda rig: setattr(rig.fake.video, "hold", False),
               story="X has no Stories"),
+    VideoCase("mastodon", build_mastodon, crash_after=1, received=mastodon_received,
+              fail_processing=mastodon_fail,
+              slow_processing=lambda rig: setattr(rig.fake, "hold_video", True),
+              finish_processing=lambda rig: setattr(rig.fake, "hold_video", False),
+              story="Mastodon has no Stories"),
+    VideoCase("bluesky", build_bluesky, crash_after=1, received=bluesky_received,
+              fail_processing=bluesky_fail,
+              slow_processing=lambda rig: setattr(rig.fake, "hold", True),
+              finish_processing=lambda rig: setattr(rig.fake, "hold", False),
+              story="Bluesky has no Stories"),
     VideoCase("webhook", build_webhook, received=webhook_received,
               story="a receiver decides how to show what it gets",
               not_applicable={"interrupted": "one request carries the whole video: nothing to "
@@ -210,16 +287,16 @@ CASES: list[VideoCase] = [
 ]
 
 
+# Instagram, Threads, Facebook Pages and LinkedIn (their builders need the names above).
+from tests.contract_video_meta import META_CASES  # noqa: E402
+
+CASES += META_CASES
+
+
 # -- fixtures ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-second 320x180 H.264/AAC clip with movement (about 200 KB: several pieces)."""
-    from tests.video_samples import make_video
-
-    return make_video(tmp_path_factory.mktemp("clip") / "clip.mp4", size=(320, 180),
-                      seconds=2, moving=True)
+clip = video_posts.clip
 
 
 @pytest.fixture
@@ -264,31 +341,6 @@ def rig(case: VideoCase, local_server, tmp_path: Path, sleeps: Sleeps) -> VideoR
 def skip_if_not_applicable(case: VideoCase, scenario: str) -> None:
     if scenario in case.not_applicable:
         pytest.skip(case.not_applicable[scenario])
-
-
-@dataclass
-class Store:
-    """What the store would keep of an adapter's recorded progress: every save, as saved;
-    ``crash_at`` kills the process right after that save."""
-
-    saved: dict[str, Any] = field(default_factory=dict)
-    saves: int = 0
-    crash_at: int | None = None
-
-    def attach(self, adapter: Adapter) -> Adapter:
-        adapter.save_progress = self.save
-        return adapter
-
-    def save(self, delivery_id: str, state: dict[str, Any], token: int | None) -> None:
-        self.saved = dict(state)
-        self.saves += 1
-        if self.crash_at is not None and self.saves >= self.crash_at:
-            self.crash_at = None
-            raise Crash(f"killed after save {self.saves}")
-
-    def resumed(self, post: OutgoingPost) -> OutgoingPost:
-        """The post as the next claim hands it over: the recorded progress attached."""
-        return replace(post, remote_state=dict(self.saved), attempt=post.attempt + 1)
 
 
 # -- scenarios --------------------------------------------------------------------------

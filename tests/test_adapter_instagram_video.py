@@ -219,12 +219,98 @@ def test_a_channel_format_picks_the_product_limits():
     channels = {"story": ChannelSettings(adapter="instagram", format="story"),
                 "reels": ChannelSettings(adapter="instagram"),
                 "page": ChannelSettings(adapter="facebook", format="video"),
-                "fb-reels": ChannelSettings(adapter="facebook")}
+                "fb-reels": ChannelSettings(adapter="facebook"),
+                "fb-story": ChannelSettings(adapter="facebook", format="story")}
     settings = SimpleNamespace(channels=channels)
     ig, fb = get_profile("instagram"), get_profile("facebook")
     assert channel_video_profile(settings, "story", ig).max_seconds == 60
     assert channel_video_profile(settings, "reels", ig).title == "Instagram Reels"
     page = channel_video_profile(settings, "page", fb)
     assert page.title == "Facebook Page videos" and page.captions_sidecar
+    assert channel_video_profile(settings, "fb-story", fb).max_seconds == 60
     reels = channel_video_profile(settings, "fb-reels", fb)
     assert reels.title == "Facebook Reels" and not reels.captions_sidecar
+
+
+# -- Instagram's resumable upload -------------------------------------------------------
+
+
+def resumable(server, tmp_path, fake, sleeps=None, **extra):
+    ad = adapter("instagram", server, tmp_path, fake, sleeps, video_upload="resumable", **extra)
+    ad.upload_piece = 64 * 1024
+    return ad
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_resumable_upload_sends_the_file_in_pieces(kind, local_server, tmp_path, fake,
+                                                   make_video_post):
+    post = make_video_post()
+    published = resumable(local_server, tmp_path, fake).publish(post)
+    (box,) = fake.containers.values()
+    data = post.video.path.read_bytes()
+    assert box["form"]["upload_type"] == "resumable" and "video_url" not in box["form"]
+    assert box["upload"] == data and fake.video_fetches == [data]
+    uploads = [r for r in local_server.requests if r.path.startswith("/ig-api-upload/")]
+    assert len(uploads) == -(-len(data) // (64 * 1024)) >= 2
+    assert [int(r.headers["offset"]) for r in uploads] == [n * 64 * 1024
+                                                           for n in range(len(uploads))]
+    assert all(r.headers["Authorization"] == f"OAuth {TOKEN}" for r in uploads)
+    # Only the cover went to the media host.
+    assert len(list((tmp_path / "www").rglob("*.*"))) == 1
+    assert published.remote_id == fake.posts[0]["id"]
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_resumable_upload_continues_after_a_crash(kind, local_server, tmp_path, fake,
+                                                  make_video_post):
+    post = make_video_post()
+    store = Store(crash_at=2)  # the container, then the first piece
+    with pytest.raises(Crash):
+        store.attach(resumable(local_server, tmp_path, fake)).publish(post)
+    (box,) = fake.containers.values()
+    assert len(box["upload"]) == 64 * 1024 and fake.posts == []
+    sent = fake.rupload_requests
+    store.attach(resumable(local_server, tmp_path, fake)).publish(store.resumed(post))
+    assert len(fake.containers) == 1 and box["upload"] == post.video.path.read_bytes()
+    assert fake.rupload_requests == sent + len(box["upload"]) // (64 * 1024)
+    assert len(fake.posts) == 1
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_refused_offset_builds_a_new_container_next_time(kind, local_server, tmp_path, fake,
+                                                         make_video_post):
+    from scheduler.adapters.meta import ContainerExpired
+
+    post = make_video_post()
+    store = Store(crash_at=2)
+    with pytest.raises(Crash):
+        store.attach(resumable(local_server, tmp_path, fake)).publish(post)
+    next(iter(fake.containers.values()))["upload"] = b""  # Meta lost the session's bytes
+    with pytest.raises(ContainerExpired, match="new container"):
+        store.attach(resumable(local_server, tmp_path, fake)).publish(store.resumed(post))
+    assert "container_id" not in store.saved
+    store.attach(resumable(local_server, tmp_path, fake)).publish(store.resumed(post))
+    assert len(fake.containers) == 2 and len(fake.posts) == 1
+
+
+@pytest.mark.parametrize("kind", ["instagram"])
+def test_resumable_dry_run(kind, local_server, tmp_path, fake, make_video_post):
+    planned = resumable(local_server, tmp_path, fake).plan(make_video_post())
+    shown = [p.method + " " + p.url.replace(local_server.base_url, "") for p in planned]
+    assert shown[-4:] == [f"POST /{fake.user}/media", "POST <uri of the container>",
+                          "GET /<id of the container>?fields=status_code",
+                          f"POST /{fake.user}/media_publish"]
+    assert planned[-4].body["upload_type"] == "resumable"
+    assert sum(1 for p in planned if p.method == "STORE") == 1  # the cover only
+
+
+def test_threads_items_carry_video_and_images_with_their_alt_text(make_video_post, make_image):
+    from scheduler.adapters.threads import threads_item
+
+    post = make_video_post()
+    image = make_image(alt="A desk.")
+    url_of = {post.video: "https://m.example/v.mp4", image: "https://m.example/i.jpg"}.get
+    assert threads_item(post.video, url_of) == {
+        "media_type": "VIDEO", "video_url": "https://m.example/v.mp4", "alt_text": ALT}
+    assert threads_item(image, url_of) == {
+        "media_type": "IMAGE", "image_url": "https://m.example/i.jpg", "alt_text": "A desk."}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scheduler.adapters.base import OutgoingPost, OutgoingVideo
+from scheduler.adapters.base import Adapter, OutgoingPost, OutgoingVideo
 
 CAPTIONS = ("WEBVTT\n\n00:00:00.200 --> 00:00:01.500\nWelcome to the archive\n\n"
             "00:00:01.600 --> 00:00:01.900\nApply by 14 December\n")
@@ -19,6 +20,7 @@ ALT = "An officer walks through the archive reading room."
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-second 320x180 H.264/AAC clip with movement (about 200 KB: several pieces)."""
     pytest.importorskip("av")
     from tests.video_samples import make_video
 
@@ -46,20 +48,20 @@ class Crash(BaseException):
     """The process dies: nothing after this point runs, and no ``except Exception`` sees it."""
 
 
+@dataclass
 class Store:
-    """What the store keeps of an adapter's recorded progress; ``crash_at`` kills the
-    process right after that many saves."""
+    """What the store would keep of an adapter's recorded progress: every save, as saved;
+    ``crash_at`` kills the process right after that save."""
 
-    def __init__(self, crash_at: int | None = None) -> None:
-        self.saved: dict = {}
-        self.saves = 0
-        self.crash_at = crash_at
+    saved: dict[str, Any] = field(default_factory=dict)
+    saves: int = 0
+    crash_at: int | None = None
 
-    def attach(self, adapter):
+    def attach(self, adapter: Adapter) -> Adapter:
         adapter.save_progress = self.save
         return adapter
 
-    def save(self, delivery_id: str, state: dict, token: int | None) -> None:
+    def save(self, delivery_id: str, state: dict[str, Any], token: int | None) -> None:
         self.saved = dict(state)
         self.saves += 1
         if self.crash_at is not None and self.saves >= self.crash_at:
@@ -67,4 +69,5 @@ class Store:
             raise Crash(f"killed after save {self.saves}")
 
     def resumed(self, post: OutgoingPost) -> OutgoingPost:
+        """The post as the next claim hands it over: the recorded progress attached."""
         return replace(post, remote_state=dict(self.saved), attempt=post.attempt + 1)

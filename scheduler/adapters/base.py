@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 VIDEO_WAIT_BUDGET = 45.0
 
 
+def processing_waits(progress: Mapping[str, Any]) -> int:
+    """How many attempts of a delivery ended in :class:`StillProcessing` (recorded in its
+    progress by :meth:`Adapter.await_processing`)."""
+    value = progress.get("processing_waits")
+    return value if isinstance(value, int) and value > 0 else 0
+
+
 @dataclass(frozen=True)
 class Processing:
     """One answer of a platform's media-status call: ``state`` is ``done``, ``pending``
@@ -418,6 +425,46 @@ class Adapter(ABC):
             f"{refusal} — the platform holds an identical post that is not this delivery's "
             "(none was found since its due time); change the caption or remove the old post")
 
+    def await_processing(self, post: OutgoingPost, what: str, poll: Callable[[], Processing],
+                         sleep: Callable[[float], None], *, forget: Callable[[], None]
+                         | None = None, budget: float = VIDEO_WAIT_BUDGET) -> None:
+        """Wait for the platform to finish processing an uploaded video: the one way every
+        adapter does it, so that no adapter holds its publisher for minutes.
+
+        The caller records the upload's id (:meth:`remember`) *before* calling this. The
+        status is polled with back-off (1 s doubling to 8 s, or the platform's own
+        ``wait``), for at most ``budget`` seconds in all; then :class:`StillProcessing`
+        (a transient error with the platform's suggested wait as ``retry_after``) sends
+        the delivery back to the queue, and the next attempt finds the recorded id and
+        polls the same upload again — nothing is uploaded twice. Such attempts are counted
+        in the progress (``processing_waits``) and do not count towards ``max_attempts``;
+        the delivery's deadline bounds the waiting. A platform-side failure
+        is a permanent failure quoting the platform's reason; ``forget`` drops the
+        recorded upload first, so a retry after the post is fixed uploads anew.
+        """
+        waited, interval = 0.0, 1.0
+        while True:
+            answer = poll()
+            if answer.state == "done":
+                return
+            if answer.state == "failed":
+                if forget is not None:
+                    forget()
+                raise PermanentPublishError(
+                    f"channel '{self.channel}': the platform could not process {what}: "
+                    f"{answer.detail or 'no reason given'}")
+            pause = max(answer.wait if answer.wait is not None else interval, 0.1)
+            if waited + pause > budget:
+                # Counted, so the publisher does not take this attempt for a failure.
+                self.remember(post, processing_waits=processing_waits(self.progress(post)) + 1)
+                raise StillProcessing(
+                    f"channel '{self.channel}': {what} is still being processed after "
+                    f"{waited:.0f} s; the upload is kept and asked about again",
+                    retry_after=max(pause, 5.0))
+            sleep(pause)
+            waited += pause
+            interval = min(interval * 2, 8.0)
+
     # -- threads ------------------------------------------------------------------------
     def part_post(self, post: OutgoingPost, n: int, done: list[dict[str, Any]]) -> OutgoingPost:
         """Part ``n`` of a thread as a post of its own: its text, the media on the first
@@ -496,42 +543,6 @@ class Adapter(ABC):
         if post.remote_id not in parts:
             parts.insert(0, post.remote_id)
         return parts[::-1]
-
-    def await_processing(self, post: OutgoingPost, what: str, poll: Callable[[], Processing],
-                         sleep: Callable[[float], None], *, forget: Callable[[], None]
-                         | None = None, budget: float = VIDEO_WAIT_BUDGET) -> None:
-        """Wait for the platform to finish processing an uploaded video: the one way every
-        adapter does it, so that no adapter holds its publisher for minutes.
-
-        The caller records the upload's id (:meth:`remember`) *before* calling this. The
-        status is polled with back-off (1 s doubling to 8 s, or the platform's own
-        ``wait``), for at most ``budget`` seconds in all; then :class:`StillProcessing`
-        (a transient error with the platform's suggested wait as ``retry_after``) sends
-        the delivery back to the queue, and the next attempt finds the recorded id and
-        polls the same upload again — nothing is uploaded twice. A platform-side failure
-        is a permanent failure quoting the platform's reason; ``forget`` drops the
-        recorded upload first, so a retry after the post is fixed uploads anew.
-        """
-        waited, interval = 0.0, 1.0
-        while True:
-            answer = poll()
-            if answer.state == "done":
-                return
-            if answer.state == "failed":
-                if forget is not None:
-                    forget()
-                raise PermanentPublishError(
-                    f"channel '{self.channel}': the platform could not process {what}: "
-                    f"{answer.detail or 'no reason given'}")
-            pause = max(answer.wait if answer.wait is not None else interval, 0.1)
-            if waited + pause > budget:
-                raise StillProcessing(
-                    f"channel '{self.channel}': {what} is still being processed after "
-                    f"{waited:.0f} s; the upload is kept and asked about again",
-                    retry_after=max(pause, 5.0))
-            sleep(pause)
-            waited += pause
-            interval = min(interval * 2, 8.0)
 
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod

@@ -1,5 +1,8 @@
 """The ``bluesky`` adapter: AT Protocol records on the account's PDS.
 
+A video is processed by the video service first (:mod:`scheduler.adapters.bluesky_video`)
+and embedded as ``app.bsky.embed.video``.
+
 Flow (https://docs.bsky.app/docs/advanced-guides/posts):
 
 1. A session from ``com.atproto.server.createSession`` (an app password), kept on the
@@ -39,6 +42,7 @@ from scheduler.adapters.base import (
     Published,
     PublishedPost,
 )
+from scheduler.adapters.bluesky_video import BlueskyVideo, embed
 from scheduler.adapters.facets import build_facets
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
 from scheduler.errors import (
@@ -60,7 +64,8 @@ class BlueskySettings(AdapterSettings):
     """``service`` (or ``base_url``): the PDS, default https://bsky.social; ``handle``;
     ``password_env`` naming the app-password variable; ``image_max_bytes`` (1,000,000
     unless the PDS is known to take more); ``cache_session`` (keep the session in
-    ``data_dir`` between runs)."""
+    ``data_dir`` between runs); ``video_service`` and ``video_service_did``: where videos
+    are processed (https://video.bsky.app, did:web:video.bsky.app)."""
 
     service: str | None = None
     base_url: str | None = None
@@ -68,6 +73,8 @@ class BlueskySettings(AdapterSettings):
     password_env: str
     image_max_bytes: int = 1_000_000
     cache_session: bool = True
+    video_service: str = "https://video.bsky.app"
+    video_service_did: str = "did:web:video.bsky.app"
 
     @model_validator(mode="after")
     def _one_service(self) -> BlueskySettings:
@@ -105,10 +112,16 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
     platform = "bluesky"
     label = "bluesky"
     settings_model = BlueskySettings
+    publishes_video = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._session: dict[str, str] | None = None
+        self.video = BlueskyVideo(self)
+
+    def settings_of(self) -> BlueskySettings:
+        """The channel's settings, typed (for the video flow's module)."""
+        return self._settings
 
     def http_base_url(self) -> str:
         return self._settings.pds
@@ -197,7 +210,7 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         assert self._session is not None
         return self._session
 
-    def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> requests.Response:
+    def xrpc(self, method: str, nsid: str, **kwargs: Any) -> requests.Response:
         """An authenticated XRPC call, renewing the session once if the token is refused."""
         extra = dict(kwargs.pop("headers", None) or {})
         for attempt in (1, 2):
@@ -241,8 +254,10 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         doc = response.json()
         return doc if isinstance(doc, dict) else None
 
-    def build_record(self, post: OutgoingPost, blobs: list[Any]) -> dict[str, Any]:
-        """The ``app.bsky.feed.post`` record for ``post`` with its uploaded ``blobs``."""
+    def build_record(self, post: OutgoingPost, blobs: list[Any],
+                     video: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``app.bsky.feed.post`` record for ``post`` with its uploaded ``blobs``, or
+        with ``video`` (its ``app.bsky.embed.video``)."""
         now = self.clock.now().astimezone(UTC)
         record: dict[str, Any] = {
             "$type": COLLECTION,
@@ -261,7 +276,9 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
                 "root": {"uri": post.thread_root["id"], "cid": post.thread_root["cid"]},
                 "parent": {"uri": post.reply_to["id"], "cid": post.reply_to["cid"]},
             }
-        if post.images:
+        if video is not None:
+            record["embed"] = video
+        elif post.images:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
                 "images": [
@@ -293,17 +310,20 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         blobs = [self.uploaded(post, image, lambda image=image: self._upload_blob(image),
                                keep=timedelta(hours=1))
                  for image in post.images]
+        video = None
+        if post.video is not None:
+            video = embed(post, self.video.blob(post), self.video.captions_blob(post))
         body = {
             "repo": self.session()["did"],
             "collection": COLLECTION,
             "rkey": rkey,
             "validate": True,
-            "record": self.build_record(post, blobs),
+            "record": self.build_record(post, blobs, video),
         }
 
         def send() -> Published:
             try:
-                created = self._xrpc("POST", "com.atproto.repo.createRecord",
+                created = self.xrpc("POST", "com.atproto.repo.createRecord",
                                      json_body=body).json()
             except (AuthError, RateLimited):
                 raise  # refused before anything was written
@@ -320,7 +340,7 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         return self.create(post, send)
 
     def _upload_blob(self, image: OutgoingImage) -> Any:
-        answer = self._xrpc("POST", "com.atproto.repo.uploadBlob",
+        answer = self.xrpc("POST", "com.atproto.repo.uploadBlob",
                             content=(image.read_bytes(), image.mime), idempotent=True).json()
         return answer["blob"]
 
@@ -339,8 +359,8 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         for uri in self.thread_ids(post):
             body = {"repo": self.session()["did"], "collection": COLLECTION,
                     "rkey": uri.rsplit("/", 1)[-1]}
-            self._xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body,
-                       idempotent=True)
+            self.xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body,
+                      idempotent=True)
 
     def is_gone(self, post: PublishedPost) -> bool | None:
         return all(self.get_record(uri.rsplit("/", 1)[-1]) is None
@@ -360,12 +380,17 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
                 content=(image.read_bytes(), image.mime),
             ))
         blobs = [f"<blob of image {n}>" for n in range(1, len(post.images) + 1)]
+        video = None
+        if post.video is not None:
+            planned += self.video.plan(post, auth)
+            video = embed(post, "<blob of the video>", "<blob of the captions>"
+                          if post.video.captions_vtt is not None else None)
         body = {
             "repo": (self._session or {}).get("did", self._settings.handle),
             "collection": COLLECTION,
             "rkey": record_key(post.delivery_id),
             "validate": True,
-            "record": self.build_record(post, blobs),
+            "record": self.build_record(post, blobs, video),
         }
         planned.append(self.http.plan(
             "POST", "/xrpc/com.atproto.repo.createRecord", headers=auth, json_body=body,
@@ -374,7 +399,7 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
 
     def verify(self) -> str:
         session = self.session()
-        self._xrpc("GET", "com.atproto.server.getSession")
+        self.xrpc("GET", "com.atproto.server.getSession")
         return f"signed in as {session.get('handle') or self._settings.handle}"
 
 

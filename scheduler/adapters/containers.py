@@ -84,7 +84,8 @@ class GraphContainerAdapter(GraphAdapter):
 
     def forget_container(self, post: OutgoingPost) -> None:
         """Drop the recorded containers (expired or refused): the next attempt builds anew."""
-        self.remember(post, container_id=None, children=None)
+        self.remember(post, container_id=None, children=None, upload_uri=None,
+                      uploaded_bytes=None)
 
     def container_status(self, container_id: str) -> tuple[str, str]:
         """``(status, detail)`` of a container: IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED."""
@@ -177,10 +178,21 @@ class GraphContainerAdapter(GraphAdapter):
                 for k, v in fields.items() if v not in (None, "")}
 
     def create_container(self, fields: Mapping[str, Any]) -> str:
+        return str(self.create_container_doc(fields)["id"])
+
+    def create_container_doc(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         # Building a container publishes nothing, so a lost answer is only transient.
         doc = self.graph("POST", f"/{self.user}/{self.create_path}", data=self._form(fields),
                          idempotent=True)
-        return str(doc["id"])
+        return doc if isinstance(doc, dict) else {}
+
+    def send_media(self, post: OutgoingPost, container_id: str) -> None:
+        """Send the bytes of a container built for an upload (not fetched from a URL)
+        before it is waited for; Instagram's resumable upload does."""
+
+    def planned_upload(self, post: OutgoingPost) -> list[PlannedRequest]:
+        """The requests :meth:`send_media` would send (none: the media is fetched)."""
+        return []
 
     def permalink(self, media_id: str) -> str | None:
         """The post's web address; a failure here must not fail a publication that worked."""
@@ -195,14 +207,14 @@ class GraphContainerAdapter(GraphAdapter):
         """The public URL Meta fetches ``item`` from: an image, a cover or a video (read
         and checked against its approved hash as it goes to the media host)."""
         if isinstance(item, OutgoingVideo):
-            return self.media_host().put(item.read_bytes(), item.mime)
+            return self.media_host().put_file(item)
         return self.image_url(item)
 
     def planned_media_url(self, item: Media) -> str:
         if isinstance(item, OutgoingVideo):
             if self._settings.media_host is None:
                 return "<no media_host configured>"
-            return self.media_host().url_for(item.read_bytes(), item.mime)
+            return self.media_host().url_for_file(item)
         return self.planned_image_url(item)
 
     # -- what subclasses describe -------------------------------------------------------
@@ -225,7 +237,7 @@ class GraphContainerAdapter(GraphAdapter):
                            body=describe_bytes(image.read_bytes(), image.mime))
             for image in post.images
         ]
-        if post.video is not None:
+        if post.video is not None and not self.planned_upload(post):
             planned.append(PlannedRequest(
                 method="STORE", url=self.planned_media_url(post.video),
                 body=f"<{post.video.mime}, {post.video.size:,} bytes>"))
@@ -239,6 +251,7 @@ class GraphContainerAdapter(GraphAdapter):
             last["children"] = ",".join(f"<id of item {n}>" for n in range(1, len(steps)))
         planned.append(self.http.plan("POST", f"/{self.user}/{self.create_path}", headers=auth,
                                       data=self._form(last)))
+        planned += self.planned_upload(post)
         if post.video is not None:
             planned.append(self.http.plan(
                 "GET", f"/<id of the container>?fields={self.status_field}", headers=auth))
@@ -270,6 +283,8 @@ class GraphContainerAdapter(GraphAdapter):
         self.check_quota()
         if container_id is None:
             container_id = self._build(post)
+        if self.progress(post).get("upload_uri"):
+            self.send_media(post, container_id)
         try:
             self.wait_until_ready(container_id, post)
         except _AlreadyPublished:
@@ -305,8 +320,10 @@ class GraphContainerAdapter(GraphAdapter):
         last = dict(steps[-1])
         if children:
             last["children"] = ",".join(children)
-        container_id = self.create_container(last)
-        self.remember(post, container_id=container_id)
+        doc = self.create_container_doc(last)
+        container_id = str(doc["id"])
+        upload = {"upload_uri": str(doc["uri"]), "uploaded_bytes": 0} if doc.get("uri") else {}
+        self.remember(post, container_id=container_id, **upload)
         return container_id
 
     def _already_published(self, post: OutgoingPost, container_id: str) -> Published:

@@ -48,7 +48,8 @@ from scheduler.adapters.base import (
     PublishedPost,
 )
 from scheduler.adapters.containers import GraphContainerAdapter, Media
-from scheduler.adapters.meta import GraphSettings
+from scheduler.adapters.meta import ContainerExpired, GraphSettings
+from scheduler.adapters.rupload import PIECE
 from scheduler.mediahost import MediaHostConfig
 
 
@@ -60,6 +61,7 @@ class InstagramSettings(GraphSettings):
     media_host: MediaHostConfig
     format: Literal["feed", "story"] = "feed"
     share_to_feed: bool = True
+    video_upload: Literal["url", "resumable"] = "url"
 
 
 
@@ -94,6 +96,8 @@ class InstagramAdapter(GraphContainerAdapter):
     def check(self, post: OutgoingPost) -> Published | None:
         return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
                                  else super(InstagramAdapter, self).check(p))
+    #: Bytes per request of a resumable upload.
+    upload_piece = PIECE
 
     @property
     def user(self) -> str:
@@ -118,13 +122,17 @@ class InstagramAdapter(GraphContainerAdapter):
     ) -> list[dict[str, Any]]:
         assert isinstance(self.settings, InstagramSettings)
         video = post.video
+        if video is not None and self.settings.video_upload == "resumable":
+            # The bytes go to rupload.facebook.com after the container is built.
+            source: dict[str, Any] = {"upload_type": "resumable"}
+        elif video is not None:
+            source = {"video_url": url_of(video)}
         if self.story:
             # https://developers.facebook.com/docs/instagram-platform/content-publishing/#stories
-            media = {"video_url": url_of(video)} if video is not None else \
-                {"image_url": url_of(post.images[0])}
+            media = source if video is not None else {"image_url": url_of(post.images[0])}
             return [{"media_type": "STORIES", **media}]
         if video is not None:
-            reel: dict[str, Any] = {"media_type": "REELS", "video_url": url_of(video),
+            reel: dict[str, Any] = {"media_type": "REELS", **source,
                                     "caption": post.caption,
                                     "share_to_feed": self.settings.share_to_feed}
             if video.cover is not None:
@@ -135,6 +143,35 @@ class InstagramAdapter(GraphContainerAdapter):
             return [{"image_url": url_of(image), "caption": post.caption, "alt_text": image.alt}]
         children = [carousel_item(image, url_of) for image in post.images]
         return [*children, {"media_type": "CAROUSEL", "caption": post.caption}]
+
+    def send_media(self, post: OutgoingPost, container_id: str) -> None:
+        """The resumable upload: the video in pieces to the container's ``uri``. A restart
+        continues from the last piece Meta acknowledged; if Meta refuses that offset, the
+        container (which shows nothing) is dropped and the next attempt builds a new one."""
+        from scheduler.adapters.rupload import UploadRefused, send_pieces
+
+        state = self.progress(post)
+        if post.video is None or state.get("uploaded_bytes") == post.video.size:
+            return
+        try:
+            send_pieces(self, post, str(state["upload_uri"]),
+                        int(state.get("uploaded_bytes") or 0), piece=self.upload_piece)
+        except UploadRefused as exc:
+            self.forget_container(post)
+            raise ContainerExpired(f"{exc}; the upload starts again in a new container") \
+                from None
+
+    def planned_upload(self, post: OutgoingPost) -> list[PlannedRequest]:
+        assert isinstance(self.settings, InstagramSettings)
+        video = post.video
+        if video is None or self.settings.video_upload != "resumable":
+            return []
+        pieces = max(1, -(-video.size // self.upload_piece))
+        return [PlannedRequest(method="POST", url="<uri of the container>",
+                               headers={"Authorization": "OAuth ***", "offset": "0",
+                                        "file_size": str(video.size)},
+                               body=f"<{video.mime}, {video.size:,} bytes in {pieces} "
+                                    "piece(s)>")]
 
     def listing(self, post: OutgoingPost) -> tuple[str, str]:
         # A Story has no caption and is listed only among the account's current Stories

@@ -48,6 +48,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 _TMP_PREFIX = ".postq-tmp-"
 # A temporary folder older than this was left by a crash mid-write and can go.
 _STALE_TMP_SECONDS = 3600
+# How often a running publisher looks for such folders. Looking lists the whole outbox,
+# which grows with every publication, so it is done when the adapter first publishes
+# and then on this timer, never on every publish.
+SWEEP_EVERY_SECONDS = 600.0
 
 
 class OutboxSettings(AdapterSettings):
@@ -69,6 +73,8 @@ class OutboxAdapter(Adapter):
     platform = "outbox"
     settings_model = OutboxSettings
     publishes_video = True
+    #: ``time.monotonic()`` of the last sweep for stale temporary folders; None: not yet.
+    swept_at: float | None = None
 
     @property
     def root(self) -> Path:
@@ -88,7 +94,9 @@ class OutboxAdapter(Adapter):
         now = self.clock.now().astimezone(UTC)
         try:
             root.mkdir(parents=True, exist_ok=True)
-            self._remove_stale_temp(root)
+            if self.swept_at is None or time.monotonic() - self.swept_at >= SWEEP_EVERY_SECONDS:
+                self.swept_at = time.monotonic()
+                remove_stale_temp(root)
             left = self.progress(post).get("folder")
             if left:
                 # An earlier attempt died while writing: its folder may have been renamed
@@ -160,10 +168,10 @@ class OutboxAdapter(Adapter):
         now = self.clock.now().astimezone(UTC)
         target = self.root / self._folder_name(post, now)
         files: dict[str, Any] = {"caption.txt": post.caption}
-        for index, image in enumerate(post.images, start=1):
-            # Imported here: the HTTP module pulls in requests, which the outbox never needs.
-            from scheduler.adapters.http import describe_bytes
+        # Imported here: the HTTP module pulls in requests, which the outbox never needs.
+        from scheduler.adapters.http import describe_bytes
 
+        for index, image in enumerate(post.images, start=1):
             files[_image_name(index, image.mime)] = describe_bytes(image.read_bytes(), image.mime)
         video = post.video
         if video is not None:
@@ -262,15 +270,26 @@ class OutboxAdapter(Adapter):
             return final
         raise OSError(f"too many folders named {name}")
 
-    @staticmethod
-    def _remove_stale_temp(root: Path) -> None:
-        cutoff = time.time() - _STALE_TMP_SECONDS
-        for entry in root.glob(f"{_TMP_PREFIX}*"):
-            try:
-                if entry.stat().st_mtime < cutoff:
-                    shutil.rmtree(entry, ignore_errors=True)
-            except OSError:
-                pass
+
+def remove_stale_temp(root: Path) -> int:
+    """Remove the temporary folders a crash mid-write left (older than an hour: a
+    younger one may be another publisher's write in progress); returns how many."""
+    cutoff = time.time() - _STALE_TMP_SECONDS
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(_TMP_PREFIX):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def _safe(name: str) -> str:

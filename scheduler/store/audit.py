@@ -14,6 +14,7 @@ longer matches its own hash; one deleted or inserted breaks the link to its neig
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,17 +59,43 @@ def record(
 ) -> None:
     """Append one event, linked to the one before it; ``signed`` is the person's
     ``{"doc", "sig"}`` where a person acted."""
-    sig = json.dumps(signed, sort_keys=True) if signed else None
+    record_many(conn, [Event(at, who, action, post_id, delivery_id, channel, before, after,
+                             reason, signed)])
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to append (see :func:`record`)."""
+
+    at: datetime
+    who: str
+    action: str
+    post_id: str | None = None
+    delivery_id: str | None = None
+    channel: str | None = None
+    before: str | None = None
+    after: str | None = None
+    reason: str | None = None
+    signed: dict[str, str] | None = None
+
+
+def record_many(conn: Connection, events: list[Event]) -> None:
+    """Append ``events`` in order, each linked to the one before: one read of the last
+    link and one multi-row insert, however many (a claim records a batch at once)."""
+    if not events:
+        return
     prev = _last_chain(conn)
-    chain = event_digest(prev, at, who, action, post_id, delivery_id, channel, before, after,
-                         reason, sig)
-    conn.execute(
-        T["events"].insert().values(
-            at=at, who=who, action=action, post_id=post_id, delivery_id=delivery_id,
-            channel=channel, state_before=before, state_after=after, reason=reason,
-            prev_chain=prev, chain=chain, signed=sig,
-        )
-    )
+    rows = []
+    for e in events:
+        sig = json.dumps(e.signed, sort_keys=True) if e.signed else None
+        chain = event_digest(prev, e.at, e.who, e.action, e.post_id, e.delivery_id,
+                             e.channel, e.before, e.after, e.reason, sig)
+        rows.append({"at": e.at, "who": e.who, "action": e.action, "post_id": e.post_id,
+                     "delivery_id": e.delivery_id, "channel": e.channel,
+                     "state_before": e.before, "state_after": e.after, "reason": e.reason,
+                     "prev_chain": prev, "chain": chain, "signed": sig})
+        prev = chain
+    conn.execute(T["events"].insert(), rows)
 
 
 def rechain(conn: Connection) -> None:

@@ -12,22 +12,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from scheduler.blackouts import Blackout, held_until
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
-from scheduler.store.base import DamagedRow
+from scheduler.store.base import DamagedRow, _delivery
 from scheduler.store.blackouts import BlackoutOps
+from scheduler.store.evidence import EvidenceOps
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.store.states import BLACKOUT_KEY
 from scheduler.timeutil import format_duration
 
 
-class PublishOps(BlackoutOps):
+class PublishOps(BlackoutOps, EvidenceOps):
     """What ``postq run`` calls."""
 
     def claim_due(
@@ -37,7 +39,9 @@ class PublishOps(BlackoutOps):
         """Deliveries due by ``now`` that this worker alone may now publish.
 
         Returns them in ``publishing`` with ``attempts`` and ``claim_token`` raised and
-        ``claimed_at`` on the database's clock. Deliveries that may no longer go out are
+        ``claimed_at`` on the database's clock, each with its evidence (see
+        :class:`~scheduler.store.rows.Claimed`) read in the same transaction.
+        Deliveries that may no longer go out are
         settled here: past their deadline or later than the grace → ``missed`` (kept for
         :meth:`take_missed`); approval no longer matching the content, or missing while
         the publisher's own configuration (``require_approval``) asks for it, whatever
@@ -46,12 +50,11 @@ class PublishOps(BlackoutOps):
         ``exclude_channels`` (those the worker is still busy with), are left untouched.
         """
         d = T["deliveries"]
-        claimed: list[str] = []
+        eligible: list[DeliveryRow] = []
         missed: list[str] = []
         held: list[tuple[str, str]] = []
         with self._write() as conn:
             due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
-            claimed_at = self._db_now(conn)
             periods = self._all_blackouts(conn) if due else []
             for row in due:
                 post = posts[(row.post_id, row.revision)]
@@ -68,15 +71,13 @@ class PublishOps(BlackoutOps):
                         else:
                             held.append((row.id, reason))
                     continue
-                if self._move(conn, row, "publishing", action="claim", who=worker,
-                              reason=f"attempt {row.attempts + 1}",
-                              attempts=d.c.attempts + 1, claimed_by=worker,
-                              claimed_at=claimed_at, claim_token=d.c.claim_token + 1):
-                    claimed.append(row.id)
+                eligible.append(row)
+            claimed = self._claim(conn, eligible, worker)
             order = (d.c.wake_at, d.c.id)
             gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
-            out = self._deliveries(conn, [d.c.id.in_(claimed)], order=order,
-                                   with_media=True) if claimed else []
+            evidence = self._evidence(conn, claimed) if claimed else {}
+            # In claiming order (wake_at, id), which the claim itself does not change.
+            out = [Claimed.of(evidence[i].delivery, evidence[i]) for i in claimed]
         # Only once committed: a rolled-back claim must not send a "missed" notice.
         self._missed.setdefault(worker, []).extend(gone)
         self._held.setdefault(worker, []).extend(held)
@@ -104,6 +105,27 @@ class PublishOps(BlackoutOps):
                        wake_at=until, last_error=reason)
         return True
 
+    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
+        """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
+        per state they come from (only rows still in it are taken, so of two publishers
+        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
+        d = T["deliveries"]
+        now, claimed_at = self._now(), self._db_now(conn)
+        won: set[str] = set()
+        for before in sorted({r.state for r in rows}):
+            won.update(conn.execute(
+                d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
+                                 d.c.state == before)
+                .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
+                        claimed_by=worker, claimed_at=claimed_at,
+                        claim_token=d.c.claim_token + 1)
+                .returning(d.c.id)).scalars())
+        taken = [r for r in rows if r.id in won]
+        audit.record_many(conn, [
+            audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
+                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
+        return [r.id for r in taken]
+
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
         exclude_channels: Iterable[str], worker: str, held: list[tuple[str, str]],
@@ -113,7 +135,7 @@ class PublishOps(BlackoutOps):
         d = T["deliveries"]
         for _ in range(100):
             try:
-                return self._due(conn, now, limit, exclude_channels)
+                return self._due(conn, now, limit, exclude_channels, lock=True)
             except DamagedRow as exc:
                 if not exc.delivery_id:
                     raise
@@ -130,9 +152,14 @@ class PublishOps(BlackoutOps):
 
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
-        exclude_channels: Iterable[str] = (),
+        exclude_channels: Iterable[str] = (), *, lock: bool = False,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
-        """Due deliveries on channels that are not paused, with their post rows."""
+        """Due deliveries on channels that are not paused, with their post rows.
+
+        ``lock`` (claiming): on PostgreSQL the rows are locked ``FOR UPDATE SKIP
+        LOCKED``, so publishers claiming at once each take rows the others are not taking
+        instead of queueing behind each other's locks.
+        """
         d, p, pz = T["deliveries"], T["posts"], T["pauses"]
         skip = set(conn.execute(select(pz.c.channel).where(
             ~pz.c.channel.startswith(BLACKOUT_KEY))).scalars())
@@ -142,7 +169,8 @@ class PublishOps(BlackoutOps):
         where = [d.c.state.in_(("scheduled", "retry_wait")), d.c.wake_at <= now]
         if skip:
             where.append(d.c.channel.not_in(sorted(skip)))
-        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit)
+        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit,
+                               lock=lock)
         posts = {
             (r.post_id, r.revision): r
             for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
@@ -232,15 +260,10 @@ class PublishOps(BlackoutOps):
         """
         from scheduler.adapters.outgoing import OutgoingPost
 
-        did = claimed if isinstance(claimed, str) else claimed.id
-        d, p = T["deliveries"], T["posts"]
-        with self._read() as conn:
-            rows = self._deliveries(conn, [d.c.id == did], with_media=True)
-            if not rows:
-                raise UsageError(f"no delivery has the id '{did}'")
-            row = rows[0]
-            post = conn.execute(select(p.c.language, p.c.content_hash).where(
-                p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
+        ev = getattr(claimed, "evidence", None)
+        if ev is None:  # not straight from a claim: read it now
+            ev = self.claim_evidence(claimed if isinstance(claimed, str) else claimed.id)
+        row, post = ev.delivery, ev
         images, video = self._outgoing_media(row.media)
         return OutgoingPost(
             delivery_id=row.id, post_id=row.post_id, channel=row.channel, caption=row.caption,
@@ -312,30 +335,52 @@ class PublishOps(BlackoutOps):
     def _settle(self, delivery_id: str, to: str, allowed: tuple[str, ...], *, action: str,
                 who: str | None, reason: str | None, token: int | None = None,
                 **values: Any) -> DeliveryRow:
+        """One ``UPDATE ... RETURNING`` plus its event: the publisher records an outcome
+        per delivery, so nothing is read before or after unless the update is refused
+        (then only to say why)."""
         d = T["deliveries"]
+        now = self._now()
         with self._write() as conn:
-            rows = self._deliveries(conn, [d.c.id == delivery_id])
-            if not rows:
-                raise UsageError(f"no delivery has the id '{delivery_id}'")
-            row = rows[0]
-            if token is not None and (row.state != "publishing" or row.claim_token != token):
-                raise ClaimLost(
-                    f"delivery {row.ref} is no longer this publisher's claim (it is "
-                    f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
-                )
-            if row.state not in allowed:
-                raise UsageError(
-                    f"delivery {row.ref} is {row.state}; it cannot become {to} from there"
-                )
-            if not self._move(conn, row, to, action=action, who=who or row.claimed_by,
-                              reason=reason, token=token, **values):
-                if token is not None:
-                    raise ClaimLost(f"delivery {row.ref} was taken over meanwhile; "
-                                    "nothing recorded")
-                raise UsageError(
-                    f"delivery {row.ref} changed while this command ran; look at it again"
-                )
-            return self._deliveries(conn, [d.c.id == delivery_id])[0]
+            if token is not None:  # a claim's outcome: only from that very claim
+                before: str | None = "publishing" if "publishing" in allowed else None
+            elif len(allowed) == 1:
+                before = allowed[0]
+            else:  # several states allowed: the event names the one it was in
+                before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
+                before = before if before in allowed else None
+            params = {f"v_{k}": v for k, v in values.items()}
+            got = None if before is None else conn.execute(
+                _outcome_update(tuple(sorted(values)), token is not None),
+                {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
+                 "v_updated_at": now, **params}).first()
+            if got is None:
+                raise self._refusal(conn, delivery_id, to, allowed, token)
+            row = _delivery(got)
+            audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
+                         post_id=row.post_id, delivery_id=row.id, channel=row.channel,
+                         before=before, after=to, reason=reason)
+            return row
+
+    def _refusal(self, conn: Connection, delivery_id: str, to: str, allowed: tuple[str, ...],
+                 token: int | None) -> Exception:
+        """Why :meth:`_settle` recorded nothing, in one sentence."""
+        d = T["deliveries"]
+        rows = self._deliveries(conn, [d.c.id == delivery_id])
+        if not rows:
+            return UsageError(f"no delivery has the id '{delivery_id}'")
+        row = rows[0]
+        if token is not None and (row.state != "publishing" or row.claim_token != token):
+            return ClaimLost(
+                f"delivery {row.ref} is no longer this publisher's claim (it is "
+                f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
+            )
+        if row.state not in allowed:
+            return UsageError(
+                f"delivery {row.ref} is {row.state}; it cannot become {to} from there")
+        if token is not None:
+            return ClaimLost(f"delivery {row.ref} was taken over meanwhile; nothing recorded")
+        return UsageError(f"delivery {row.ref} changed while this command ran; look at it "
+                          "again")
 
     def deadline(self, row: DeliveryRow) -> tuple[datetime, str]:
         """The last moment ``row`` may still go out, and why: the post's own deadline
@@ -426,3 +471,17 @@ class PublishOps(BlackoutOps):
                     raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
                                     f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
+
+
+@lru_cache(maxsize=64)
+def _outcome_update(columns: tuple[str, ...], fenced: bool) -> Any:
+    """The ``UPDATE ... RETURNING`` of :meth:`PublishOps._settle`, built once per shape:
+    building a statement costs more than SQLite takes to run it. Values are bound as
+    ``v_<column>``; ``fenced`` adds the claim token's condition."""
+    d = T["deliveries"]
+    where = [d.c.id == bindparam("v_id"), d.c.state == bindparam("v_before")]
+    if fenced:
+        where.append(d.c.claim_token == bindparam("v_token"))
+    return (d.update().where(*where)
+            .values({c: bindparam(f"v_{c}") for c in ("state", "updated_at", *columns)})
+            .returning(*d.c))

@@ -7,7 +7,7 @@ what the publisher works with, and ``as_dict`` is the stable ``--json`` shape.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,8 +136,19 @@ class DeliveryRow:
         }
 
 
-#: What :meth:`Store.claim_due` returns: a delivery now in ``publishing``.
-Claimed = DeliveryRow
+@dataclass(frozen=True)
+class Claimed(DeliveryRow):
+    """What :meth:`Store.claim_due` returns: a delivery now in ``publishing``, with what
+    the claim's transaction read about its post (``evidence``, a
+    :class:`~scheduler.store.evidence.ClaimEvidence`): the publisher checks and sends
+    from it without reading the rows again."""
+
+    evidence: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, row: DeliveryRow, evidence: Any) -> Claimed:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(DeliveryRow)},
+                   evidence=evidence)
 
 
 @dataclass(frozen=True)

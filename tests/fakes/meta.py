@@ -111,6 +111,12 @@ class FakeGraphContainers(FakePlatform):
         #: (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/
         #: reference/ig-user/stories), never under /media.
         self.stories: list[dict[str, Any]] = []
+        #: Resumable uploads (``upload_type=resumable``): the container answers ``uri``
+        #: on rupload, which takes the bytes in pieces with ``Authorization: OAuth``,
+        #: ``offset`` and ``file_size`` and refuses an offset other than what it holds
+        #: (https://developers.facebook.com/docs/instagram-platform/content-publishing/
+        #: resumable-uploads/); the container processes once the file is complete.
+        self.rupload_requests = 0
         if flavour == "instagram":
             self.create, self.publish = "media", "media_publish"
             self.limit, self.status_field, self.text = ("content_publishing_limit", "status_code",
@@ -131,6 +137,8 @@ class FakeGraphContainers(FakePlatform):
         return target.read_bytes() if target.is_file() else None
 
     def handle(self, req: Recorded, path: str, query: dict[str, str]) -> Reply:
+        if req.method == "POST" and path.startswith("/ig-api-upload/"):
+            return self._rupload(req, path.rsplit("/", 1)[-1])
         if req.method == "GET" and path.startswith("/media/"):
             data = self._fetch(self.base_url + path)
             return Reply(200, data) if data is not None else Reply(404, "not found")
@@ -155,7 +163,8 @@ class FakeGraphContainers(FakePlatform):
             return Reply(200, {"id": self.user, "username": "careers_gov"})
         if req.method == "GET" and path.strip("/") in self.containers:
             box = self.containers[path.strip("/")]
-            if box["status"] == "IN_PROGRESS" and "video_url" in box["form"]:
+            if box["status"] == "IN_PROGRESS" and ("video_url" in box["form"] or
+                                                   "upload_type" in box["form"]):
                 self._process_video(box)
             elif box["status"] == "IN_PROGRESS":
                 box["polls"] += 1
@@ -186,12 +195,29 @@ class FakeGraphContainers(FakePlatform):
         return meta_error(100, f"Unsupported get request. Object with ID '{path.strip('/')}' "
                                "does not exist", subcode=33)
 
+    def _rupload(self, req: Recorded, container_id: str) -> Reply:
+        self.rupload_requests += 1
+        box = self.containers.get(container_id)
+        if box is None or req.headers.get("Authorization") != f"OAuth {self.token}":
+            return Reply(401, {"debug_info": {"retriable": False, "type": "AuthError",
+                                              "message": "Invalid OAuth access token."}})
+        if int(req.headers.get("offset", -1)) != len(box["upload"]):
+            return Reply(400, {"debug_info": {"retriable": False, "type": "OffsetInvalid",
+                                              "message": "Offset does not match the upload"}})
+        box["size"] = int(req.headers.get("file_size", 0))
+        box["upload"] += req.body
+        return Reply(200, {"success": True, "message": "Upload successful."})
+
     def _process_video(self, box: dict[str, Any]) -> None:
-        """Meta fetches the video from ``video_url`` and transcodes it, in the background."""
+        """Meta fetches the video from ``video_url`` (or takes the uploaded file) and
+        transcodes it, in the background."""
+        resumable = box["form"].get("upload_type") == "resumable"
+        if resumable and (box["size"] is None or len(box["upload"]) != box["size"]):
+            return  # waits for the rest of the file
         box["polls"] += 1
         if self.hold_video or box["polls"] <= self.video_polls:
             return
-        data = self._fetch(str(box["form"]["video_url"]))
+        data = box["upload"] if resumable else self._fetch(str(box["form"]["video_url"]))
         if box.get("error"):
             pass
         elif data is None:
@@ -234,12 +260,15 @@ class FakeGraphContainers(FakePlatform):
                 return meta_error(9007, "The media is not ready for publishing, please wait "
                                         "for a moment", subcode=2207027)
         error = self.container_error
-        if "video_url" in form:
+        if "video_url" in form or "upload_type" in form:
             error, self.video_error = self.video_error, None
         box = {"id": self.new_id(), "status": "IN_PROGRESS", "polls": 0, "form": form,
-               "error": error}
+               "error": error, "upload": b"", "size": None}
         self.container_error = None
         self.containers[box["id"]] = box
+        if form.get("upload_type") == "resumable":
+            return Reply(200, {"id": box["id"],
+                               "uri": f"{self.base_url}/ig-api-upload/v25.0/{box['id']}"})
         return Reply(200, {"id": box["id"]})
 
     def _publish(self, form: dict[str, Any]) -> Reply:
