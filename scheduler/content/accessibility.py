@@ -18,7 +18,7 @@ from typing import Any
 
 import regex
 
-from scheduler.platforms import HASHTAG_RE, find_urls
+from scheduler.platforms import HASHTAG_RE, find_urls, thread_parts
 
 #: Longest sentence, in words (GOV.UK content design: 25 words).
 MAX_SENTENCE_WORDS = 25
@@ -135,9 +135,10 @@ def findings(model: Any, captions: dict[str, str], max_emoji: int) -> list[tuple
     for channel, text in captions.items():
         override = model.overrides.get(channel)
         field = f"overrides.{channel}.caption" if override and override.caption else "caption"
-        for msg in caption_findings(text, max_emoji):
-            if (field, msg) not in out:
-                out.append((field, msg))
+        for part in thread_parts(text):  # each part of a thread is read on its own
+            for msg in caption_findings(part, max_emoji):
+                if (field, msg) not in out:
+                    out.append((field, msg))
         for n, img in enumerate(model.images):
             for msg in alt_findings(img.alt, text):
                 if (f"images[{n}].alt", msg) not in out:
