@@ -79,3 +79,12 @@ def test_error_policy_makes_them_problems(project: Project) -> None:
     assert ("posts/io.md:14: caption: 'TODAY' is in capitals: capitals are harder to read and "
             "some screen readers spell them out letter by letter; write it in ordinary case"
             ) in result.stderr.splitlines()
+
+
+def test_each_part_of_a_thread_is_read_on_its_own(project: Project) -> None:
+    # One link in the first part (the post's own) and one in the third: no part has two.
+    body = "Join us.\n+++\nTraining comes first.\n+++\nRead https://www.example.gov.uk/about"
+    project.careers(**LATER, **{"Join us.": body, "[outbox]": "[x]"})
+    result = project.run("validate")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if "links" in line] == []

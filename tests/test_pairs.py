@@ -61,6 +61,8 @@ def test_a_pair_is_queued_together_approved_once_in_one_slot(project: Project) -
     states = {(r["post_id"], r["channel"]): r["state"]
               for r in json.loads(project.run("queue", "list", "--json").stdout)["deliveries"]}
     assert set(states.values()) == {"scheduled"}
+    assert "  pair:     io-cy (queued, approved and published together)" in \
+        project.run("queue", "show", "io").stdout.splitlines()
 
 
 def test_combined_is_one_bilingual_post_welsh_first(project: Project) -> None:

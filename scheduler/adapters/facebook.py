@@ -96,14 +96,14 @@ class FacebookAdapter(FacebookVideoFlow):
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
         self.check_version()
-        if post.video is not None:
-            return self.publish_video(post)
-        if self.story:
-            return self.publish_photo_story(post)
         return self.publish_commented(post, self._publish_one, self.comment)
 
     def _publish_one(self, post: OutgoingPost) -> Published:
         """The Page post itself: one photo, several, or text."""
+        if post.video is not None:
+            return self.publish_video(post)
+        if self.story:
+            return self.publish_photo_story(post)
         if len(post.images) == 1:
             def send_photo() -> Published:
                 doc = self.graph("POST", f"/{self.page}/photos",
@@ -127,14 +127,14 @@ class FacebookAdapter(FacebookVideoFlow):
         return str(doc["id"])
 
     def check(self, post: OutgoingPost) -> Published | None:
-        if post.video is not None:
-            return self.check_video(post)
-        if self.story:
-            return self.check_photo_story(post)
         return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
                                  else self._check_one(p))
 
     def _check_one(self, post: OutgoingPost) -> Published | None:
+        if post.video is not None:
+            return self.check_video(post)
+        if self.story:
+            return self.check_photo_story(post)
         known = self.progress(post).get("remote_id")
         if known:
             try:

@@ -14,11 +14,12 @@ the thing is a problem and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import regex
 
-from scheduler.platforms import HASHTAG_RE, find_urls
+from scheduler.platforms import HASHTAG_RE, find_urls, thread_parts
 
 #: Longest sentence, in words (GOV.UK content design: 25 words).
 MAX_SENTENCE_WORDS = 25
@@ -48,6 +49,29 @@ def _plain(text: str) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=1)
+def _word_list() -> bytes:
+    """wordninja's word list as one newline-separated block, read without importing it:
+    building its model costs a quarter of a second, looking a word up here a millisecond."""
+    import gzip
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("wordninja")
+    if spec is None or spec.origin is None:
+        return b""
+    path = os.path.join(os.path.dirname(spec.origin), "wordninja", "wordninja_words.txt.gz")
+    try:
+        with gzip.open(path) as fh:
+            return b"\n" + fh.read() + b"\n"
+    except OSError:
+        return b""
+
+
+def _is_one_word(tag: str) -> bool:
+    return f"\n{tag}\n".encode() in _word_list()
+
+
 def run_together_words(tag: str) -> list[str] | None:
     """The English words an all-lower-case hashtag is made of, or None when it is one
     word (``apprenticeships``), has capitals already, or is no English (``gyrfaoedd``).
@@ -56,6 +80,8 @@ def run_together_words(tag: str) -> list[str] | None:
     into real words averages several letters a word; a word it does not know falls apart
     into one- and two-letter scraps, which are not taken for words."""
     if len(tag) < RUN_TOGETHER_LETTERS or not tag.isalpha() or not tag.islower():
+        return None
+    if _is_one_word(tag):
         return None
     import wordninja
 
@@ -135,9 +161,10 @@ def findings(model: Any, captions: dict[str, str], max_emoji: int) -> list[tuple
     for channel, text in captions.items():
         override = model.overrides.get(channel)
         field = f"overrides.{channel}.caption" if override and override.caption else "caption"
-        for msg in caption_findings(text, max_emoji):
-            if (field, msg) not in out:
-                out.append((field, msg))
+        for part in thread_parts(text):  # each part of a thread is read on its own
+            for msg in caption_findings(part, max_emoji):
+                if (field, msg) not in out:
+                    out.append((field, msg))
         for n, img in enumerate(model.images):
             for msg in alt_findings(img.alt, text):
                 if (f"images[{n}].alt", msg) not in out:

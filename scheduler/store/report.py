@@ -161,6 +161,9 @@ def post_text(view: PostView, zone: tzinfo, now: datetime | None = None,
         f"  queued:   by {view.queued_by} at {when(view.queued_at, zone)}",
         f"  approval: {approval}",
     ]
+    pair = (view.details.get("extra") or {}).get("pair")
+    if pair:
+        lines.append(f"  pair:     {pair} (queued, approved and published together)")
     if view.publish_before is not None:
         why = f" ({view.publish_before_reason})" if view.publish_before_reason else ""
         lines.append(f"  deadline: before {when(view.publish_before, zone)}{why}")
