@@ -36,7 +36,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 #: The top-level tables of ``postq.toml`` (the fields of :class:`Settings` but ``path``).
 SECTIONS = ("postq", "policy", "brand", "captions", "slots", "notify", "channels",
-            "media_store", "team")
+            "media_store", "team", "links", "blackouts")
 #: The keys of ``[postq]`` (the fields of :class:`CoreSettings`).
 CORE_KEYS = ("timezone", "data_dir", "database", "require_approval", "late_grace",
              "max_attempts", "retry_base", "stale_after", "credentials_key_env", "shared")
@@ -59,7 +59,8 @@ DEFAULT_REMINDER: dict[str, str] = {
 }
 
 _MODELS = ("CoreSettings", "PolicySettings", "BrandSettings", "CaptionSettings",
-           "NotifySettings", "ChannelSettings", "MediaStoreSettings", "TeamSettings", "Settings")
+           "NotifySettings", "ChannelSettings", "MediaStoreSettings", "TeamSettings",
+           "LinkSettings", "BlackoutSettings", "Settings")
 # Two threads asking at once must not get two different Settings classes.
 _BUILDING = threading.Lock()
 
@@ -89,6 +90,7 @@ def _define_models() -> None:
     """
     global _Strict, CoreSettings, PolicySettings, BrandSettings, CaptionSettings
     global NotifySettings, ChannelSettings, MediaStoreSettings, TeamSettings, Settings
+    global LinkSettings, BlackoutSettings
     from typing import Literal
 
     from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -134,6 +136,11 @@ def _define_models() -> None:
         link_hosts: list[str] = Field(default_factory=list)
         deny_terms_file: str | None = None
         deny_terms: list[str] = Field(default_factory=list)
+        # Accessible-writing checks (scheduler.content.accessibility): "warning" or "error".
+        accessibility: Literal["warning", "error"] = "warning"
+        max_emoji: int = Field(default=3, ge=0)
+        # Every post needs its Welsh partner (translation:) (scheduler.content.pairs).
+        require_welsh: bool = False
 
     class BrandSettings(_Strict):
         font: str | None = None
@@ -156,6 +163,8 @@ def _define_models() -> None:
         )
         link_in_bio_platforms: list[str] = Field(default_factory=lambda: ["instagram"])
         reminder: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REMINDER))
+        # A Welsh/English pair posted as one bilingual post: the Welsh text first.
+        welsh_first: bool = True
 
         @field_validator("reminder")
         @classmethod
@@ -216,6 +225,10 @@ def _define_models() -> None:
                 raise ValueError("kind 's3' needs a bucket")
             return self
 
+    from scheduler.campaigns import define_models
+
+    LinkSettings, BlackoutSettings = define_models(_Strict)
+
     class ChannelSettings(BaseModel):
         """A configured account. Only ``adapter`` is shared; the rest belongs to the adapter."""
 
@@ -242,6 +255,8 @@ def _define_models() -> None:
         channels: dict[str, ChannelSettings] = Field(default_factory=dict)
         media_store: MediaStoreSettings = Field(default_factory=lambda: MediaStoreSettings())
         team: TeamSettings | None = None
+        links: LinkSettings = Field(default_factory=lambda: LinkSettings())
+        blackouts: list[BlackoutSettings] = Field(default_factory=list)
         path: Path | None = None
 
         # -- resolved locations -------------------------------------------------------------
@@ -447,7 +462,7 @@ def _section_model(loc: tuple[Any, ...]) -> list[str] | None:
     models: dict[str, type[BaseModel]] = {
         "postq": CoreSettings, "policy": PolicySettings, "brand": BrandSettings,
         "captions": CaptionSettings, "notify": NotifySettings,
-        "media_store": MediaStoreSettings, "team": TeamSettings,
+        "media_store": MediaStoreSettings, "team": TeamSettings, "links": LinkSettings,
     }
     if len(loc) == 1:
         return [k for k in Settings.model_fields if k != "path"]
@@ -483,6 +498,8 @@ class ReadSettings:
     database: str = ""
     #: ``[team] allowed_signers`` as written ("" without ``[team]``), for ``status``.
     allowed_signers: str = ""
+    #: ``[[blackouts]]``, validated (a file with any is read by the full loader).
+    blackouts: tuple[Any, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -519,11 +536,13 @@ def load_read_settings(config: str | os.PathLike[str] | None = None) -> ReadSett
     path = find_config(config)
     raw = _read_toml(path)
     core = raw.get("postq", {})
-    if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)):
+    if not (set(raw) <= set(SECTIONS) and isinstance(core, dict) and _core_is_plain(core)
+            and "blackouts" not in raw):
         settings = load_settings(path)  # raises the full loader's error, if there is one
         return ReadSettings(path, settings.postq.timezone, settings.postq.data_dir,
                             settings.postq.database,
-                            settings.team.allowed_signers if settings.team else "")
+                            settings.team.allowed_signers if settings.team else "",
+                            tuple(settings.blackouts))
     team = raw.get("team", {})
     signers = team.get("allowed_signers", "") if isinstance(team, dict) else ""
     return ReadSettings(path, core.get("timezone", _DEFAULT_TIMEZONE),

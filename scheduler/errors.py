@@ -113,6 +113,15 @@ class TransientPublishError(PublishError):
         self.retry_after = retry_after
 
 
+class StillProcessing(TransientPublishError):
+    """The platform is still processing an uploaded video after the wait one publishing
+    call may spend on it (:data:`scheduler.adapters.base.VIDEO_WAIT_BUDGET`).
+
+    The upload's id is in the delivery's recorded progress, so the next attempt polls the
+    same upload again instead of sending the video a second time.
+    """
+
+
 class PermanentPublishError(PublishError):
     """A failure no retry will fix (rejected content, duplicate, permissions)."""
 

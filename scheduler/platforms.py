@@ -104,6 +104,24 @@ def find_urls(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(found)
 
 
+#: How a stored caption separates the parts of a thread: a line holding only ``+++``,
+#: as the author writes it. A caption without it is one post.
+THREAD_SEPARATOR = "\n+++\n"
+#: Platforms that publish a thread as a chain of replies; the others get one post.
+THREAD_PLATFORMS = frozenset({"x", "bluesky", "threads", "mastodon"})
+_THREAD_LINE = regex.compile(r"^[ \t]*\+\+\+[ \t]*$", regex.MULTILINE)
+
+
+def thread_parts(caption: str) -> list[str]:
+    """The parts of a stored caption, in order (one part when it is no thread)."""
+    return caption.split(THREAD_SEPARATOR)
+
+
+def split_thread(body: str) -> list[str]:
+    """A post body cut at each line holding only ``+++``; empty parts dropped."""
+    return [p.strip("\n") for p in _THREAD_LINE.split(body) if p.strip()]
+
+
 def graphemes(text: str) -> list[str]:
     """Split into extended grapheme clusters (what a reader sees as one character)."""
     return _GRAPHEME_RE.findall(text)
@@ -230,7 +248,9 @@ PROFILES: dict[str, PlatformProfile] = {
         PlatformProfile(
             name="threads", text_limit=500, counter=count_threads,
             counting="characters, emoji by UTF-8 bytes", max_hashtags=1, max_links=5,
-            max_mentions=None, max_images=10, image_max_bytes=8 * _MIB - 1,
+            # A carousel holds up to 20 images and videos (https://developers.facebook.com/
+            # docs/threads/posts#carousel-posts).
+            max_mentions=None, max_images=20, image_max_bytes=8 * _MIB - 1,
             aspect_min=0.1, aspect_max=10.0, render_size=(1080, 1350), min_width=320,
             max_width=1440, alt_limit=1000, formats=("jpeg", "png"),
         ),
@@ -364,6 +384,17 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
             source="https://developers.facebook.com/docs/instagram-platform/"
                    "instagram-graph-api/reference/ig-user/media#reel-specifications",
         ),
+        # Stories (a channel with format = "story"): MOV/MP4, H.264 or HEVC, 23-60 fps,
+        # 3 to 60 s, at most 100 MB and 1920 columns, 9:16 recommended.
+        VideoProfile(
+            name="instagram_story", title="Instagram Stories", min_seconds=3, max_seconds=60,
+            fps_min=23, fps_max=60, aspect_min=0.1, aspect_max=10.0,
+            render_size=(1080, 1920), min_width=320, max_width=1920, max_height=3600,
+            max_bytes=100 * _MB, max_video_bitrate=25_000_000, video_codecs=("h264", "hevc"),
+            frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/instagram-platform/"
+                   "instagram-graph-api/reference/ig-user/media#story-video-specifications",
+        ),
         # Reels on a Page: .mp4, 9:16, 1080x1920 recommended (540x960 minimum), 24-60 fps,
         # 3 to 90 s. The page gives no size or bit rate; Instagram's are used.
         VideoProfile(
@@ -372,6 +403,28 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
             render_size=(1080, 1920), min_width=540, max_width=1080, max_height=1920,
             max_bytes=300 * _MB, max_video_bitrate=25_000_000, frame_aspect=9 / 16,
             source="https://developers.facebook.com/docs/video-api/guides/reels-publishing",
+        ),
+        # Page Stories (a channel with format = "story"): as Reels, but at most 60 s
+        # ("A reel published as a story on a Facebook Page can not exceed 60 seconds").
+        VideoProfile(
+            name="facebook_story", title="Facebook Page Stories", min_seconds=3,
+            max_seconds=60, fps_min=24, fps_max=60, aspect_min=9 / 16 - 0.01,
+            aspect_max=9 / 16 + 0.01, render_size=(1080, 1920), min_width=540,
+            max_width=1080, max_height=1920, max_bytes=300 * _MB,
+            max_video_bitrate=25_000_000, frame_aspect=9 / 16,
+            source="https://developers.facebook.com/docs/page-stories-api/",
+        ),
+        # Page videos (a channel with format = "video"), fetched from the media host by
+        # ``file_url`` (a non-resumable upload: at most 1 GB and 20 minutes); any shape,
+        # and a caption file beside the video (/{video-id}/captions). The page gives no
+        # frame rates or bit rate; the Reels' are used.
+        VideoProfile(
+            name="facebook_video", title="Facebook Page videos", min_seconds=1,
+            max_seconds=20 * 60, fps_min=24, fps_max=60, aspect_min=9 / 16 - 0.01,
+            aspect_max=16 / 9 + 0.01, render_size=(1920, 1080), min_width=320,
+            max_width=1920, max_height=1920, max_bytes=1000 * _MB,
+            max_video_bitrate=25_000_000, captions_sidecar=True,
+            source="https://developers.facebook.com/docs/video-api/guides/publishing",
         ),
         # Threads: as Instagram, but at most 300 s and 1 GB.
         VideoProfile(
@@ -439,8 +492,14 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
     )
 }
 
-#: Platforms whose carousels cannot mix images and a video in one post.
-NO_MIXED_MEDIA = ("instagram", "threads", "bluesky")
+#: Profiles whose posts may hold images and one video together, as one carousel: an
+#: Instagram feed carousel (https://developers.facebook.com/docs/instagram-platform/
+#: content-publishing#carousel-posts), a Threads carousel (https://developers.facebook.com/
+#: docs/threads/posts#carousel-posts), and the outbox, which writes whatever it is given.
+MIXED_CAROUSELS = ("instagram", "threads", "outbox")
+#: Platforms whose posts carry images or one video, never both (named in that order in
+#: the validation message).
+NO_MIXED_MEDIA = ("x", "bluesky", "mastodon", "facebook", "linkedin")
 
 
 def video_profile_for(profile: PlatformProfile) -> VideoProfile | None:

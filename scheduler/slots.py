@@ -7,7 +7,7 @@ drifting by an hour as a fixed UTC interval would.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
@@ -107,12 +107,16 @@ def next_free_slot(
     zone: tzinfo,
     taken: Iterable[datetime],
     before: datetime | None = None,
+    blocked: Callable[[datetime], bool] | None = None,
 ) -> datetime | None:
-    """The earliest slot after ``after`` at least ``min_gap`` from every taken time."""
+    """The earliest slot after ``after`` at least ``min_gap`` from every taken time;
+    slots for which ``blocked`` is true (inside a blackout period) are passed over."""
     taken_list = sorted(taken)
     for slot in iter_slots(table, after, zone):
         if before is not None and slot >= before:
             return None
+        if blocked is not None and blocked(slot):
+            continue
         if all(abs(slot - t) >= table.min_gap and slot != t for t in taken_list):
             return slot
     return None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from scheduler.adapters import outbox as outbox_module
 from scheduler.adapters.outbox import OutboxAdapter
 from scheduler.errors import TransientPublishError
 from scheduler.timeutil import FixedClock
@@ -137,3 +139,32 @@ def test_plan_describes_the_folder(tmp_path, make_post, make_image):
     assert planned.url == expected.resolve().as_uri()
     assert planned.body["1.jpg"].startswith("<")
     assert not (tmp_path / ".postq" / "outbox").exists()  # a plan writes nothing
+
+
+def _leftover(root: Path, name: str, age_s: float) -> Path:
+    """A temporary folder as a crash mid-write leaves it, last changed ``age_s`` ago."""
+    folder = root / f".postq-tmp-{name}"
+    folder.mkdir(parents=True)
+    (folder / "caption.txt").write_text("half", encoding="utf-8")
+    old = time.time() - age_s
+    os.utime(folder, (old, old))
+    return folder
+
+
+def test_stale_temp_folders_go_at_first_publish_then_on_a_timer(tmp_path, make_post):
+    adapter = outbox(tmp_path)
+    root = adapter.root
+    crashed = _leftover(root, "crashed", 2 * 3600)
+    writing = _leftover(root, "writing", 60)  # another publisher's write in progress
+    adapter.publish(make_post(delivery_id="d-1"))
+    assert not crashed.exists() and writing.exists()
+    # Left after the first sweep: the next publishes do not list the folder again ...
+    later = _leftover(root, "later", 2 * 3600)
+    adapter.publish(make_post(delivery_id="d-2"))
+    assert later.exists()
+    # ... until the timer comes round.
+    assert adapter.swept_at is not None
+    adapter.swept_at -= outbox_module.SWEEP_EVERY_SECONDS
+    adapter.publish(make_post(delivery_id="d-3"))
+    assert not later.exists() and writing.exists()
+    assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 3

@@ -12,17 +12,21 @@ import json
 import re
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
 
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError, RateLimited
+from scheduler.platforms import THREAD_SEPARATOR
 from scheduler.timeutil import FixedClock
+from tests import video_posts
 from tests.fakes import NOW, FakeX, form_of, json_of
 from tests.peers import Reply, jpeg_bytes
-from tests.peers_x import x_peer  # noqa: F401
+from tests.peers_x import VIDEO_ID, x_peer  # noqa: F401
 
+clip, make_video_post = video_posts.clip, video_posts.make_video_post
 TOKEN = "x-oauth2-Recognisable-1a2b3c4d5e"
 OAUTH1 = {"X_CK": "consumer-key-Recognisable", "X_CS": "consumer-secret-Recognisable",
           "X_AT": "access-token-Recognisable", "X_AS": "access-secret-Recognisable"}
@@ -105,6 +109,57 @@ def test_prism_does_catch_a_bad_request(x_peer):  # noqa: F811
                              headers={"Authorization": "Bearer x"},
                              json={"id": "not-a-number"}, timeout=10)
     assert response.status_code == 422 and response.headers.get("sl-violations")
+
+
+def test_video_flow_conforms_to_the_api_description(x_peer, clip,  # noqa: F811
+                                                      make_video_post):
+    adapter = x_adapter(x_peer.base_url, username="CareersGov")
+    adapter.sleep = lambda s: None
+    adapter.video.chunk = 80 * 1024
+    watch = PrismWatch(adapter)
+    post = replace(make_video_post("A day in the archive #careers"), language="cy")
+    published = adapter.publish(post)
+    assert watch.violations == []
+    pieces = -(-clip.stat().st_size // adapter.video.chunk)
+    assert [(m, p) for m, p, _ in watch.seen] == [
+        ("POST", "/2/media/upload/initialize"),
+        *[("POST", f"/2/media/upload/{VIDEO_ID}/append")] * pieces,
+        ("POST", f"/2/media/upload/{VIDEO_ID}/finalize"),
+        ("GET", "/2/media/upload"),
+        ("POST", "/2/media/metadata"),
+        ("POST", "/2/media/upload"),
+        ("POST", "/2/media/subtitles"),
+        ("POST", "/2/tweets"),
+    ]
+    assert published.remote_id
+
+
+THREAD = ["Life as an officer, a thread #SecurityCareers",
+          "Part two: training at https://www.example.gov.uk/careers/training",
+          "Part three: apply at https://www.example.gov.uk/careers #ApplyNow"]
+
+
+def test_x_thread_conforms_and_chains(x_peer, make_post):  # noqa: F811
+    adapter = x_adapter(x_peer.base_url, username="CareersGov")
+    watch = PrismWatch(adapter)
+    sent: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.request.method == "POST" and response.request.url.endswith("/2/tweets"):
+            sent.append((json.loads(response.request.body), response.json()))
+
+    adapter.http.session.hooks["response"].append(hook)
+    saved: dict[str, Any] = {}
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    published = adapter.publish(make_post(THREAD_SEPARATOR.join(THREAD)))
+    assert watch.violations == []
+    assert [b["text"] for b, _a in sent] == THREAD
+    assert "reply" not in sent[0][0]
+    assert sent[1][0]["reply"] == {"in_reply_to_tweet_id": sent[0][1]["data"]["id"]}
+    assert sent[2][0]["reply"] == {"in_reply_to_tweet_id": sent[1][1]["data"]["id"]}
+    assert published.remote_id == sent[0][1]["data"]["id"]
+    assert len(saved["state"]["thread"]) == 3
+
 
 
 # -- against the fake -------------------------------------------------------------------

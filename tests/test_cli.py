@@ -115,10 +115,21 @@ def test_demo_publishes_every_example(tmp_path: Path) -> None:
         [sys.executable, "-m", "scheduler", "demo", "--spacing", "0.5", "--keep",
          str(tmp_path / "demo")], cwd=repo, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "21 of 21 deliveries published" in out.stdout
+    assert "31 of 31 deliveries published" in out.stdout
     outbox = tmp_path / "demo" / ".postq" / "outbox"
     folders = [p for p in outbox.iterdir() if p.name != "retracted"]
-    assert len(folders) == 20
+    assert len(folders) == 30  # one of the 31 was retracted
+    # The captioned video made at demo time: the outbox keeps its caption file beside it;
+    # the Instagram rehearsal holds the Reel render, captions burned in as Instagram needs.
+    (plain,) = outbox.glob("*_day-in-the-archive@outbox")
+    (reel,) = outbox.glob("*_day-in-the-archive@instagram-rehearsal")
+    assert {p.name for p in plain.iterdir()} == {"caption.txt", "video.mp4", "captions.vtt",
+                                                "cover.jpg", "meta.json"}
+    assert {p.name for p in reel.iterdir()} == {"caption.txt", "video.mp4", "cover.jpg",
+                                               "meta.json"}
+    meta = json.loads((reel / "meta.json").read_text(encoding="utf-8"))
+    assert meta["video"]["alt"].startswith("A slow pan across shelves")
+    assert meta["video"]["height"] / meta["video"]["width"] == pytest.approx(16 / 9, rel=0.01)
     (gone,) = (outbox / "retracted").iterdir()
     assert (gone / "retraction.json").is_file()
     assert f"Retracted {gone.name.split('_', 1)[1]} (retracted): its folder moved to " \
@@ -126,7 +137,7 @@ def test_demo_publishes_every_example(tmp_path: Path) -> None:
     index = tmp_path / "demo" / "archive" / "index.html"
     assert out.stdout.endswith(f"Archive (BagIt bags; open in a browser): {index}\n")
     bags = [p for p in index.parent.iterdir() if p.is_dir()]
-    assert len(bags) == 21
+    assert len(bags) == 31
 
 
 def test_channels_check_dry_run_shows_the_call_without_the_token(project: Project) -> None:

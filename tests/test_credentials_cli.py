@@ -128,10 +128,12 @@ def test_login_logout_and_channels_show_the_credential(
     listing = run(project, "channels", "--check")
     lines = listing.stdout.splitlines()
     at = lines.index(next(line for line in lines if line.startswith("xo ")))
-    assert lines[at + 1] == "    X_CLIENT_ID: set"
-    assert lines[at + 2].startswith("    credential: xo: access token until ")
-    assert lines[at + 2].endswith(", renewed automatically")
-    assert lines[at + 3] == "    check: signed in as @careers"
+    # The channel's block: its variables, its credential, the check (and its video limits).
+    block = [line for line in lines[at + 1:at + 6] if not line.startswith("    video: ")]
+    assert block[0] == "    X_CLIENT_ID: set"
+    assert block[1].startswith("    credential: xo: access token until ")
+    assert block[1].endswith(", renewed automatically")
+    assert block[2] == "    check: signed in as @careers"
     for text in (result.output, listing.output):
         assert not any(t in text for t in [token, *x.access, *x.live_refresh])
     # A wrong key: a clear error, and nothing sent to the platform with it.

@@ -136,7 +136,9 @@ def test_channels_table_has_a_header_and_aligns_long_names(project: object) -> N
     assert r.stdout.splitlines() == [
         "CHANNEL                                   ADAPTER  STATE  LIMITS",
         "instagram-rehearsal-for-the-careers-team  outbox   ready  2200 characters, 10 image(s)",
+        "    video: Instagram Reels, 3–900 s, up to 300 MB, 1080x1920, captions burned in",
         "outbox                                    outbox   ready  10000 characters, 10 image(s)",
+        "    video: the outbox, 0.1–3600 s, up to 2000 MB, 1080x1920, captions as a file",
     ]
 
 

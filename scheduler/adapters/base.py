@@ -14,7 +14,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,21 +34,52 @@ from scheduler.errors import (
     PermanentPublishError,
     PostqError,
     PublishError,
+    StillProcessing,
     TransientPublishError,
 )
-from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
+from scheduler.platforms import (
+    MIXED_CAROUSELS,
+    PlatformProfile,
+    find_urls,
+    get_profile,
+    title_of,
+)
 from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
 
+#: The longest one publishing call waits, in total, for a platform to finish processing
+#: an uploaded video (seconds). See :meth:`Adapter.await_processing`.
+VIDEO_WAIT_BUDGET = 45.0
+
+
+def processing_waits(progress: Mapping[str, Any]) -> int:
+    """How many attempts of a delivery ended in :class:`StillProcessing` (recorded in its
+    progress by :meth:`Adapter.await_processing`)."""
+    value = progress.get("processing_waits")
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+@dataclass(frozen=True)
+class Processing:
+    """One answer of a platform's media-status call: ``state`` is ``done``, ``pending``
+    or ``failed``; ``wait`` the seconds it suggests before asking again (X's
+    ``check_after_secs``); ``detail`` its words for a failure."""
+
+    state: str
+    wait: float | None = None
+    detail: str = ""
+
 
 @dataclass(frozen=True)
 class Published:
-    """Where the post now lives."""
+    """Where the post now lives; ``ref`` is what a reply to it needs beside the id
+    (a Bluesky ``cid``), kept with a thread's parts."""
 
     remote_id: str
     url: str | None = None
+    ref: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -209,22 +240,35 @@ class Adapter(ABC):
         profile = profile or self.profile(self.settings.text_limit)
         who = who or title_of(profile)
         problems = []
-        length = profile.count(post.caption)
-        if length > profile.text_limit:
-            problems.append(f"the caption is {length} {profile.counting}; {who} allows "
-                            f"{profile.text_limit}")
-        size = len(post.caption.encode("utf-8"))
-        if profile.text_max_bytes is not None and size > profile.text_max_bytes:
-            problems.append(f"the caption is {size:,} bytes in UTF-8; {who} allows "
-                            f"{profile.text_max_bytes:,}")
+        parts = post.parts
+        for n, text in enumerate(parts, 1):
+            what = "the caption" if len(parts) == 1 else f"part {n} of {len(parts)}"
+            length = profile.count(text)
+            if length > profile.text_limit:
+                problems.append(f"{what} is {length} {profile.counting}; {who} allows "
+                                f"{profile.text_limit}")
+            size = len(text.encode("utf-8"))
+            if profile.text_max_bytes is not None and size > profile.text_max_bytes:
+                problems.append(f"{what} is {size:,} bytes in UTF-8; {who} allows "
+                                f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
-        if profile.requires_image and not post.images:
-            problems.append(f"{who} needs at least one image")
+        elif post.images and post.video is not None:
+            if not self.takes_mixed(profile):
+                problems.append(f"{len(post.images)} image(s) and a video; {who} takes "
+                                "images or one video, not both")
+            elif len(post.images) + 1 > profile.max_images:
+                problems.append(f"{len(post.images)} images and a video; {who} allows "
+                                f"{profile.max_images} items in a carousel")
+        if profile.requires_image and not post.images and post.video is None:
+            problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
-            links = len(find_urls(post.caption))
+            links = max(len(find_urls(text)) for text in parts)
             if links > profile.max_links:
                 problems.append(f"{links} links; {who} allows {profile.max_links}")
+        if post.video is not None and len(post.video.alt) > profile.alt_limit:
+            problems.append(f"the video's alt text is {len(post.video.alt)} characters; {who} "
+                            f"allows {profile.alt_limit}")
         for n, image in enumerate(post.images, start=1):
             if image.mime.split("/")[-1] not in profile.formats:
                 problems.append(f"image {n} is {image.mime}; {who} takes "
@@ -240,6 +284,11 @@ class Adapter(ABC):
                                 f"{profile.image_max_bytes}")
         return problems
 
+    def takes_mixed(self, profile: PlatformProfile) -> bool:
+        """Whether this channel publishes images and a video together (one carousel), as
+        validation decided (:func:`scheduler.content.video.takes_mixed`)."""
+        return profile.name in MIXED_CAROUSELS
+
     def check_fits(self, post: OutgoingPost, profile: PlatformProfile | None = None,
                    who: str | None = None) -> None:
         """Raise PermanentPublishError listing every limit ``post`` breaks."""
@@ -248,11 +297,20 @@ class Adapter(ABC):
             raise PermanentPublishError(f"channel '{self.channel}': " + "; ".join(problems))
 
     # -- progress kept between attempts -------------------------------------------------
-    def progress(self, post: OutgoingPost) -> dict[str, Any]:
-        """What earlier steps recorded for ``post``: in this process, or in the store."""
+    def _delivery_state(self, post: OutgoingPost) -> dict[str, Any]:
         with self._progress_lock:
             known = self._progress.get(post.delivery_id)
         return dict(known if known is not None else post.remote_state or {})
+
+    def progress(self, post: OutgoingPost) -> dict[str, Any]:
+        """What earlier steps recorded for ``post``: in this process, or in the store.
+
+        A thread's later parts keep their own steps under ``partN`` of the delivery's
+        state, so each part is created exactly once like a post of its own."""
+        state = self._delivery_state(post)
+        if post.part > 1:
+            return dict(state.get(f"part{post.part}") or {})
+        return state
 
     def remember(self, post: OutgoingPost, **values: Any) -> dict[str, Any]:
         """Record remote ids (uploads, containers, the created post) before the next call.
@@ -261,17 +319,20 @@ class Adapter(ABC):
         steps leaves what is needed to finish the first instead of starting again. A value
         of None removes the key.
         """
-        state = self.progress(post)
+        full = self._delivery_state(post)
+        state = full if post.part == 1 else dict(full.get(f"part{post.part}") or {})
         for key, value in values.items():
             if value is None:
                 state.pop(key, None)
             else:
                 state[key] = value
+        if post.part > 1:
+            full[f"part{post.part}"] = state
         with self._progress_lock:
-            self._progress[post.delivery_id] = state
+            self._progress[post.delivery_id] = full
         if self.save_progress is not None:
             try:
-                self.save_progress(post.delivery_id, dict(state), post.claim_token)
+                self.save_progress(post.delivery_id, dict(full), post.claim_token)
             except ClaimLost:
                 raise  # another publisher owns the delivery now: not one more call from here
             except Exception as exc:  # the store is busy or gone: do not take the next step
@@ -385,6 +446,125 @@ class Adapter(ABC):
             f"{refusal} — the platform holds an identical post that is not this delivery's "
             "(none was found since its due time); change the caption or remove the old post")
 
+    def await_processing(self, post: OutgoingPost, what: str, poll: Callable[[], Processing],
+                         sleep: Callable[[float], None], *, forget: Callable[[], None]
+                         | None = None, budget: float = VIDEO_WAIT_BUDGET) -> None:
+        """Wait for the platform to finish processing an uploaded video: the one way every
+        adapter does it, so that no adapter holds its publisher for minutes.
+
+        The caller records the upload's id (:meth:`remember`) *before* calling this. The
+        status is polled with back-off (1 s doubling to 8 s, or the platform's own
+        ``wait``), for at most ``budget`` seconds in all; then :class:`StillProcessing`
+        (a transient error with the platform's suggested wait as ``retry_after``) sends
+        the delivery back to the queue, and the next attempt finds the recorded id and
+        polls the same upload again — nothing is uploaded twice. Such attempts are counted
+        in the progress (``processing_waits``) and do not count towards ``max_attempts``;
+        the delivery's deadline bounds the waiting. A platform-side failure
+        is a permanent failure quoting the platform's reason; ``forget`` drops the
+        recorded upload first, so a retry after the post is fixed uploads anew.
+        """
+        waited, interval = 0.0, 1.0
+        while True:
+            answer = poll()
+            if answer.state == "done":
+                return
+            if answer.state == "failed":
+                if forget is not None:
+                    forget()
+                raise PermanentPublishError(
+                    f"channel '{self.channel}': the platform could not process {what}: "
+                    f"{answer.detail or 'no reason given'}")
+            pause = max(answer.wait if answer.wait is not None else interval, 0.1)
+            if waited + pause > budget:
+                # Counted, so the publisher does not take this attempt for a failure.
+                self.remember(post, processing_waits=processing_waits(self.progress(post)) + 1)
+                raise StillProcessing(
+                    f"channel '{self.channel}': {what} is still being processed after "
+                    f"{waited:.0f} s; the upload is kept and asked about again",
+                    retry_after=max(pause, 5.0))
+            sleep(pause)
+            waited += pause
+            interval = min(interval * 2, 8.0)
+
+    # -- threads ------------------------------------------------------------------------
+    def part_post(self, post: OutgoingPost, n: int, done: list[dict[str, Any]]) -> OutgoingPost:
+        """Part ``n`` of a thread as a post of its own: its text, the media on the first
+        part only, and what it replies to (the part before it, and the first)."""
+        first = n == 1
+        return replace(post, caption=post.parts[n - 1], part=n,
+                       images=post.images if first else (),
+                       video=post.video if first else None,
+                       reply_to=done[n - 2] if n > 1 else None,
+                       thread_root=done[0] if n > 1 else None)
+
+    def publish_thread(self, post: OutgoingPost,
+                       one: Callable[[OutgoingPost], Published]) -> Published:
+        """Publish each part of a thread with ``one`` in order, each a reply to the one
+        before it, exactly once as a whole.
+
+        Each published part is recorded in ``remote_state["thread"]`` before the next is
+        sent, and each part keeps its own progress (``partN``), so an attempt that failed
+        after part two resumes at part three: parts on record are never sent again, and a
+        part whose answer was lost is asked about (``check``) before it is sent.
+        A post that is no thread goes to ``one`` as it is."""
+        if len(post.parts) == 1:
+            return one(post)
+        done = list(self.progress(post).get("thread") or [])
+        for n in range(len(done) + 1, len(post.parts) + 1):
+            published = one(self.part_post(post, n, done))
+            done.append({**(published.ref or {}), "id": published.remote_id,
+                         "url": published.url})
+            self.remember(post, thread=done)
+        return Published(str(done[0]["id"]), done[0].get("url"))
+
+    def check_thread(self, post: OutgoingPost,
+                     one: Callable[[OutgoingPost], Published | None]) -> Published | None:
+        """After an unknown outcome: the thread, if every part is on the platform (each
+        part not on record is asked about with ``one``); None while a part is missing,
+        so the next attempt sends the rest."""
+        if len(post.parts) == 1:
+            return one(post)
+        done = list(self.progress(post).get("thread") or [])
+        for n in range(len(done) + 1, len(post.parts) + 1):
+            found = one(self.part_post(post, n, done))
+            if found is None:
+                return None
+            done.append({**(found.ref or {}), "id": found.remote_id, "url": found.url})
+            self.remember(post, thread=done)
+        return Published(str(done[0]["id"]), done[0].get("url"))
+
+    def publish_commented(self, post: OutgoingPost, one: Callable[[OutgoingPost], Published],
+                          comment: Callable[[OutgoingPost], Published]) -> Published:
+        """The post with ``one``, then its first comment (the caption's last part) with
+        ``comment``, each exactly once, by the same steps as a thread's parts (the comment
+        replies to the post: ``reply_to``).
+
+        A transient failure of the comment sends the delivery back for a retry that
+        resumes at the comment. A refusal for good (comments turned off on the post) does
+        not undo a post that is public: it is published, and the refusal is kept in
+        ``remote_state["comment_error"]``."""
+        def part(p: OutgoingPost) -> Published:
+            if p.part == 1:
+                return one(p)
+            try:
+                return self.create(p, lambda: comment(p))
+            except PermanentPublishError as exc:
+                log.warning("channel '%s': the first comment was refused: %s",
+                            self.channel, exc)
+                self.remember(post, comment_error=str(exc))
+                return Published(remote_id="")
+        return self.publish_thread(post, part)
+
+    @staticmethod
+    def thread_ids(post: PublishedPost) -> list[str]:
+        """Every published part of a delivery, last first (the order to delete them in):
+        a thread's parts as recorded, or the one post."""
+        parts = [str(p["id"]) for p in (post.remote_state.get("thread") or [])
+                 if isinstance(p, dict) and p.get("id")]
+        if post.remote_id not in parts:
+            parts.insert(0, post.remote_id)
+        return parts[::-1]
+
     # -- publishing ---------------------------------------------------------------------
     @abstractmethod
     def publish(self, post: OutgoingPost) -> Published:
@@ -425,6 +605,25 @@ class Adapter(ABC):
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         """The requests ``publish`` would send, for dry runs. Adapters override this."""
         return []
+
+    def plan_parts(self, post: OutgoingPost) -> list[PlannedRequest]:
+        """:meth:`plan` for every part of a thread (or a post and its first comment), each
+        later part replying to placeholder ids; a request planned twice (signing in,
+        asking the quota) is shown once."""
+        if len(post.parts) == 1:
+            return self.plan(post)
+        done = [{"id": f"<id of part {n}>", "cid": f"<cid of part {n}>", "url": None}
+                for n in range(1, len(post.parts) + 1)]
+        out: list[PlannedRequest] = []
+        for n in range(1, len(post.parts) + 1):
+            for request in self.plan_part(self.part_post(post, n, done)):
+                if request not in out:
+                    out.append(request)
+        return out
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        """The requests of one part; platforms whose later part is a comment say so."""
+        return self.plan(part)
 
     def verify(self) -> str:
         """One harmless authenticated call; returns a short status line (channels --check)."""

@@ -1,5 +1,8 @@
 """The ``bluesky`` adapter: AT Protocol records on the account's PDS.
 
+A video is processed by the video service first (:mod:`scheduler.adapters.bluesky_video`)
+and embedded as ``app.bsky.embed.video``.
+
 Flow (https://docs.bsky.app/docs/advanced-guides/posts):
 
 1. A session from ``com.atproto.server.createSession`` (an app password), kept on the
@@ -39,6 +42,7 @@ from scheduler.adapters.base import (
     Published,
     PublishedPost,
 )
+from scheduler.adapters.bluesky_video import BlueskyVideo, embed
 from scheduler.adapters.facets import build_facets
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
 from scheduler.errors import (
@@ -60,7 +64,8 @@ class BlueskySettings(AdapterSettings):
     """``service`` (or ``base_url``): the PDS, default https://bsky.social; ``handle``;
     ``password_env`` naming the app-password variable; ``image_max_bytes`` (1,000,000
     unless the PDS is known to take more); ``cache_session`` (keep the session in
-    ``data_dir`` between runs)."""
+    ``data_dir`` between runs); ``video_service`` and ``video_service_did``: where videos
+    are processed (https://video.bsky.app, did:web:video.bsky.app)."""
 
     service: str | None = None
     base_url: str | None = None
@@ -68,6 +73,8 @@ class BlueskySettings(AdapterSettings):
     password_env: str
     image_max_bytes: int = 1_000_000
     cache_session: bool = True
+    video_service: str = "https://video.bsky.app"
+    video_service_did: str = "did:web:video.bsky.app"
 
     @model_validator(mode="after")
     def _one_service(self) -> BlueskySettings:
@@ -105,10 +112,16 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
     platform = "bluesky"
     label = "bluesky"
     settings_model = BlueskySettings
+    publishes_video = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._session: dict[str, str] | None = None
+        self.video = BlueskyVideo(self)
+
+    def settings_of(self) -> BlueskySettings:
+        """The channel's settings, typed (for the video flow's module)."""
+        return self._settings
 
     def http_base_url(self) -> str:
         return self._settings.pds
@@ -197,7 +210,7 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         assert self._session is not None
         return self._session
 
-    def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> requests.Response:
+    def xrpc(self, method: str, nsid: str, **kwargs: Any) -> requests.Response:
         """An authenticated XRPC call, renewing the session once if the token is refused."""
         extra = dict(kwargs.pop("headers", None) or {})
         for attempt in (1, 2):
@@ -221,10 +234,11 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         return response
 
     # -- records ------------------------------------------------------------------------
-    def _published(self, uri: str) -> Published:
+    def _published(self, uri: str, cid: str | None = None) -> Published:
         rkey = uri.rsplit("/", 1)[-1]
         handle = (self._session or {}).get("handle") or self._settings.handle
-        return Published(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{rkey}")
+        return Published(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+                         ref={"cid": cid} if cid else None)
 
     def get_record(self, rkey: str) -> dict[str, Any] | None:
         """The post stored under ``rkey`` in this account's repository, or None."""
@@ -240,8 +254,10 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         doc = response.json()
         return doc if isinstance(doc, dict) else None
 
-    def build_record(self, post: OutgoingPost, blobs: list[Any]) -> dict[str, Any]:
-        """The ``app.bsky.feed.post`` record for ``post`` with its uploaded ``blobs``."""
+    def build_record(self, post: OutgoingPost, blobs: list[Any],
+                     video: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``app.bsky.feed.post`` record for ``post`` with its uploaded ``blobs``, or
+        with ``video`` (its ``app.bsky.embed.video``)."""
         now = self.clock.now().astimezone(UTC)
         record: dict[str, Any] = {
             "$type": COLLECTION,
@@ -252,7 +268,17 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         facets = build_facets(post.caption)
         if facets:
             record["facets"] = facets
-        if post.images:
+        if post.reply_to is not None and post.thread_root is not None:
+            # A reply names the thread's first post and the one it answers, each by URI
+            # and CID (app.bsky.feed.post#replyRef,
+            # https://docs.bsky.app/docs/advanced-guides/posts#replies).
+            record["reply"] = {
+                "root": {"uri": post.thread_root["id"], "cid": post.thread_root["cid"]},
+                "parent": {"uri": post.reply_to["id"], "cid": post.reply_to["cid"]},
+            }
+        if video is not None:
+            record["embed"] = video
+        elif post.images:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
                 "images": [
@@ -271,26 +297,33 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
         # The PDS's byte limit is a setting: servers before April 2026 take 1,000,000.
         self.check_fits(post, replace(self.profile(self.settings.text_limit),
                                       image_max_bytes=self._settings.image_max_bytes))
-        rkey = record_key(post.delivery_id)
+        return self.publish_thread(post, self._publish_one)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One record: the post, or one part of a thread under a key of its own."""
+        rkey = record_key(post.key)
         # A retry after a call that had in fact succeeded finds the post and stops here.
         existing = self.get_record(rkey)
         if existing is not None:
-            return self.created(post, self._published(existing["uri"]))
+            return self.created(post, self._published(existing["uri"], existing.get("cid")))
         # Unreferenced blobs are removed by the PDS after a while; reuse them within an hour.
         blobs = [self.uploaded(post, image, lambda image=image: self._upload_blob(image),
                                keep=timedelta(hours=1))
                  for image in post.images]
+        video = None
+        if post.video is not None:
+            video = embed(post, self.video.blob(post), self.video.captions_blob(post))
         body = {
             "repo": self.session()["did"],
             "collection": COLLECTION,
             "rkey": rkey,
             "validate": True,
-            "record": self.build_record(post, blobs),
+            "record": self.build_record(post, blobs, video),
         }
 
         def send() -> Published:
             try:
-                created = self._xrpc("POST", "com.atproto.repo.createRecord",
+                created = self.xrpc("POST", "com.atproto.repo.createRecord",
                                      json_body=body).json()
             except (AuthError, RateLimited):
                 raise  # refused before anything was written
@@ -300,31 +333,38 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
                 # published and must not be sent again.
                 existing = self.get_record(rkey)
                 if existing is not None:
-                    return self._published(existing["uri"])
+                    return self._published(existing["uri"], existing.get("cid"))
                 raise
-            return self._published(created["uri"])
+            return self._published(created["uri"], created.get("cid"))
 
         return self.create(post, send)
 
     def _upload_blob(self, image: OutgoingImage) -> Any:
-        answer = self._xrpc("POST", "com.atproto.repo.uploadBlob",
+        answer = self.xrpc("POST", "com.atproto.repo.uploadBlob",
                             content=(image.read_bytes(), image.mime), idempotent=True).json()
         return answer["blob"]
 
     def check(self, post: OutgoingPost) -> Published | None:
-        existing = self.get_record(record_key(post.delivery_id))
-        return self._published(existing["uri"]) if existing is not None else None
+        return self.check_thread(post, self._check_one)
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
+        existing = self.get_record(record_key(post.key))
+        return (self._published(existing["uri"], existing.get("cid"))
+                if existing is not None else None)
 
     def retract(self, post: PublishedPost) -> None:
-        """``com.atproto.repo.deleteRecord`` of the record this delivery created
-        (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record); deleting a record
-        that is already gone succeeds, so a repeat is harmless."""
-        body = {"repo": self.session()["did"], "collection": COLLECTION,
-                "rkey": post.remote_id.rsplit("/", 1)[-1]}
-        self._xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body, idempotent=True)
+        """``com.atproto.repo.deleteRecord`` of each record this delivery created, a
+        thread's last part first (https://docs.bsky.app/docs/api/com-atproto-repo-delete-record);
+        deleting a record that is already gone succeeds, so a repeat is harmless."""
+        for uri in self.thread_ids(post):
+            body = {"repo": self.session()["did"], "collection": COLLECTION,
+                    "rkey": uri.rsplit("/", 1)[-1]}
+            self.xrpc("POST", "com.atproto.repo.deleteRecord", json_body=body,
+                      idempotent=True)
 
     def is_gone(self, post: PublishedPost) -> bool | None:
-        return self.get_record(post.remote_id.rsplit("/", 1)[-1]) is None
+        return all(self.get_record(uri.rsplit("/", 1)[-1]) is None
+                   for uri in self.thread_ids(post))
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}
@@ -340,12 +380,17 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
                 content=(image.read_bytes(), image.mime),
             ))
         blobs = [f"<blob of image {n}>" for n in range(1, len(post.images) + 1)]
+        video = None
+        if post.video is not None:
+            planned += self.video.plan(post, auth)
+            video = embed(post, "<blob of the video>", "<blob of the captions>"
+                          if post.video.captions_vtt is not None else None)
         body = {
             "repo": (self._session or {}).get("did", self._settings.handle),
             "collection": COLLECTION,
             "rkey": record_key(post.delivery_id),
             "validate": True,
-            "record": self.build_record(post, blobs),
+            "record": self.build_record(post, blobs, video),
         }
         planned.append(self.http.plan(
             "POST", "/xrpc/com.atproto.repo.createRecord", headers=auth, json_body=body,
@@ -354,7 +399,7 @@ class BlueskyAdapter(HttpAdapter[BlueskySettings]):
 
     def verify(self) -> str:
         session = self.session()
-        self._xrpc("GET", "com.atproto.server.getSession")
+        self.xrpc("GET", "com.atproto.server.getSession")
         return f"signed in as {session.get('handle') or self._settings.handle}"
 
 

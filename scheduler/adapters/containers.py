@@ -2,6 +2,15 @@
 
 Kept apart from :mod:`scheduler.adapters.meta` (errors, tokens, versions) because it is
 the one part with steps whose remote ids must survive a restart.
+
+Videos take the same flow: the file goes to the channel's media host (Meta fetches it
+from ``video_url``), and the container stays ``IN_PROGRESS`` while Meta transcodes it,
+which can take minutes. Instagram asks to query a container's status about once a minute
+for no more than five minutes
+(https://developers.facebook.com/docs/instagram-platform/content-publishing/#troubleshooting);
+one publishing call polls within :data:`~scheduler.adapters.base.VIDEO_WAIT_BUDGET`
+(:meth:`Adapter.await_processing`), then hands the delivery back with the container id
+recorded, and the next attempt polls the same container: nothing is fetched twice.
 """
 
 from __future__ import annotations
@@ -9,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from scheduler.adapters.base import OutgoingImage, OutgoingPost, PlannedRequest, Published
+from scheduler.adapters.base import (
+    OutgoingImage,
+    OutgoingPost,
+    OutgoingVideo,
+    PlannedRequest,
+    Processing,
+    Published,
+)
 from scheduler.adapters.http import describe_bytes
 from scheduler.adapters.meta import (
     ContainerExpired,
@@ -25,6 +41,9 @@ from scheduler.errors import (
     RateLimited,
     TransientPublishError,
 )
+
+#: What a container carries: an image or a video.
+Media = OutgoingImage | OutgoingVideo
 
 
 class GraphContainerAdapter(GraphAdapter):
@@ -65,7 +84,8 @@ class GraphContainerAdapter(GraphAdapter):
 
     def forget_container(self, post: OutgoingPost) -> None:
         """Drop the recorded containers (expired or refused): the next attempt builds anew."""
-        self.remember(post, container_id=None, children=None)
+        self.remember(post, container_id=None, children=None, upload_uri=None,
+                      uploaded_bytes=None)
 
     def container_status(self, container_id: str) -> tuple[str, str]:
         """``(status, detail)`` of a container: IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED."""
@@ -80,7 +100,12 @@ class GraphContainerAdapter(GraphAdapter):
         """Poll the container until FINISHED; ERROR is permanent, EXPIRED starts over.
 
         Returns False when ready. ``error_message`` of a refused container is quoted.
+        A video container is polled within the video budget and left to the next attempt
+        (:class:`StillProcessing`) while Meta is still transcoding it; so is every item of
+        a carousel holding a video, and the carousel itself.
         """
+        if post.video is not None:
+            return self._wait_for_video(container_id, post, child=child)
         interval = 1.0
         for attempt in range(self.poll_attempts):
             status, detail = self.container_status(container_id)
@@ -107,6 +132,34 @@ class GraphContainerAdapter(GraphAdapter):
             retry_after=30.0,
         )
 
+    def _wait_for_video(self, container_id: str, post: OutgoingPost, *, child: bool) -> bool:
+        expired = False
+
+        def poll() -> Processing:
+            nonlocal expired
+            status, detail = self.container_status(container_id)
+            if status == "PUBLISHED" and not child:
+                raise _AlreadyPublished(container_id)
+            if status == "EXPIRED":
+                expired = True
+                return Processing("done")
+            if status == "ERROR":
+                return Processing("failed", detail=f"container {container_id}: "
+                                                   f"{detail or 'ERROR'}")
+            return Processing("done" if status == "FINISHED" else "pending")
+
+        # A carousel of images and a video polls every item this way: name the item.
+        what = (f"carousel item {container_id}" if child else
+                f"the video of {self.http.platform} container {container_id}")
+        self.await_processing(post, what, poll, self.sleep,
+                              forget=lambda: self.forget_container(post))
+        if expired:
+            self.forget_container(post)
+            if child:
+                return True
+            raise ContainerExpired(f"{self.http.platform}: container {container_id} expired")
+        return False
+
     def check_quota(self) -> None:
         """RateLimited when the rolling 24 h publishing quota is used up."""
         doc = self.graph("GET", f"/{self.user}/{self.limit_path}",
@@ -128,10 +181,21 @@ class GraphContainerAdapter(GraphAdapter):
                 for k, v in fields.items() if v not in (None, "")}
 
     def create_container(self, fields: Mapping[str, Any]) -> str:
+        return str(self.create_container_doc(fields)["id"])
+
+    def create_container_doc(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         # Building a container publishes nothing, so a lost answer is only transient.
         doc = self.graph("POST", f"/{self.user}/{self.create_path}", data=self._form(fields),
                          idempotent=True)
-        return str(doc["id"])
+        return doc if isinstance(doc, dict) else {}
+
+    def send_media(self, post: OutgoingPost, container_id: str) -> None:
+        """Send the bytes of a container built for an upload (not fetched from a URL)
+        before it is waited for; Instagram's resumable upload does."""
+
+    def planned_upload(self, post: OutgoingPost) -> list[PlannedRequest]:
+        """The requests :meth:`send_media` would send (none: the media is fetched)."""
+        return []
 
     def permalink(self, media_id: str) -> str | None:
         """The post's web address; a failure here must not fail a publication that worked."""
@@ -142,13 +206,32 @@ class GraphContainerAdapter(GraphAdapter):
         link = doc.get("permalink") if isinstance(doc, dict) else None
         return str(link) if link else None
 
+    def media_url(self, item: Media) -> str:
+        """The public URL Meta fetches ``item`` from: an image, a cover or a video (read
+        and checked against its approved hash as it goes to the media host)."""
+        if isinstance(item, OutgoingVideo):
+            return self.media_host().put_file(item)
+        return self.image_url(item)
+
+    def planned_media_url(self, item: Media) -> str:
+        if isinstance(item, OutgoingVideo):
+            if self._settings.media_host is None:
+                return "<no media_host configured>"
+            return self.media_host().url_for_file(item)
+        return self.planned_image_url(item)
+
     # -- what subclasses describe -------------------------------------------------------
     def container_steps(
-        self, post: OutgoingPost, url_of: Callable[[OutgoingImage], str]
+        self, post: OutgoingPost, url_of: Callable[[Media], str]
     ) -> list[dict[str, Any]]:
         """The containers to build, children first and the one to publish last (which
-        gets the children's ids as ``children``); ``url_of`` gives an image's URL."""
+        gets the children's ids as ``children``); ``url_of`` gives an image's or a
+        video's public URL."""
         raise NotImplementedError
+
+    def listing(self, post: OutgoingPost) -> tuple[str, str]:
+        """Where ``check`` looks for the published post, and the text it must have."""
+        return self.list_path, post.caption
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}
@@ -157,8 +240,12 @@ class GraphContainerAdapter(GraphAdapter):
                            body=describe_bytes(image.read_bytes(), image.mime))
             for image in post.images
         ]
+        if post.video is not None and not self.planned_upload(post):
+            planned.append(PlannedRequest(
+                method="STORE", url=self.planned_media_url(post.video),
+                body=f"<{post.video.mime}, {post.video.size:,} bytes>"))
         planned.append(self.http.plan("GET", f"/{self.user}/{self.limit_path}", headers=auth))
-        steps = self.container_steps(post, self.planned_image_url)
+        steps = self.container_steps(post, self.planned_media_url)
         for step in steps[:-1]:
             planned.append(self.http.plan("POST", f"/{self.user}/{self.create_path}",
                                           headers=auth, data=self._form(step)))
@@ -167,6 +254,10 @@ class GraphContainerAdapter(GraphAdapter):
             last["children"] = ",".join(f"<id of item {n}>" for n in range(1, len(steps)))
         planned.append(self.http.plan("POST", f"/{self.user}/{self.create_path}", headers=auth,
                                       data=self._form(last)))
+        planned += self.planned_upload(post)
+        if post.video is not None:
+            planned.append(self.http.plan(
+                "GET", f"/<id of the container>?fields={self.status_field}", headers=auth))
         planned.append(self.http.plan("POST", f"/{self.user}/{self.publish_path}", headers=auth,
                                       data={"creation_id": "<id of the container>"}))
         return planned
@@ -175,6 +266,15 @@ class GraphContainerAdapter(GraphAdapter):
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
         self.check_version()
+        return self.publish_parts(post)
+
+    def publish_parts(self, post: OutgoingPost) -> Published:
+        """A post that is one part as it is; Threads chains a thread's parts as replies
+        (see :class:`~scheduler.adapters.threads.ThreadsAdapter`)."""
+        return self._publish_one(post)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One post: its containers, then publishing the last."""
         container_id = self.container_of(post)
         if container_id is not None:
             status, _detail = self.container_status(container_id)
@@ -186,6 +286,8 @@ class GraphContainerAdapter(GraphAdapter):
         self.check_quota()
         if container_id is None:
             container_id = self._build(post)
+        if self.progress(post).get("upload_uri"):
+            self.send_media(post, container_id)
         try:
             self.wait_until_ready(container_id, post)
         except _AlreadyPublished:
@@ -209,7 +311,7 @@ class GraphContainerAdapter(GraphAdapter):
         Children recorded by an earlier attempt are reused; every child must be FINISHED
         before the carousel that names it is created.
         """
-        steps = self.container_steps(post, self.image_url)
+        steps = self.container_steps(post, self.media_url)
         children = [str(c) for c in self.progress(post).get("children") or []]
         for step in steps[len(children):-1]:
             children.append(self.create_container(step))
@@ -221,8 +323,10 @@ class GraphContainerAdapter(GraphAdapter):
         last = dict(steps[-1])
         if children:
             last["children"] = ",".join(children)
-        container_id = self.create_container(last)
-        self.remember(post, container_id=container_id)
+        doc = self.create_container_doc(last)
+        container_id = str(doc["id"])
+        upload = {"upload_uri": str(doc["uri"]), "uploaded_bytes": 0} if doc.get("uri") else {}
+        self.remember(post, container_id=container_id, **upload)
         return container_id
 
     def _already_published(self, post: OutgoingPost, container_id: str) -> Published:
@@ -236,9 +340,10 @@ class GraphContainerAdapter(GraphAdapter):
 
     def find_published(self, post: OutgoingPost) -> Published | None:
         """The account's latest posts, matched by exact text and time."""
-        doc = self.graph("GET", f"/{self.user}/{self.list_path}",
+        path, text = self.listing(post)
+        doc = self.graph("GET", f"/{self.user}/{path}",
                          params={"fields": self.list_fields, "limit": 25})
-        wanted = normalise_text(post.caption)
+        wanted = normalise_text(text)
         for item in doc.get("data") or [] if isinstance(doc, dict) else []:
             if not isinstance(item, dict) or not item.get("id"):
                 continue

@@ -17,18 +17,24 @@ than the delivery's due time. Errors follow :mod:`scheduler.adapters.meta` (8000
 throttled, waits; 506, duplicate, is settled with ``check``: it may be this delivery's own
 post from an attempt whose answer was lost).
 
+Video: a Reel, or with ``format = "video"`` an ordinary Page video with a caption file;
+``format = "story"`` publishes each post as a Page Story (one image or one video); see
+:mod:`scheduler.adapters.facebook_video`.
+
 Settings: ``base_url`` (default https://graph.facebook.com/v25.0), ``page_id``,
-``token_env`` (a Page access token), ``token_expires`` (optional) and ``media_host``
-(optional: without it the bytes are uploaded directly).
+``token_env`` (a Page access token), ``token_expires`` (optional), ``media_host``
+(optional: without it the bytes are uploaded directly) and ``format`` (``reel``, the
+default, or ``video``: what a video post becomes).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from scheduler.adapters.base import OutgoingImage, OutgoingPost, PlannedRequest, Published
-from scheduler.adapters.meta import GraphAdapter, GraphSettings, normalise_text, recent_enough
+from scheduler.adapters.facebook_video import FacebookVideoFlow
+from scheduler.adapters.meta import GraphSettings, normalise_text, recent_enough
 from scheduler.errors import PermanentPublishError, PublishError
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -39,16 +45,18 @@ class FacebookSettings(GraphSettings):
 
     base_url: str = "https://graph.facebook.com/v25.0"
     page_id: str
+    format: Literal["reel", "video", "story"] = "reel"
 
 
-class FacebookAdapter(GraphAdapter):
-    """Publishes posts with photos to one Facebook Page."""
+class FacebookAdapter(FacebookVideoFlow):
+    """Publishes posts with photos, Reels and videos to one Facebook Page."""
 
     platform = "facebook"
     label = "facebook"
     settings_model = FacebookSettings
     #: How many of the Page's latest posts ``check`` reads.
     check_window = 25
+    publishes_video = True
 
     @property
     def page(self) -> str:
@@ -88,6 +96,14 @@ class FacebookAdapter(GraphAdapter):
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
         self.check_version()
+        if post.video is not None:
+            return self.publish_video(post)
+        if self.story:
+            return self.publish_photo_story(post)
+        return self.publish_commented(post, self._publish_one, self.comment)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """The Page post itself: one photo, several, or text."""
         if len(post.images) == 1:
             def send_photo() -> Published:
                 doc = self.graph("POST", f"/{self.page}/photos",
@@ -111,6 +127,14 @@ class FacebookAdapter(GraphAdapter):
         return str(doc["id"])
 
     def check(self, post: OutgoingPost) -> Published | None:
+        if post.video is not None:
+            return self.check_video(post)
+        if self.story:
+            return self.check_photo_story(post)
+        return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
+                                 else self._check_one(p))
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             try:
@@ -137,9 +161,24 @@ class FacebookAdapter(GraphAdapter):
                              url=str(link) if link else f"https://www.facebook.com/{item['id']}")
         return self.nothing_found(post)
 
+    def fit_problems(self, post: OutgoingPost, profile: Any = None,
+                     who: str | None = None) -> list[str]:
+        problems = super().fit_problems(post, profile, who)
+        if self.story and post.video is None and len(post.images) != 1:
+            problems.append(f"{len(post.images)} images; a Facebook Page Story takes one image "
+                            "or one video")
+        return problems
+
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
+        if post.video is not None:
+            return self.plan_video(post)
         auth = {"Authorization": "Bearer ***"}
         planned: list[PlannedRequest] = []
+        if self.story:
+            kwargs = self._photo_request(post.images[0], 1, planned=True, published="false")
+            return [self.http.plan("POST", f"/{self.page}/photos", headers=auth, **kwargs),
+                    self.http.plan("POST", f"/{self.page}/photo_stories", headers=auth,
+                                   data={"photo_id": "<id of the photo>"})]
         if len(post.images) == 1:
             kwargs = self._photo_request(post.images[0], 1, planned=True, caption=post.caption)
             return [self.http.plan("POST", f"/{self.page}/photos", headers=auth, **kwargs)]

@@ -333,7 +333,7 @@ class HttpClient:
         json_body: Any = None,
         data: Any = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
-        content: tuple[bytes, str] | None = None,
+        content: tuple[bytes | Iterable[bytes], str] | None = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
         check: bool = True,

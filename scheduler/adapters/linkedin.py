@@ -29,6 +29,9 @@ Duplicates: a second identical post is refused with 422 ``DUPLICATE_POST``; that
 this delivery's own post from an attempt whose answer was lost, so it is settled with
 ``check`` (:meth:`Adapter.settle_duplicate`), not failed.
 
+A post with a video uploads it through the Videos API first and is created once LinkedIn
+says the video is AVAILABLE (:mod:`scheduler.adapters.linkedin_video`).
+
 Rate limits are per day and reset at midnight UTC; a 429 without ``Retry-After`` waits
 until then (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
 Tokens last 60 days: ``token_expires`` (optional ISO date) makes ``channels --check`` warn.
@@ -51,15 +54,14 @@ from scheduler.adapters.base import (
     Published,
     PublishedPost,
 )
-from scheduler.adapters.http import HttpAdapter, raise_for_status, redact
+from scheduler.adapters.http import raise_for_status, redact
+from scheduler.adapters.linkedin_video import LinkedInVideoFlow
 from scheduler.adapters.meta import expiry_note, normalise_text
-from scheduler.adapters.transport import credential_may_go_to
 from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     ConfigError,
     DuplicateRefused,
     OutcomeUnknown,
-    PermanentPublishError,
     RateLimited,
 )
 from scheduler.platforms import HASHTAG_RE
@@ -67,8 +69,6 @@ from scheduler.platforms import HASHTAG_RE
 #: Reserved by little text; each must be backslash-escaped to appear as itself.
 #: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
 RESERVED = set("\\|{}@[]()<>#*_~")
-#: Hosts (and their sub-domains) that may receive the access token besides ``base_url``.
-LINKEDIN_DOMAINS = ("linkedin.com",)
 
 
 def escape_little(text: str) -> str:
@@ -165,8 +165,8 @@ class LinkedInSettings(OAuthSettings):
         return org if org.startswith("urn:li:") else f"urn:li:organization:{org}"
 
 
-class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
-    """Publishes posts with images as one LinkedIn organisation."""
+class LinkedInAdapter(LinkedInVideoFlow[LinkedInSettings]):
+    """Publishes posts with images or a video as one LinkedIn organisation."""
 
     platform = "linkedin"
     label = "linkedin"
@@ -175,6 +175,7 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
     check_window = 10
     #: The author feed may lag behind a post just created.
     listing_lag = timedelta(minutes=2)
+    publishes_video = True
 
     def http_base_url(self) -> str:
         return self._settings.base_url
@@ -227,22 +228,16 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         doc = self._call("POST", "/rest/images", params={"action": "initializeUpload"},
                          json_body=self._init_body(), idempotent=True).json()
         value = doc.get("value") or {}
-        upload_url = str(value["uploadUrl"])
-        # The bearer token goes with the bytes, so only to LinkedIn over https (the Images
-        # API hands out https://www.linkedin.com/dms-uploads/... links) or to base_url.
-        if not credential_may_go_to(upload_url, self._settings.base_url, LINKEDIN_DOMAINS):
-            raise PermanentPublishError(
-                f"{self.http.platform}: the upload address LinkedIn gave "
-                f"({redact(upload_url, self.secrets())}) is not on {LINKEDIN_DOMAINS[0]} over "
-                "https; the access token was not sent there")
-        self._call("PUT", upload_url, content=(image.read_bytes(), image.mime))
+        # The Images API hands out https://www.linkedin.com/dms-uploads/... links.
+        self._put(str(value["uploadUrl"]), image.read_bytes(), image.mime)
         return str(value["image"])
 
     def _init_body(self) -> dict[str, Any]:
         return {"initializeUploadRequest": {"owner": self._settings.organization_urn}}
 
     def post_body(self, post: OutgoingPost, image_urns: list[str]) -> dict[str, Any]:
-        """The ``/rest/posts`` body for ``post`` with its uploaded images."""
+        """The ``/rest/posts`` body for ``post`` with its uploaded images (or its one
+        uploaded video: ``content.media.id`` is then the video URN)."""
         body: dict[str, Any] = {
             "author": self._settings.organization_urn,
             "commentary": little_text(post.caption),
@@ -252,6 +247,9 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
+        if post.video is not None:
+            body["content"] = {"media": {"id": image_urns[0]}}
+            return body
         media = [{"id": urn, "altText": image.alt}
                  for urn, image in zip(image_urns, post.images, strict=True)]
         if len(media) == 1:
@@ -269,9 +267,56 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         # Counted on what readers see: little-text escapes are LinkedIn's, not theirs.
         self.check_fits(post)
         self._check_version()
-        # LinkedIn keeps an uploaded image for a day at least; reuse within 20 h.
-        urns = [str(self.uploaded(post, image, lambda image=image: self._upload(image)))
-                for image in post.images]
+        return self.publish_commented(post, self._publish_one, self._comment)
+
+    def _comments_path(self, post: OutgoingPost) -> str:
+        return f"/rest/socialActions/{quote(str(post.reply_to['id']), safe='')}/comments"  # type: ignore[index]
+
+    def _comment(self, post: OutgoingPost) -> Published:
+        """The first comment: ``POST /rest/socialActions/{post urn}/comments`` with the
+        organisation as ``actor``, the post as ``object`` and ``message.text``; 201 names
+        the comment in ``x-restli-id`` (https://learn.microsoft.com/en-us/linkedin/
+        marketing/community-management/shares/comments-api#create-a-comment)."""
+        body = {"actor": self._settings.organization_urn, "object": str(post.reply_to["id"]),  # type: ignore[index]
+                "message": {"text": post.caption}}
+        response = self._call("POST", self._comments_path(post), json_body=body)
+        try:
+            doc = response.json() if response.content else {}
+        except ValueError:
+            doc = {}
+        urn = response.headers.get("x-restli-id") or (doc.get("commentUrn") or doc.get("id")
+                                                       if isinstance(doc, dict) else None)
+        if not urn:
+            raise OutcomeUnknown(f"{self.http.platform}: the comment was answered "
+                                 f"{response.status_code} without its id")
+        return Published(remote_id=str(urn))
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        if part.part == 1:
+            return self.plan(part)
+        body = {"actor": self._settings.organization_urn, "object": str(part.reply_to["id"]),  # type: ignore[index]
+                "message": {"text": part.caption}}
+        return [self.http.plan("POST", self._comments_path(part),
+                               headers=self._headers(token="***"), json_body=body)]
+
+    def _find_comment(self, post: OutgoingPost) -> Published | None:
+        """After an unknown outcome: the first comment among the post's comments."""
+        doc = self._call("GET", self._comments_path(post)).json()
+        wanted = normalise_text(post.caption)
+        for item in doc.get("elements") or [] if isinstance(doc, dict) else []:
+            text = ((item.get("message") or {}).get("text") if isinstance(item, dict) else None)
+            if text is not None and normalise_text(str(text)) == wanted:
+                return Published(remote_id=str(item.get("commentUrn") or item.get("id")))
+        return None
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """The post itself."""
+        if post.video is not None:
+            urns = [self.upload_video(post)]
+        else:
+            # LinkedIn keeps an uploaded image for a day at least; reuse within 20 h.
+            urns = [str(self.uploaded(post, image, lambda image=image: self._upload(image)))
+                    for image in post.images]
 
         def send() -> Published:
             response = self._call("POST", "/rest/posts", json_body=self.post_body(post, urns))
@@ -305,6 +350,10 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
         return False
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, lambda p: self._find_comment(p) if p.part > 1
+                                 else self._check_one(p))
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             response = self.http.request("GET", f"/rest/posts/{quote(str(known), safe='')}",
@@ -335,6 +384,10 @@ class LinkedInAdapter(HttpAdapter[LinkedInSettings]):
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         headers = self._headers(token="***")
+        if post.video is not None:
+            return [*self.plan_video(post, headers),
+                    self.http.plan("POST", "/rest/posts", headers=headers,
+                                   json_body=self.post_body(post, ["<video URN>"]))]
         planned = []
         for n, image in enumerate(post.images, start=1):
             planned.append(self.http.plan("POST", "/rest/images?action=initializeUpload",

@@ -1,4 +1,6 @@
-"""The ``mastodon`` adapter: images through the v2 media API, then one status.
+"""The ``mastodon`` adapter: images or a video through the v2 media API, then one status.
+
+A video's upload and processing are in :mod:`scheduler.adapters.mastodon_video`.
 
 Flow (https://docs.joinmastodon.org/methods/media/ and .../methods/statuses/):
 
@@ -37,6 +39,7 @@ from scheduler.adapters.base import (
     PublishedPost,
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, raise_for_status, redact
+from scheduler.adapters.mastodon_video import MastodonVideo
 from scheduler.adapters.meta import recent_enough
 from scheduler.errors import PermanentPublishError, TransientPublishError
 
@@ -45,11 +48,17 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "i
 
 class MastodonSettings(AdapterSettings):
     """``base_url`` of the instance, ``token_env`` naming the access-token variable,
-    ``visibility`` of the statuses (public, unlisted, private, direct)."""
+    ``visibility`` of the statuses (public, unlisted, private, direct);
+    ``video_size_limit``, ``video_frame_rate_limit`` and ``video_matrix_limit``: the
+    instance's video limits as its ``/api/v2/instance`` gives them, for ``validate`` and
+    the renders (at publishing time the instance's own answer is checked)."""
 
     base_url: str
     token_env: str
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    video_size_limit: int | None = None
+    video_frame_rate_limit: int | None = None
+    video_matrix_limit: int | None = None
 
 
 class MastodonAdapter(HttpAdapter[MastodonSettings]):
@@ -58,6 +67,7 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
     platform = "mastodon"
     label = "mastodon"
     settings_model = MastodonSettings
+    publishes_video = True
     #: How often to ask whether an uploaded image is ready, and the longest pause between.
     media_poll_attempts = 12
     media_poll_max_interval = 5.0
@@ -69,11 +79,12 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._instance: dict[str, Any] | None = None
+        self.video = MastodonVideo(self)
 
     def http_base_url(self) -> str:
         return self._settings.base_url
 
-    def _auth(self) -> dict[str, str]:
+    def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secret('token_env')}"}
 
     # -- instance limits ----------------------------------------------------------------
@@ -95,6 +106,7 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             "max_media_attachments": number(statuses.get("max_media_attachments"), 4),
             "description_limit": number(media.get("description_limit"), 1500),
             "image_size_limit": number(media.get("image_size_limit"), profile.image_max_bytes),
+            "video_size_limit": number(media.get("video_size_limit"), 99 * 1024 * 1024),
         }
 
     # -- requests -----------------------------------------------------------------------
@@ -126,6 +138,10 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         body: dict[str, Any] = {"status": post.caption, "visibility": self._settings.visibility}
         if media_ids:
             body["media_ids"] = media_ids
+        if post.reply_to is not None:
+            # A thread's later part answers the one before it
+            # (https://docs.joinmastodon.org/methods/statuses/#create, in_reply_to_id).
+            body["in_reply_to_id"] = str(post.reply_to["id"])
         language = post.language.split("-")[0].lower()  # ISO 639, not a BCP-47 tag
         if language:
             body["language"] = language
@@ -134,7 +150,7 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
     def _upload(self, image: OutgoingImage, index: int) -> str:
         # Uploading has no public effect, so losing the answer is merely transient.
         response = self.http.request(
-            "POST", "/api/v2/media", headers=self._auth(),
+            "POST", "/api/v2/media", headers=self.auth(),
             files={"file": (self._filename(image, index), image.read_bytes(), image.mime)},
             data=self._media_form(image), idempotent=True,
         )
@@ -148,7 +164,7 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         interval = 1.0
         for _ in range(self.media_poll_attempts):
             self.sleep(interval)
-            response = self.http.request("GET", f"/api/v1/media/{media_id}", headers=self._auth())
+            response = self.http.request("GET", f"/api/v1/media/{media_id}", headers=self.auth())
             if response.status_code == 200 and response.json().get("url"):
                 return
             interval = min(interval * 2, self.media_poll_max_interval)
@@ -164,16 +180,23 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             max_images=limits["max_media_attachments"], alt_limit=limits["description_limit"],
             image_max_bytes=limits["image_size_limit"])
         self.check_fits(post, instance, "this instance")
+        return self.publish_thread(post, self._publish_one)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One status: the post, or one part of a thread (its own Idempotency-Key)."""
         # Unattached uploads are kept a day by default (media_cleanup); reuse within 20 h.
         media_ids = [str(self.uploaded(post, image, lambda image=image, n=n:
                                        self._upload(image, n)))
                      for n, image in enumerate(post.images, start=1)]
+        if post.video is not None:
+            limit = self.instance_limits().get("video_size_limit")
+            media_ids = [self.video.media_id(post, limit)]
         return self.create(post, lambda: self._post_status(post, media_ids))
 
     def _post_status(self, post: OutgoingPost, media_ids: list[str]) -> Published:
         response = self.http.request(
             "POST", "/api/v1/statuses",
-            headers={**self._auth(), "Idempotency-Key": post.delivery_id},
+            headers={**self.auth(), "Idempotency-Key": post.key},
             json_body=self._status_body(post, media_ids), check=False,
         )
         if response.status_code == 422:
@@ -189,10 +212,13 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
         return Published(remote_id=str(status["id"]), url=status.get("url") or status.get("uri"))
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, self._check_one)
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         status_id = self.progress(post).get("remote_id")
         if status_id:
             response = self.http.request(
-                "GET", f"/api/v1/statuses/{status_id}", headers=self._auth(), check=False
+                "GET", f"/api/v1/statuses/{status_id}", headers=self.auth(), check=False
             )
             if response.status_code != 404:
                 raise_for_status(response, platform=self.http.platform,
@@ -201,14 +227,14 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
                 return Published(remote_id=str(status["id"]), url=status.get("url"))
             # Deleted since: look for it among the latest statuses like any other.
         account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
-                                 headers=self._auth())
+                                 headers=self.auth())
         if not isinstance(account, dict) or not account.get("id"):
             raise TransientPublishError(
                 f"mastodon '{self.channel}': verify_credentials answered without an account id"
             )
         statuses = self.http.json(
             "GET", f"/api/v1/accounts/{account['id']}/statuses",
-            headers=self._auth(), params={"limit": self.check_window},
+            headers=self.auth(), params={"limit": self.check_window},
         )
         wanted = _normalise(post.caption)
         for status in statuses if isinstance(statuses, list) else []:
@@ -224,22 +250,26 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
     def retract(self, post: PublishedPost) -> None:
         """``DELETE /api/v1/statuses/:id``
         (https://docs.joinmastodon.org/methods/statuses/#delete); a 404 means the status
-        is gone already, which is what was wanted."""
-        response = self.http.request("DELETE", f"/api/v1/statuses/{post.remote_id}",
-                                     headers=self._auth(), check=False)
-        if response.status_code in (404, 410):
-            return
-        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
-                         now=self.clock.now())
+        is gone already, which is what was wanted. A thread loses every part, the last
+        first."""
+        for status_id in self.thread_ids(post):
+            response = self.http.request("DELETE", f"/api/v1/statuses/{status_id}",
+                                         headers=self.auth(), check=False)
+            if response.status_code in (404, 410):
+                continue
+            raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                             now=self.clock.now())
 
     def is_gone(self, post: PublishedPost) -> bool | None:
-        response = self.http.request("GET", f"/api/v1/statuses/{post.remote_id}",
-                                     headers=self._auth(), check=False)
-        if response.status_code in (404, 410):
-            return True
-        raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
-                         now=self.clock.now())
-        return False
+        for status_id in self.thread_ids(post):
+            response = self.http.request("GET", f"/api/v1/statuses/{status_id}",
+                                         headers=self.auth(), check=False)
+            if response.status_code in (404, 410):
+                continue
+            raise_for_status(response, platform=self.http.platform, secrets=self.secrets(),
+                             now=self.clock.now())
+            return False
+        return True
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         auth = {"Authorization": "Bearer ***"}
@@ -252,10 +282,13 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
             for n, img in enumerate(post.images, start=1)
         ]
         placeholders = [f"<id of image {n}>" for n in range(1, len(post.images) + 1)]
+        if post.video is not None:
+            planned += self.video.plan(post, auth)
+            placeholders = ["<video id>"]
         planned.append(
             self.http.plan(
                 "POST", "/api/v1/statuses",
-                headers={**auth, "Idempotency-Key": post.delivery_id},
+                headers={**auth, "Idempotency-Key": post.key},
                 json_body=self._status_body(post, placeholders),
             )
         )
@@ -263,7 +296,7 @@ class MastodonAdapter(HttpAdapter[MastodonSettings]):
 
     def verify(self) -> str:
         account = self.http.json("GET", "/api/v1/accounts/verify_credentials",
-                                 headers=self._auth())
+                                 headers=self.auth())
         return f"signed in as @{account.get('acct') or account.get('username')}"
 
 

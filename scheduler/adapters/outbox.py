@@ -11,7 +11,13 @@ Folder layout (``<UTC time>_<post id>@<channel>/``)::
 
     caption.txt   the caption, UTF-8
     1.jpg 2.jpg   the images, in order, byte for byte as approved
+    video.mp4     or the video, byte for byte as approved (streamed, re-hashed as read),
+    captions.vtt  with its captions file (when it has one)
+    cover.jpg     and its cover image
     meta.json     post_id, channel, delivery_id, content_hash, due_at, published_at, ...
+
+A channel with ``profile = "instagram"`` (or another platform) receives that platform's
+renders, so its folders rehearse exactly the video, captions and cover the platform would.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 _TMP_PREFIX = ".postq-tmp-"
 # A temporary folder older than this was left by a crash mid-write and can go.
 _STALE_TMP_SECONDS = 3600
+# How often a running publisher looks for such folders. Looking lists the whole outbox,
+# which grows with every publication, so it is done when the adapter first publishes
+# and then on this timer, never on every publish.
+SWEEP_EVERY_SECONDS = 600.0
 
 
 class OutboxSettings(AdapterSettings):
@@ -62,6 +72,9 @@ class OutboxAdapter(Adapter):
 
     platform = "outbox"
     settings_model = OutboxSettings
+    publishes_video = True
+    #: ``time.monotonic()`` of the last sweep for stale temporary folders; None: not yet.
+    swept_at: float | None = None
 
     @property
     def root(self) -> Path:
@@ -81,8 +94,22 @@ class OutboxAdapter(Adapter):
         now = self.clock.now().astimezone(UTC)
         try:
             root.mkdir(parents=True, exist_ok=True)
-            self._remove_stale_temp(root)
+            if self.swept_at is None or time.monotonic() - self.swept_at >= SWEEP_EVERY_SECONDS:
+                self.swept_at = time.monotonic()
+                remove_stale_temp(root)
+            left = self.progress(post).get("folder")
+            if left:
+                # An earlier attempt died while writing: its folder may have been renamed
+                # into place before the crash, and then it is the publication; else what
+                # it half wrote goes.
+                found = self.check(post)
+                if found is not None:
+                    return found
+                shutil.rmtree(root / _safe(str(left)), ignore_errors=True)
             tmp = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+            if post.video is not None:
+                # A video takes a while to write: a restart after a crash cleans up after it.
+                self.remember(post, folder=tmp.name)
             tmp.mkdir()
             try:
                 self._write_contents(tmp, post, now.isoformat(timespec="seconds"))
@@ -91,6 +118,8 @@ class OutboxAdapter(Adapter):
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             _fsync_dir(root)
+            if post.video is not None:
+                self.remember(post, folder=None)  # done: a deliberate second run writes anew
         except OSError as exc:
             # A full or unavailable disk may recover; the publisher retries.
             raise TransientPublishError(f"outbox {root}: cannot write: {exc}") from None
@@ -139,11 +168,19 @@ class OutboxAdapter(Adapter):
         now = self.clock.now().astimezone(UTC)
         target = self.root / self._folder_name(post, now)
         files: dict[str, Any] = {"caption.txt": post.caption}
-        for index, image in enumerate(post.images, start=1):
-            # Imported here: the HTTP module pulls in requests, which the outbox never needs.
-            from scheduler.adapters.http import describe_bytes
+        # Imported here: the HTTP module pulls in requests, which the outbox never needs.
+        from scheduler.adapters.http import describe_bytes
 
+        for index, image in enumerate(post.images, start=1):
             files[_image_name(index, image.mime)] = describe_bytes(image.read_bytes(), image.mime)
+        video = post.video
+        if video is not None:
+            files[_VIDEO_NAME] = f"<{video.size} bytes {video.mime} sha256={video.sha256}>"
+            if video.captions_vtt is not None:
+                files[_CAPTIONS_NAME] = f"<{len(video.captions_bytes or b'')} bytes text/vtt>"
+            if video.cover is not None:
+                files[_cover_name(video.cover.mime)] = describe_bytes(
+                    video.cover.read_bytes(), video.cover.mime)
         files["meta.json"] = self._meta(post, now.isoformat(timespec="seconds"))
         return [PlannedRequest(method="WRITE", url=target.resolve().as_uri(), body=files)]
 
@@ -180,12 +217,37 @@ class OutboxAdapter(Adapter):
                 }
                 for i, img in enumerate(post.images, start=1)
             ],
+            **({"video": self._video_meta(post)} if post.video is not None else {}),
         }
+
+    @staticmethod
+    def _video_meta(post: OutgoingPost) -> dict[str, Any]:
+        video = post.video
+        assert video is not None
+        cover = video.cover
+        return {"file": _VIDEO_NAME, "alt": video.alt, "mime": video.mime,
+                "width": video.width, "height": video.height, "size": video.size,
+                "sha256": video.sha256,
+                "captions": _CAPTIONS_NAME if video.captions_vtt is not None else None,
+                "cover": None if cover is None else {
+                    "file": _cover_name(cover.mime), "mime": cover.mime,
+                    "width": cover.width, "height": cover.height, "sha256": cover.sha256}}
 
     def _write_contents(self, folder: Path, post: OutgoingPost, published_at: str) -> None:
         _write_file(folder / "caption.txt", post.caption.encode("utf-8"))
         for index, image in enumerate(post.images, start=1):
             _write_file(folder / _image_name(index, image.mime), image.read_bytes())
+        video = post.video
+        if video is not None:
+            if video.cover is not None:
+                _write_file(folder / _cover_name(video.cover.mime), video.cover.read_bytes())
+            if video.captions_bytes is not None:
+                _write_file(folder / _CAPTIONS_NAME, video.captions_bytes)
+            with open(folder / _VIDEO_NAME, "xb") as fh:
+                for piece in video.chunks():  # re-hashed as read: a changed file stops here
+                    fh.write(piece)
+                fh.flush()
+                os.fsync(fh.fileno())
         meta = json.dumps(self._meta(post, published_at), ensure_ascii=False, indent=2) + "\n"
         # meta.json last: its presence marks a complete folder even to a careless reader.
         _write_file(folder / "meta.json", meta.encode("utf-8"))
@@ -208,15 +270,26 @@ class OutboxAdapter(Adapter):
             return final
         raise OSError(f"too many folders named {name}")
 
-    @staticmethod
-    def _remove_stale_temp(root: Path) -> None:
-        cutoff = time.time() - _STALE_TMP_SECONDS
-        for entry in root.glob(f"{_TMP_PREFIX}*"):
-            try:
-                if entry.stat().st_mtime < cutoff:
-                    shutil.rmtree(entry, ignore_errors=True)
-            except OSError:
-                pass
+
+def remove_stale_temp(root: Path) -> int:
+    """Remove the temporary folders a crash mid-write left (older than an hour: a
+    younger one may be another publisher's write in progress); returns how many."""
+    cutoff = time.time() - _STALE_TMP_SECONDS
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(_TMP_PREFIX):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def _safe(name: str) -> str:
@@ -225,6 +298,14 @@ def _safe(name: str) -> str:
 
 def _image_name(index: int, mime: str) -> str:
     return f"{index}{_EXTENSIONS.get(mime, '.bin')}"
+
+
+_VIDEO_NAME = "video.mp4"
+_CAPTIONS_NAME = "captions.vtt"
+
+
+def _cover_name(mime: str) -> str:
+    return f"cover{_EXTENSIONS.get(mime, '.bin')}"
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -109,9 +109,69 @@ class OutgoingVideo:
         """The whole verified file, for platforms that take a video in one request."""
         return b"".join(self.chunks())
 
+    def body(self, size: int = CHUNK) -> VideoBody:
+        """The file as a request body that is streamed, not held: ``requests`` sends an
+        iterable with a length piece by piece, with ``Content-Length``."""
+        return VideoBody(self, size)
+
     @property
     def captions_bytes(self) -> bytes | None:
         return None if self.captions_vtt is None else self.captions_vtt.encode("utf-8")
+
+
+class VideoBody:
+    """A video as a streamed request body: iterating reads the file anew (a resend
+    starts again), each pass re-hashed, the last piece withheld unless it matches."""
+
+    def __init__(self, video: OutgoingVideo, size: int) -> None:
+        self.video = video
+        self.size = size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.video.chunks(self.size)
+
+    def __len__(self) -> int:
+        return self.video.size
+
+
+class StreamedForm:
+    """A ``multipart/form-data`` body (RFC 7578) whose file parts may be streamed videos:
+    sent piece by piece with its exact ``Content-Length``, never held in memory whole.
+
+    ``files`` maps a field to ``(filename, content, mime)``, the content bytes or a
+    :class:`VideoBody`.
+    """
+
+    def __init__(self, fields: Mapping[str, str],
+                 files: Mapping[str, tuple[str, bytes | VideoBody, str]]) -> None:
+        import uuid
+
+        self.boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self._parts: list[bytes | VideoBody] = []
+        for name, value in fields.items():
+            self._parts += [self._head(name), value.encode("utf-8"), b"\r\n"]
+        for name, (filename, content, mime) in files.items():
+            self._parts += [self._head(name, filename, mime), content, b"\r\n"]
+        self._parts.append(f"--{self.boundary}--\r\n".encode())
+
+    def _head(self, name: str, filename: str | None = None, mime: str | None = None) -> bytes:
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else "")
+        lines = [f"--{self.boundary}", f"Content-Disposition: {disposition}"]
+        if mime is not None:
+            lines.append(f"Content-Type: {mime}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._parts:
+            if isinstance(part, bytes):
+                yield part
+            else:
+                yield from part
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
 
 
 @dataclass(frozen=True)
@@ -135,3 +195,25 @@ class OutgoingPost:
     claim_token: int | None = None
     #: The channel's video, when the post has one (then ``images`` is empty).
     video: OutgoingVideo | None = None
+    #: Which part of a thread this is (1: the post itself, or the whole thread before
+    #: :meth:`~scheduler.adapters.base.Adapter.publish_thread` splits it).
+    part: int = 1
+    #: The published part this one replies to, and the thread's first part: what
+    #: ``publish_thread`` recorded of each (``{"id", "url", ...}`` and the platform's own
+    #: reference, such as a Bluesky ``cid``).
+    reply_to: Mapping[str, Any] | None = None
+    thread_root: Mapping[str, Any] | None = None
+
+    @property
+    def parts(self) -> list[str]:
+        """The texts this delivery publishes in order: one, or a thread's parts (or a
+        post and its first comment), as the approved caption holds them."""
+        from scheduler.platforms import thread_parts
+
+        return thread_parts(self.caption)
+
+    @property
+    def key(self) -> str:
+        """What this part's idempotency keys and record keys derive from: the delivery id
+        for the first part, and a key of its own for each later one."""
+        return self.delivery_id if self.part == 1 else f"{self.delivery_id}+{self.part}"

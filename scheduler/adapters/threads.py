@@ -6,9 +6,17 @@ Flow (https://developers.facebook.com/docs/threads/posts):
    rolling 24 hours; over quota the delivery waits (RateLimited).
 2. Images go to the channel's media host: Threads fetches them from a public URL.
 3. ``POST /{user}/threads`` with ``media_type`` TEXT (no image) or IMAGE (``image_url``,
-   ``alt_text``) and ``text`` → container; for 2–10 images one ``is_carousel_item``
+   ``alt_text``) and ``text`` → container; for 2–20 images one ``is_carousel_item``
    container each, then ``media_type=CAROUSEL`` with ``children`` and the text.
-4. ``GET /{container}?fields=status`` until FINISHED.
+   A video is ``media_type=VIDEO`` with ``video_url`` (the media host), ``alt_text`` and
+   ``text``; as a carousel item, ``media_type=VIDEO`` with ``is_carousel_item=true``
+   (https://developers.facebook.com/docs/threads/posts#step-1--create-a-threads-media-container
+   and #carousel-posts). A post with images and a video is one carousel (up to 20
+   items): the images in order, then the video.
+4. ``GET /{container}?fields=status`` until FINISHED. Threads asks to wait about 30
+   seconds for a video before publishing; the status (IN_PROGRESS, FINISHED, ERROR with
+   ``error_message``, EXPIRED, PUBLISHED) is polled within the video budget and a
+   container still processing is asked about again by the next attempt.
 5. ``POST /{user}/threads_publish`` with ``creation_id`` → media id; the permalink from
    ``GET /{media-id}?fields=permalink``.
 
@@ -24,11 +32,19 @@ Settings: ``base_url`` (default https://graph.threads.net/v1.0), ``user_id`` (de
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from scheduler.adapters.base import OutgoingImage, OutgoingPost
-from scheduler.adapters.containers import GraphContainerAdapter
+from scheduler.adapters.base import OutgoingPost, OutgoingVideo, Published, PublishedPost
+from scheduler.adapters.containers import GraphContainerAdapter, Media
 from scheduler.adapters.meta import GraphSettings
+
+
+def threads_item(item: Media, url_of: Callable[[Media], str]) -> dict[str, Any]:
+    """One container's media fields: an image or a video, with its alt text."""
+    if isinstance(item, OutgoingVideo):
+        return {"media_type": "VIDEO", "video_url": url_of(item), "alt_text": item.alt}
+    return {"media_type": "IMAGE", "image_url": url_of(item), "alt_text": item.alt}
 
 
 class ThreadsSettings(GraphSettings):
@@ -52,26 +68,46 @@ class ThreadsAdapter(GraphContainerAdapter):
     text_field = "text"
     list_path = "threads"
     list_fields = "id,text,permalink,timestamp"
+    publishes_video = True
 
     @property
     def user(self) -> str:
         assert isinstance(self.settings, ThreadsSettings)
         return self.settings.user_id
 
+    def publish_parts(self, post: OutgoingPost) -> Published:
+        """A thread's parts as a chain of replies, each part exactly once."""
+        return self.publish_thread(post, self._publish_one)
+
+    def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, super().check)
+
+    def retract(self, post: PublishedPost) -> None:
+        """Every part of a thread, the last first (see the Graph adapters' ``retract``)."""
+        for media_id in self.thread_ids(post):
+            super().retract(replace(post, remote_id=media_id))
+
     def container_steps(
-        self, post: OutgoingPost, url_of: Callable[[OutgoingImage], str]
+        self, post: OutgoingPost, url_of: Callable[[Media], str]
     ) -> list[dict[str, Any]]:
-        if not post.images:
+        steps = self._steps(post, url_of)
+        if post.reply_to is not None:
+            # A reply is a post whose container names the post it answers
+            # (https://developers.facebook.com/docs/threads/reply-management#create-replies,
+            # reply_to_id).
+            steps[-1]["reply_to_id"] = str(post.reply_to["id"])
+        return steps
+
+    def _steps(
+        self, post: OutgoingPost, url_of: Callable[[Media], str]
+    ) -> list[dict[str, Any]]:
+        # Images and a video travel as one carousel: the images in order, the video last.
+        items: tuple[Media, ...] = (*post.images, *(() if post.video is None else (post.video,)))
+        if not items:
             return [{"media_type": "TEXT", "text": post.caption}]
-        if len(post.images) == 1:
-            image = post.images[0]
-            return [{"media_type": "IMAGE", "image_url": url_of(image), "text": post.caption,
-                     "alt_text": image.alt}]
-        children = [
-            {"media_type": "IMAGE", "image_url": url_of(image), "is_carousel_item": True,
-             "alt_text": image.alt}
-            for image in post.images
-        ]
+        if len(items) == 1:
+            return [{**threads_item(items[0], url_of), "text": post.caption}]
+        children = [{**threads_item(item, url_of), "is_carousel_item": True} for item in items]
         return [*children, {"media_type": "CAROUSEL", "text": post.caption}]
 
     def verify(self) -> str:

@@ -9,7 +9,11 @@ receiver can tell postq's posts from anybody else's.
 Body::
 
     {"post_id", "channel", "delivery_id", "caption", "language", "content_hash", "due_at",
-     "images": [{"alt", "mime", "sha256", "width", "height", "data": base64}]}
+     "images": [{"alt", "mime", "sha256", "width", "height", "data": base64}],
+     "video": {"alt", "mime", "sha256", "size", "width", "height", "data": base64,
+               "captions_vtt": text or null, "cover": {like an image} or null}}
+
+``video`` is present only when the post has one (then ``images`` is empty).
 
 Headers: ``X-Postq-Signature: sha256=<hex>`` (when ``secret_env`` is set),
 ``X-Postq-Delivery`` and ``Idempotency-Key`` (the delivery id, so a receiver can drop a
@@ -27,7 +31,9 @@ from typing import Any, Literal
 from scheduler.adapters.base import (
     Adapter,
     AdapterSettings,
+    OutgoingImage,
     OutgoingPost,
+    OutgoingVideo,
     PlannedRequest,
     Published,
     PublishedPost,
@@ -41,7 +47,8 @@ EVENT_HEADER = "X-Postq-Event"
 
 class WebhookSettings(AdapterSettings):
     """``url``: where to POST; ``secret_env``: variable holding the HMAC key;
-    ``include_images``: ``"data"`` (base64 in the body) or ``"none"`` (metadata only)."""
+    ``include_images``: ``"data"`` (base64 in the body: images, the video and its cover)
+    or ``"none"`` (metadata only)."""
 
     url: str
     secret_env: str | None = None
@@ -62,6 +69,7 @@ class WebhookAdapter(Adapter):
 
     platform = "webhook"
     settings_model = WebhookSettings
+    publishes_video = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,24 +81,38 @@ class WebhookAdapter(Adapter):
         assert isinstance(self.settings, WebhookSettings)
         return self.settings
 
+    def _image(self, image: OutgoingImage, summarise: bool) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "alt": image.alt,
+            "mime": image.mime,
+            "sha256": image.sha256,
+            "width": image.width,
+            "height": image.height,
+        }
+        if self._settings.include_images == "data":
+            data = image.read_bytes()
+            entry["data"] = (
+                describe_bytes(data, image.mime)
+                if summarise
+                else base64.b64encode(data).decode("ascii")
+            )
+        return entry
+
+    def _video(self, video: OutgoingVideo, summarise: bool) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "alt": video.alt, "mime": video.mime, "sha256": video.sha256, "size": video.size,
+            "width": video.width, "height": video.height, "captions_vtt": video.captions_vtt,
+            "cover": None if video.cover is None else self._image(video.cover, summarise),
+        }
+        if self._settings.include_images == "data":
+            entry["data"] = (f"<{video.size} bytes {video.mime} sha256={video.sha256}>"
+                             if summarise
+                             else base64.b64encode(video.read_bytes()).decode("ascii"))
+        return entry
+
     def _body(self, post: OutgoingPost, *, summarise: bool = False) -> dict[str, Any]:
-        images = []
-        for image in post.images:
-            entry: dict[str, Any] = {
-                "alt": image.alt,
-                "mime": image.mime,
-                "sha256": image.sha256,
-                "width": image.width,
-                "height": image.height,
-            }
-            if self._settings.include_images == "data":
-                data = image.read_bytes()
-                entry["data"] = (
-                    describe_bytes(data, image.mime)
-                    if summarise
-                    else base64.b64encode(data).decode("ascii")
-                )
-            images.append(entry)
+        images = [self._image(image, summarise) for image in post.images]
+        extra = {} if post.video is None else {"video": self._video(post.video, summarise)}
         return {
             "post_id": post.post_id,
             "channel": post.channel,
@@ -100,6 +122,7 @@ class WebhookAdapter(Adapter):
             "images": images,
             "content_hash": post.content_hash,
             "due_at": post.due_at.isoformat(),
+            **extra,
         }
 
     def _headers(self, post: OutgoingPost, raw: bytes | None) -> dict[str, str]:

@@ -1,4 +1,7 @@
-"""The ``x`` adapter: posts with images through the X API v2.
+"""The ``x`` adapter: posts with images or a video through the X API v2.
+
+A video goes through the chunked upload, processing and subtitles of
+:mod:`scheduler.adapters.x_video`, then into the post like an image.
 
 Flow (https://docs.x.com/x-api/posts/manage-tweets/introduction and
 https://docs.x.com/x-api/media/quickstart/media-upload-chunked):
@@ -6,9 +9,9 @@ https://docs.x.com/x-api/media/quickstart/media-upload-chunked):
 1. ``POST /2/media/upload`` multipart (``media``, ``media_category=tweet_image``) per
    image → ``data.id``; the v1.1 upload was retired in 2025, so v2 only. An image is at
    most 5 MB (the profile refuses more before any call), which one call carries, so there
-   is no chunked path; were one added, it must use the path-style
-   ``/2/media/upload/initialize``, ``/2/media/upload/{id}/append`` and
-   ``/2/media/upload/{id}/finalize`` endpoints, not the old ``command=INIT`` form.
+   is no chunked path for images (videos use the path-style
+   ``/2/media/upload/initialize``, ``/{id}/append`` and ``/{id}/finalize`` endpoints,
+   not the old ``command=INIT`` form).
    Recorded ids are reused by a later attempt while X keeps them (24 h).
 2. ``POST /2/media/metadata`` ``{"id", "metadata": {"alt_text": {"text"}}}`` for its alt
    text (up to 1,000 characters).
@@ -49,6 +52,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import HttpAdapter, error_message_of, redact, retry_after_of
 from scheduler.adapters.meta import normalise_text, recent_enough
+from scheduler.adapters.x_video import XVideo, alt_body
 from scheduler.credentials.settings import OAuthSettings
 from scheduler.errors import (
     AuthError,
@@ -103,6 +107,7 @@ class XAdapter(HttpAdapter[XSettings]):
     platform = "x"
     label = "x"
     settings_model = XSettings
+    publishes_video = True
     #: How many of the account's latest posts ``check`` reads (the API's minimum is 5).
     check_window = 10
     #: The user timeline is served from a cache and may miss a post for a short while.
@@ -112,6 +117,7 @@ class XAdapter(HttpAdapter[XSettings]):
         super().__init__(*args, **kwargs)
         self._me: dict[str, str] | None = None
         self._oauth1_ready = False
+        self.video = XVideo(self)
 
     def http_base_url(self) -> str:
         return self._settings.base_url
@@ -136,7 +142,8 @@ class XAdapter(HttpAdapter[XSettings]):
             self._oauth1_ready = True
         return {}
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One authorised request; X's error answers raised as the shared error types."""
         response = self.send_authorised(method, path, self._auth, **kwargs)
         self._raise_for(response)
         return response
@@ -181,14 +188,14 @@ class XAdapter(HttpAdapter[XSettings]):
 
     def _upload_image(self, image: OutgoingImage, index: int) -> str:
         # An uploaded image is shown nowhere until a post uses it: a repeat is harmless.
-        doc = self._call(
+        doc = self.call(
             "POST", "/2/media/upload",
             files={"media": (self._filename(image, index), image.read_bytes(), image.mime)},
             data={"media_category": "tweet_image"}, idempotent=True,
         ).json()
         media_id = str(doc["data"]["id"])
         if image.alt:
-            self._call("POST", "/2/media/metadata", json_body=_alt_body(media_id, image.alt),
+            self.call("POST", "/2/media/metadata", json_body=alt_body(media_id, image.alt),
                        idempotent=True)
         return media_id
 
@@ -197,6 +204,10 @@ class XAdapter(HttpAdapter[XSettings]):
         body: dict[str, Any] = {"text": post.caption}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
+        if post.reply_to is not None:
+            # A thread's later part replies to the one before it
+            # (https://docs.x.com/x-api/posts/create-post, reply.in_reply_to_tweet_id).
+            body["reply"] = {"in_reply_to_tweet_id": str(post.reply_to["id"])}
         return body
 
     def _url(self, tweet_id: str) -> str:
@@ -207,7 +218,7 @@ class XAdapter(HttpAdapter[XSettings]):
 
     def me(self) -> dict[str, str]:
         if self._me is None:
-            doc = self._call("GET", "/2/users/me").json()
+            doc = self.call("GET", "/2/users/me").json()
             data = doc.get("data") if isinstance(doc, dict) else None
             if not isinstance(data, dict) or not data.get("id"):
                 raise AuthError(f"{self.http.platform}: /2/users/me answered without a user")
@@ -217,11 +228,17 @@ class XAdapter(HttpAdapter[XSettings]):
     # -- the adapter interface ----------------------------------------------------------
     def publish(self, post: OutgoingPost) -> Published:
         self.check_fits(post)
+        return self.publish_thread(post, self._publish_one)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """One post: the post itself, or one part of a thread."""
         media_ids = [self._upload(post, image, n)
                      for n, image in enumerate(post.images, start=1)]
+        if post.video is not None:
+            media_ids = [self.video.media_id(post)]
 
         def send() -> Published:
-            doc = self._call("POST", "/2/tweets",
+            doc = self.call("POST", "/2/tweets",
                              json_body=self._tweet_body(post, media_ids)).json()
             tweet_id = str(doc["data"]["id"])
             return Published(remote_id=tweet_id, url=self._url(tweet_id))
@@ -229,15 +246,18 @@ class XAdapter(HttpAdapter[XSettings]):
         return self.create(post, send)
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, self._check_one)
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             # The id recorded when X answered: asking for it needs no listing window.
-            doc = self._call("GET", f"/2/tweets/{known}").json()
+            doc = self.call("GET", f"/2/tweets/{known}").json()
             data = doc.get("data") if isinstance(doc, dict) else None
             if isinstance(data, dict) and data.get("id"):
                 return Published(remote_id=str(data["id"]), url=self._url(str(data["id"])))
         user_id = self.me()["id"]
-        doc = self._call("GET", f"/2/users/{user_id}/tweets",
+        doc = self.call("GET", f"/2/users/{user_id}/tweets",
                          params={"max_results": self.check_window,
                                  "tweet.fields": "created_at,text"}).json()
         wanted = _comparable(post.caption)
@@ -253,12 +273,12 @@ class XAdapter(HttpAdapter[XSettings]):
 
     def retract(self, post: PublishedPost) -> None:
         """``DELETE /2/tweets/:id`` (https://docs.x.com/x-api/posts/delete-post); a 404
-        means the post is gone already."""
-        response = self.http.request("DELETE", f"/2/tweets/{post.remote_id}",
-                                     headers=self._auth(), check=False)
-        if response.status_code == 404:
-            return
-        self._raise_for(response)
+        means the post is gone already. A thread loses every part, the last first."""
+        for tweet_id in self.thread_ids(post):
+            response = self.http.request("DELETE", f"/2/tweets/{tweet_id}",
+                                         headers=self._auth(), check=False)
+            if response.status_code != 404:
+                self._raise_for(response)
 
     def is_gone(self, post: PublishedPost) -> bool | None:
         """X answers a lookup of a deleted post with 200 and a "Not Found Error" in
@@ -284,8 +304,11 @@ class XAdapter(HttpAdapter[XSettings]):
             ))
             if image.alt:
                 planned.append(self.http.plan("POST", "/2/media/metadata", headers=auth,
-                                              json_body=_alt_body(f"<id of image {n}>", image.alt)))
+                                              json_body=alt_body(f"<id of image {n}>", image.alt)))
         ids = [f"<id of image {n}>" for n in range(1, len(post.images) + 1)]
+        if post.video is not None:
+            planned += self.video.plan(post, auth)
+            ids = ["<video id>"]
         planned.append(self.http.plan("POST", "/2/tweets", headers=auth,
                                       json_body=self._tweet_body(post, ids)))
         return planned
@@ -293,10 +316,6 @@ class XAdapter(HttpAdapter[XSettings]):
     def verify(self) -> str:
         me = self.me()
         return f"signed in as @{me.get('username') or me['id']}"
-
-
-def _alt_body(media_id: str, alt: str) -> dict[str, Any]:
-    return {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
 
 
 def _comparable(text: str) -> str:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reject": ("scheduler.cli.review", "reject", "Reject a queued post with a reason."),
     "pause": ("scheduler.cli.pause", "pause", "Stop publishing on a channel or everywhere."),
     "resume": ("scheduler.cli.pause", "resume", "Lift a pause."),
+    "blackout": ("scheduler.cli.blackout", "blackout", "Periods in which nothing is published."),
     "slots": ("scheduler.cli.queue", "slots", "List the coming free posting slots."),
     "calendar": ("scheduler.cli.calendar", "calendar", "The coming weeks at a glance."),
     "run": ("scheduler.cli.run", "run", "Run the publisher."),

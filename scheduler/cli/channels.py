@@ -30,6 +30,7 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
             profile = registry.channel_profile(ch)
             row["limits"] = {"text": profile.text_limit, "counting": profile.counting,
                              "images": profile.max_images, "image_bytes": profile.image_max_bytes}
+            row["video"] = _video_limits(settings, name, profile)
         except PostqError as exc:
             row["problems"].append(str(exc))
         try:
@@ -56,6 +57,33 @@ def describe_channels(settings: Any, check: bool = False, dry_run: bool = False
     if store is not None:
         store.close()
     return rows
+
+
+def _video_limits(settings: Any, channel: str, profile: Any) -> dict[str, Any] | None:
+    """What the channel takes as a video (the limits ``validate`` and the renders use), or
+    None when its platform takes none."""
+    from scheduler.content.video import channel_video_profile
+
+    vp = channel_video_profile(settings, channel, profile)
+    if vp is None:
+        return None
+    return {"title": vp.title, "min_seconds": vp.min_seconds, "max_seconds": vp.max_seconds,
+            "max_bytes": vp.max_bytes, "frame": list(vp.render_size),
+            "aspect": [round(vp.aspect_min, 3), round(vp.aspect_max, 3)],
+            "fps": [vp.fps_min, vp.fps_max],
+            "captions": "file" if vp.captions_sidecar else "burned in"}
+
+
+def video_line(video: dict[str, Any] | None) -> str:
+    """``video: Instagram Reels, 3–900 s, up to 300 MB, 1080x1920, captions burned in``."""
+    if video is None:
+        return "video: not taken"
+    size = video["max_bytes"]
+    shown = f"{size / 1024 ** 3:.0f} GiB" if size >= 1024 ** 3 and size % 1024 ** 3 == 0 \
+        else f"{size / 1024 ** 2:.0f} MiB" if size % 1024 ** 2 == 0 else f"{size / 1e6:g} MB"
+    return (f"video: {video['title']}, {video['min_seconds']:g}–{video['max_seconds']:g} s, "
+            f"up to {shown}, {video['frame'][0]}x{video['frame'][1]}, captions "
+            f"{'as a file' if video['captions'] == 'file' else 'burned in'}")
 
 
 def _credential_store(settings: Any) -> Any:
@@ -159,6 +187,8 @@ def channels(ctx: click.Context, as_json: bool, check: bool, dry_run: bool) -> N
     click.echo(lines[0])
     for row, line in zip(rows, lines[1:], strict=True):
         click.echo(line)
+        if row["limits"] is not None:
+            click.echo(f"    {video_line(row.get('video'))}")
         for var, present in row["env"].items():
             click.echo(f"    {var}: {'set' if present else 'not set'}")
         if row.get("credential"):

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from scheduler.cli._common import load_read_settings, load_settings, run_guarded
+from scheduler.cli._common import echo_lines, load_read_settings, load_settings, run_guarded
 
 _STATES = ("awaiting_approval, scheduled, publishing, published, retry_wait, failed, "
            "needs_check, cancelled, missed, retracting, retracted, retract_failed, "
@@ -185,21 +185,29 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
     itself. Published deliveries of earlier revisions stay listed.
     Times are ISO-8601 in UTC with an offset; absent values are null.
     """
+    from itertools import chain
+
     from scheduler.store.fastread import open_reader
-    from scheduler.store.report import delivery_table, pause_lines, terminal_width
+    from scheduler.store.report import delivery_lines, json_lines, pause_lines, terminal_width
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
-    rows = store.list_deliveries(state=state, channel=channel, limit=limit)
     pauses = store.pauses()
+    # Rows are printed as they are read: a queue of a million deliveries lists in flat
+    # memory.
+    rows = store.stream_deliveries(state=state, channel=channel, limit=limit)
     if as_json:
-        click.echo(json.dumps({"pauses": [p.as_dict() for p in pauses],
-                               "deliveries": [r.as_dict() for r in rows]}, indent=2))
+        echo_lines(json_lines({"pauses": [p.as_dict() for p in pauses]}, "deliveries",
+                              (r.as_dict() for r in rows)))
         return
     for line in pause_lines(pauses, settings.zone):
         click.echo(line)
-    click.echo(delivery_table(rows, settings.zone, pauses, now=store.clock.now(),
-                              width=terminal_width()) if rows else "Nothing queued.")
+    first = next(rows, None)
+    if first is None:
+        click.echo("Nothing queued.")
+        return
+    echo_lines(delivery_lines(chain((first,), rows), settings.zone, pauses,
+                              now=store.clock.now(), width=terminal_width()))
 
 
 
@@ -218,14 +226,14 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
       "content_hash", "publish_at", "publish_before", "publish_before_reason",
       "queued_by", "queued_at",
       "approval": {"required", "approved", "by", "at", "content_hash"},
-      "deliveries": [DELIVERY + {"caption", "media": [{"path", "sha256", "mime", "alt",
+      "deliveries": [DELIVERY + {"caption", "links", "media": [{"path", "sha256", "mime", "alt",
                      "width", "height", "source"}], "approval": str|null (who approved
                      it and whether the signature verifies now)}],
       "events": [{"id", "at", "who", "action", "post_id", "delivery_id", "channel",
                   "state_before", "state_after", "reason"}]}
     DELIVERY is the shape of 'queue list --json'. Times are ISO-8601 UTC with an offset.
     """
-    from scheduler.store.report import post_text
+    from scheduler.store.report import caption_links, post_text
     from scheduler.team.gate import approval_note
     from scheduler.textsafety import show as visible
 
@@ -236,6 +244,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
         js = view.as_dict()
         for d in js["deliveries"]:
             d["approval"] = notes.get(d["delivery_id"])
+            d["links"] = caption_links(d["caption"])
         click.echo(json.dumps(js, indent=2, ensure_ascii=False))
     else:
         click.echo(visible(post_text(view, settings.zone, store.clock.now(), notes)))

@@ -66,7 +66,7 @@ def _run(settings: Any, once: bool, dry_run: bool, metrics_port: int | None,
     from scheduler.store import Store
     from scheduler.textsafety import show
 
-    store = Store.open(settings)
+    store = Store.open(settings, pooled=not dry_run)
     publisher = Publisher(settings, store)
     reporter = EventReporter(store, publisher.clock)
     publisher.on_event = reporter

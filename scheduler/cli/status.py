@@ -24,7 +24,8 @@ NEWEST = 500
 @click.option("--next", "count", type=click.IntRange(min=0), default=5, show_default=True,
               metavar="N", help="How many next due deliveries to show.")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print {"pauses": [...], "counts": {state: n}, "next_due": [...], '
+              help='Print {"pauses": [...], "blackouts": [...], "counts": {state: n}, '
+                   '"next_due": [...], '
                    '"publishers": [{"worker", "seen_at", "alive", "stopped", "info"}], '
                    '"approvals": "signed"|"login_name", "trail": {"verifies", "events", '
                    '"signatures", "problem"}}; with --check: {"status", "exit_code", '
@@ -52,6 +53,10 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     pauses, counts = store.pauses(), store.counts()
     due, beats = store.next_due(count), store.heartbeats()
     now = store.clock.now()
+    from scheduler.blackouts import configured
+
+    periods = sorted([b for b in [*configured(settings), *store.stored_blackouts()]
+                      if b.end > now], key=lambda b: (b.start, b.name))
     from scheduler.credentials.expiry import status_section
 
     creds, cred_lines, cred_warnings = status_section(settings)
@@ -59,6 +64,7 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
     if as_json:
         click.echo(json.dumps({
             "pauses": [p.as_dict() for p in pauses],
+            "blackouts": [b.as_dict() for b in periods],
             "counts": counts,
             "next_due": [d.as_dict() for d in due],
             "publishers": [{"worker": b.worker, "seen_at": utc_iso(b.seen_at),
@@ -71,6 +77,10 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
         }, indent=2))
         return
     click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
+    if periods:
+        click.echo("\nBlackout periods:")
+        for b in periods:
+            click.echo(f"  {'NOW ' if b.start <= now else ''}{b.describe(settings.zone)}")
     click.echo(f"\nApprovals: {approvals}")
     line = trail_line(trail, bool(settings.allowed_signers), RECENT, NEWEST)
     click.echo(f"Audit trail: {line}")

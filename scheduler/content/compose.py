@@ -14,7 +14,16 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from scheduler.config import Settings
-from scheduler.platforms import PlatformProfile
+from scheduler.platforms import (
+    THREAD_PLATFORMS,
+    THREAD_SEPARATOR,
+    PlatformProfile,
+    split_thread,
+    thread_parts,
+)
+
+#: Platforms on which ``first_comment`` is published as a comment right after the post.
+COMMENT_PLATFORMS = frozenset({"instagram", "facebook", "linkedin"})
 
 WELSH_MONTHS = (
     "Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst",
@@ -28,10 +37,18 @@ ENGLISH_MONTHS = (
 
 @dataclass(frozen=True)
 class ComposedCaption:
+    """One channel's caption as stored; a thread's parts (or a post and its first
+    comment) are joined by :data:`~scheduler.platforms.THREAD_SEPARATOR`. ``count`` is
+    the longest part's."""
+
     channel: str
     text: str
     count: int
     limit: int
+
+    @property
+    def parts(self) -> list[str]:
+        return thread_parts(self.text)
 
 
 def post_link(model: Any) -> str | None:
@@ -90,10 +107,14 @@ def compose_caption(
     """
     override = model.overrides.get(channel)
     chosen = override.caption if own_text and override and override.caption else body
-    text = join_paragraphs(chosen).strip()
+    pieces = [join_paragraphs(p).strip()
+              for p in [*split_thread(chosen), *(model.thread if own_text else ())]]
+    pieces = [p for p in pieces if p]
+    threaded = profile.name in THREAD_PLATFORMS and len(pieces) > 1
+    text = pieces[0] if threaded else "\n\n".join(pieces)
     parts = [text] if text else []
     link = post_link(model)
-    if link and link not in text:
+    if link and all(link not in p for p in pieces):
         if profile.links_clickable and profile.name not in settings.captions.link_in_bio_platforms:
             parts.append(link)
         else:
@@ -101,12 +122,23 @@ def compose_caption(
             if line:
                 parts.append(line)
     tags = override.hashtags if override and override.hashtags is not None else model.hashtags
-    lowered = text.casefold()
+    lowered = "\n".join(pieces).casefold()
     fresh = [t for t in tags if f"#{t}".casefold() not in lowered]
     if fresh:
         parts.append(" ".join(f"#{t}" for t in fresh))
     caption = "\n\n".join(parts)
-    return ComposedCaption(channel, caption, profile.count(caption), profile.text_limit)
+    if threaded:
+        caption = THREAD_SEPARATOR.join([caption, *pieces[1:]])
+    comment = join_paragraphs(model.first_comment or "").strip() if own_text else ""
+    if comment and profile.name in COMMENT_PLATFORMS:
+        caption = THREAD_SEPARATOR.join([caption, comment])
+    if settings.links.utm or settings.links.utm_channels:
+        from scheduler.content.tracking import tag_links, utm_params
+
+        params = utm_params(settings, channel, profile.name, model)
+        caption = tag_links(caption, params, settings.policy.link_hosts)
+    count = max(profile.count(p) for p in thread_parts(caption))
+    return ComposedCaption(channel, caption, count, profile.text_limit)
 
 
 _OFFSET_WORDS = {

@@ -249,6 +249,8 @@ def _check_model(post: LoadedPost) -> None:
         return
     try:
         post.model = POST_ADAPTER.validate_python(post.raw)
+        if post.model.id is None:  # the file name is the id: templates ({id}) see it too
+            post.model = post.model.model_copy(update={"id": post.path.stem})
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])

@@ -77,6 +77,8 @@ class ChannelOverride(_Strict):
     caption: str | None = None
     hashtags: list[str] | None = None
     fit: Literal["crop", "pad"] | None = None
+    #: For a post in a Welsh/English pair: one bilingual post on this channel, or two.
+    bilingual: Literal["separate", "combined"] | None = None
 
 
 class _PostBase(_Strict):
@@ -89,6 +91,16 @@ class _PostBase(_Strict):
     hashtags: list[str] = Field(default_factory=list)
     overlay: OverlayText | Literal[False] | None = None
     overrides: dict[str, ChannelOverride] = Field(default_factory=dict)
+    #: Further parts of a thread after the body (as well as, or instead of, ``+++`` lines).
+    thread: list[str] = Field(default_factory=list)
+    #: The id of this post's version in another language (a Welsh/English pair), or
+    #: ``translations: {cy: posts/file.md}`` naming its file.
+    translation: str | None = None
+    translations: dict[str, str] = Field(default_factory=dict)
+    #: A comment published right after the post on Instagram, Facebook and LinkedIn.
+    first_comment: str | None = None
+    #: A pair on each channel: two posts (separate) or one bilingual post (combined).
+    bilingual: Literal["separate", "combined"] = "separate"
 
     @field_validator("id")
     @classmethod

@@ -22,7 +22,7 @@ from scheduler.content.snapshot import (
     ReminderSnapshot,
 )
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
-from scheduler.errors import PostFileError, Problem
+from scheduler.errors import MediaError, PostFileError, Problem
 from scheduler.timeutil import format_duration, localize, parse_duration
 
 
@@ -48,23 +48,43 @@ def brand_file(settings: Settings, key: str) -> Path | None:
 
 def _render(cache: dict[tuple[Any, ...], Any], src: Path, profile: Any, overlay: Any,
             brand: Any, focus: Any, fit: str) -> Any:
-    """Render once per frame; reuse a render made under a larger byte limit when it also
-    fits this one.
+    """Render once per distinct output; reuse a render made under a larger byte limit
+    when it also fits this one.
 
-    The encoder steps quality down until the bytes fit, so when a render made for limit
-    L1 came out at or under a smaller L2, encoding for L2 would have stopped at the very
-    same step: the bytes are identical, and the 12-megapixel decode is not repeated.
+    The key is what the output is made of, not the profile's name or rules: the crop
+    planned from the source's size (:func:`~scheduler.media.frame.plan_frame`), the
+    output size and format, the overlay. Two profiles with different aspect limits that
+    choose the same crop therefore share one render. The encoder steps quality down
+    until the bytes fit, so when a render made for limit L1 came out at or under a
+    smaller L2, encoding for L2 would have stopped at the very same step: the bytes are
+    identical, and the 12-megapixel decode is not repeated. A render the encoder had to
+    shrink to fit is shared only by profiles that shrink alike (same aspect rules).
     """
     from scheduler.media import render_image
+    from scheduler.media.decode import probe_image
+    from scheduler.media.encode import output_format
+    from scheduler.media.frame import plan_frame
+    from scheduler.media.render import check_source_size
 
-    key = (os.path.realpath(src), profile.render_size, profile.formats, profile.min_width,
-           profile.max_width, profile.aspect_min, profile.aspect_max, overlay, focus, fit)
+    real = os.path.realpath(src)
+    try:
+        info = probe_image(src)
+        planned = None if check_source_size(info, profile, fit) else plan_frame(
+            info.width, info.height, profile, focus, fit)
+        key = (real, planned, profile.render_size, output_format(profile), overlay)
+    except MediaError:
+        planned, key = None, None  # render_image says what is wrong, in its own words
+    if planned is None or key is None:
+        return render_image(src, profile, overlay=overlay, brand=brand, focus=focus, fit=fit)
     limit = profile.image_max_bytes
-    for made_for, rendered in cache.get(key, ()):
-        if made_for >= limit and len(rendered.data) <= limit:
+    shrinks = (profile.render_aspect, profile.aspect_min, profile.aspect_max,
+               profile.min_width)
+    for made_for, made_by, rendered in cache.get(key, ()):
+        same_frame = (rendered.width, rendered.height) == planned.size or made_by == shrinks
+        if made_for >= limit and len(rendered.data) <= limit and same_frame:
             return rendered
     rendered = render_image(src, profile, overlay=overlay, brand=brand, focus=focus, fit=fit)
-    cache.setdefault(key, []).append((limit, rendered))
+    cache.setdefault(key, []).append((limit, shrinks, rendered))
     return rendered
 
 
@@ -182,7 +202,15 @@ def build_snapshots(
     if not report.ok:
         raise PostFileError(report.problems)
     cache: dict[tuple[Any, ...], Any] = {}
-    return [snapshot_post(c, settings, registry, cache) for c in report.posts]
+    snaps = [snapshot_post(c, settings, registry, cache) for c in report.posts]
+    if not report.pairs:
+        return snaps
+    from scheduler.content.pairs import pair_snapshots
+
+    profiles = {name: registry.channel_profile(ch) for name, ch in settings.channels.items()
+                if any(c.channel == name for s in snaps for c in s.channels)}
+    return pair_snapshots(snaps, {c.loaded.post_id: c.loaded for c in report.posts},
+                          report.pairs, settings, profiles)
 
 
 def source_of(snapshot: PostSnapshot) -> Path:

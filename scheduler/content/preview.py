@@ -98,33 +98,75 @@ def build_preview(
             if progress:
                 progress(1)
     result.snapshots.extend(made[id(c)] for c in good)
+    if report.pairs:
+        from scheduler.content.pairs import pair_snapshots
+
+        profiles = {n: registry.channel_profile(c) for n, c in settings.channels.items()}
+        result.snapshots = pair_snapshots(result.snapshots,
+                                          {c.loaded.post_id: c.loaded for c in good},
+                                          report.pairs, settings, profiles)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cards = []
+    per_channel: dict[tuple[str, str], list[str]] = {}
     for snap in result.snapshots:
         for ch in snap.channels:
             if channel and ch.channel != channel:
                 continue
-            names = []
-            for n, img in enumerate(ch.images, 1):
-                name = f"{snap.post_id}@{ch.channel}-{n}{img.extension}"
-                target = out_dir / name
-                target.write_bytes(img.data)
-                result.files.append(target)
-                names.append(name)
-            if ch.video is not None:
-                from scheduler.content.video_preview import write_video_files
-
-                result.files.extend(write_video_files(out_dir, snap.post_id, ch))
-            cards.append(_card(snap, ch, names, settings, snap.post_id in past))
-            for rem in snap.reminders:  # the reminders go out with the same renders
-                if rem.content.channel == ch.channel:
-                    cards.append(_card(snap, rem.content, names, settings, reminder=rem))
+            per_channel[(snap.post_id, ch.channel)] = _channel_cards(
+                snap, ch, out_dir, result, settings, snap.post_id in past)
+    cards = _side_by_side(result.snapshots, per_channel, report.pairs)
     bad = [c for c in report.posts if not c.ok]
     for c in bad:
         cards.append(_problem_card(c))
     result.page.write_text(_page(cards, len(result.snapshots) - len(past), len(bad),
                                  len(past)), encoding="utf-8")
     return result
+
+
+def _channel_cards(snap: PostSnapshot, ch: Any, out_dir: Path, result: PreviewResult,
+                   settings: Settings, past: bool) -> list[str]:
+    """The card of one channel of a post (its files written), then its reminders'."""
+    names = []
+    for n, img in enumerate(ch.images, 1):
+        name = f"{snap.post_id}@{ch.channel}-{n}{img.extension}"
+        target = out_dir / name
+        target.write_bytes(img.data)
+        result.files.append(target)
+        names.append(name)
+    if ch.video is not None:
+        from scheduler.content.video_preview import write_video_files
+
+        result.files.extend(write_video_files(out_dir, snap.post_id, ch))
+    cards = [_card(snap, ch, names, settings, past)]
+    for rem in snap.reminders:  # the reminders go out with the same renders
+        if rem.content.channel == ch.channel:
+            cards.append(_card(snap, rem.content, names, settings, reminder=rem))
+    return cards
+
+
+def _side_by_side(snaps: list[PostSnapshot], per_channel: dict[tuple[str, str], list[str]],
+                  pairs: dict[str, str]) -> list[str]:
+    """Cards in post order; a Welsh/English pair's cards for one channel in one row,
+    Welsh on the left, so a reviewer compares the versions as they go out together."""
+    out: list[str] = []
+    shown: set[str] = set()
+    by_id = {s.post_id: s for s in snaps}
+    for snap in snaps:
+        if snap.post_id in shown:
+            continue
+        partner = by_id.get(pairs.get(snap.post_id, ""))
+        if partner is None:
+            out += [c for ch in snap.channels for c in per_channel.get((snap.post_id, ch.channel), [])]
+            continue
+        shown |= {snap.post_id, partner.post_id}
+        left, right = (snap, partner) if snap.language.startswith("cy") else (partner, snap)
+        channels = list(dict.fromkeys([c.channel for c in left.channels]
+                                      + [c.channel for c in right.channels]))
+        for name in channels:
+            pair = (per_channel.get((left.post_id, name), [])
+                    + per_channel.get((right.post_id, name), []))
+            if pair:
+                out.append(f'<div class="pair" data-channel="{_esc(name)}">{"".join(pair)}</div>')
+    return out
 
 
 def _esc(text: object) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.config import real_channel_hint
-from scheduler.content.compose import compose_caption, overlay_texts
+from scheduler.content.compose import COMMENT_PLATFORMS, compose_caption, overlay_texts
 from scheduler.content.context import RuleContext
 from scheduler.content.loader import LoadedPost
 from scheduler.content.model import ID_RE
@@ -210,6 +210,11 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
                 post.problem(f"overrides.{ch}", f"'{ch}' is not one of this post's channels")
     if model is None:
         return
+    commented = [ch for ch in model.channels
+                 if ch in ctx.profiles and ctx.profiles[ch].name in COMMENT_PLATFORMS]
+    if model.first_comment and not commented:
+        post.problem("first_comment", "none of this post's channels takes a first comment; "
+                     "Instagram, Facebook and LinkedIn do")
     for ch in model.channels:
         profile = ctx.profiles.get(ch)
         if profile is None:
@@ -219,26 +224,15 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
             model.overrides[ch].caption else "caption"
         cap_line = post.body_line if cap_field == "caption" else None
         check_sent(post, ctx, cap_field, cap.text, f"the caption for {ch}", cap_line)
-        if profile.text_max_bytes is not None:
-            size = len(cap.text.encode("utf-8"))
-            if size > profile.text_max_bytes:
-                post.problem(cap_field, line=cap_line, message=(
-                    f"the caption for {ch} is {size:,} bytes in UTF-8; {profile.name} "
-                    f"allows {profile.text_max_bytes:,}"))
-        if cap.count > cap.limit:
-            post.problem(cap_field, line=cap_line, message=(
-                f"the caption for {ch} is {cap.count} {profile.counting} long; "
-                f"{profile.name} allows {cap.limit}"))
+        parts = cap.parts
+        for n, text in enumerate(parts, 1):
+            what = "the caption" if len(parts) == 1 else (
+                "the first comment" if profile.name in COMMENT_PLATFORMS
+                and n == len(parts) and model.first_comment else
+                f"part {n} of {len(parts)} of the thread")
+            _check_part(post, profile, ch, cap_field, cap_line, what, text, cap.limit)
         if not cap.text.strip() and not model.images and model.video is None:
             post.problem("caption", f"nothing to publish on {ch}: no caption and no image")
-        tags = len(HASHTAG_RE.findall(cap.text))
-        if profile.max_hashtags is not None and tags > profile.max_hashtags:
-            post.problem("hashtags", f"{ch} allows {profile.max_hashtags} hashtag(s); the "
-                         f"caption has {tags}")
-        links = len(find_urls(cap.text))
-        if profile.max_links is not None and links > profile.max_links:
-            post.problem(cap_field, f"{ch} allows {profile.max_links} links; the caption has "
-                         f"{links}", cap_line)
         if len(model.images) > profile.max_images:
             post.problem("images", f"{ch} takes at most {profile.max_images} image(s); the "
                          f"post has {len(model.images)}")
@@ -252,6 +246,31 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
             path = image_paths[n] if n < len(image_paths) else None
             if path is not None:
                 _check_size(post, ctx, n, path, ch, profile)
+
+
+def _check_part(post: LoadedPost, profile: PlatformProfile, ch: str, cap_field: str,
+                cap_line: int | None, what: str, text: str, limit: int) -> None:
+    """One published text (a caption, a thread's part, a first comment) against the
+    platform's length, size, hashtag and link limits."""
+    if profile.text_max_bytes is not None:
+        size = len(text.encode("utf-8"))
+        if size > profile.text_max_bytes:
+            post.problem(cap_field, line=cap_line, message=(
+                f"{what} for {ch} is {size:,} bytes in UTF-8; {profile.name} allows "
+                f"{profile.text_max_bytes:,}"))
+    count = profile.count(text)
+    if count > limit:
+        post.problem(cap_field, line=cap_line, message=(
+            f"{what} for {ch} is {count} {profile.counting} long; {profile.name} allows "
+            f"{limit}"))
+    tags = len(HASHTAG_RE.findall(text))
+    if profile.max_hashtags is not None and tags > profile.max_hashtags:
+        post.problem("hashtags", f"{ch} allows {profile.max_hashtags} hashtag(s); {what} "
+                     f"has {tags}")
+    links = len(find_urls(text))
+    if profile.max_links is not None and links > profile.max_links:
+        post.problem(cap_field, f"{ch} allows {profile.max_links} links; {what} has "
+                     f"{links}", cap_line)
 
 
 def _check_size(post: LoadedPost, ctx: RuleContext, n: int, path: Path, channel: str,

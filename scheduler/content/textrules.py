@@ -22,7 +22,8 @@ def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
     if post.body:
         yield "caption", post.body
     for key, value in raw.items():
-        if key in ("images", "overlay", "overrides", "hashtags", "channels", "kind", "id"):
+        if key in ("images", "overlay", "overrides", "hashtags", "channels", "kind", "id",
+                   "thread"):
             continue
         if isinstance(value, str):
             yield key, value
@@ -45,6 +46,10 @@ def _texts(post: LoadedPost) -> Iterator[tuple[str, str]]:
     for i, tag in enumerate(tags if isinstance(tags, list) else []):
         if isinstance(tag, str):
             yield f"hashtags[{i}]", tag
+    thread = raw.get("thread")
+    for i, part in enumerate(thread if isinstance(thread, list) else []):
+        if isinstance(part, str):
+            yield f"thread[{i}]", part
 
 
 def _fold_line(post: LoadedPost, text: str, hit: str) -> int:

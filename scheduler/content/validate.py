@@ -31,6 +31,8 @@ class CheckedPost:
 @dataclass
 class Report:
     posts: list[CheckedPost]
+    #: ``{post id: partner's post id}`` of each Welsh/English pair (both directions).
+    pairs: dict[str, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[Problem]:
@@ -101,10 +103,17 @@ def validate_files(
     """
     now = now or datetime.now(UTC)
     ctx = RuleContext.create(settings, registry)
+    from scheduler.blackouts import configured
+
+    periods = configured(settings)
+    from scheduler.content.pairs import check_pairs, partner_files
+
     checked: list[CheckedPost] = []
     seen: dict[str, LoadedPost] = {}
-    for path in files:
-        loaded = read_post(path, _display(path))
+    read = [read_post(path, _display(path)) for path in files]
+    # A pair is checked and queued together: a partner not named is read as well.
+    read += partner_files(read, settings, _display)
+    for loaded in read:
         times = run_rules(loaded, ctx)
         if loaded.raw:
             pid = loaded.post_id
@@ -113,11 +122,60 @@ def validate_files(
                 loaded.problem("id", f"'{pid}' is already used by {first.display}")
             else:
                 seen[pid] = loaded
-        checked.append(CheckedPost(loaded, times, _past_warnings(loaded, times, now,
-                                                                  settings.zone)))
+        notes = _past_warnings(loaded, times, now, settings.zone)
+        notes += _accessibility(loaded, ctx)
+        notes += _blackout_notes(loaded, times, periods, settings.zone)
+        checked.append(CheckedPost(loaded, times, notes))
         if progress:
             progress(1)
-    return Report(checked)
+    pairs = check_pairs([c.loaded for c in checked],
+                        {c.loaded.post_id: c.times for c in checked}, ctx)
+    for c in checked:
+        c.loaded.problems.sort(key=lambda p: (p.line or 0, p.field))
+    return Report(checked, pairs)
+
+
+def _accessibility(loaded: LoadedPost, ctx: RuleContext) -> list[Problem]:
+    """Accessible-writing findings: warnings, or problems under ``accessibility = "error"``."""
+    model = loaded.model
+    if model is None:
+        return []
+    from scheduler.content.accessibility import findings
+    from scheduler.content.compose import compose_caption
+
+    policy = ctx.settings.policy
+    captions = {ch: compose_caption(model, loaded.body, ch, ctx.profiles[ch], ctx.settings).text
+                for ch in model.channels if ch in ctx.profiles}
+    found = [(f, m, loaded.body_line if f == "caption" else loaded.line_of(f))
+             for f, m in findings(model, captions, policy.max_emoji)]
+    if policy.accessibility == "error":
+        for field_name, message, line in found:
+            loaded.problem(field_name, message, line)
+        return []
+    return [Problem(loaded.display, line, f, m, severity="warning") for f, m, line in found]
+
+
+def _blackout_notes(loaded: LoadedPost, times: dict[str, datetime], periods: list[Any],
+                    zone: Any) -> list[Problem]:
+    """A warning naming the blackout period ``publish_at`` falls in, per period."""
+    at, model = times.get("publish_at"), loaded.model
+    if at is None or model is None or not periods:
+        return []
+    from scheduler.blackouts import covering
+
+    held: dict[str, list[str]] = {}
+    by_name = {}
+    for ch in model.channels:
+        b = covering(periods, at, ch, model.kind)
+        if b is not None:
+            held.setdefault(b.name, []).append(ch)
+            by_name[b.name] = b
+    return [Problem(loaded.display, loaded.line_of("publish_at"), "publish_at",
+                    f"{at.astimezone(zone):%Y-%m-%d %H:%M} falls in the blackout '{name}' "
+                    f"({by_name[name].span(zone)}) on {', '.join(chs)}; nothing is published "
+                    "inside it: change publish_at, or queue it with --at or --next-slot",
+                    severity="warning")
+            for name, chs in held.items()]
 
 
 def _past_warnings(loaded: LoadedPost, times: dict[str, datetime], now: datetime,

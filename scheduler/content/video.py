@@ -14,7 +14,14 @@ from typing import Any
 from scheduler.content.loader import LoadedPost
 from scheduler.content.rules import RuleContext, asset_path
 from scheduler.errors import ConfigError, MediaError
-from scheduler.platforms import NO_MIXED_MEDIA, TITLES, VideoProfile, video_profile_for
+from scheduler.platforms import (
+    MIXED_CAROUSELS,
+    NO_MIXED_MEDIA,
+    TITLES,
+    VideoProfile,
+    title_of,
+    video_profile_for,
+)
 
 _CLOCK_RE = re.compile(r"^(\d+):([0-5]?\d(?:\.\d+)?)$")
 _probes: dict[tuple[Path, float, int], Any] = {}
@@ -27,13 +34,22 @@ INSTANCE_LIMITS = {"video_size_limit": "max_bytes", "video_frame_rate_limit": "f
 
 
 def channel_video_profile(settings: Any, channel: str, profile: Any) -> VideoProfile | None:
-    """The channel's platform video profile, with the instance limits the channel sets."""
+    """The channel's platform video profile, with the instance limits the channel sets.
+
+    A channel's ``format`` picks the platform's other product where it has one
+    (``format = "story"`` on Instagram: Stories; ``format = "video"`` on Facebook: Page
+    videos instead of Reels), whose limits and frame differ."""
     from dataclasses import replace
+
+    from scheduler.platforms import VIDEO_PROFILES
 
     vp = video_profile_for(profile)
     cfg = settings.channels.get(channel)
     if vp is None or cfg is None:
         return vp
+    fmt = cfg.extras().get("format")
+    if isinstance(fmt, str) and f"{vp.name}_{fmt}" in VIDEO_PROFILES:
+        vp = VIDEO_PROFILES[f"{vp.name}_{fmt}"]
     changes: dict[str, Any] = {}
     for key, attr in INSTANCE_LIMITS.items():
         value = cfg.extras().get(key)
@@ -90,9 +106,7 @@ def check_video(post: LoadedPost, ctx: RuleContext) -> None:
     if not isinstance(video, dict):
         return
     if post.raw.get("images"):
-        mixed = ", ".join(TITLES[n] for n in NO_MIXED_MEDIA)
-        post.problem("video", f"a post has images or one video, not both ({mixed} do not "
-                     "mix them in one post)")
+        _check_mixed(post, ctx)
     alt = video.get("alt")
     if not isinstance(alt, str) or not alt.strip():
         post.problem("video.alt", "missing alt text: describe what the video shows")
@@ -109,6 +123,36 @@ def check_video(post: LoadedPost, ctx: RuleContext) -> None:
         return
     ref = post.model.video
     _check_channels(post, ctx, ref, info)
+
+
+def takes_mixed(settings: Any, channel: str, profile: Any) -> bool:
+    """Whether ``channel`` publishes images and a video together, as one carousel: an
+    Instagram feed or Threads channel (or an outbox rehearsing one), or the outbox; not an
+    Instagram Stories channel, whose Story is one image or one video."""
+    cfg = settings.channels.get(channel)
+    story = cfg is not None and cfg.extras().get("format") == "story"
+    return profile.name in MIXED_CAROUSELS and not story
+
+
+def _check_mixed(post: LoadedPost, ctx: RuleContext) -> None:
+    """Images and a video together: every channel must take them as one carousel (the
+    images in order, then the video), within its item limit."""
+    if post.model is None:
+        return
+    refusers = ", ".join(TITLES[n] for n in NO_MIXED_MEDIA)
+    items = len(post.model.images) + 1
+    for ch in post.model.channels:
+        profile = ctx.profiles.get(ch)
+        if profile is None:
+            continue
+        if not takes_mixed(ctx.settings, ch, profile):
+            what = "Instagram Stories" if profile.name == "instagram" else title_of(profile)
+            post.problem("video", f"channel {ch} ({what}) cannot take images and a video in "
+                         f"one post: {refusers} take images or one video, not both (only an "
+                         "Instagram feed, Threads or the outbox takes them as one carousel)")
+        elif len(post.model.images) <= profile.max_images < items:
+            post.problem("images", f"{ch} takes at most {profile.max_images} items in a "
+                         f"carousel; the post has {items - 1} image(s) and a video")
 
 
 def _named(exc: MediaError, path: Path | None, rel: Any) -> str:

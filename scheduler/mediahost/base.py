@@ -22,15 +22,16 @@ import hmac
 import os
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from scheduler.errors import ConfigError
 
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
+               "video/mp4": "mp4", "video/quicktime": "mov"}
 KEY_FILE = "mediahost.key"
 
 
@@ -54,6 +55,16 @@ class MediaHostSettings(BaseModel):
 
 def extension_for(mime: str) -> str:
     return _EXTENSIONS.get(mime, "bin")
+
+
+class LargeFile(Protocol):
+    """A file too large to hold in memory (a video): read in pieces, each read checked
+    against the approved hash (:class:`scheduler.adapters.outgoing.OutgoingVideo`)."""
+
+    mime: str
+    size: int
+
+    def chunks(self, size: int = ..., start: int = ...) -> Iterator[bytes]: ...
 
 
 class MediaHost(ABC):
@@ -111,6 +122,21 @@ class MediaHost(ABC):
     def url_for(self, data: bytes, mime: str) -> str:
         """Where ``put`` stores ``data``, without storing it (for dry runs)."""
         return f"{self.settings.public_base_url}/{self.name_for(data, mime)}"
+
+    def name_for_file(self, item: LargeFile) -> str:
+        """:meth:`name_for` of a large file, read in pieces: the same name its bytes get."""
+        mac = hmac.new(self.key(), digestmod=hashlib.sha256)
+        for block in item.chunks():
+            mac.update(block)
+        return f"{mac.hexdigest()}.{extension_for(item.mime)}"
+
+    def url_for_file(self, item: LargeFile) -> str:
+        return f"{self.settings.public_base_url}/{self.name_for_file(item)}"
+
+    def put_file(self, item: LargeFile) -> str:
+        """Store a large file and return its public URL. Hosts that can stream it do;
+        this fallback holds it in memory once."""
+        return self.put(b"".join(item.chunks()), item.mime)
 
     def secrets(self) -> list[str]:
         """Secret values this host holds (for redaction)."""

@@ -73,8 +73,10 @@ class EventReporter:
         self.listeners = list(listeners or [])
 
     def __call__(self, outcome: Any) -> None:
+        row = getattr(outcome, "row", None)
         try:
-            row = self.store.get_delivery(outcome.delivery_id)
+            if row is None:  # the outcome did not come with the row it left
+                row = self.store.get_delivery(outcome.delivery_id)
         except Exception:  # the line must still be written without the extra facts
             log.debug("no row for %s", outcome.ref, exc_info=True)
             row = None

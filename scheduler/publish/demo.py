@@ -3,7 +3,9 @@
 The examples are copied into a temporary project whose dates are moved relative to now
 (closing dates and events a few weeks ahead), so the demo behaves the same on any day.
 Each post is validated, rendered, snapshotted, approved by a second person, and published
-a few seconds apart by the real publisher service into the outbox.
+a few seconds apart by the real publisher service into the outbox. A short captioned video
+post, made on the spot (:mod:`scheduler.publish.demo_video`), goes to the outbox and the
+Instagram rehearsal channel.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def prepare(source: Path, target: Path, today: Any) -> Path:
             shutil.copytree(source / name, target / name)
     for post in (target / "posts").glob("*.md"):
         post.write_text(_shift_dates(post.read_text(encoding="utf-8"), today), encoding="utf-8")
+    from scheduler.publish.demo_video import add_video_example
+
+    add_video_example(target, str(today + timedelta(days=30)))
     cfg = (source / "postq.toml").read_text(encoding="utf-8")
     cfg = re.sub(r'(?m)^data_dir = .*$', 'data_dir = ".postq"', cfg)
     cfg = re.sub(r'(?m)^database = .*$', 'database = ""', cfg)
@@ -94,8 +99,9 @@ def run_demo(
     say(f"Demo project: {root}")
     registry = AdapterRegistry.from_entry_points()
     snaps = build_snapshots(settings, [settings.posts_dir], registry=registry)
+    videos = sum(1 for s in snaps for c in s.channels if c.video is not None)
     say(f"Validated and rendered {len(snaps)} posts "
-        f"({sum(len(c.images) for s in snaps for c in s.channels)} images).")
+        f"({sum(len(c.images) for s in snaps for c in s.channels)} images, {videos} videos).")
     author = Store(settings.database_url, settings.data_dir / "media", clock=clock,
                    user="demo-author", zone=settings.zone)
     reviewer = Store(settings.database_url, settings.data_dir / "media", clock=clock,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters import AdapterRegistry
-from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest
+from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest, processing_waits
 from scheduler.config import Settings
 from scheduler.errors import (
     AuthError,
@@ -62,6 +62,9 @@ class Outcome:
     detail: str = ""
     #: Send a notice whatever ``[notify] on`` lists (held back, wait cut short).
     notify: bool = False
+    #: The delivery as the outcome left it, when the store returned it (the event line
+    #: is written from it instead of reading the row again).
+    row: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -254,8 +257,8 @@ class Publisher:
             adapter = self.adapter(row.channel)
         except PostqError as exc:
             msg = redact(str(exc))
-            self.store.mark_failed(row.id, msg, token=token)
-            return self._record(Outcome(row.id, row.ref, "failed", msg))
+            done = self.store.mark_failed(row.id, msg, token=token)
+            return self._record(Outcome(row.id, row.ref, "failed", msg, row=done))
         held = check_claimed(self.store, row, who=self.worker)  # signatures, hash, files
         if held is not None:
             return self._record(Outcome(row.id, row.ref, "held", held))
@@ -285,48 +288,57 @@ class Publisher:
             result = adapter.publish(post)
         except OutcomeUnknown as exc:
             msg = redact(str(exc), secrets)
-            self.store.mark_needs_check(row.id, msg, token=token)
-            return self._record(Outcome(row.id, row.ref, "needs_check", msg))
+            done = self.store.mark_needs_check(row.id, msg, token=token)
+            return self._record(Outcome(row.id, row.ref, "needs_check", msg, row=done))
         except (RateLimited, TransientPublishError) as exc:
             msg = redact(str(exc), secrets)
-            if row.attempts >= self.max_attempts:
+            # Attempts that ended waiting for the platform to process a video are not
+            # failures: only the others count towards max_attempts (the deadline still
+            # bounds the waiting).
+            failed = row.attempts - processing_waits(adapter.progress(post))
+            if failed >= self.max_attempts:
                 final = f"gave up after {row.attempts} attempts: {msg}"
-                self.store.mark_failed(row.id, final, token=token)
-                return self._record(Outcome(row.id, row.ref, "failed", final))
-            return self._retry_later(row, token, msg, sane_retry_after(exc.retry_after))
+                done = self.store.mark_failed(row.id, final, token=token)
+                return self._record(Outcome(row.id, row.ref, "failed", final, row=done))
+            return self._retry_later(row, token, msg, sane_retry_after(exc.retry_after),
+                                     attempts=max(failed, 1))
         except (AuthError, PermanentPublishError, PostqError) as exc:
             msg = redact(str(exc), secrets)
-            self.store.mark_failed(row.id, msg, token=token)
-            return self._record(Outcome(row.id, row.ref, "failed", msg))
+            done = self.store.mark_failed(row.id, msg, token=token)
+            return self._record(Outcome(row.id, row.ref, "failed", msg, row=done))
         except Exception as exc:
             # An adapter bug after the request may have gone out: the outcome is unknown.
             msg = redact(f"adapter error: {type(exc).__name__}: {exc}", secrets)
-            self.store.mark_needs_check(row.id, msg, token=token)
-            return self._record(Outcome(row.id, row.ref, "needs_check", msg))
-        self.store.mark_published(row.id, result.remote_id, result.url, token=token)
-        return self._record(Outcome(row.id, row.ref, "published", result.url or result.remote_id))
+            done = self.store.mark_needs_check(row.id, msg, token=token)
+            return self._record(Outcome(row.id, row.ref, "needs_check", msg, row=done))
+        done = self.store.mark_published(row.id, result.remote_id, result.url, token=token)
+        return self._record(Outcome(row.id, row.ref, "published",
+                                    result.url or result.remote_id, row=done))
 
     def _retry_later(self, row: Any, token: int | None, msg: str,
-                     retry_after: float | None) -> Outcome:
+                     retry_after: float | None, attempts: int | None = None) -> Outcome:
         """Back off, but never past the delivery's deadline: a platform asking for a wait
-        beyond it (``Retry-After: 99999999999``) is cut short there, with a notice."""
+        beyond it (``Retry-After: 99999999999``) is cut short there, with a notice.
+        ``attempts`` (the failed ones) sets the back-off; by default every attempt."""
         now = self.clock.now()
-        wake = now + retry_delay(row.attempts, self.retry_base, retry_after, self.rng)
+        wake = now + retry_delay(attempts or row.attempts, self.retry_base, retry_after,
+                                 self.rng)
         deadline, why = self.store.deadline(row)
         if retry_after is None or wake <= deadline:
-            self.store.mark_retry(row.id, msg, wake, token=token)
-            return self._record(Outcome(row.id, row.ref, "retry_wait", msg))
+            done = self.store.mark_retry(row.id, msg, wake, token=token)
+            return self._record(Outcome(row.id, row.ref, "retry_wait", msg, row=done))
         asked = "the platform asked to wait " + (
             "over a year" if retry_after >= MAX_RETRY_AFTER
             else format_duration(timedelta(seconds=retry_after)))
         if deadline <= now:
             reason = f"{msg}; {asked}, past {why} ({self.store.local(deadline)})"
-            self.store.mark_missed(row.id, reason, token=token)
-            return self._record(Outcome(row.id, row.ref, "missed", reason))
+            done = self.store.mark_missed(row.id, reason, token=token)
+            return self._record(Outcome(row.id, row.ref, "missed", reason, row=done))
         reason = (f"{msg}; {asked}: waiting only until {self.store.local(deadline)} "
                   f"({why})")
-        self.store.mark_retry(row.id, reason, deadline, token=token)
-        return self._record(Outcome(row.id, row.ref, "retry_wait", reason, notify=True))
+        done = self.store.mark_retry(row.id, reason, deadline, token=token)
+        return self._record(Outcome(row.id, row.ref, "retry_wait", reason, notify=True,
+                                    row=done))
 
     def _record(self, outcome: Outcome) -> Outcome:
         with self._lock:
@@ -408,7 +420,7 @@ class Publisher:
                 now, require_approval=self.settings.postq.require_approval):
             adapter = self.adapter(row.channel)
             post = self.store.outgoing(row)
-            out.append((row, post, adapter.plan(post)))
+            out.append((row, post, adapter.plan_parts(post)))
         return out
 
     def beat(self) -> None:

@@ -14,6 +14,7 @@ longer matches its own hash; one deleted or inserted breaks the link to its neig
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,16 +24,25 @@ from scheduler.store.chain import GENESIS, event_digest
 from scheduler.store.rows import EventRow
 from scheduler.store.schema import T
 
+#: ``Connection.info`` key: the transaction that holds the chain's lock.
+_LOCKED_IN = "postq_chain_locked_in"
+
 
 def chain_lock(conn: Connection) -> None:
     """On PostgreSQL, hold the audit chain's lock until the transaction ends.
 
     Two transactions appending at once must not both link to the same predecessor;
     SQLite's write transactions are already serialised by BEGIN IMMEDIATE. Taking it
-    again in the same transaction is free (advisory locks are re-entrant).
+    again in the same transaction would be harmless (advisory locks are re-entrant) but
+    costs a round trip on every write, so the transaction that holds it is remembered.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+    if conn.dialect.name != "postgresql":
+        return
+    held = conn.get_transaction()
+    if held is not None and conn.info.get(_LOCKED_IN) is held:
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+    conn.info[_LOCKED_IN] = conn.get_transaction()
 
 
 def _last_chain(conn: Connection) -> str:
@@ -58,17 +68,43 @@ def record(
 ) -> None:
     """Append one event, linked to the one before it; ``signed`` is the person's
     ``{"doc", "sig"}`` where a person acted."""
-    sig = json.dumps(signed, sort_keys=True) if signed else None
+    record_many(conn, [Event(at, who, action, post_id, delivery_id, channel, before, after,
+                             reason, signed)])
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to append (see :func:`record`)."""
+
+    at: datetime
+    who: str
+    action: str
+    post_id: str | None = None
+    delivery_id: str | None = None
+    channel: str | None = None
+    before: str | None = None
+    after: str | None = None
+    reason: str | None = None
+    signed: dict[str, str] | None = None
+
+
+def record_many(conn: Connection, events: list[Event]) -> None:
+    """Append ``events`` in order, each linked to the one before: one read of the last
+    link and one multi-row insert, however many (a claim records a batch at once)."""
+    if not events:
+        return
     prev = _last_chain(conn)
-    chain = event_digest(prev, at, who, action, post_id, delivery_id, channel, before, after,
-                         reason, sig)
-    conn.execute(
-        T["events"].insert().values(
-            at=at, who=who, action=action, post_id=post_id, delivery_id=delivery_id,
-            channel=channel, state_before=before, state_after=after, reason=reason,
-            prev_chain=prev, chain=chain, signed=sig,
-        )
-    )
+    rows = []
+    for e in events:
+        sig = json.dumps(e.signed, sort_keys=True) if e.signed else None
+        chain = event_digest(prev, e.at, e.who, e.action, e.post_id, e.delivery_id,
+                             e.channel, e.before, e.after, e.reason, sig)
+        rows.append({"at": e.at, "who": e.who, "action": e.action, "post_id": e.post_id,
+                     "delivery_id": e.delivery_id, "channel": e.channel,
+                     "state_before": e.before, "state_after": e.after, "reason": e.reason,
+                     "prev_chain": prev, "chain": chain, "signed": sig})
+        prev = chain
+    conn.execute(T["events"].insert(), rows)
 
 
 def rechain(conn: Connection) -> None:

@@ -62,12 +62,13 @@ class StoreBase:
         claim_clock: Clock | None = None,
         media_store: Any = None,
         team: Team | None = None,
+        pooled: bool = False,
     ) -> None:
         self.url = url
         if engine is None:
             _make_parent(url)
             _refuse_empty_file(url)
-        self.engine = engine if engine is not None else make_engine(url)
+        self.engine = engine if engine is not None else make_engine(url, pooled=pooled)
         from scheduler.store.blobs import shared_media
 
         self.media = MediaStore(Path(media_dir), shared_media(media_store, self.engine))
@@ -90,8 +91,11 @@ class StoreBase:
         self._prepare_schema()
 
     @classmethod
-    def open(cls, settings: Settings, clock: Clock | None = None) -> Self:
-        """The store of a configuration: SQLite in ``data_dir`` unless a URL is given."""
+    def open(cls, settings: Settings, clock: Clock | None = None, *,
+             pooled: bool = False) -> Self:
+        """The store of a configuration: SQLite in ``data_dir`` unless a URL is given;
+        ``pooled`` for the publisher, whose threads keep their connections (see
+        :func:`~scheduler.store.db.make_engine`)."""
         from scheduler.errors import StoreError
         from scheduler.team import load_team
         from scheduler.team.shared import prepare_data_dir, write_refusal
@@ -112,9 +116,13 @@ class StoreBase:
             zone=settings.zone,
             media_store=settings.media_store,
             team=load_team(settings),
+            pooled=pooled,
         )
         if shared:
             store.media.file_mode = 0o660
+        use = getattr(store, "use_configured_blackouts", None)
+        if use is not None:
+            use(settings)
         store.write_refusal = write_refusal(settings)
         return store
 
@@ -142,8 +150,10 @@ class StoreBase:
             yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with transaction(self.engine, write=False) as conn:
+    def _read(self, *, brief: bool = False) -> Iterator[Connection]:
+        """A read transaction; ``brief`` for a few statements that need no common
+        snapshot (see :func:`~scheduler.store.db.transaction`)."""
+        with transaction(self.engine, write=False, brief=brief) as conn:
             yield conn
 
     def _now(self) -> datetime:
@@ -174,14 +184,18 @@ class StoreBase:
     # -- loading rows -------------------------------------------------------------------
     def _deliveries(
         self, conn: Connection, where: Iterable[Any], *, order: Any = None,
-        limit: int | None = None, with_media: bool = False,
+        limit: int | None = None, with_media: bool = False, lock: bool = False,
     ) -> list[DeliveryRow]:
+        """Delivery rows; ``lock`` takes them ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
+        (SQLite's write transaction already holds the whole database)."""
         d = T["deliveries"]
         q = select(d).where(*where).order_by(
             *(order if order is not None else (d.c.due_at, d.c.post_id, d.c.channel))
         )
         if limit is not None:
             q = q.limit(limit)
+        if lock and conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True, of=d)
         try:
             rows = list(conn.execute(q))
             media: dict[str, list[MediaRow]] = {}

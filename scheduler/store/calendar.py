@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
+from scheduler.blackouts import Blackout
 from scheduler.store.report import elide_middle
 from scheduler.store.rows import DeliveryRow
 
@@ -65,23 +66,34 @@ def _by_day(rows: Sequence[DeliveryRow], zone: tzinfo) -> dict[date, list[Delive
     return out
 
 
+def blackout_days(periods: Sequence[Blackout], day: date, zone: tzinfo) -> list[Blackout]:
+    """The blackout periods that cover any part of ``day`` (local)."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return [b for b in periods if b.start < end and b.end > start]
+
+
 def calendar_text(rows: Sequence[DeliveryRow], monday: date, weeks: int, zone: tzinfo,
-                  width: int = 100) -> str:
+                  width: int = 100, blackouts: Sequence[Blackout] = ()) -> str:
     """A grid, one block of lines per week, one column per day, sized to ``width``.
 
     Each entry is two lines, its time and channel, then its post id; a cell too narrow
-    loses the middle of a name, never its end.
+    loses the middle of a name, never its end. A day inside a blackout period starts
+    with ``#`` and the period's name; the periods are listed under the grid.
     """
     cell = max(12, (width - 6) // 7)
     days = _by_day(rows, zone)
     lines = []
+    first, last = monday, monday + timedelta(weeks=weeks)
+    shown = [b for b in blackouts
+             if b.start.astimezone(zone).date() < last and b.end.astimezone(zone).date() >= first]
     for w in range(weeks):
         week = [monday + timedelta(days=7 * w + i) for i in range(7)]
         lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell) for i, d in enumerate(week)))
         lines.append(" ".join("-" * cell for _ in week))
         cells = []
         for d in week:
-            entries: list[str] = []
+            entries = [elide_middle(f"#{b.name}", cell) for b in blackout_days(shown, d, zone)]
             for r in days.get(d, []):
                 what = r.channel + (f" ~{r.reminder}" if r.reminder else "")
                 head = f"{_SIGN.get(r.state, ' ')}{r.due_at.astimezone(zone):%H:%M} {what}"
@@ -92,7 +104,8 @@ def calendar_text(rows: Sequence[DeliveryRow], monday: date, weeks: int, zone: t
                                   for c in cells).rstrip())
         lines.append("")
     lines.append("? awaiting approval  + published  ~ retry wait  > publishing")
-    lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder")
+    lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder  #name: a blackout")
+    lines += [f"blackout {b.describe(zone)}" for b in shown]
     return "\n".join(lines)
 
 
@@ -108,7 +121,7 @@ td.today{outline:3px solid #1d70b8;outline-offset:-3px;background:#eef5fb}
 .day{display:flex;justify-content:space-between;font-weight:bold;margin-bottom:4px}
 .todaytag{background:#1d70b8;color:#fff;border-radius:3px;padding:0 4px;font-size:11px}
 .mark{border-radius:3px;padding:1px 4px;margin:2px 0;font-size:11px;font-weight:bold}
-.mark.closing_date{background:#d4351c;color:#fff}.mark.event_at{background:#4c2c92;color:#fff}
+.mark.closing_date{background:#d4351c;color:#fff}.mark.blackout{background:#0b0c0c;color:#fff}.mark.event_at{background:#4c2c92;color:#fff}
 .e{display:flex;gap:4px;border-top:1px solid #e5e5e5;padding:3px 0;align-items:flex-start}
 .e img{width:40px;height:40px;object-fit:cover;border-radius:3px;flex:none}
 .e .t{font-variant-numeric:tabular-nums;font-weight:bold}
@@ -128,7 +141,8 @@ _LEGEND = (("scheduled", "scheduled"), ("awaiting_approval", "awaiting approval"
 
 
 def calendar_html(rows: Sequence[DeliveryRow], monday: date, weeks: int, zone: tzinfo,
-                  today: date, marks: Sequence[Milestone] = ()) -> str:
+                  today: date, marks: Sequence[Milestone] = (),
+                  blackouts: Sequence[Blackout] = ()) -> str:
     """The whole page as one string; it refers to no other file."""
     days = _by_day(rows, zone)
     by_mark: dict[date, list[Milestone]] = {}
@@ -158,6 +172,9 @@ def calendar_html(rows: Sequence[DeliveryRow], monday: date, weeks: int, zone: t
             cls = "past" if day < today else "today" if day == today else "future"
             tag = "<span class='todaytag'>Today</span>" if day == today else ""
             cell = [f"<div class='day'><span>{day:%d %b}</span>{tag}</div>"]
+            for b in blackout_days(blackouts, day, zone):
+                cell.append(f"<div class='mark blackout' data-mark='blackout' "
+                            f"title='{e(b.describe(zone))}'>Blackout: {e(b.name)}</div>")
             today_marks = by_mark.get(day, [])
             closing = sorted(m.post_id for m in today_marks if m.kind == "closing_date")
             if closing:  # one line however many posts close that day

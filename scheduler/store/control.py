@@ -17,6 +17,7 @@ from scheduler.store import audit
 from scheduler.store.base import StoreBase
 from scheduler.store.rows import Heartbeat, PauseRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
+from scheduler.store.states import BLACKOUT_KEY
 from scheduler.team.documents import action_doc
 
 
@@ -59,7 +60,8 @@ class ControlOps(StoreBase):
         """Every pause that is on; the global one first."""
         pz = T["pauses"]
         with self._read() as conn:
-            rows = list(conn.execute(select(pz).order_by(pz.c.channel)))
+            rows = list(conn.execute(select(pz).where(~pz.c.channel.startswith(BLACKOUT_KEY))
+                                     .order_by(pz.c.channel)))
         out = [
             PauseRow(None if r.channel == GLOBAL_PAUSE else r.channel, r.reason,
                      r.paused_by, r.paused_at)

@@ -18,19 +18,33 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from scheduler.errors import PostqError, StoreError
 
 BUSY_TIMEOUT_S = 30.0
 _WRITE = "postq_write"
+#: Connections a long-lived process keeps open: one per thread that touches the store
+#: (the channels' workers, the scheduler's jobs); more are opened, and closed, as needed.
+POOL_SIZE = 8
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys, IMMEDIATE."""
+def make_engine(url: str, *, pooled: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys, IMMEDIATE.
+
+    ``pooled`` is for the publisher: its threads keep their connections open between
+    transactions. Opening one costs more than most of its transactions (on SQLite a
+    file open and four PRAGMAs; on PostgreSQL a TCP and authentication round trip), and
+    on SQLite closing the last one checkpoints and deletes the WAL, so a pass that opens
+    and closes per transaction spends its time on that. One-shot commands open few
+    connections and must leave none behind, so they do without a pool on SQLite (on
+    PostgreSQL every process pools: a command's connections go with its engine).
+    Nothing pings a connection at checkout: a connection a restarted server dropped
+    fails one transaction, and SQLAlchemy then replaces every pooled connection.
+    """
     if not url.startswith("sqlite"):
         try:
-            return create_engine(url, pool_pre_ping=True)
+            return create_engine(url, pool_size=POOL_SIZE, max_overflow=4 * POOL_SIZE)
         except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot use the database {_safe(url)}: {exc}") from None
     from scheduler.store.fastread import connect_sqlite, sqlite_path
@@ -40,9 +54,13 @@ def make_engine(url: str) -> Engine:
     if path is not None:
         # Read-only where the folder cannot be written (see connect_sqlite).
         extra["creator"] = lambda: connect_sqlite(path, timeout=BUSY_TIMEOUT_S)
+    pool: dict[str, Any] = (
+        {"poolclass": QueuePool, "pool_size": POOL_SIZE, "max_overflow": 4 * POOL_SIZE,
+         "pool_timeout": BUSY_TIMEOUT_S} if pooled
+        else {"poolclass": NullPool})  # short-lived CLI processes: none outlives a command
     engine = create_engine(
         url,
-        poolclass=NullPool,  # short-lived CLI processes; no connection outlives a command
+        **pool,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
         **extra,
     )
@@ -71,11 +89,20 @@ def make_engine(url: str) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
-    """One transaction; database errors become a StoreError with one sentence."""
+def transaction(engine: Engine, *, write: bool, brief: bool = False) -> Iterator[Connection]:
+    """One transaction; database errors become a StoreError with one sentence.
+
+    ``brief`` (reads only): on PostgreSQL the statements run in autocommit, sparing the
+    BEGIN and COMMIT round trips. At READ COMMITTED, PostgreSQL's level here, each
+    statement sees its own snapshot inside a transaction too, so a read loses nothing;
+    the publisher's checks before each send are such reads.
+    """
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: write})
+            if brief and not write and engine.dialect.name == "postgresql":
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                return
             with conn.begin():
                 yield conn
     except PostqError:

@@ -2,7 +2,9 @@
 
 Read straight from the rows, not from anything cached at queueing: the check at claim
 time is meant to catch rows edited in the database since (a caption, a state, an
-approval), so it must look at what is there now.
+approval), so it must look at what is there now. The claim reads it in its own
+transaction, from the very rows it hands to the adapter, so what is checked is what is
+sent.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from scheduler.errors import UsageError
 from scheduler.store.base import StoreBase
@@ -44,22 +46,40 @@ class EvidenceOps(StoreBase):
     """Reads for :mod:`scheduler.team.gate` and the hold it may order."""
 
     def claim_evidence(self, delivery_id: str) -> ClaimEvidence:
-        d, p = T["deliveries"], T["posts"]
         with self._read() as conn:
-            raw = conn.execute(select(d).where(d.c.id == delivery_id)).first()
-            if raw is None:
-                raise UsageError(f"no delivery has the id '{delivery_id}'")
-            post: Any = conn.execute(select(p).where(p.c.id == raw.post_row)).one()
-            siblings = self._deliveries(conn, [d.c.post_row == raw.post_row],
-                                        order=(d.c.channel,), with_media=True)
-        row = next(s for s in siblings if s.id == delivery_id)
-        return ClaimEvidence(
-            post_id=post.post_id, revision=post.revision, language=post.language,
-            content_hash=post.content_hash, approval_required=bool(post.approval_required),
-            queued_by=post.queued_by, queued_sig=post.queued_sig, delivery=row,
-            due_at=raw.due_at, approved_by=raw.approved_by, approval=raw.approval,
-            siblings=tuple(siblings), reminders=_reminders(post.details),
-        )
+            found = self._evidence(conn, [delivery_id])
+        if delivery_id not in found:
+            raise UsageError(f"no delivery has the id '{delivery_id}'")
+        return found[delivery_id]
+
+    def _evidence(self, conn: Connection, ids: list[str]) -> dict[str, ClaimEvidence]:
+        """The evidence of each of ``ids`` in three queries, whatever their number (the
+        claim reads it for a whole batch in its own transaction)."""
+        d, p = T["deliveries"], T["posts"]
+        raws = {r.id: r for r in conn.execute(select(
+            d.c.id, d.c.post_row, d.c.due_at, d.c.approved_by, d.c.approval).where(
+            d.c.id.in_(ids)))}
+        if not raws:
+            return {}
+        post_rows = {r.post_row for r in raws.values()}
+        posts = {r.id: r for r in conn.execute(select(p).where(p.c.id.in_(post_rows)))}
+        family: dict[tuple[str, int], list[DeliveryRow]] = {}
+        for sib in self._deliveries(conn, [d.c.post_row.in_(post_rows)],
+                                    order=(d.c.channel, d.c.id), with_media=True):
+            family.setdefault((sib.post_id, sib.revision), []).append(sib)
+        out = {}
+        for did, raw in raws.items():
+            post: Any = posts[raw.post_row]
+            siblings = family[(post.post_id, post.revision)]
+            out[did] = ClaimEvidence(
+                post_id=post.post_id, revision=post.revision, language=post.language,
+                content_hash=post.content_hash,
+                approval_required=bool(post.approval_required), queued_by=post.queued_by,
+                queued_sig=post.queued_sig, delivery=next(s for s in siblings if s.id == did),
+                due_at=raw.due_at, approved_by=raw.approved_by, approval=raw.approval,
+                siblings=tuple(siblings), reminders=_reminders(post.details),
+            )
+        return out
 
     def hold(self, delivery_id: str, reason: str, *, who: str) -> DeliveryRow:
         """``publishing`` → ``awaiting_approval``: it may not go out as it stands; a

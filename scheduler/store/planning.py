@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from scheduler.blackouts import Blackout, covering
 from scheduler.content.snapshot import PostSnapshot
 from scheduler.errors import UsageError
 from scheduler.slots import iter_slots, next_free_slot, parse_slot_table
@@ -49,9 +50,11 @@ def plan_due_times(
     """
     if at is not None and next_slot:
         raise UsageError("give either --at or --next-slot, not both")
+    periods = store.blackouts()
     if at is not None:
         moment = parse_at(at, settings, now)
-        return [{c.channel: moment for c in s.channels} for s in snaps]
+        return refuse_blackouts(store, snaps, [{c.channel: moment for c in s.channels}
+                                               for s in snaps], periods)
     if not next_slot:
         out = []
         for s in snaps:
@@ -60,23 +63,57 @@ def plan_due_times(
                     f"post '{s.post_id}' has no publish_at; give --at WHEN or --next-slot"
                 )
             out.append({c.channel: s.publish_at for c in s.channels})
-        return out
+        return refuse_blackouts(store, snaps, out, periods)
     table = parse_slot_table(settings.slots)
     if table.empty:
         raise UsageError("no posting slots are configured; add a [slots] section to postq.toml")
     spoken: dict[str, list[datetime]] = {}
     plans = []
+    planned: dict[str, dict[str, datetime]] = {}
     for s in snaps:
         plan = {}
+        partner = planned.get(str(s.extra.get("pair") or ""))
+        if partner:
+            # A Welsh/English pair goes out in one slot: the partner's, channel by channel
+            # (its first slot on a channel of this post's own, such as a Welsh account).
+            first = min(partner.values())
+            plan = {c.channel: partner.get(c.channel, first) for c in s.channels}
+            for channel, moment in plan.items():
+                spoken.setdefault(channel, (taken or store.taken_times)(channel)).append(moment)
+            planned[s.post_id] = plan
+            plans.append(plan)
+            continue
         for c in s.channels:
             seen = spoken.setdefault(c.channel, (taken or store.taken_times)(c.channel))
-            slot = next_free_slot(table, now, settings.zone, seen, before=s.publish_before)
+            slot = next_free_slot(
+                table, now, settings.zone, seen, before=s.publish_before,
+                blocked=lambda t, ch=c.channel, kind=s.kind: covering(periods, t, ch, kind)
+                is not None)
             if slot is None:
                 limit = f" before {store.local(s.publish_before)}" if s.publish_before else ""
                 raise UsageError(f"no free slot for '{s.post_id}' on {c.channel}{limit}")
             seen.append(slot)
             plan[c.channel] = slot
+        planned[s.post_id] = plan
         plans.append(plan)
+    return plans
+
+
+def refuse_blackouts(store: Store, snaps: Sequence[PostSnapshot],
+                     plans: list[dict[str, datetime]],
+                     periods: Sequence[Blackout]) -> list[dict[str, datetime]]:
+    """``plans`` unchanged, or the refusal naming each delivery that falls in a blackout
+    period (nothing is queued to wait inside one without the person knowing)."""
+    found = []
+    for s, plan in zip(snaps, plans, strict=True):
+        for channel, due in plan.items():
+            b = covering(periods, due, channel, s.kind)
+            if b is not None:
+                found.append(f"'{s.post_id}' on {channel} at {store.local(due)} falls in the "
+                             f"blackout '{b.name}' ({b.span(store.zone)})")
+    if found:
+        raise UsageError("; ".join(found) + "; nothing is published inside a blackout: give "
+                         "--at a time after it or use --next-slot")
     return plans
 
 
@@ -90,10 +127,12 @@ def free_slots(
         raise UsageError("no posting slots are configured; add a [slots] section to postq.toml")
     names = sorted(channels if channels is not None else settings.channels)
     taken = {c: store.taken_times(c) for c in names}
+    periods = store.blackouts()
     out: list[tuple[datetime, list[str]]] = []
     for slot in iter_slots(table, now, settings.zone):
         free = [c for c in names
-                if all(abs(slot - t) >= table.min_gap and slot != t for t in taken[c])]
+                if all(abs(slot - t) >= table.min_gap and slot != t for t in taken[c])
+                and covering(periods, slot, c) is None]
         if free:
             out.append((slot, free))
             if len(out) >= count:

@@ -16,15 +16,20 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from scheduler.blackouts import Blackout, held_until
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
-from scheduler.store.base import DamagedRow, StoreBase
+from scheduler.store.base import DamagedRow
+from scheduler.store.blackouts import BlackoutOps
+from scheduler.store.evidence import EvidenceOps
+from scheduler.store.outcomes import OutcomeOps
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
+from scheduler.store.states import BLACKOUT_KEY
 from scheduler.timeutil import format_duration
 
 
-class PublishOps(StoreBase):
+class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
     """What ``postq run`` calls."""
 
     def claim_due(
@@ -34,7 +39,9 @@ class PublishOps(StoreBase):
         """Deliveries due by ``now`` that this worker alone may now publish.
 
         Returns them in ``publishing`` with ``attempts`` and ``claim_token`` raised and
-        ``claimed_at`` on the database's clock. Deliveries that may no longer go out are
+        ``claimed_at`` on the database's clock, each with its evidence (see
+        :class:`~scheduler.store.rows.Claimed`) read in the same transaction.
+        Deliveries that may no longer go out are
         settled here: past their deadline or later than the grace → ``missed`` (kept for
         :meth:`take_missed`); approval no longer matching the content, or missing while
         the publisher's own configuration (``require_approval``) asks for it, whatever
@@ -43,14 +50,16 @@ class PublishOps(StoreBase):
         ``exclude_channels`` (those the worker is still busy with), are left untouched.
         """
         d = T["deliveries"]
-        claimed: list[str] = []
+        eligible: list[DeliveryRow] = []
         missed: list[str] = []
         held: list[tuple[str, str]] = []
         with self._write() as conn:
             due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
-            claimed_at = self._db_now(conn)
+            periods = self._all_blackouts(conn) if due else []
             for row in due:
                 post = posts[(row.post_id, row.revision)]
+                if self._blackout_holds(conn, row, post.kind, periods, now, worker, missed):
+                    continue
                 verdict = self._why_unpublishable(row, post, now, require_approval)
                 if verdict is not None:
                     to, reason = verdict
@@ -62,19 +71,60 @@ class PublishOps(StoreBase):
                         else:
                             held.append((row.id, reason))
                     continue
-                if self._move(conn, row, "publishing", action="claim", who=worker,
-                              reason=f"attempt {row.attempts + 1}",
-                              attempts=d.c.attempts + 1, claimed_by=worker,
-                              claimed_at=claimed_at, claim_token=d.c.claim_token + 1):
-                    claimed.append(row.id)
+                eligible.append(row)
+            claimed = self._claim(conn, eligible, worker)
             order = (d.c.wake_at, d.c.id)
             gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
-            out = self._deliveries(conn, [d.c.id.in_(claimed)], order=order,
-                                   with_media=True) if claimed else []
+            evidence = self._evidence(conn, claimed) if claimed else {}
+            # In claiming order (wake_at, id), which the claim itself does not change.
+            out = [Claimed.of(evidence[i].delivery, evidence[i]) for i in claimed]
         # Only once committed: a rolled-back claim must not send a "missed" notice.
         self._missed.setdefault(worker, []).extend(gone)
         self._held.setdefault(worker, []).extend(held)
         return out
+
+    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
+        """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
+        per state they come from (only rows still in it are taken, so of two publishers
+        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
+        d = T["deliveries"]
+        now, claimed_at = self._now(), self._db_now(conn)
+        won: set[str] = set()
+        for before in sorted({r.state for r in rows}):
+            won.update(conn.execute(
+                d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
+                                 d.c.state == before)
+                .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
+                        claimed_by=worker, claimed_at=claimed_at,
+                        claim_token=d.c.claim_token + 1)
+                .returning(d.c.id)).scalars())
+        taken = [r for r in rows if r.id in won]
+        audit.record_many(conn, [
+            audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
+                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
+        return [r.id for r in taken]
+
+    def _blackout_holds(self, conn: Connection, row: DeliveryRow, kind: str,
+                        periods: Sequence[Blackout], now: datetime, worker: str,
+                        missed: list[str]) -> bool:
+        """Whether a blackout period holds ``row`` now. It waits, still scheduled, until
+        the period ends, or is ``missed`` when that is later than the grace allows; either
+        way with the period's name as the reason."""
+        until, chain = held_until(periods, now, row.channel, kind)
+        if not chain:
+            return False
+        names = " and ".join(f"'{b.name}'" for b in chain)
+        if until - row.wake_at > self.late_grace:
+            reason = (f"inside the blackout {names} until {self.local(until)}, more than the "
+                      f"grace of {format_duration(self.late_grace)} after its time")
+            if self._move(conn, row, "missed", action="miss", who=worker, reason=reason,
+                          last_error=reason):
+                missed.append(row.id)
+        else:
+            reason = f"waiting: inside the blackout {names} until {self.local(until)}"
+            self._move(conn, row, row.state, action="wait", who=worker, reason=reason,
+                       wake_at=until, last_error=reason)
+        return True
 
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
@@ -85,7 +135,7 @@ class PublishOps(StoreBase):
         d = T["deliveries"]
         for _ in range(100):
             try:
-                return self._due(conn, now, limit, exclude_channels)
+                return self._due(conn, now, limit, exclude_channels, lock=True)
             except DamagedRow as exc:
                 if not exc.delivery_id:
                     raise
@@ -102,18 +152,25 @@ class PublishOps(StoreBase):
 
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
-        exclude_channels: Iterable[str] = (),
+        exclude_channels: Iterable[str] = (), *, lock: bool = False,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
-        """Due deliveries on channels that are not paused, with their post rows."""
+        """Due deliveries on channels that are not paused, with their post rows.
+
+        ``lock`` (claiming): on PostgreSQL the rows are locked ``FOR UPDATE SKIP
+        LOCKED``, so publishers claiming at once each take rows the others are not taking
+        instead of queueing behind each other's locks.
+        """
         d, p, pz = T["deliveries"], T["posts"], T["pauses"]
-        skip = set(conn.execute(select(pz.c.channel)).scalars())
+        skip = set(conn.execute(select(pz.c.channel).where(
+            ~pz.c.channel.startswith(BLACKOUT_KEY))).scalars())
         if GLOBAL_PAUSE in skip:
             return [], {}
         skip |= set(exclude_channels)
         where = [d.c.state.in_(("scheduled", "retry_wait")), d.c.wake_at <= now]
         if skip:
             where.append(d.c.channel.not_in(sorted(skip)))
-        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit)
+        due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit,
+                               lock=lock)
         posts = {
             (r.post_id, r.revision): r
             for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
@@ -123,7 +180,7 @@ class PublishOps(StoreBase):
     def has_due(self, now: datetime, exclude_channels: Iterable[str] = ()) -> bool:
         """Whether :meth:`claim_due` has anything to look at: a cheap read, so an idle
         publisher does not take the write lock every second."""
-        with self._read() as conn:
+        with self._read(brief=True) as conn:
             try:
                 due, _posts = self._due(conn, now, 1, exclude_channels)
             except DamagedRow:
@@ -135,7 +192,7 @@ class PublishOps(StoreBase):
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
         d = T["deliveries"]
-        with self._read() as conn:
+        with self._read(brief=True) as conn:
             row = conn.execute(
                 select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
                 .where(d.c.id == delivery_id)
@@ -149,9 +206,12 @@ class PublishOps(StoreBase):
         d = T["deliveries"]
         with self._read() as conn:
             due, posts = self._due(conn, now, limit)
+            periods = self._all_blackouts(conn)
             ids = [r.id for r in due
                    if self._why_unpublishable(r, posts[(r.post_id, r.revision)], now,
-                                              require_approval) is None]
+                                              require_approval) is None
+                   and not held_until(periods, now, r.channel,
+                                      posts[(r.post_id, r.revision)].kind)[1]]
             if not ids:
                 return []
             return self._deliveries(conn, [d.c.id.in_(ids)], order=(d.c.wake_at, d.c.id),
@@ -200,15 +260,10 @@ class PublishOps(StoreBase):
         """
         from scheduler.adapters.outgoing import OutgoingPost
 
-        did = claimed if isinstance(claimed, str) else claimed.id
-        d, p = T["deliveries"], T["posts"]
-        with self._read() as conn:
-            rows = self._deliveries(conn, [d.c.id == did], with_media=True)
-            if not rows:
-                raise UsageError(f"no delivery has the id '{did}'")
-            row = rows[0]
-            post = conn.execute(select(p.c.language, p.c.content_hash).where(
-                p.c.post_id == row.post_id, p.c.revision == row.revision)).one()
+        ev = getattr(claimed, "evidence", None)
+        if ev is None:  # not straight from a claim: read it now
+            ev = self.claim_evidence(claimed if isinstance(claimed, str) else claimed.id)
+        row, post = ev.delivery, ev
         images, video = self._outgoing_media(row.media)
         return OutgoingPost(
             delivery_id=row.id, post_id=row.post_id, channel=row.channel, caption=row.caption,
@@ -218,10 +273,10 @@ class PublishOps(StoreBase):
         )
 
     def _outgoing_media(self, media: Sequence[MediaRow]) -> tuple[tuple[Any, ...], Any]:
-        """The images, or the video with its cover and captions (the rows
+        """The images and the video with its cover and captions (the rows
         :func:`scheduler.store.video.insert_video` wrote), each checked against its hash."""
         from scheduler.adapters.outgoing import OutgoingImage, OutgoingVideo
-        from scheduler.store.video import CAPTIONS_SOURCE
+        from scheduler.store.video import CAPTIONS_SOURCE, COVER_SOURCE
 
         def image(m: MediaRow) -> OutgoingImage:
             return OutgoingImage(path=m.path, mime=m.mime, alt=m.alt, width=m.width,
@@ -231,79 +286,22 @@ class PublishOps(StoreBase):
         clip = next((m for m in media if m.mime.startswith("video/")), None)
         if clip is None:
             return tuple(image(m) for m in media), None
-        # A post has images or one video, never both: an image row beside a video is its
-        # cover, and the text row its captions.
-        cover = next((image(m) for m in media if m.mime.startswith("image/")), None)
+        # The cover row says so in its source; the other image rows are the post's images,
+        # which an Instagram or Threads carousel carries beside the video. Rows queued
+        # before images and a video could travel together have no marked cover: there
+        # the one image row beside the video is its cover.
+        stills = [m for m in media if m.mime.startswith("image/")]
+        marked = [m for m in stills if m.source.startswith(COVER_SOURCE)]
+        covers = marked if marked else stills[:1]
+        images = tuple(image(m) for m in stills if m not in covers)
+        cover = image(covers[0]) if covers else None
         captions = next((m for m in media if m.source == CAPTIONS_SOURCE), None)
         vtt = (None if captions is None
                else self.media.verify(captions.path, captions.sha256).decode("utf-8"))
         path = self.media.verify_file(clip.path, clip.sha256)
-        return (), OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
-                                 mime=clip.mime, alt=clip.alt, width=clip.width,
-                                 height=clip.height, captions_vtt=vtt, cover=cover)
-
-    # -- outcomes ---------------------------------------------------------------------
-    # ``token`` is the claim's fencing token (``Claimed.claim_token``): given, the outcome
-    # is recorded only while that claim is still the delivery's current one, so a
-    # publisher judged dead and taken over can never overwrite what others decided.
-    def mark_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
-                       who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "published", ("publishing", "needs_check"),
-                            action="publish", who=who, reason=url or remote_id, token=token,
-                            remote_id=remote_id, remote_url=url, published_at=self._now(),
-                            last_error=None)
-
-    def mark_retry(self, delivery_id: str, error: str, next_attempt_at: datetime, *,
-                   who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "retry_wait", ("publishing",), action="retry_later",
-                            who=who, reason=error, token=token, last_error=error,
-                            wake_at=next_attempt_at)
-
-    def mark_failed(self, delivery_id: str, error: str, *, who: str | None = None,
-                    token: int | None = None, action: str = "fail") -> DeliveryRow:
-        return self._settle(delivery_id, "failed", ("publishing", "needs_check", "retry_wait"),
-                            action=action, who=who, reason=error, token=token,
-                            last_error=error)
-
-    def mark_needs_check(self, delivery_id: str, reason: str, *,
-                         who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "needs_check", ("publishing",), action="needs_check",
-                            who=who, reason=reason, token=token, last_error=reason)
-
-    def mark_missed(self, delivery_id: str, reason: str, *, who: str | None = None,
-                    token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "missed",
-                            ("awaiting_approval", "scheduled", "retry_wait", "publishing"),
-                            action="miss", who=who, reason=reason, token=token,
-                            last_error=reason)
-
-    def _settle(self, delivery_id: str, to: str, allowed: tuple[str, ...], *, action: str,
-                who: str | None, reason: str | None, token: int | None = None,
-                **values: Any) -> DeliveryRow:
-        d = T["deliveries"]
-        with self._write() as conn:
-            rows = self._deliveries(conn, [d.c.id == delivery_id])
-            if not rows:
-                raise UsageError(f"no delivery has the id '{delivery_id}'")
-            row = rows[0]
-            if token is not None and (row.state != "publishing" or row.claim_token != token):
-                raise ClaimLost(
-                    f"delivery {row.ref} is no longer this publisher's claim (it is "
-                    f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
-                )
-            if row.state not in allowed:
-                raise UsageError(
-                    f"delivery {row.ref} is {row.state}; it cannot become {to} from there"
-                )
-            if not self._move(conn, row, to, action=action, who=who or row.claimed_by,
-                              reason=reason, token=token, **values):
-                if token is not None:
-                    raise ClaimLost(f"delivery {row.ref} was taken over meanwhile; "
-                                    "nothing recorded")
-                raise UsageError(
-                    f"delivery {row.ref} changed while this command ran; look at it again"
-                )
-            return self._deliveries(conn, [d.c.id == delivery_id])[0]
+        return images, OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
+                                     mime=clip.mime, alt=clip.alt, width=clip.width,
+                                     height=clip.height, captions_vtt=vtt, cover=cover)
 
     def deadline(self, row: DeliveryRow) -> tuple[datetime, str]:
         """The last moment ``row`` may still go out, and why: the post's own deadline
@@ -332,30 +330,6 @@ class PublishOps(StoreBase):
             rows = self._deliveries(conn, where, order=(d.c.claimed_at, d.c.id))
         return [r for r in rows if r.claimed_by not in alive
                 and (r.claimed_at is None or r.claimed_at < cutoff)]
-
-    def take_over(self, row: DeliveryRow, reason: str, *, who: str) -> DeliveryRow:
-        """``publishing`` → ``needs_check`` for an abandoned claim, only if it is still the
-        very claim that was judged abandoned (same fencing token)."""
-        return self.mark_needs_check(row.id, reason, who=who, token=row.claim_token)
-
-    def settle_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
-                         who: str | None = None) -> DeliveryRow:
-        """``needs_check`` → ``published``: the platform says it has the post."""
-        return self._settle(delivery_id, "published", ("needs_check",), action="check",
-                            who=who, reason=f"found on the platform: {url or remote_id}",
-                            remote_id=remote_id, remote_url=url, published_at=self._now(),
-                            last_error=None)
-
-    def settle_not_published(self, delivery_id: str, at: datetime, *,
-                             who: str | None = None) -> DeliveryRow:
-        """``needs_check`` → ``scheduled`` at ``at``: the platform certainly lacks it.
-
-        Claiming re-checks the deadline and the grace, so a post whose moment has passed
-        becomes ``missed`` instead of going out late.
-        """
-        return self._settle(delivery_id, "scheduled", ("needs_check",), action="check",
-                            who=who, reason="not on the platform; queued again",
-                            wake_at=at, claimed_by=None, claimed_at=None)
 
     def stale_publishing(
         self, older_than: datetime | None = None, *, exclude_worker: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scheduler.errors import UsageError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 STATES = (
     "awaiting_approval", "scheduled", "publishing", "published", "retry_wait",
@@ -20,6 +20,10 @@ OPEN_STATES = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "ne
 WAITING_STATES = ("awaiting_approval", "scheduled", "retry_wait")
 #: The ``pauses.channel`` value of the pause on every channel.
 GLOBAL_PAUSE = "*"
+#: ``pauses.channel`` of a blackout period added by ``postq blackout add``: the prefix,
+#: then the period's name; its ``reason`` holds the period as JSON (see
+#: :meth:`scheduler.blackouts.Blackout.stored`). No channel name starts with it.
+BLACKOUT_KEY = "blackout:"
 
 
 def check_state(state: str) -> str:

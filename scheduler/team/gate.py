@@ -43,7 +43,8 @@ def why_held(store: Any, row: Any) -> str | None:
 
 
 def _why_held(store: Any, row: Any) -> str | None:
-    ev = store.claim_evidence(row.id)
+    # A claimed row carries the evidence its claim read; anything else is read now.
+    ev = getattr(row, "evidence", None) or store.claim_evidence(row.id)
     now_hash = hash_content(ev.post_id, ev.language, [
         (s.channel, s.adapter, s.caption, [(m.sha256, m.mime, m.alt) for m in s.media])
         for s in ev.siblings if not s.reminder

@@ -5,6 +5,8 @@ See :mod:`tests.fakes.common` for the failure modes every stand-in shares.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +29,16 @@ class FakeBlueskyPds(FakePlatform):
         self.records: dict[str, dict[str, Any]] = {}
         self.blobs = 0
         self.auth_broken = False
+        #: The PDS's own service DID (``describeServer``): a service token's audience.
+        self.service_did = "did:web:pds.example"
+
+    def service_authorised(self, req: Recorded) -> bool:
+        """A service token for uploadBlob addressed to this PDS, from getServiceAuth."""
+        from tests.fakes.bluesky_video import token_claims
+
+        claims = token_claims(req.headers.get("Authorization", "").removeprefix("Bearer "))
+        return (claims.get("aud") == self.service_did and claims.get("iss") == self.did
+                and claims.get("lxm") == "com.atproto.repo.uploadBlob")
 
     def _failure(self, mode: str) -> Reply:
         if mode == "transient":
@@ -52,7 +64,11 @@ class FakeBlueskyPds(FakePlatform):
                                "did": self.did, "handle": "careers.example"})
         if self.auth_broken:
             return Reply(400, {"error": "ExpiredToken", "message": "Token has expired"})
-        if not self.authorised(req) and nsid != "com.atproto.repo.getRecord":
+        if nsid == "com.atproto.server.describeServer":
+            return Reply(200, {"did": self.service_did, "availableUserDomains": [".example"]})
+        if nsid == "com.atproto.repo.uploadBlob" and self.service_authorised(req):
+            pass  # the video service storing a processed video for the account
+        elif not self.authorised(req) and nsid != "com.atproto.repo.getRecord":
             return Reply(401, {"error": "AuthenticationRequired", "message": "no token"})
         if nsid == "com.atproto.repo.getRecord":
             record = self.records.get(query.get("rkey", ""))
@@ -97,6 +113,13 @@ class FakeBlueskyPds(FakePlatform):
                 return Reply(400, {"error": "ExpiredToken", "message": "Token has expired"})
             self.records.pop((json_of(req) or {}).get("rkey", ""), None)
             return Reply(200, {})
+        if nsid == "com.atproto.server.getServiceAuth":
+            # https://docs.bsky.app/docs/api/com-atproto-server-get-service-auth: a JWT
+            # with iss (the account), aud, lxm and exp; unsigned here, read by the stand-in.
+            claims = {"iss": self.did, "aud": query.get("aud"), "lxm": query.get("lxm"),
+                      "exp": int(query.get("exp") or 0)}
+            payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+            return Reply(200, {"token": f"eyJhbGciOiJub25lIn0.{payload}.sig"})
         if nsid == "com.atproto.server.getSession":
             return Reply(200, {"did": self.did, "handle": "careers.example"})
         return Reply(400, {"error": "MethodNotImplemented", "message": nsid})

@@ -1,12 +1,23 @@
-"""LinkedIn's Images and Posts APIs.
+"""LinkedIn's Images, Videos and Posts APIs.
 
 See :mod:`tests.fakes.common` for the failure modes every stand-in shares.
+
+The Videos API as documented
+(https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api):
+``initializeUpload`` answers the video URN, an ``uploadToken``, one upload instruction per
+``part_size`` bytes (LinkedIn's parts are 4 MiB), ``captionsUploadUrl`` /
+``thumbnailUploadUrl`` when asked for, and ``uploadUrlsExpireAt``; each part's ``PUT``
+answers an ``ETag``, and a ``PUT`` after the expiry is refused; ``finalizeUpload`` needs
+every part's ETag in order; the video is ``PROCESSING`` for ``video_polls`` status reads
+(and while ``hold_video`` is set), then ``AVAILABLE``, or ``PROCESSING_FAILED`` with a
+``processingFailureReason`` (``video_error``, or a file that is no MP4). A post naming a
+video that is not AVAILABLE is refused.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, json_of
@@ -36,6 +47,12 @@ class FakeLinkedIn(FakePlatform):
         self.org = f"urn:li:organization:{org}"
         self.images: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []
+        self.videos: dict[str, dict[str, Any]] = {}
+        self.part_size = 4 * 1024 * 1024
+        self.url_lifetime = timedelta(hours=1)
+        self.video_polls = 1
+        self.hold_video = False
+        self.video_error: str | None = None
 
     def _failure(self, mode: str) -> Reply:
         if mode == "transient":
@@ -51,6 +68,8 @@ class FakeLinkedIn(FakePlatform):
         raise AssertionError(mode)
 
     def handle(self, req: Recorded, path: str, query: dict[str, str]) -> Reply:
+        if req.method == "PUT" and path.startswith("/dms-uploads/video/"):
+            return self._video_put(req, path)
         if req.method == "PUT" and path.startswith("/dms-uploads/"):
             urn = "urn:li:image:" + path.rsplit("/", 1)[-1]
             if urn not in self.images or not self.authorised(req):
@@ -79,6 +98,18 @@ class FakeLinkedIn(FakePlatform):
             return Reply(200, {"value": {"uploadUrlExpiresAt": 1_800_000_000_000,
                                          "uploadUrl": f"{self.base_url}/dms-uploads/{key}",
                                          "image": f"urn:li:image:{key}"}})
+        if req.method == "POST" and path == "/rest/videos":
+            if query.get("action") == "initializeUpload":
+                return self._video_init(json_of(req) or {})
+            if query.get("action") == "finalizeUpload":
+                return self._video_finalize(json_of(req) or {})
+        if req.method == "GET" and path.startswith("/rest/videos/"):
+            from urllib.parse import unquote
+
+            video = self.videos.get(unquote(path.removeprefix("/rest/videos/")))
+            if video is None:
+                return li_error(404, "Video not found")
+            return Reply(200, self._video_status(video))
         if req.method == "POST" and path == "/rest/posts":
             self.publish_calls += 1
             mode = self.take_failure()
@@ -129,10 +160,35 @@ class FakeLinkedIn(FakePlatform):
                 if p["id"] == wanted:
                     return Reply(200, p)
             return li_error(404, f"Post {wanted} not found")
+        if path.startswith("/rest/socialActions/") and path.endswith("/comments"):
+            return self._comments(req, path)
         if req.method == "GET" and path == "/rest/organizations/" + self.org.rsplit(":", 1)[-1]:
             return Reply(200, {"id": int(self.org.rsplit(":", 1)[-1]),
                                "localizedName": "Careers at the Department"})
         return li_error(404, f"No virtual resource found for {path}")
+
+    def _comments(self, req: Recorded, path: str) -> Reply:
+        """Comments on a post (https://learn.microsoft.com/en-us/linkedin/marketing/
+        community-management/shares/comments-api): POST with ``actor``, ``object`` and
+        ``message.text`` answers 201 with the comment and its URN in ``x-restli-id``; GET
+        lists ``{"elements": [...]}``. The post must exist and the actor be the page."""
+        from urllib.parse import unquote
+
+        target = unquote(path.removeprefix("/rest/socialActions/").removesuffix("/comments"))
+        post = next((p for p in self.posts if p["id"] == target), None)
+        if post is None:
+            return li_error(404, f"Post {target} not found")
+        if req.method == "GET":
+            return Reply(200, {"elements": list(post.get("comments", []))})
+        doc = json_of(req) or {}
+        if doc.get("actor") != self.org or doc.get("object") != target:
+            return li_error(422, "/actor or /object invalid")
+        urn = f"urn:li:comment:({target},{self.new_id()})"
+        comment = {"id": urn.rsplit(",", 1)[1].rstrip(")"), "commentUrn": urn,
+                   "actor": doc["actor"], "object": target,
+                   "message": {"text": (doc.get("message") or {}).get("text", "")}}
+        post.setdefault("comments", []).append(comment)
+        return Reply(201, comment, headers={"x-restli-id": urn})
 
     def served(self, version: str) -> bool:
         """Released by now and less than a year old (month + 12, as LinkedIn serves them)."""
@@ -152,8 +208,95 @@ class FakeLinkedIn(FakePlatform):
         media = [content["media"]] if "media" in content else (
             (content.get("multiImage") or {}).get("images") or [])
         for item in media:
-            if self.images.get(item.get("id"), {}).get("bytes") is None:
-                return f"/content/media/id {item.get('id')} was never uploaded"
+            urn = str(item.get("id"))
+            if urn.startswith("urn:li:video:"):
+                if self.videos.get(urn, {}).get("status") != "AVAILABLE":
+                    return f"/content/media/id {urn} is not AVAILABLE"
+            elif self.images.get(urn, {}).get("bytes") is None:
+                return f"/content/media/id {urn} was never uploaded"
         return None
+
+    # -- the Videos API -----------------------------------------------------------------
+    def _video_init(self, doc: dict[str, Any]) -> Reply:
+        req = doc.get("initializeUploadRequest") or {}
+        if req.get("owner") != self.org:
+            return li_error(403, "Not enough permissions to upload for this owner")
+        size = req.get("fileSizeBytes")
+        if not isinstance(size, int) or size <= 0:
+            return li_error(400, "/initializeUploadRequest/fileSizeBytes is required")
+        key = f"C5F10AQ{self.new_id()}"
+        urn = f"urn:li:video:{key}"
+        starts = list(range(0, size, self.part_size))
+        parts = [{"first": a, "last": min(a + self.part_size, size) - 1} for a in starts]
+        expires = self.now + self.url_lifetime
+        base = f"{self.base_url}/dms-uploads/video/{key}"
+        self.videos[urn] = {"urn": urn, "size": size, "parts": parts, "data": {},
+                            "etags": {}, "token": f"tok-{key}" if len(parts) > 1 else "",
+                            "expires": expires, "status": "WAITING_UPLOAD", "polls": 0,
+                            "captions": None, "thumbnail": None, "error": self.video_error}
+        self.video_error = None
+        value: dict[str, Any] = {
+            "uploadUrlsExpireAt": int(expires.timestamp() * 1000), "video": urn,
+            "uploadToken": self.videos[urn]["token"],
+            "uploadInstructions": [{"uploadUrl": f"{base}/part/{n}", "firstByte": p["first"],
+                                    "lastByte": p["last"]} for n, p in enumerate(parts)]}
+        if req.get("uploadCaptions"):
+            value["captionsUploadUrl"] = f"{base}/captions"
+        if req.get("uploadThumbnail"):
+            value["thumbnailUploadUrl"] = f"{base}/thumbnail"
+        return Reply(200, {"value": value})
+
+    def _video_put(self, req: Recorded, path: str) -> Reply:
+        _, _, _, key, *rest = path.split("/")
+        video = self.videos.get(f"urn:li:video:{key}")
+        if video is None or not self.authorised(req):
+            return li_error(400, "bad upload")
+        if self.now >= video["expires"]:
+            return li_error(403, "The upload URL has expired")
+        if rest == ["captions"]:
+            text = req.body.decode("utf-8", "replace")
+            if not re.match(r"1\r?\n\d\d:\d\d:\d\d,\d{3} --> ", text):
+                return li_error(400, "The captions file is not in SRT format")
+            video["captions"] = text
+            return Reply(201, b"")
+        if rest == ["thumbnail"]:
+            video["thumbnail"] = req.body
+            return Reply(201, b"")
+        n = int(rest[1])
+        part = video["parts"][n]
+        if len(req.body) != part["last"] - part["first"] + 1:
+            return li_error(400, f"Part {n} must be {part['last'] - part['first'] + 1} bytes")
+        video["data"][n] = req.body
+        video["etags"][n] = f"/ambry-video/signedId/{key}-{n}"
+        return Reply(200, b"", headers={"ETag": video["etags"][n]})
+
+    def _video_finalize(self, doc: dict[str, Any]) -> Reply:
+        req = doc.get("finalizeUploadRequest") or {}
+        video = self.videos.get(str(req.get("video")))
+        if video is None:
+            return li_error(404, "Video not found")
+        expected = [video["etags"].get(n) for n in range(len(video["parts"]))]
+        if req.get("uploadToken") != video["token"] or req.get("uploadedPartIds") != expected \
+                or None in expected:
+            return li_error(400, "Invalid uploadedPartIds or uploadToken for this upload")
+        video["status"] = "PROCESSING" if video["status"] == "WAITING_UPLOAD" else video["status"]
+        return Reply(200, {})
+
+    def video_bytes(self, urn: str) -> bytes:
+        video = self.videos[urn]
+        return b"".join(video["data"].get(n, b"") for n in range(len(video["parts"])))
+
+    def _video_status(self, video: dict[str, Any]) -> dict[str, Any]:
+        if video["status"] == "PROCESSING":
+            video["polls"] += 1
+            if not self.hold_video and video["polls"] > self.video_polls:
+                if not video["error"] and self.video_bytes(video["urn"])[4:8] != b"ftyp":
+                    video["error"] = "Media format is not supported"
+                video["status"] = "PROCESSING_FAILED" if video["error"] else "AVAILABLE"
+        answer: dict[str, Any] = {"id": video["urn"], "status": video["status"],
+                                  "owner": self.org}
+        if video["status"] == "PROCESSING_FAILED":
+            answer["processingFailureReason"] = video["error"]
+        return answer
 
 

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, json_of
+from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, form_of, json_of
 from tests.peers import LocalServer, Recorded, Reply
 
 # -- Mastodon ------------------------------------------------------------------------------
@@ -29,6 +29,12 @@ class FakeMastodon(FakePlatform):
         self.media: dict[str, int] = {}
         #: Polls of ``GET /api/v1/media/:id`` an upload needs (0: answered 200 at once).
         self.processing_polls = 1
+        #: Uploaded videos: their form fields, as received.
+        self.videos: dict[str, dict[str, Any]] = {}
+        #: While True a video's processing never ends (a long video); with ``fail_video``
+        #: set it fails, and the media call answers Mastodon's 422.
+        self.hold_video = False
+        self.fail_video = False
 
     def _failure(self, mode: str) -> Reply:
         if mode == "transient":
@@ -55,6 +61,14 @@ class FakeMastodon(FakePlatform):
             # https://docs.joinmastodon.org/methods/media/#v2
             media_id = self.new_id()
             self.media[media_id] = self.processing_polls
+            form = form_of(req)
+            upload = form.get("file")
+            if isinstance(upload, tuple) and str(upload[0]).endswith(".mp4"):
+                # Videos are always transcoded in the background: 202, url null.
+                self.videos[media_id] = form
+                self.media[media_id] = max(self.processing_polls, 1)
+                return Reply(202, {"id": media_id, "type": "video", "url": None,
+                                   "description": form.get("description")})
             if self.processing_polls:
                 return Reply(202, {"id": media_id, "type": "image", "url": None})
             return Reply(200, {"id": media_id, "type": "image", "url": "https://files/1.jpg"})
@@ -62,6 +76,11 @@ class FakeMastodon(FakePlatform):
             media_id = path.rsplit("/", 1)[-1]
             if media_id not in self.media:
                 return Reply(404, {"error": "Record not found"})
+            if media_id in self.videos and self.fail_video:
+                # Api::V1::MediaController#check_processing
+                return Reply(422, {"error": "Error processing thumbnail for uploaded media"})
+            if media_id in self.videos and self.hold_video:
+                return Reply(206, {"id": media_id, "type": "video", "url": None})
             if self.media[media_id] > 0:
                 self.media[media_id] -= 1
                 return Reply(206, {"id": media_id, "type": "image", "url": None})

@@ -49,6 +49,25 @@ def meta_failure(mode: str) -> Reply:
     raise AssertionError(mode)
 
 
+def comments(fake: FakePlatform, req: Recorded, post: dict[str, Any], field: str) -> Reply:
+    """``/{object-id}/comments`` of a published post. POST ``message`` answers
+    ``{"id": ...}``; GET lists ``{"data": [{"id", field}]}`` (Facebook: ``message``,
+    https://developers.facebook.com/docs/graph-api/reference/object/comments/; Instagram:
+    ``text``, https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/
+    reference/ig-media/comments). With ``fake.comments_refused`` set, a new comment is
+    refused as on a post whose comments are turned off (error 100)."""
+    if req.method == "POST":
+        refused = getattr(fake, "comments_refused", None)
+        if refused:
+            return meta_error(100, refused)
+        comment = {"id": f"{post['id']}_{fake.new_id()}",
+                   field: str(form_of(req).get("message", ""))}
+        post.setdefault("comments", []).append(comment)
+        fake.created(comment["id"])
+        return Reply(200, {"id": comment["id"]})
+    return Reply(200, {"data": list(post.get("comments", []))})
+
+
 class FakeGraphContainers(FakePlatform):
     """Instagram's (or, with ``flavour="threads"``, Threads') container API.
 
@@ -76,6 +95,28 @@ class FakeGraphContainers(FakePlatform):
         #: (Threads) / ``status`` text (Instagram), as the container status reference shows:
         #: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container/
         self.container_error: str | None = None
+        #: Videos are fetched and transcoded after the container is built: a video
+        #: container answers IN_PROGRESS for ``video_polls`` status queries (and for as
+        #: long as ``hold_video`` is set), then FINISHED, or ERROR when the file could not
+        #: be fetched or is no video. Instagram shows the reason in ``status``
+        #: ("ERROR: ... 2207026", https://developers.facebook.com/docs/instagram-platform/
+        #: instagram-graph-api/reference/error-codes/), Threads in ``error_message``
+        #: (FAILED_PROCESSING_VIDEO and the like, https://developers.facebook.com/docs/
+        #: threads/troubleshooting#publishing-does-not-return-a-media-id).
+        self.video_polls = 1
+        self.hold_video = False
+        self.video_error: str | None = None
+        self.video_fetches: list[bytes] = []
+        #: Stories: published from STORIES containers, listed only under /stories
+        #: (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/
+        #: reference/ig-user/stories), never under /media.
+        self.stories: list[dict[str, Any]] = []
+        #: Resumable uploads (``upload_type=resumable``): the container answers ``uri``
+        #: on rupload, which takes the bytes in pieces with ``Authorization: OAuth``,
+        #: ``offset`` and ``file_size`` and refuses an offset other than what it holds
+        #: (https://developers.facebook.com/docs/instagram-platform/content-publishing/
+        #: resumable-uploads/); the container processes once the file is complete.
+        self.rupload_requests = 0
         if flavour == "instagram":
             self.create, self.publish = "media", "media_publish"
             self.limit, self.status_field, self.text = ("content_publishing_limit", "status_code",
@@ -96,6 +137,8 @@ class FakeGraphContainers(FakePlatform):
         return target.read_bytes() if target.is_file() else None
 
     def handle(self, req: Recorded, path: str, query: dict[str, str]) -> Reply:
+        if req.method == "POST" and path.startswith("/ig-api-upload/"):
+            return self._rupload(req, path.rsplit("/", 1)[-1])
         if req.method == "GET" and path.startswith("/media/"):
             data = self._fetch(self.base_url + path)
             return Reply(200, data) if data is not None else Reply(404, "not found")
@@ -113,11 +156,17 @@ class FakeGraphContainers(FakePlatform):
             rows = sorted((p for p in self.posts if self.listed(p["id"])),
                           key=lambda p: p["timestamp"], reverse=True)
             return Reply(200, {"data": rows[: int(query.get("limit", 25))]})
+        if req.method == "GET" and path == f"{user}/stories" and self.flavour == "instagram":
+            return Reply(200, {"data": [p for p in reversed(self.stories)
+                                        if self.listed(p["id"])]})
         if req.method == "GET" and path == user:
             return Reply(200, {"id": self.user, "username": "careers_gov"})
         if req.method == "GET" and path.strip("/") in self.containers:
             box = self.containers[path.strip("/")]
-            if box["status"] == "IN_PROGRESS":
+            if box["status"] == "IN_PROGRESS" and ("video_url" in box["form"] or
+                                                   "upload_type" in box["form"]):
+                self._process_video(box)
+            elif box["status"] == "IN_PROGRESS":
                 box["polls"] += 1
                 if box["polls"] > self.processing_polls:
                     box["status"] = "ERROR" if box.get("error") else "FINISHED"
@@ -128,7 +177,9 @@ class FakeGraphContainers(FakePlatform):
                 else:
                     answer["status"] = f"Error: {box['error']}"
             return Reply(200, answer)
-        for post in self.posts:
+        for post in [*self.posts, *self.stories]:
+            if path == f"/{post['id']}/comments" and self.flavour == "instagram":
+                return comments(self, req, post, "text")
             if req.method == "DELETE" and path == f"/{post['id']}" and self.flavour == "threads":
                 # Threads deletes by media id: {"success": true, "deleted_id": ...}
                 # (https://developers.facebook.com/docs/threads/posts/delete-posts).
@@ -144,8 +195,55 @@ class FakeGraphContainers(FakePlatform):
         return meta_error(100, f"Unsupported get request. Object with ID '{path.strip('/')}' "
                                "does not exist", subcode=33)
 
+    def _rupload(self, req: Recorded, container_id: str) -> Reply:
+        self.rupload_requests += 1
+        box = self.containers.get(container_id)
+        if box is None or req.headers.get("Authorization") != f"OAuth {self.token}":
+            return Reply(401, {"debug_info": {"retriable": False, "type": "AuthError",
+                                              "message": "Invalid OAuth access token."}})
+        if int(req.headers.get("offset", -1)) != len(box["upload"]):
+            return Reply(400, {"debug_info": {"retriable": False, "type": "OffsetInvalid",
+                                              "message": "Offset does not match the upload"}})
+        box["size"] = int(req.headers.get("file_size", 0))
+        box["upload"] += req.body
+        return Reply(200, {"success": True, "message": "Upload successful."})
+
+    def _process_video(self, box: dict[str, Any]) -> None:
+        """Meta fetches the video from ``video_url`` (or takes the uploaded file) and
+        transcodes it, in the background."""
+        resumable = box["form"].get("upload_type") == "resumable"
+        if resumable and (box["size"] is None or len(box["upload"]) != box["size"]):
+            return  # waits for the rest of the file
+        box["polls"] += 1
+        if self.hold_video or box["polls"] <= self.video_polls:
+            return
+        data = box["upload"] if resumable else self._fetch(str(box["form"]["video_url"]))
+        if box.get("error"):
+            pass
+        elif data is None:
+            box["error"] = ("FAILED_DOWNLOADING_VIDEO" if self.flavour == "threads" else
+                            "2207003: It takes too long to download the media.")
+        elif data[4:8] != b"ftyp":
+            box["error"] = ("FAILED_PROCESSING_VIDEO" if self.flavour == "threads" else
+                            "2207026: Unsupported video format.")
+        else:
+            self.video_fetches.append(data)
+        box["status"] = "ERROR" if box.get("error") else "FINISHED"
+
     def _create(self, form: dict[str, Any]) -> Reply:
         kind = form.get("media_type", "IMAGE")
+        if kind == "VIDEO" and self.flavour == "instagram" and form.get("is_carousel_item") \
+                != "true":
+            # VIDEO outside a carousel is gone since November 2023: REELS instead
+            # (https://developers.facebook.com/docs/graph-api/changelog/out-of-cycle-changes/june-28-2022).
+            return meta_error(100, "The media type VIDEO is no longer supported. Please use "
+                                   "REELS", subcode=2207023)
+        if "cover_url" in form:
+            cover = self._fetch(str(form["cover_url"]))
+            if cover is None or not cover.startswith(b"\xff\xd8"):
+                return meta_error(9004, "The media could not be fetched from this URI",
+                                  subcode=2207052)
+            self.fetched.append(cover)
         if kind in ("IMAGE",) or "image_url" in form:
             data = self._fetch(str(form.get("image_url", "")))
             if data is None or not data.startswith(b"\xff\xd8"):
@@ -153,18 +251,29 @@ class FakeGraphContainers(FakePlatform):
                                   subcode=2207052)
             self.fetched.append(data)
         if kind == "CAROUSEL":
+            # Instagram takes 2 to 10 items (https://developers.facebook.com/docs/
+            # instagram-platform/content-publishing#carousel-posts), Threads 2 to 20
+            # (https://developers.facebook.com/docs/threads/posts#carousel-posts).
             children = str(form.get("children", "")).split(",")
-            if not 2 <= len(children) <= 10 or any(c not in self.containers for c in children):
+            most = 10 if self.flavour == "instagram" else 20
+            if not 2 <= len(children) <= most or any(c not in self.containers
+                                                      for c in children):
                 return meta_error(100, "Invalid parameter", subcode=2207021)
             if any(self.containers[c]["status"] != "FINISHED" for c in children):
                 # Children must be FINISHED before the carousel is built (content
                 # publishing guide, carousel posts); otherwise "media not ready".
                 return meta_error(9007, "The media is not ready for publishing, please wait "
                                         "for a moment", subcode=2207027)
+        error = self.container_error
+        if "video_url" in form or "upload_type" in form:
+            error, self.video_error = self.video_error, None
         box = {"id": self.new_id(), "status": "IN_PROGRESS", "polls": 0, "form": form,
-               "error": self.container_error}
+               "error": error, "upload": b"", "size": None}
         self.container_error = None
         self.containers[box["id"]] = box
+        if form.get("upload_type") == "resumable":
+            return Reply(200, {"id": box["id"],
+                               "uri": f"{self.base_url}/ig-api-upload/v25.0/{box['id']}"})
         return Reply(200, {"id": box["id"]})
 
     def _publish(self, form: dict[str, Any]) -> Reply:
@@ -184,9 +293,16 @@ class FakeGraphContainers(FakePlatform):
         box["status"] = "PUBLISHED"
         media_id = self.new_id()
         site = "instagram.com/p" if self.flavour == "instagram" else "threads.net/@careers_gov/post"
-        self.posts.append({"id": media_id, self.text: box["form"].get(self.text, ""),
-                           "permalink": f"https://www.{site}/{media_id[-8:]}/",
-                           "timestamp": self.now.strftime("%Y-%m-%dT%H:%M:%S+0000")})
+        kind = box["form"].get("media_type", "IMAGE")
+        row = {"id": media_id, "permalink": f"https://www.{site}/{media_id[-8:]}/",
+               "timestamp": self.now.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+        if kind == "STORIES":
+            # A Story takes no caption; its permalink is the account's story page.
+            row["permalink"] = f"https://www.instagram.com/stories/careers_gov/{media_id}/"
+            self.stories.append({**row, "media_product_type": "STORY"})
+        else:
+            self.posts.append({**row, self.text: box["form"].get(self.text, ""),
+                               "media_product_type": "REELS" if kind == "REELS" else "FEED"})
         self.quota_usage += 1
         self.created(media_id)
         if mode in AFTER_CREATE:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, form_of, json_of
+from tests.fakes.x_video import XVideoUploads
 from tests.peers import LocalServer, Recorded, Reply
 
 # -- X -------------------------------------------------------------------------------------
@@ -40,6 +41,8 @@ class FakeX(FakePlatform):
         self.media: dict[str, dict[str, Any]] = {}
         self.tweets: list[dict[str, Any]] = []
         self.auth_check = auth_check or self.authorised
+        #: The chunked video uploads (:mod:`tests.fakes.x_video`).
+        self.video = XVideoUploads(self.new_id, problem)
 
     def _failure(self, mode: str) -> Reply:
         if mode == "transient":
@@ -58,9 +61,14 @@ class FakeX(FakePlatform):
     def handle(self, req: Recorded, path: str, query: dict[str, str]) -> Reply:
         if not self.auth_check(req):
             return problem(401, "Unauthorized", "Unauthorized")
+        answer = self.video.handle(req, path, query)
+        if answer is not None:
+            return answer
         if req.method == "POST" and path == "/2/media/upload":
             form = form_of(req)
             media = form.get("media")
+            if isinstance(media, tuple) and form.get("media_category") == "subtitles":
+                return self.video.one_shot_subtitles(media[1])
             if not isinstance(media, tuple) or form.get("media_category") != "tweet_image":
                 return problem(400, "Invalid Request", "One or more parameters to your request "
                                                        "was invalid.")
@@ -70,6 +78,10 @@ class FakeX(FakePlatform):
                                         "size": len(media[1]), "expires_after_secs": 86400}})
         if req.method == "POST" and path == "/2/media/metadata":
             doc = json_of(req) or {}
+            if doc.get("id") in self.video.uploads:  # alt text of a video
+                self.video.uploads[doc["id"]].alt = doc["metadata"]["alt_text"]["text"]
+                return Reply(200, {"data": {"id": doc["id"],
+                                            "associated_metadata": doc["metadata"]}})
             if doc.get("id") not in self.media:
                 return problem(400, "Invalid Request", "media not found")
             self.media[doc["id"]]["alt"] = doc["metadata"]["alt_text"]["text"]
@@ -81,7 +93,7 @@ class FakeX(FakePlatform):
                 return self._failure(mode)
             doc = json_of(req) or {}
             ids = (doc.get("media") or {}).get("media_ids") or []
-            if any(i not in self.media for i in ids):
+            if any(i not in self.media and not self.video.ready(i) for i in ids):
                 return problem(400, "Invalid Request", "Your media IDs are invalid.")
             if any(t["sent"] == doc.get("text", "") for t in self.tweets):
                 return problem(403, "Forbidden", self.duplicate_text)

@@ -129,3 +129,18 @@ def to_webvtt(cues: list[Cue]) -> str:
     for c in cues:
         lines += [f"{_clock(c.start)} --> {_clock(c.end)}", c.text, ""]
     return "\n".join(lines)
+
+
+def to_srt(cues: list[Cue]) -> str:
+    """The cues as SubRip, for platforms whose caption upload takes ``.srt`` only
+    (Facebook's ``/{video-id}/captions``, LinkedIn's ``captionsUploadUrl``)."""
+    blocks = []
+    for n, c in enumerate(cues, start=1):
+        stamps = f"{_clock(c.start)} --> {_clock(c.end)}".replace(".", ",")
+        blocks.append(f"{n}\n{stamps}\n{c.text}\n")
+    return "\n".join(blocks)
+
+
+def srt_from_webvtt(text: str) -> str:
+    """The approved WebVTT captions of a queued video, as SubRip."""
+    return to_srt(_parse_vtt(text, "captions.vtt"))
