@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def sample():
         peak[0] = max(peak[0], rss_kib(os.getpid()))
 threading.Thread(target=sample, daemon=True).start()
 start = time.monotonic()
-batch = render_many(jobs[:count], out, workers=workers or None)
+batch = render_many(jobs[:count], out, workers=workers)
 seconds = time.monotonic() - start
 stop.set()
 print(json.dumps({"seconds": seconds, "peak_mib": peak[0] / 1024, "workers": batch.workers,
@@ -99,7 +100,7 @@ def make_clip(path: Path, seconds: int) -> None:
 
 def ffmpeg_command(ffmpeg: str, src: Path, out: Path, crop: list[int], frame: list[int]) -> \
         list[str]:
-    from scheduler.media.video.transcode import CRF, PRESET
+    from scheduler.media.video.transcode import CRF, LOOKAHEAD, PRESET
 
     x, y, w, h = crop
     return [ffmpeg, "-nostdin", "-y", "-i", str(src),
@@ -108,6 +109,7 @@ def ffmpeg_command(ffmpeg: str, src: Path, out: Path, crop: list[int], frame: li
             "-c:v", "libx264", "-preset", PRESET, "-crf", CRF, "-profile:v", "high",
             "-maxrate", "12000000", "-bufsize", "24000000", "-g", "60", "-keyint_min", "60",
             "-sc_threshold", "0", "-flags", "+cgop+bitexact",
+            "-x264-params", LOOKAHEAD,
             "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart", "-fflags", "+bitexact", "-map_metadata", "-1",
             str(out)]
@@ -153,8 +155,13 @@ def main() -> None:
 def many(src: Path, work: Path, count: int) -> None:
     """``count`` renders one after another, then side by side, each way in a fresh process."""
     one = run_json([sys.executable, "-c", MANY, str(src), str(work / "seq"), "1", str(count)])
-    side = run_json([sys.executable, "-c", MANY, str(src), str(work / "par"), "0", str(count)])
-    same = "same bytes" if one["sha256"] == side["sha256"] else "DIFFERENT BYTES"
+    cores = str(len(os.sched_getaffinity(0)))  # as many workers as cores, the most allowed
+    side = run_json([sys.executable, "-c", MANY, str(src), str(work / "par"), cores,
+                     str(count)])
+    labels = ["Reels", "X", "Reels padded"]
+    differ = [label for label, a, b in zip(labels, one["sha256"], side["sha256"], strict=False)
+              if a != b]
+    same = "same bytes" if not differ else f"different bytes: {', '.join(differ)}"
     print(f"{count} renders one after another: {one['seconds']:.1f} s, "
           f"peak {one['peak_mib']:.0f} MiB")
     print(f"{count} renders side by side ({side['workers']} workers): {side['seconds']:.1f} s,"

@@ -1,14 +1,18 @@
 """Several renders of one video at once, one worker process each, as many as cores allow.
 
-A post going to Instagram, X and LinkedIn needs three different renders. x264 already
-spreads one encode over threads, but decoding, filtering and the Python loop around them
-run on one core, so a second render beside it fills the idle time: ``bench/video.py
---renders 3`` measures both ways in the same run. Threads were measured too and gain
-nothing (PyAV holds the interpreter lock around most of the per-frame work), so each
-render runs in its own process. Memory is bounded by the number of workers: each render
-is streamed frame by frame and peaks at the same size whatever the video's length (about
-250 MiB for 1080p), and workers are never more than the cores, the renders, or what
-``MemAvailable`` holds at :data:`RENDER_BUDGET` each.
+A post going to Instagram, X and LinkedIn needs three different renders. x264 spreads one
+encode over threads, but decoding, filtering, its lookahead (kept in the encoding thread
+for identical bytes, see ``transcode.LOOKAHEAD``) and the Python loop around them run on
+one core, so a second render beside it fills the idle time. ``bench/video.py --renders
+3`` measures one after another against side by side in the same run: on two (busy) cores
+1.17x to 1.22x faster for 10 s and 15 s 1080p clips. Threads instead of processes gained
+nothing (16.3 s against 15.8 s for three renders: PyAV holds the interpreter lock around
+most of the per-frame work), so each render runs in its own process. Memory is bounded by
+the number of workers: each render is streamed frame by frame and peaks at the same size
+whatever the video's length (160 to 400 MiB for 1080p, the padded 1080×1918 render being
+the largest; 440 MiB one after another and 700 MiB side by side for 15 s and for 60 s),
+and workers are never more than the renders, the cores, or what ``MemAvailable`` holds
+at :data:`RENDER_BUDGET` each.
 
 Renders are always made in a fresh (spawned) worker, even one alone, because that is what
 makes them the same bytes every time. x264's lookahead (macroblock-tree rate control)
@@ -34,8 +38,8 @@ from scheduler.media.video.captions import Cue
 from scheduler.platforms import VideoProfile
 
 #: Memory set aside per render worker when deciding how many to start (a 1080p render
-#: peaks near 250 MiB; ``bench/video.py`` measures it).
-RENDER_BUDGET = 400 * 1024 * 1024
+#: peaks at up to 400 MiB; ``bench/video.py`` measures it).
+RENDER_BUDGET = 512 * 1024 * 1024
 ZEROED_HEAP = "glibc.malloc.tcache_count=0:glibc.malloc.perturb=255"
 
 
@@ -64,7 +68,8 @@ class RenderBatch:
 
 
 def worker_count(jobs: int, limit: int | None = None) -> int:
-    """How many renders to run side by side: cores, renders and free memory allow."""
+    """How many renders to run side by side: as many as the renders, the cores, free
+    memory and ``limit`` allow."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -166,6 +171,7 @@ def _in_pool(jobs: list[RenderJob], cache_dir: Path, n: int, show: Any) -> Rende
             else:
                 os.environ["GLIBC_TUNABLES"] = before
         pending = set(futures)
+        finished: set[int] = set()
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
             failed = next((f for f in done if f.exception() is not None), None)
@@ -173,7 +179,8 @@ def _in_pool(jobs: list[RenderJob], cache_dir: Path, n: int, show: Any) -> Rende
                 for f in pending:
                     f.cancel()
                 raise failed.exception()  # type: ignore[misc]
-            _drain(progress, show)
+            finished.update(futures[f] for f in done)
+            _drain(progress, show, finished)
             for f in done:
                 if show is not None:
                     show(futures[f], 1.0)
@@ -181,7 +188,9 @@ def _in_pool(jobs: list[RenderJob], cache_dir: Path, n: int, show: Any) -> Rende
     return RenderBatch([video for video, _ in results], n, [peak for _, peak in results])
 
 
-def _drain(progress: Any, show: Any) -> None:
+def _drain(progress: Any, show: Any, finished: set[int]) -> None:
+    """Show what the workers reported; 100 % only once a render is back (a late report
+    of a finished render is dropped)."""
     import queue as queues
 
     while progress is not None:
@@ -189,4 +198,5 @@ def _drain(progress: Any, show: Any) -> None:
             index, fraction = progress.get_nowait()
         except queues.Empty:
             return
-        show(index, min(fraction, 0.99))  # 100 % is shown when the render is back
+        if index not in finished:
+            show(index, min(fraction, 0.99))

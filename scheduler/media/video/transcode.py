@@ -26,7 +26,12 @@ from scheduler.platforms import VideoProfile
 PRESET = "veryfast"
 CRF = "21"
 #: Raised whenever this module's output changes, so earlier renders are not reused.
-REVISION = 3
+REVISION = 4
+#: The lookahead (frame types, macroblock-tree rate control) runs in the encoding thread.
+#: In its own thread it raced the frame threads: a 606x1080 render made beside another
+#: render came out as other bytes (3 runs in 3 of ``bench/video.py --renders 3``; none in
+#: 2 runs with this). See :mod:`scheduler.media.video.parallel` for the other half.
+LOOKAHEAD = "sync-lookahead=0"
 AUDIO_RATE = 48000
 MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
@@ -135,7 +140,7 @@ def transcode(info: VideoInfo, plan: Plan, vp: VideoProfile, out: Path, *,
         vout.options = {"preset": PRESET, "crf": CRF, "profile": "high",
                         "maxrate": str(maxrate), "bufsize": str(maxrate * 2),
                         "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0",
-                        "flags": "+cgop+bitexact"}
+                        "flags": "+cgop+bitexact", "x264-params": LOOKAHEAD}
         vout.codec_context.time_base = 1 / rate
         # Frame threads, as the ffmpeg command line uses: PyAV's default of slices splits
         # each picture and costs compression (x264 stays deterministic either way).
