@@ -1,9 +1,15 @@
 """Queue benchmark: reading a large queue, and queueing one heavy post.
 
-    python bench/queue_list.py [--deliveries 10000] [--runs 5]
+    python bench/queue_list.py [--sizes 10000,100000,1000000] [--runs 5]
 
-1. With N deliveries queued, ``postq queue list --limit 50`` and ``postq status`` should
-   answer within 3x of ``postq --help`` (wall time of a fresh process, median of runs).
+1. For each size, a queue of that many deliveries (and as many events) is made with bulk
+   SQL (:mod:`tests.bulk_queue`: queueing a million through the store would take hours),
+   then, each in fresh processes, median (min–max) of ``--runs``:
+   ``queue list --limit 50``, ``status`` and ``calendar`` within 3x of ``postq --help``;
+   plain ``queue list`` and ``log --csv`` (every row, output thrown away) within 3x of
+   the ``sqlite3`` command line running the same query, with peak memory (VmHWM) under
+   100 MiB. The same reads are also timed in process (store calls alone, no start-up),
+   printed apart.
 2. ``postq queue add`` of one post on three channels with a 12-megapixel photo, renders
    included, should take under 1.5 s (skipped when the content pipeline is missing).
 
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.bulk_queue import measured  # noqa: E402 - needs the repository on sys.path
 
 CONFIG = """
 [postq]
@@ -71,55 +79,109 @@ Curious, careful and good with people? Join us.
 """
 
 
-def timed(args: list[str], cwd: Path, runs: int) -> float:
-    """Median wall time of ``python -m scheduler ARGS`` in a fresh process."""
+def spread(values: list[float]) -> str:
+    """``median (min–max)`` in milliseconds."""
+    return (f"{statistics.median(values) * 1000:8.0f} ms ({min(values) * 1000:.0f}–"
+            f"{max(values) * 1000:.0f})")
+
+
+def whole(root: Path, args: list[str], runs: int) -> tuple[list[float], int]:
+    """Wall times of ``postq ARGS`` in fresh processes, and the largest peak (KiB)."""
+    times, peaks = [], []
+    for _ in range(runs):
+        took, kib, _err = measured(root, args)
+        times.append(took)
+        peaks.append(kib)
+    return times, max(peaks)
+
+
+def cli(args: list[str], runs: int) -> list[float]:
+    """Wall times of a command (the ``sqlite3`` shell), output thrown away."""
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "scheduler", *args], cwd=cwd,
-                              capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise SystemExit(f"postq {' '.join(args)} failed: {done.stderr.strip()}")
-    return statistics.median(times)
+        began = time.perf_counter()
+        subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - began)
+    return times
 
 
-def seed(root: Path, n: int) -> None:
-    from scheduler.config import load_settings
+def in_process(db: Path, runs: int) -> dict[str, list[float]]:
+    """The same reads as store calls in this process: the query and its rows only."""
     from scheduler.store import Store
-    from tests.test_store_support import image, snap
+    from scheduler.store.calendar import window
+    from scheduler.store.fastread import SqliteReader
 
-    store = Store.open(load_settings(root / "postq.toml"))
-    now = datetime.now(UTC)
-    img = image()
-    per_post = 4
-    items = []
-    for i in range(n // per_post):
-        due = now + timedelta(days=1, minutes=17 * i)
-        items.append((snap(f"post-{i:05d}", ("outbox", "x", "bluesky", "mastodon"),
-                           images=(img,)), due))
-    for start in range(0, len(items), 500):
-        store.add_many(items[start:start + 500], require_approval=True)
-    store.pause("x", "benchmark")
-    store.heartbeat("bench@host", {"pid": os.getpid()})
-    print(f"seeded {store.counts()['awaiting_approval']} deliveries")
+    reader = SqliteReader(db)
+    store = Store(f"sqlite:///{db}", db.parent / "media")
+    today = datetime.now(UTC).date()
+    _monday, start, end = window(today, 4, UTC)
+    calls = {
+        "queue list --limit 50": lambda: reader.list_deliveries(limit=50),
+        "status (counts, next due)": lambda: (reader.counts(), reader.next_due(5)),
+        "calendar (4 weeks)": lambda: (store.upcoming(start, end),
+                                        store.milestones(start, end)),
+        "queue list (all rows)": lambda: sum(1 for _ in reader.stream_deliveries()),
+        "log (all events)": lambda: sum(1 for _ in store.stream_events()),
+    }
+    out: dict[str, list[float]] = {}
+    for name, call in calls.items():
+        out[name] = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            call()
+            out[name].append(time.perf_counter() - began)
+    store.close()
+    return out
 
 
 def bench_reading(root: Path, n: int, runs: int) -> bool:
+    from tests.bulk_queue import fill, template
+
+    root.mkdir(parents=True)
+    (root / "postq.toml").write_text(CONFIG, encoding="utf-8")
+    db = root / ".postq" / "queue.sqlite3"
     t0 = time.perf_counter()
-    seed(root, n)
-    print(f"  (seeding took {time.perf_counter() - t0:.1f} s)")
+    template(root / ".postq", f"sqlite:///{db}")
+    fill(db, n)
+    print(f"\n{n:,} deliveries and events (made in {time.perf_counter() - t0:.1f} s, "
+          f"{db.stat().st_size / 1e6:.0f} MB); {runs} runs, median (min–max)")
     cfg = ["--config", str(root / "postq.toml")]
-    base = timed(["--help"], root, runs)
-    listing = timed([*cfg, "queue", "list", "--limit", "50"], root, runs)
-    status = timed([*cfg, "status"], root, runs)
+    full_runs = runs if n < 1_000_000 else min(runs, 3)
+    base, _ = whole(root, ["--help"], runs)
     ok = True
-    print(f"postq --help                 {base * 1000:7.0f} ms")
-    for name, t in (("queue list --limit 50", listing), ("status", status)):
-        ratio = t / base
+    print("  whole process, against postq --help:")
+    print(f"    postq --help             {spread(base)}")
+    for name, args in (("queue list --limit 50", ["queue", "list", "--limit", "50"]),
+                       ("status", ["status"]), ("calendar", ["calendar"])):
+        t, _peak = whole(root, [*cfg, *args], runs)
+        ratio = statistics.median(t) / statistics.median(base)
         ok &= ratio <= 3
-        print(f"postq {name:<22} {t * 1000:7.0f} ms  ratio {ratio:4.2f}  "
+        print(f"    {name:<24} {spread(t)}  ratio {ratio:4.2f}  "
               f"{'ok' if ratio <= 3 else 'OVER 3x'}")
+    print("  whole process, every row, against the sqlite3 command line:")
+    from scheduler.store.fastread import _SELECT
+
+    queries = {
+        "queue list": (["queue", "list"], f"{_SELECT} WHERE (d.state IN ('published', "
+                       "'retracting', 'retracted', 'retract_failed', 'retract_manual') OR "
+                       "EXISTS (SELECT 1 FROM posts p WHERE p.id = d.post_row AND "
+                       "p.current = 1)) ORDER BY d.due_at, d.post_id, d.channel"),
+        "log --csv": (["log", "--csv"], "SELECT id, at, who, action, post_id, delivery_id, "
+                      "channel, state_before, state_after, reason FROM events ORDER BY id"),
+    }
+    for name, (args, sql) in queries.items():
+        t, peak = whole(root, [*cfg, *args], full_runs)
+        ref = cli(["sqlite3", "-csv", "-header", str(db), sql], full_runs)
+        ratio = statistics.median(t) / statistics.median(ref)
+        mib = peak / 1024
+        good = ratio <= 3 and mib < 100
+        ok &= good
+        print(f"    postq {name:<18} {spread(t)}  peak {mib:5.1f} MiB")
+        print(f"    sqlite3, same query      {spread(ref)}  ratio {ratio:4.2f}  "
+              f"{'ok' if good else 'MISSED (3x, 100 MiB)'}")
+    print("  in process (store calls alone):")
+    for name, t in in_process(db, runs).items():
+        print(f"    {name:<26} {spread(t)}")
     return ok
 
 
@@ -165,14 +227,23 @@ def bench_add(root: Path, runs: int) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--deliveries", type=int, default=10_000)
+    ap.add_argument("--sizes", default="10000,100000,1000000",
+                    help="comma-separated queue sizes (deliveries)")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--skip-add", action="store_true", help="only the reading part")
     args = ap.parse_args()
+    if shutil.which("sqlite3") is None:
+        raise SystemExit("the sqlite3 command line is needed (apt-get install sqlite3)")
+    ok = True
     with tempfile.TemporaryDirectory(prefix="postq-bench-") as tmp:
         root = Path(tmp)
-        (root / "postq.toml").write_text(CONFIG, encoding="utf-8")
-        ok = bench_reading(root, args.deliveries, args.runs)
-        ok &= bench_add(root, args.runs)
+        for n in (int(x) for x in args.sizes.split(",")):
+            ok &= bench_reading(root / f"q{n}", n, args.runs)
+        if not args.skip_add:
+            add_root = root / "add"
+            add_root.mkdir()
+            (add_root / "postq.toml").write_text(CONFIG, encoding="utf-8")
+            ok &= bench_add(add_root, args.runs)
     return 0 if ok else 1
 
 

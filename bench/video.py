@@ -1,6 +1,6 @@
 """Transcoding a 60 s 1080p H.264 clip for Instagram Reels: postq (PyAV) against ffmpeg.
 
-    python bench/video.py [--seconds 60] [--ffmpeg /usr/bin/ffmpeg]
+    python bench/video.py [--seconds 60] [--ffmpeg /usr/bin/ffmpeg] [--renders 3]
 
 Makes the clip with PyAV, then renders it with postq's own pipeline (crop to 9:16 around
 the centre, scale, constant 30 fps, x264 with the same preset, CRF and rate ceiling, AAC
@@ -8,6 +8,12 @@ stereo 48 kHz, index first, no metadata) and with the ``ffmpeg`` command line do
 same crop/scale/encode with the same settings, each in its own process, in the same run.
 Prints wall time, the ratio (goal: within 1.2x) and each process's peak memory (goal:
 under 400 MiB). ``--seconds 15`` beside 60 shows whether memory stays flat with length.
+
+Then ``--renders`` different renders of the clip (Instagram Reels framed, X scaled,
+Instagram Reels padded), as a post for several channels needs, one after another and side
+by side (:mod:`scheduler.media.video.parallel`), each way in a fresh process in the same
+run: wall time, the speed-up, and the peak memory of the whole process tree (sampled every
+50 ms), which must stay bounded and flat with length too.
 """
 
 from __future__ import annotations
@@ -35,6 +41,43 @@ peak = next(int(line.split()[1]) for line in open("/proc/self/status")
             if line.startswith("VmHWM"))
 print(json.dumps({"seconds": time.monotonic() - start, "size": r.size,
                   "frame": [r.width, r.height], "crop": r.plan.crop, "peak_mib": peak / 1024}))
+"""
+
+MANY = """
+import json, os, sys, threading, time
+from pathlib import Path
+from scheduler.media.video.parallel import RenderJob, render_many
+from scheduler.platforms import VIDEO_PROFILES
+src, out, workers, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), \
+    int(sys.argv[4])
+IG, X = VIDEO_PROFILES["instagram"], VIDEO_PROFILES["x"]
+jobs = [RenderJob(src, IG, None, None, None, None, "crop", "Reels"),
+        RenderJob(src, X, None, None, None, None, "crop", "X"),
+        RenderJob(src, IG, None, None, None, None, "pad", "Reels padded")]
+
+def rss_kib(pid):
+    # This process and every process under it (the render workers), resident now.
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            total = next(int(x.split()[1]) for x in fh if x.startswith("VmRSS"))
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            kids = fh.read().split()
+    except (OSError, StopIteration):
+        return 0
+    return total + sum(rss_kib(int(k)) for k in kids)
+
+peak, stop = [0], threading.Event()
+def sample():
+    while not stop.wait(0.05):
+        peak[0] = max(peak[0], rss_kib(os.getpid()))
+threading.Thread(target=sample, daemon=True).start()
+start = time.monotonic()
+batch = render_many(jobs[:count], out, workers=workers or None)
+seconds = time.monotonic() - start
+stop.set()
+print(json.dumps({"seconds": seconds, "peak_mib": peak[0] / 1024, "workers": batch.workers,
+                  "sha256": [v.sha256 for v in batch.videos],
+                  "render_peaks_mib": batch.peaks_mib}))
 """
 
 THEIRS = """
@@ -79,6 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--ffmpeg", default=shutil.which("ffmpeg"))
+    parser.add_argument("--renders", type=int, default=3, choices=(0, 2, 3),
+                        help="different renders made one after another, then side by side")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="postq-bench-video-") as tmp:
         work = Path(tmp)
@@ -90,6 +135,8 @@ def main() -> None:
         ours = run_json([sys.executable, "-c", OURS, str(src), str(work / "renders")])
         print(f"postq:  {ours['seconds']:.1f} s, peak {ours['peak_mib']:.0f} MiB, "
               f"{ours['frame'][0]}x{ours['frame'][1]}, {ours['size'] / 1e6:.1f} MB")
+        if args.renders:
+            many(src, work, args.renders)
         if not args.ffmpeg:
             print("ffmpeg: not installed (apt-get install ffmpeg); no ratio")
             return
@@ -101,6 +148,20 @@ def main() -> None:
               f"{size / 1e6:.1f} MB")
         print(f"ratio postq/ffmpeg: {ours['seconds'] / theirs['seconds']:.2f} (goal <= 1.2); "
               f"postq peak {ours['peak_mib']:.0f} MiB (goal < 400)")
+
+
+def many(src: Path, work: Path, count: int) -> None:
+    """``count`` renders one after another, then side by side, each way in a fresh process."""
+    one = run_json([sys.executable, "-c", MANY, str(src), str(work / "seq"), "1", str(count)])
+    side = run_json([sys.executable, "-c", MANY, str(src), str(work / "par"), "0", str(count)])
+    same = "same bytes" if one["sha256"] == side["sha256"] else "DIFFERENT BYTES"
+    print(f"{count} renders one after another: {one['seconds']:.1f} s, "
+          f"peak {one['peak_mib']:.0f} MiB")
+    print(f"{count} renders side by side ({side['workers']} workers): {side['seconds']:.1f} s,"
+          f" peak {side['peak_mib']:.0f} MiB for all processes (each worker at most "
+          f"{max(side['render_peaks_mib'] or [0]):.0f} MiB)")
+    print(f"speed-up: {one['seconds'] / side['seconds']:.2f}x; memory "
+          f"{side['peak_mib'] / one['peak_mib']:.2f}x of one after another; {same}")
 
 
 if __name__ == "__main__":

@@ -248,7 +248,9 @@ PROFILES: dict[str, PlatformProfile] = {
         PlatformProfile(
             name="threads", text_limit=500, counter=count_threads,
             counting="characters, emoji by UTF-8 bytes", max_hashtags=1, max_links=5,
-            max_mentions=None, max_images=10, image_max_bytes=8 * _MIB - 1,
+            # A carousel holds up to 20 images and videos (https://developers.facebook.com/
+            # docs/threads/posts#carousel-posts).
+            max_mentions=None, max_images=20, image_max_bytes=8 * _MIB - 1,
             aspect_min=0.1, aspect_max=10.0, render_size=(1080, 1350), min_width=320,
             max_width=1440, alt_limit=1000, formats=("jpeg", "png"),
         ),
@@ -490,8 +492,14 @@ VIDEO_PROFILES: dict[str, VideoProfile] = {
     )
 }
 
-#: Platforms whose carousels cannot mix images and a video in one post.
-NO_MIXED_MEDIA = ("instagram", "threads", "bluesky")
+#: Profiles whose posts may hold images and one video together, as one carousel: an
+#: Instagram feed carousel (https://developers.facebook.com/docs/instagram-platform/
+#: content-publishing#carousel-posts), a Threads carousel (https://developers.facebook.com/
+#: docs/threads/posts#carousel-posts), and the outbox, which writes whatever it is given.
+MIXED_CAROUSELS = ("instagram", "threads", "outbox")
+#: Platforms whose posts carry images or one video, never both (named in that order in
+#: the validation message).
+NO_MIXED_MEDIA = ("x", "bluesky", "mastodon", "facebook", "linkedin")
 
 
 def video_profile_for(profile: PlatformProfile) -> VideoProfile | None:

@@ -314,3 +314,56 @@ def test_threads_items_carry_video_and_images_with_their_alt_text(make_video_pos
         "media_type": "VIDEO", "video_url": "https://m.example/v.mp4", "alt_text": ALT}
     assert threads_item(image, url_of) == {
         "media_type": "IMAGE", "image_url": "https://m.example/i.jpg", "alt_text": "A desk."}
+
+
+def test_a_carousel_of_images_and_a_video_resumes_without_building_an_item_twice(
+        kind, local_server, tmp_path, fake, make_video_post, make_image):
+    """Images then the video, one carousel: a crash after the first item is recorded, then
+    a video item still transcoding when the wait ends; each resume reuses the recorded
+    items, the video item is polled to FINISHED and the carousel is published once.
+    Instagram's resumable upload setting does not apply to a carousel item (video_url)."""
+    from dataclasses import replace
+
+    extra = {"video_upload": "resumable"} if kind == "instagram" else {}
+    post = replace(make_video_post(), images=(make_image(alt="A desk."),
+                                              make_image(alt="A lamp.")))
+    store = Store(crash_at=1)
+    with pytest.raises(Crash):
+        store.attach(adapter(kind, local_server, tmp_path, fake, **extra)).publish(post)
+    assert len(fake.containers) == 1 and store.saved["children"]
+    fake.hold_video = True
+    with pytest.raises(StillProcessing) as waiting:
+        store.attach(adapter(kind, local_server, tmp_path, fake, **extra)).publish(
+            store.resumed(post))
+    assert len(fake.containers) == 3 and fake.posts == []
+    video_item = list(fake.containers)[2]
+    assert f"'{kind}': carousel item {video_item} is still being processed" in str(
+        waiting.value)
+    fake.hold_video = False
+    published = store.attach(adapter(kind, local_server, tmp_path, fake, **extra)).publish(
+        store.resumed(store.resumed(post)))
+    forms = [box["form"] for box in fake.containers.values()]
+    assert [f.get("media_type", "IMAGE") for f in forms] == ["IMAGE", "IMAGE", "VIDEO",
+                                                              "CAROUSEL"]
+    assert [f.get("alt_text") for f in forms[:2]] == ["A desk.", "A lamp."]
+    assert forms[2]["video_url"].startswith(fake.media_url + "/")
+    assert "upload_type" not in forms[2] and fake.rupload_requests == 0
+    assert forms[3]["children"].split(",") == list(fake.containers)[:3]
+    assert fake.video_fetches == [post.video.path.read_bytes()]
+    assert published.remote_id == fake.posts[0]["id"] and fake.publish_calls == 1
+
+
+def test_images_and_a_video_are_refused_by_a_story_and_beyond_the_carousel_limit(
+        kind, local_server, tmp_path, fake, make_video_post, make_image):
+    from dataclasses import replace
+
+    limit = 10 if kind == "instagram" else 20
+    full = replace(make_video_post(), images=tuple(make_image() for _ in range(limit)))
+    with pytest.raises(PermanentPublishError, match=f"{limit} images and a video; .* "
+                       f"allows {limit} items in a carousel"):
+        adapter(kind, local_server, tmp_path, fake).publish(full)
+    if kind == "instagram":
+        mixed = replace(full, images=full.images[:1])
+        with pytest.raises(PermanentPublishError, match="takes images or one video, not both"):
+            adapter(kind, local_server, tmp_path, fake, format="story").publish(mixed)
+    assert fake.containers == {} and local_server.requests == []

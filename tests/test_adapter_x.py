@@ -12,12 +12,14 @@ import json
 import re
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
 
 from scheduler.adapters.x import XAdapter
 from scheduler.errors import AuthError, ConfigError, PermanentPublishError, RateLimited
+from scheduler.platforms import THREAD_SEPARATOR
 from scheduler.timeutil import FixedClock
 from tests import video_posts
 from tests.fakes import NOW, FakeX, form_of, json_of
@@ -130,6 +132,34 @@ def test_video_flow_conforms_to_the_api_description(x_peer, clip,  # noqa: F811
         ("POST", "/2/tweets"),
     ]
     assert published.remote_id
+
+
+THREAD = ["Life as an officer, a thread #SecurityCareers",
+          "Part two: training at https://www.example.gov.uk/careers/training",
+          "Part three: apply at https://www.example.gov.uk/careers #ApplyNow"]
+
+
+def test_x_thread_conforms_and_chains(x_peer, make_post):  # noqa: F811
+    adapter = x_adapter(x_peer.base_url, username="CareersGov")
+    watch = PrismWatch(adapter)
+    sent: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.request.method == "POST" and response.request.url.endswith("/2/tweets"):
+            sent.append((json.loads(response.request.body), response.json()))
+
+    adapter.http.session.hooks["response"].append(hook)
+    saved: dict[str, Any] = {}
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    published = adapter.publish(make_post(THREAD_SEPARATOR.join(THREAD)))
+    assert watch.violations == []
+    assert [b["text"] for b, _a in sent] == THREAD
+    assert "reply" not in sent[0][0]
+    assert sent[1][0]["reply"] == {"in_reply_to_tweet_id": sent[0][1]["data"]["id"]}
+    assert sent[2][0]["reply"] == {"in_reply_to_tweet_id": sent[1][1]["data"]["id"]}
+    assert published.remote_id == sent[0][1]["data"]["id"]
+    assert len(saved["state"]["thread"]) == 3
+
 
 
 # -- against the fake -------------------------------------------------------------------

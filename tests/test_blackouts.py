@@ -168,3 +168,13 @@ def test_cli_validate_queue_add_list_calendar_and_status(project: Project) -> No
                       "2027-01-01 00:00")
     assert (bad.exit_code, bad.stderr) == (1, "error: 'X' ends (2027-01-01 00:00 GMT) before "
                                               "it starts (2027-01-02 00:00 GMT)\n")
+
+
+def test_rescheduling_into_a_period_is_refused(store: Store) -> None:
+    store.add(snap("io", ("outbox",)), due_at=datetime(2027, 4, 8, 8, 0, tzinfo=UTC),
+              require_approval=False)
+    with pytest.raises(UsageError) as err:
+        store.reschedule("io", datetime(2027, 4, 6, 8, 0, tzinfo=UTC))
+    assert str(err.value) == (
+        "cannot move 'io' to 2027-04-06 09:00 BST: it falls in the blackout 'Pre-election "
+        "period' (2027-04-06 00:00 to 2027-04-07 12:00 BST) on outbox")

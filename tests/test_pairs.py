@@ -146,3 +146,22 @@ def test_a_pair_is_previewed_side_by_side(project: Project) -> None:
     rows = re.findall(r'<div class="pair" data-channel="([^"]+)">(.*?)</div>', page, re.S)
     assert [(ch, re.findall(r'data-post="([^"]+)"', body)) for ch, body in rows] == [
         ("outbox", ["io-cy", "io"]), ("x", ["io-cy", "io"])]
+
+
+def test_approving_one_version_by_its_hash_leaves_the_unreviewed_partner_waiting(
+        project: Project) -> None:
+    """``approve io-cy --hash`` binds the approval to what was reviewed: io-cy. The
+    English version, whose content the approver never saw, is not approved with it."""
+    project.write_config(PAIR_CONFIG)
+    english(project)
+    welsh(project)
+    assert project.run("queue", "add", "posts/io.md", "--next-slot").exit_code == 0
+    shown = json.loads(project.run("queue", "show", "io-cy", "--json").stdout)
+    approved = project.run("approve", "io-cy", "--hash", shown["content_hash"],
+                           env={"POSTQ_USER": "bob"})
+    assert approved.exit_code == 0, approved.output
+    states = {(r["post_id"], r["channel"]): r["state"]
+              for r in json.loads(project.run("queue", "list", "--json").stdout)["deliveries"]}
+    assert states == {("io-cy", "outbox"): "scheduled", ("io-cy", "x"): "scheduled",
+                      ("io", "outbox"): "awaiting_approval", ("io", "x"): "awaiting_approval"}
+    assert "'io' (the other version of the pair) still needs approval" in approved.output

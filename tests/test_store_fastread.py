@@ -56,6 +56,13 @@ def test_reader_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
                {"state": "awaiting_approval", "channel": "outbox", "limit": 1}):
         assert reader.list_deliveries(**kw) == store.list_deliveries(**kw), kw  # type: ignore[arg-type]
     assert reader.next_due(4) == store.next_due(4)
+    # The calendar's grid: the same rows, to the microsecond at the window's edges.
+    for start, end in ((DUE, DUE + timedelta(hours=3)), (DUE + timedelta(hours=1),
+                                                        DUE + timedelta(days=7))):
+        found = reader.upcoming(start, end, with_media=False)
+        assert found == store.upcoming(start, end, with_media=False) != []
+    assert [r.id for r in reader.stream_deliveries(limit=2)] == [
+        r.id for r in store.stream_deliveries(limit=2)]
     assert reader.counts() == store.counts()
     assert reader.pauses() == store.pauses()
     assert reader.heartbeats() == store.heartbeats()

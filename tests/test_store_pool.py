@@ -7,11 +7,18 @@ its time there (issue 17). A one-shot command must still leave nothing open behi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event
 
 from scheduler.store import Store
+from scheduler.timeutil import FixedClock
+from tests.test_store_support import DB_PARAMS, make_db_url, snap
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def _opened(store: Store) -> list[int]:
@@ -47,3 +54,35 @@ def test_one_shot_store_leaves_no_connection_open(tmp_path: Path) -> None:
     assert opened[0] == 2
     assert not (tmp_path / "queue.db-wal").exists()
     assert [h.info for h in store.heartbeats()] == [{"n": 2}]
+
+
+@pytest.fixture(params=DB_PARAMS)
+def pooled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = make_db_url(request.param, tmp_path)
+    store = Store(url, tmp_path / "media", pooled=True, clock=FixedClock(T0))
+    yield store
+    store.close()
+
+
+def test_an_outcome_is_one_update_and_one_event(pooled: Store) -> None:
+    """Recording a publication reads nothing before or after its UPDATE ... RETURNING,
+    and on PostgreSQL takes the audit chain's lock once, not once per use."""
+    due = T0 + timedelta(hours=1)
+    pooled.add(snap("io", ("outbox",)), due_at=due, require_approval=False)
+    (claimed,) = pooled.claim_due(due, worker="w1")
+    sent: list[str] = []
+
+    @event.listens_for(pooled.engine, "before_cursor_execute")
+    def _seen(_conn: object, _cur: object, statement: str, *_rest: object) -> None:
+        sent.append(" ".join(statement.split()).upper())
+
+    row = pooled.mark_published(claimed.id, "r1", "https://example.org/r1",
+                                token=claimed.claim_token)
+    assert (row.state, row.remote_id) == ("published", "r1")
+    verbs = [s.split()[0] for s in sent if not s.startswith(("BEGIN", "COMMIT"))]
+    locks = [s for s in sent if "PG_ADVISORY_XACT_LOCK" in s]
+    if pooled.engine.dialect.name == "postgresql":
+        assert len(locks) == 1
+        verbs.remove("SELECT")
+    assert verbs == ["UPDATE", "SELECT", "INSERT"]  # the update, the last link, the event
+    assert "RETURNING" in next(s for s in sent if s.startswith("UPDATE"))

@@ -71,3 +71,15 @@ def test_retracting_a_thread_deletes_every_part(local_server):
         ("DELETE", "/api/v1/statuses/3"), ("DELETE", "/api/v1/statuses/2"),
         ("DELETE", "/api/v1/statuses/1")]
     assert adapter.is_gone(done) is True
+
+
+def test_dry_run_plans_every_part_replying_to_the_one_before(make_post):
+    adapter = mastodon("https://mastodon.example")
+    post = make_post(THREAD_SEPARATOR.join(PARTS))
+    planned = adapter.plan_parts(post)
+    assert [p.url for p in planned] == ["https://mastodon.example/api/v1/statuses"] * 3
+    assert [p.body["status"] for p in planned] == PARTS
+    assert [p.body.get("in_reply_to_id") for p in planned] == [
+        None, "<id of part 1>", "<id of part 2>"]
+    assert [p.headers["Idempotency-Key"] for p in planned] == [
+        post.delivery_id, f"{post.delivery_id}+2", f"{post.delivery_id}+3"]

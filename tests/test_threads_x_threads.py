@@ -1,46 +1,20 @@
-"""Threads of three parts on X (Prism, X's API description) and on Threads (the Graph
-stand-in): each later part replies to the one before it; retracting deletes every part."""
+"""A thread of three parts on Threads (the Graph stand-in): each later part replies to the
+one before it by ``reply_to_id``; retracting deletes every part (X's thread test is in
+tests/test_adapter_x.py, beside the X peer it shares)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-import requests
 
 from scheduler.adapters.base import PublishedPost
 from scheduler.platforms import THREAD_SEPARATOR
 from tests.fakes import FakeGraphContainers
-from tests.peers_x import x_peer  # noqa: F401
 from tests.test_adapter_threads import TOKEN as THREADS_TOKEN
 from tests.test_adapter_threads import threads
-from tests.test_adapter_x import PrismWatch, x_adapter
 
 PARTS = ["Life as an officer, a thread #SecurityCareers",
          "Part two: training at https://www.example.gov.uk/careers/training",
          "Part three: apply at https://www.example.gov.uk/careers #ApplyNow"]
-
-
-def test_x_thread_conforms_and_chains(x_peer, make_post):  # noqa: F811
-    adapter = x_adapter(x_peer.base_url, username="CareersGov")
-    watch = PrismWatch(adapter)
-    sent: list[tuple[dict[str, Any], dict[str, Any]]] = []
-
-    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        if response.request.method == "POST" and response.request.url.endswith("/2/tweets"):
-            sent.append((json.loads(response.request.body), response.json()))
-
-    adapter.http.session.hooks["response"].append(hook)
-    saved: dict[str, Any] = {}
-    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
-    published = adapter.publish(make_post(THREAD_SEPARATOR.join(PARTS)))
-    assert watch.violations == []
-    assert [b["text"] for b, _a in sent] == PARTS
-    assert "reply" not in sent[0][0]
-    assert sent[1][0]["reply"] == {"in_reply_to_tweet_id": sent[0][1]["data"]["id"]}
-    assert sent[2][0]["reply"] == {"in_reply_to_tweet_id": sent[1][1]["data"]["id"]}
-    assert published.remote_id == sent[0][1]["data"]["id"]
-    assert len(saved["state"]["thread"]) == 3
 
 
 def test_threads_thread_chains_by_reply_to_id(local_server, tmp_path, make_post):

@@ -105,12 +105,37 @@ def test_captions_not_utf8(project, clip):
         "at offset 35); save it as UTF-8"]
 
 
-def test_images_and_a_video_together_are_refused(project, clip):
-    video_post(project, extra="  captions: clip.srt\nimages:\n  - path: photo.jpg\n"
-               "    alt: A desk.")
+MIXED = "  captions: clip.srt\nimages:\n  - path: photo.jpg\n    alt: A desk."
+
+
+def test_images_and_a_video_together_go_to_carousel_channels(project, clip):
+    """An Instagram feed, Threads and the outbox take images and a video as one carousel;
+    Instagram Reels' limits still apply to the video (3 s, 9:16 here: inside them)."""
+    make_video(project.root / "assets" / "clip.mp4", size=(360, 640), seconds=3)
+    video_post(project, channels="outbox, instagram, threads", extra=MIXED)
+    result = project.run("validate")
+    assert result.exit_code == 0, result.output
+
+
+def test_images_and_a_video_together_are_refused_where_they_cannot_mix(project, clip):
+    video_post(project, channels="outbox, x, threads", extra=MIXED)
+    result = project.run("validate")
+    assert result.exit_code == 1 and "Traceback" not in result.output
     assert validate_lines(project) == [
-        "posts/clip.md:9: video: a post has images or one video, not both (Instagram, "
-        "Threads, Bluesky do not mix them in one post)"]
+        "posts/clip.md:9: video: channel x (X) cannot take images and a video in one post: "
+        "X, Bluesky, Mastodon, Facebook, LinkedIn take images or one video, not both (only "
+        "an Instagram feed, Threads or the outbox takes them as one carousel)"]
+
+
+def test_images_and_a_video_count_as_carousel_items(project, clip):
+    """Ten images fill an Instagram carousel: the video would be the eleventh item."""
+    make_video(project.root / "assets" / "clip.mp4", size=(360, 640), seconds=3)
+    images = "".join(f"  - path: photo.jpg\n    alt: Desk {n}.\n" for n in range(10))
+    video_post(project, channels="instagram, threads",
+               extra=f"  captions: clip.srt\nimages:\n{images}")
+    assert validate_lines(project) == [
+        "posts/clip.md:13: images: instagram takes at most 10 items in a carousel; the "
+        "post has 10 image(s) and a video"]
 
 
 def test_video_path_rules_are_the_image_rules(project, clip):

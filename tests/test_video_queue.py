@@ -64,6 +64,19 @@ def test_queue_add_keeps_render_cover_and_captions_and_publisher_holds_video(pro
     assert post.video.sha256 == media[1]["sha256"] and post.video.size == len(source)
     assert post.video.cover is not None and post.video.cover.sha256 == media[0]["sha256"]
     assert post.video.captions_vtt == vtt
+    # Rows queued before images and a video could travel together have no marked cover:
+    # the one image row beside the video is still taken for its cover.
+    from sqlalchemy import update
+
+    from scheduler.store.schema import T
+
+    dm = T["delivery_media"]
+    with store.engine.begin() as conn:
+        conn.execute(update(dm).where(dm.c.delivery_id == row.id, dm.c.position == 0)
+                     .values(source="clip.mp4"))
+    older = store.outgoing(row.id)
+    assert older.images == () and older.video is not None
+    assert older.video.cover is not None and older.video.cover.sha256 == media[0]["sha256"]
     assert b"".join(post.video.chunks(size=1000)) == source
     assert b"".join(post.video.chunks(size=1000, start=1500)) == source[1500:]
     # A file changed on disk after the claim is refused before its last piece is handed

@@ -137,26 +137,6 @@ def test_renders_are_deterministic(tmp_path):
     assert a.sha256 == b.sha256 and a.path != b.path
 
 
-def test_a_narrow_tall_render_has_the_same_bytes_in_a_fresh_process(tmp_path):
-    # A moving 16:9 picture framed to 9:16 (404×720) is where x264's lookahead reads bytes
-    # it never wrote: this process has just made the clip and rendered other videos, so
-    # its heap holds other bytes than a fresh process's does.
-    src = make_video(tmp_path / "wide.mp4", size=(1280, 720), seconds=2, moving=True)
-    here = render_video(src, IG, tmp_path / "a", focus=None, trim=None, burn=None)
-    code = textwrap.dedent(f"""
-        from pathlib import Path
-        from scheduler.media.video.render import render_video
-        from scheduler.platforms import VIDEO_PROFILES
-        r = render_video(Path({str(src)!r}), VIDEO_PROFILES["instagram"],
-                         Path({str(tmp_path / "b")!r}), focus=None, trim=None, burn=None)
-        print(r.path)
-    """)
-    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    assert (here.width, here.height) == (404, 720)
-    assert here.path.read_bytes() == open(there, "rb").read()
-
-
 @pytest.mark.parametrize("make, message", [
     (lambda p: p.write_bytes(b"GIF89a" + bytes(200)),
      "clip.mp4 is not a video postq can read (end of file)"),

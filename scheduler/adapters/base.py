@@ -41,7 +41,13 @@ from scheduler.errors import (
     PublishError,
     TransientPublishError,
 )
-from scheduler.platforms import PlatformProfile, find_urls, get_profile, title_of
+from scheduler.platforms import (
+    MIXED_CAROUSELS,
+    PlatformProfile,
+    find_urls,
+    get_profile,
+    title_of,
+)
 from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
@@ -228,6 +234,13 @@ class Adapter(ABC):
                                 f"{profile.text_max_bytes:,}")
         if len(post.images) > profile.max_images:
             problems.append(f"{len(post.images)} images; {who} allows {profile.max_images}")
+        elif post.images and post.video is not None:
+            if not self.takes_mixed(profile):
+                problems.append(f"{len(post.images)} image(s) and a video; {who} takes "
+                                "images or one video, not both")
+            elif len(post.images) + 1 > profile.max_images:
+                problems.append(f"{len(post.images)} images and a video; {who} allows "
+                                f"{profile.max_images} items in a carousel")
         if profile.requires_image and not post.images and post.video is None:
             problems.append(f"{who} needs at least one image or a video")
         if profile.max_links is not None:
@@ -251,6 +264,11 @@ class Adapter(ABC):
                 problems.append(f"image {n} is {size} bytes; {who} allows at most "
                                 f"{profile.image_max_bytes}")
         return problems
+
+    def takes_mixed(self, profile: PlatformProfile) -> bool:
+        """Whether this channel publishes images and a video together (one carousel), as
+        validation decided (:func:`scheduler.content.video.takes_mixed`)."""
+        return profile.name in MIXED_CAROUSELS
 
     def check_fits(self, post: OutgoingPost, profile: PlatformProfile | None = None,
                    who: str | None = None) -> None:
@@ -475,6 +493,28 @@ class Adapter(ABC):
             self.remember(post, thread=done)
         return Published(str(done[0]["id"]), done[0].get("url"))
 
+    def publish_commented(self, post: OutgoingPost, one: Callable[[OutgoingPost], Published],
+                          comment: Callable[[OutgoingPost], Published]) -> Published:
+        """The post with ``one``, then its first comment (the caption's last part) with
+        ``comment``, each exactly once, by the same steps as a thread's parts (the comment
+        replies to the post: ``reply_to``).
+
+        A transient failure of the comment sends the delivery back for a retry that
+        resumes at the comment. A refusal for good (comments turned off on the post) does
+        not undo a post that is public: it is published, and the refusal is kept in
+        ``remote_state["comment_error"]``."""
+        def part(p: OutgoingPost) -> Published:
+            if p.part == 1:
+                return one(p)
+            try:
+                return self.create(p, lambda: comment(p))
+            except PermanentPublishError as exc:
+                log.warning("channel '%s': the first comment was refused: %s",
+                            self.channel, exc)
+                self.remember(post, comment_error=str(exc))
+                return Published(remote_id="")
+        return self.publish_thread(post, part)
+
     @staticmethod
     def thread_ids(post: PublishedPost) -> list[str]:
         """Every published part of a delivery, last first (the order to delete them in):
@@ -525,6 +565,25 @@ class Adapter(ABC):
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         """The requests ``publish`` would send, for dry runs. Adapters override this."""
         return []
+
+    def plan_parts(self, post: OutgoingPost) -> list[PlannedRequest]:
+        """:meth:`plan` for every part of a thread (or a post and its first comment), each
+        later part replying to placeholder ids; a request planned twice (signing in,
+        asking the quota) is shown once."""
+        if len(post.parts) == 1:
+            return self.plan(post)
+        done = [{"id": f"<id of part {n}>", "cid": f"<cid of part {n}>", "url": None}
+                for n in range(1, len(post.parts) + 1)]
+        out: list[PlannedRequest] = []
+        for n in range(1, len(post.parts) + 1):
+            for request in self.plan_part(self.part_post(post, n, done)):
+                if request not in out:
+                    out.append(request)
+        return out
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        """The requests of one part; platforms whose later part is a comment say so."""
+        return self.plan(part)
 
     def verify(self) -> str:
         """One harmless authenticated call; returns a short status line (channels --check)."""

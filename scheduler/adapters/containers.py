@@ -101,7 +101,8 @@ class GraphContainerAdapter(GraphAdapter):
 
         Returns False when ready. ``error_message`` of a refused container is quoted.
         A video container is polled within the video budget and left to the next attempt
-        (:class:`StillProcessing`) while Meta is still transcoding it.
+        (:class:`StillProcessing`) while Meta is still transcoding it; so is every item of
+        a carousel holding a video, and the carousel itself.
         """
         if post.video is not None:
             return self._wait_for_video(container_id, post, child=child)
@@ -147,8 +148,10 @@ class GraphContainerAdapter(GraphAdapter):
                                                    f"{detail or 'ERROR'}")
             return Processing("done" if status == "FINISHED" else "pending")
 
-        self.await_processing(post, f"the video of {self.http.platform} container "
-                              f"{container_id}", poll, self.sleep,
+        # A carousel of images and a video polls every item this way: name the item.
+        what = (f"carousel item {container_id}" if child else
+                f"the video of {self.http.platform} container {container_id}")
+        self.await_processing(post, what, poll, self.sleep,
                               forget=lambda: self.forget_container(post))
         if expired:
             self.forget_container(post)

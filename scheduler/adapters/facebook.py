@@ -100,6 +100,10 @@ class FacebookAdapter(FacebookVideoFlow):
             return self.publish_video(post)
         if self.story:
             return self.publish_photo_story(post)
+        return self.publish_commented(post, self._publish_one, self.comment)
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """The Page post itself: one photo, several, or text."""
         if len(post.images) == 1:
             def send_photo() -> Published:
                 doc = self.graph("POST", f"/{self.page}/photos",
@@ -127,6 +131,10 @@ class FacebookAdapter(FacebookVideoFlow):
             return self.check_video(post)
         if self.story:
             return self.check_photo_story(post)
+        return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
+                                 else self._check_one(p))
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             try:

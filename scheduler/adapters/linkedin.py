@@ -267,6 +267,50 @@ class LinkedInAdapter(LinkedInVideoFlow[LinkedInSettings]):
         # Counted on what readers see: little-text escapes are LinkedIn's, not theirs.
         self.check_fits(post)
         self._check_version()
+        return self.publish_commented(post, self._publish_one, self._comment)
+
+    def _comments_path(self, post: OutgoingPost) -> str:
+        return f"/rest/socialActions/{quote(str(post.reply_to['id']), safe='')}/comments"  # type: ignore[index]
+
+    def _comment(self, post: OutgoingPost) -> Published:
+        """The first comment: ``POST /rest/socialActions/{post urn}/comments`` with the
+        organisation as ``actor``, the post as ``object`` and ``message.text``; 201 names
+        the comment in ``x-restli-id`` (https://learn.microsoft.com/en-us/linkedin/
+        marketing/community-management/shares/comments-api#create-a-comment)."""
+        body = {"actor": self._settings.organization_urn, "object": str(post.reply_to["id"]),  # type: ignore[index]
+                "message": {"text": post.caption}}
+        response = self._call("POST", self._comments_path(post), json_body=body)
+        try:
+            doc = response.json() if response.content else {}
+        except ValueError:
+            doc = {}
+        urn = response.headers.get("x-restli-id") or (doc.get("commentUrn") or doc.get("id")
+                                                       if isinstance(doc, dict) else None)
+        if not urn:
+            raise OutcomeUnknown(f"{self.http.platform}: the comment was answered "
+                                 f"{response.status_code} without its id")
+        return Published(remote_id=str(urn))
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        if part.part == 1:
+            return self.plan(part)
+        body = {"actor": self._settings.organization_urn, "object": str(part.reply_to["id"]),  # type: ignore[index]
+                "message": {"text": part.caption}}
+        return [self.http.plan("POST", self._comments_path(part),
+                               headers=self._headers(token="***"), json_body=body)]
+
+    def _find_comment(self, post: OutgoingPost) -> Published | None:
+        """After an unknown outcome: the first comment among the post's comments."""
+        doc = self._call("GET", self._comments_path(post)).json()
+        wanted = normalise_text(post.caption)
+        for item in doc.get("elements") or [] if isinstance(doc, dict) else []:
+            text = ((item.get("message") or {}).get("text") if isinstance(item, dict) else None)
+            if text is not None and normalise_text(str(text)) == wanted:
+                return Published(remote_id=str(item.get("commentUrn") or item.get("id")))
+        return None
+
+    def _publish_one(self, post: OutgoingPost) -> Published:
+        """The post itself."""
         if post.video is not None:
             urns = [self.upload_video(post)]
         else:
@@ -306,6 +350,10 @@ class LinkedInAdapter(LinkedInVideoFlow[LinkedInSettings]):
         return False
 
     def check(self, post: OutgoingPost) -> Published | None:
+        return self.check_thread(post, lambda p: self._find_comment(p) if p.part > 1
+                                 else self._check_one(p))
+
+    def _check_one(self, post: OutgoingPost) -> Published | None:
         known = self.progress(post).get("remote_id")
         if known:
             response = self.http.request("GET", f"/rest/posts/{quote(str(known), safe='')}",

@@ -52,6 +52,8 @@ from scheduler.adapters.base import (
     AdapterSettings,
     OutgoingImage,
     OutgoingPost,
+    PlannedRequest,
+    Published,
     PublishedPost,
 )
 from scheduler.adapters.http import (
@@ -352,6 +354,37 @@ class GraphAdapter(HttpAdapter[GraphSettings]):
             raise (TransientPublishError(shown) if idempotent else OutcomeUnknown(shown)) from None
 
     # -- deleting -----------------------------------------------------------------------
+    #: The field a comment's text is in when comments are listed (Facebook: message,
+    #: Instagram: text).
+    comment_text_field = "message"
+
+    def comment(self, post: OutgoingPost) -> Published:
+        """``POST /{object-id}/comments`` with ``message``: the first comment under the
+        published post (``post.reply_to``), answering ``{"id": ...}``
+        (https://developers.facebook.com/docs/graph-api/reference/object/comments/#publish,
+        https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments)."""
+        doc = self.graph("POST", f"/{post.reply_to['id']}/comments",  # type: ignore[index]
+                         data={"message": post.caption})
+        return Published(remote_id=str(doc["id"]))
+
+    def plan_part(self, part: OutgoingPost) -> list[PlannedRequest]:
+        if part.part == 1:
+            return self.plan(part)
+        return [self.http.plan("POST", f"/{part.reply_to['id']}/comments",  # type: ignore[index]
+                               headers={"Authorization": "Bearer ***"},
+                               data={"message": part.caption})]
+
+    def find_comment(self, post: OutgoingPost) -> Published | None:
+        """After an unknown outcome: the first comment, if the post's comments have it."""
+        doc = self.graph("GET", f"/{post.reply_to['id']}/comments",  # type: ignore[index]
+                         params={"fields": f"id,{self.comment_text_field}", "limit": 50})
+        wanted = normalise_text(post.caption)
+        for item in doc.get("data") or [] if isinstance(doc, dict) else []:
+            if isinstance(item, dict) and item.get("id") and normalise_text(
+                    str(item.get(self.comment_text_field) or "")) == wanted:
+                return Published(remote_id=str(item["id"]))
+        return None
+
     def retract(self, post: PublishedPost) -> None:
         """``DELETE /{id}``: a Page post (https://developers.facebook.com/docs/graph-api/
         reference/post/#deleting) or a Threads post (https://developers.facebook.com/docs/

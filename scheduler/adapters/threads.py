@@ -6,12 +6,13 @@ Flow (https://developers.facebook.com/docs/threads/posts):
    rolling 24 hours; over quota the delivery waits (RateLimited).
 2. Images go to the channel's media host: Threads fetches them from a public URL.
 3. ``POST /{user}/threads`` with ``media_type`` TEXT (no image) or IMAGE (``image_url``,
-   ``alt_text``) and ``text`` → container; for 2–10 images one ``is_carousel_item``
+   ``alt_text``) and ``text`` → container; for 2–20 images one ``is_carousel_item``
    container each, then ``media_type=CAROUSEL`` with ``children`` and the text.
    A video is ``media_type=VIDEO`` with ``video_url`` (the media host), ``alt_text`` and
    ``text``; as a carousel item, ``media_type=VIDEO`` with ``is_carousel_item=true``
    (https://developers.facebook.com/docs/threads/posts#step-1--create-a-threads-media-container
-   and #carousel-posts). Threads does not mix images and a video outside carousels.
+   and #carousel-posts). A post with images and a video is one carousel (up to 20
+   items): the images in order, then the video.
 4. ``GET /{container}?fields=status`` until FINISHED. Threads asks to wait about 30
    seconds for a video before publishing; the status (IN_PROGRESS, FINISHED, ERROR with
    ``error_message``, EXPIRED, PUBLISHED) is polled within the video budget and a
@@ -100,7 +101,8 @@ class ThreadsAdapter(GraphContainerAdapter):
     def _steps(
         self, post: OutgoingPost, url_of: Callable[[Media], str]
     ) -> list[dict[str, Any]]:
-        items: tuple[Media, ...] = (post.video,) if post.video is not None else post.images
+        # Images and a video travel as one carousel: the images in order, the video last.
+        items: tuple[Media, ...] = (*post.images, *(() if post.video is None else (post.video,)))
         if not items:
             return [{"media_type": "TEXT", "text": post.caption}]
         if len(items) == 1:

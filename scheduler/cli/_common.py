@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
@@ -58,3 +58,18 @@ def load_read_settings(ctx: click.Context) -> Any:
 def _config_path(ctx: click.Context) -> str | None:
     root = ctx.find_root()
     return (root.obj or {}).get("config_path")
+
+
+def echo_lines(lines: Iterable[str], *, batch: int = 1000, nl: bool = True) -> None:
+    """Print ``lines`` as they come, a thousand to a write: a streamed listing goes out
+    while it is read, without a write call per row. ``nl=False`` when each line already
+    ends in its newline (CSV)."""
+    buf: list[str] = []
+    sep = "\n" if nl else ""
+    for line in lines:
+        buf.append(line)
+        if len(buf) >= batch:
+            click.echo(sep.join(buf), nl=nl)
+            buf.clear()
+    if buf:
+        click.echo(sep.join(buf), nl=nl)

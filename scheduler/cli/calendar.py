@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli._common import load_settings, run_guarded
+from scheduler.cli._common import load_read_settings, load_settings, run_guarded
 
 
 @click.command()
@@ -20,20 +20,31 @@ from scheduler.cli._common import load_settings, run_guarded
 def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
     """Show what goes out on each day of the coming weeks."""
     from scheduler.errors import UsageError
-    from scheduler.store import Store
     from scheduler.store.calendar import calendar_html, calendar_text, milestones, window
     from scheduler.store.report import terminal_width
+
+    if html_file is None:
+        # The grid shows no pictures: the light reader serves it (see store/fastread.py).
+        from scheduler.blackouts import configured
+        from scheduler.store.fastread import open_reader
+
+        light = load_read_settings(ctx)  # the whole file is checked if the Store is needed
+        reader = open_reader(light)
+        today = reader.clock.now().astimezone(light.zone).date()
+        monday, start, end = window(today, weeks, light.zone)
+        rows = reader.upcoming(start, end, with_media=False)
+        periods = sorted([*configured(light), *reader.stored_blackouts()],
+                         key=lambda b: (b.start, b.name))
+        click.echo(calendar_text(rows, monday, weeks, light.zone, terminal_width(), periods))
+        return
+    from scheduler.store import Store
 
     settings = load_settings(ctx)
     store = Store.open(settings)
     today = store.clock.now().astimezone(settings.zone).date()
     monday, start, end = window(today, weeks, settings.zone)
     rows = store.upcoming(start, end)
-    if html_file is None:
-        click.echo(calendar_text(rows, monday, weeks, settings.zone, terminal_width(),
-                                 store.blackouts()))
-        return
-    marks = milestones(store.milestones(), settings.zone)
+    marks = milestones(store.milestones(start, end), settings.zone)
     page = calendar_html(rows, monday, weeks, settings.zone, today, marks, store.blackouts())
     try:
         html_file.write_text(page, encoding="utf-8")

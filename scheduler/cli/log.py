@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 import click
 
-from scheduler.cli._common import load_settings, run_guarded
+from scheduler.cli._common import echo_lines, load_settings, run_guarded
 
 
 @click.command()
@@ -20,7 +22,7 @@ from scheduler.cli._common import load_settings, run_guarded
 def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> None:
     """Show the audit trail of one post, or of everything, oldest first."""
     from scheduler.store import Store
-    from scheduler.store.report import event_csv, event_table
+    from scheduler.store.report import event_csv_lines, event_lines
     from scheduler.textsafety import show
 
     settings = load_settings(ctx)
@@ -35,10 +37,16 @@ def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> 
             raise StoreError(trail_line(result, signers is not None))
         click.echo(trail_line(result, signers is not None))
         return
-    events = store.events(post_id)
+    # Events are printed as they are read, so a trail of millions lists in flat memory;
+    # the first is read before anything is printed (an unknown post id is an error).
+    events = store.stream_events(post_id)
+    first = next(events, None)
+    every = chain((first,), events) if first is not None else iter(())
     if as_csv:
-        click.echo(show(event_csv(events)), nl=False)
-    elif events:
-        click.echo(show(event_table(events, settings.zone)))
+        # Line by line: show() looks at each character only when a line is not plain
+        # printable ASCII, and a line's own newline would make every line look so.
+        echo_lines((show(line[:-1]) + "\n" for line in event_csv_lines(every)), nl=False)
+    elif first is not None:
+        echo_lines(map(show, event_lines(every, settings.zone)))
     else:
         click.echo("The audit trail is empty.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from scheduler.cli._common import load_read_settings, load_settings, run_guarded
+from scheduler.cli._common import echo_lines, load_read_settings, load_settings, run_guarded
 
 _STATES = ("awaiting_approval, scheduled, publishing, published, retry_wait, failed, "
            "needs_check, cancelled, missed, retracting, retracted, retract_failed, "
@@ -185,21 +185,29 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
     itself. Published deliveries of earlier revisions stay listed.
     Times are ISO-8601 in UTC with an offset; absent values are null.
     """
+    from itertools import chain
+
     from scheduler.store.fastread import open_reader
-    from scheduler.store.report import delivery_table, pause_lines, terminal_width
+    from scheduler.store.report import delivery_lines, json_lines, pause_lines, terminal_width
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
-    rows = store.list_deliveries(state=state, channel=channel, limit=limit)
     pauses = store.pauses()
+    # Rows are printed as they are read: a queue of a million deliveries lists in flat
+    # memory.
+    rows = store.stream_deliveries(state=state, channel=channel, limit=limit)
     if as_json:
-        click.echo(json.dumps({"pauses": [p.as_dict() for p in pauses],
-                               "deliveries": [r.as_dict() for r in rows]}, indent=2))
+        echo_lines(json_lines({"pauses": [p.as_dict() for p in pauses]}, "deliveries",
+                              (r.as_dict() for r in rows)))
         return
     for line in pause_lines(pauses, settings.zone):
         click.echo(line)
-    click.echo(delivery_table(rows, settings.zone, pauses, now=store.clock.now(),
-                              width=terminal_width()) if rows else "Nothing queued.")
+    first = next(rows, None)
+    if first is None:
+        click.echo("Nothing queued.")
+        return
+    echo_lines(delivery_lines(chain((first,), rows), settings.zone, pauses,
+                              now=store.clock.now(), width=terminal_width()))
 
 
 

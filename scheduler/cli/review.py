@@ -31,21 +31,33 @@ def approve(ctx: click.Context, post_id: str, expect_hash: str | None) -> None:
 
     settings = load_settings(ctx)
     store = Store.open(settings)
+    partner_hash = None
     if expect_hash is None:
         if sys.stdin.isatty():
             view = store.show(post_id)
             click.echo(_summary(view, store))
-            if not click.confirm(f"Approve revision {view.revision} of '{post_id}'?",
-                                 default=False):
+            # The other version of a Welsh/English pair is approved with it: shown too.
+            partner = store.waiting_partner(post_id)
+            other = store.show(partner) if partner else None
+            if other is not None:
+                click.echo("\nand the other version of the pair:\n" + _summary(other, store))
+            what = f"revision {view.revision} of '{post_id}'" + (
+                f" and revision {other.revision} of '{other.post_id}'" if other else "")
+            if not click.confirm(f"Approve {what}?", default=False):
                 raise UsageError(f"'{post_id}' was not approved")
             expect_hash = view.content_hash
+            partner_hash = other.content_hash if other is not None else None
         elif store.team is not None:
             raise UsageError(
                 "without a terminal, approve needs --hash PREFIX: at least 12 characters of "
                 f"the content hash 'postq queue show {post_id}' prints, so that what is "
                 "approved is what was reviewed"
             )
-    rows = store.approve(post_id, expect_hash=expect_hash)
+    rows = store.approve(post_id, expect_hash=expect_hash, partner_hash=partner_hash)
+    left = store.waiting_partner(post_id)
+    if left is not None:
+        click.echo(f"'{left}' (the other version of the pair) still needs approval: "
+                   f"review it and run 'postq approve {left}'", err=True)
     now = store.clock.now()
     signed = f", signed by {store.user}" if store.team is not None else ""
     for r in rows:

@@ -129,8 +129,7 @@ def compose_caption(
     caption = "\n\n".join(parts)
     if threaded:
         caption = THREAD_SEPARATOR.join([caption, *pieces[1:]])
-    comment = join_paragraphs(getattr(model, "first_comment", None) or "").strip() \
-        if own_text else ""
+    comment = join_paragraphs(model.first_comment or "").strip() if own_text else ""
     if comment and profile.name in COMMENT_PLATFORMS:
         caption = THREAD_SEPARATOR.join([caption, comment])
     if settings.links.utm or settings.links.utm_channels:

@@ -97,6 +97,8 @@ class _PostBase(_Strict):
     #: ``translations: {cy: posts/file.md}`` naming its file.
     translation: str | None = None
     translations: dict[str, str] = Field(default_factory=dict)
+    #: A comment published right after the post on Instagram, Facebook and LinkedIn.
+    first_comment: str | None = None
     #: A pair on each channel: two posts (separate) or one bilingual post (combined).
     bilingual: Literal["separate", "combined"] = "separate"
 

@@ -22,7 +22,7 @@ from scheduler.content.snapshot import (
     ReminderSnapshot,
 )
 from scheduler.content.validate import CheckedPost, collect_paths, validate_files
-from scheduler.errors import PostFileError, Problem
+from scheduler.errors import MediaError, PostFileError, Problem
 from scheduler.timeutil import format_duration, localize, parse_duration
 
 
@@ -48,23 +48,43 @@ def brand_file(settings: Settings, key: str) -> Path | None:
 
 def _render(cache: dict[tuple[Any, ...], Any], src: Path, profile: Any, overlay: Any,
             brand: Any, focus: Any, fit: str) -> Any:
-    """Render once per frame; reuse a render made under a larger byte limit when it also
-    fits this one.
+    """Render once per distinct output; reuse a render made under a larger byte limit
+    when it also fits this one.
 
-    The encoder steps quality down until the bytes fit, so when a render made for limit
-    L1 came out at or under a smaller L2, encoding for L2 would have stopped at the very
-    same step: the bytes are identical, and the 12-megapixel decode is not repeated.
+    The key is what the output is made of, not the profile's name or rules: the crop
+    planned from the source's size (:func:`~scheduler.media.frame.plan_frame`), the
+    output size and format, the overlay. Two profiles with different aspect limits that
+    choose the same crop therefore share one render. The encoder steps quality down
+    until the bytes fit, so when a render made for limit L1 came out at or under a
+    smaller L2, encoding for L2 would have stopped at the very same step: the bytes are
+    identical, and the 12-megapixel decode is not repeated. A render the encoder had to
+    shrink to fit is shared only by profiles that shrink alike (same aspect rules).
     """
     from scheduler.media import render_image
+    from scheduler.media.decode import probe_image
+    from scheduler.media.encode import output_format
+    from scheduler.media.frame import plan_frame
+    from scheduler.media.render import check_source_size
 
-    key = (os.path.realpath(src), profile.render_size, profile.formats, profile.min_width,
-           profile.max_width, profile.aspect_min, profile.aspect_max, overlay, focus, fit)
+    real = os.path.realpath(src)
+    try:
+        info = probe_image(src)
+        planned = None if check_source_size(info, profile, fit) else plan_frame(
+            info.width, info.height, profile, focus, fit)
+        key = (real, planned, profile.render_size, output_format(profile), overlay)
+    except MediaError:
+        planned, key = None, None  # render_image says what is wrong, in its own words
+    if planned is None or key is None:
+        return render_image(src, profile, overlay=overlay, brand=brand, focus=focus, fit=fit)
     limit = profile.image_max_bytes
-    for made_for, rendered in cache.get(key, ()):
-        if made_for >= limit and len(rendered.data) <= limit:
+    shrinks = (profile.render_aspect, profile.aspect_min, profile.aspect_max,
+               profile.min_width)
+    for made_for, made_by, rendered in cache.get(key, ()):
+        same_frame = (rendered.width, rendered.height) == planned.size or made_by == shrinks
+        if made_for >= limit and len(rendered.data) <= limit and same_frame:
             return rendered
     rendered = render_image(src, profile, overlay=overlay, brand=brand, focus=focus, fit=fit)
-    cache.setdefault(key, []).append((limit, rendered))
+    cache.setdefault(key, []).append((limit, shrinks, rendered))
     return rendered
 
 
@@ -93,6 +113,10 @@ def snapshot_post(
         for img in model.images:
             _render(cache, settings.assets_dir / img.path, profiles[ch], overlay, brand,
                     img.focus, fit_for(ch, img))
+    if model.video is not None:
+        from scheduler.content.video import render_channels
+
+        render_channels(model.video, list(model.channels), profiles, settings, cache)
     channels = []
     for ch in model.channels:
         cfg = settings.channels[ch]

@@ -72,21 +72,32 @@ def build_preview(
     result = PreviewResult(out_dir / "index.html", out_dir, problems=report.problems,
                            warnings=report.warnings)
     past = {c.loaded.post_id for c in report.posts if c.warnings}
-    jobs = jobs or min(len(good), os.cpu_count() or 1)
+    # Posts with a video are rendered here, one after another: each one's renders already
+    # run side by side (scheduler.media.video.parallel) and show their progress on one
+    # line, which workers writing to the same terminal would garble.
+    here = [c for c in good if c.loaded.model is not None and c.loaded.model.video]
+    elsewhere = [c for c in good if c not in here]
+    made: dict[int, PostSnapshot] = {}
+    jobs = jobs or min(len(elsewhere), os.cpu_count() or 1)
+    cache: dict[tuple[Any, ...], Any] = {}
     if settings.path is not None and jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_render_in_worker, str(settings.path), str(c.loaded.path))
-                       for c in good]
-            for fut in futures:
-                result.snapshots.append(fut.result())
+            futures = {id(c): pool.submit(_render_in_worker, str(settings.path),
+                                          str(c.loaded.path)) for c in elsewhere}
+            for c in here:
+                made[id(c)] = snapshot_post(c, settings, registry, cache)
+                if progress:
+                    progress(1)
+            for key, fut in futures.items():
+                made[key] = fut.result()
                 if progress:
                     progress(1)
     else:
-        cache: dict[tuple[Any, ...], Any] = {}
-        for c in good:
-            result.snapshots.append(snapshot_post(c, settings, registry, cache))
+        for c in here + elsewhere:
+            made[id(c)] = snapshot_post(c, settings, registry, cache)
             if progress:
                 progress(1)
+    result.snapshots.extend(made[id(c)] for c in good)
     if report.pairs:
         from scheduler.content.pairs import pair_snapshots
 

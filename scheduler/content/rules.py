@@ -210,6 +210,11 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
                 post.problem(f"overrides.{ch}", f"'{ch}' is not one of this post's channels")
     if model is None:
         return
+    commented = [ch for ch in model.channels
+                 if ch in ctx.profiles and ctx.profiles[ch].name in COMMENT_PLATFORMS]
+    if model.first_comment and not commented:
+        post.problem("first_comment", "none of this post's channels takes a first comment; "
+                     "Instagram, Facebook and LinkedIn do")
     for ch in model.channels:
         profile = ctx.profiles.get(ch)
         if profile is None:
@@ -223,7 +228,7 @@ def check_channels(post: LoadedPost, ctx: RuleContext, image_paths: list[Path | 
         for n, text in enumerate(parts, 1):
             what = "the caption" if len(parts) == 1 else (
                 "the first comment" if profile.name in COMMENT_PLATFORMS
-                and n == len(parts) and getattr(model, "first_comment", None) else
+                and n == len(parts) and model.first_comment else
                 f"part {n} of {len(parts)} of the thread")
             _check_part(post, profile, ch, cap_field, cap_line, what, text, cap.limit)
         if not cap.text.strip() and not model.images and model.video is None:

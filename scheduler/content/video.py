@@ -14,7 +14,14 @@ from typing import Any
 from scheduler.content.loader import LoadedPost
 from scheduler.content.rules import RuleContext, asset_path
 from scheduler.errors import ConfigError, MediaError
-from scheduler.platforms import NO_MIXED_MEDIA, TITLES, VideoProfile, video_profile_for
+from scheduler.platforms import (
+    MIXED_CAROUSELS,
+    NO_MIXED_MEDIA,
+    TITLES,
+    VideoProfile,
+    title_of,
+    video_profile_for,
+)
 
 _CLOCK_RE = re.compile(r"^(\d+):([0-5]?\d(?:\.\d+)?)$")
 _probes: dict[tuple[Path, float, int], Any] = {}
@@ -99,9 +106,7 @@ def check_video(post: LoadedPost, ctx: RuleContext) -> None:
     if not isinstance(video, dict):
         return
     if post.raw.get("images"):
-        mixed = ", ".join(TITLES[n] for n in NO_MIXED_MEDIA)
-        post.problem("video", f"a post has images or one video, not both ({mixed} do not "
-                     "mix them in one post)")
+        _check_mixed(post, ctx)
     alt = video.get("alt")
     if not isinstance(alt, str) or not alt.strip():
         post.problem("video.alt", "missing alt text: describe what the video shows")
@@ -118,6 +123,36 @@ def check_video(post: LoadedPost, ctx: RuleContext) -> None:
         return
     ref = post.model.video
     _check_channels(post, ctx, ref, info)
+
+
+def takes_mixed(settings: Any, channel: str, profile: Any) -> bool:
+    """Whether ``channel`` publishes images and a video together, as one carousel: an
+    Instagram feed or Threads channel (or an outbox rehearsing one), or the outbox; not an
+    Instagram Stories channel, whose Story is one image or one video."""
+    cfg = settings.channels.get(channel)
+    story = cfg is not None and cfg.extras().get("format") == "story"
+    return profile.name in MIXED_CAROUSELS and not story
+
+
+def _check_mixed(post: LoadedPost, ctx: RuleContext) -> None:
+    """Images and a video together: every channel must take them as one carousel (the
+    images in order, then the video), within its item limit."""
+    if post.model is None:
+        return
+    refusers = ", ".join(TITLES[n] for n in NO_MIXED_MEDIA)
+    items = len(post.model.images) + 1
+    for ch in post.model.channels:
+        profile = ctx.profiles.get(ch)
+        if profile is None:
+            continue
+        if not takes_mixed(ctx.settings, ch, profile):
+            what = "Instagram Stories" if profile.name == "instagram" else title_of(profile)
+            post.problem("video", f"channel {ch} ({what}) cannot take images and a video in "
+                         f"one post: {refusers} take images or one video, not both (only an "
+                         "Instagram feed, Threads or the outbox takes them as one carousel)")
+        elif len(post.model.images) <= profile.max_images < items:
+            post.problem("images", f"{ch} takes at most {profile.max_images} items in a "
+                         f"carousel; the post has {items - 1} image(s) and a video")
 
 
 def _named(exc: MediaError, path: Path | None, rel: Any) -> str:
@@ -191,12 +226,10 @@ def _check_channels(post: LoadedPost, ctx: RuleContext, ref: Any, info: Any) -> 
                          f"{msg} (channel {ch})")
 
 
-def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay: Any,
-                   brand: Any, cache: dict[tuple[Any, ...], Any]) -> Any:
-    """Render ``ref`` for one channel's platform: the video, its captions and its cover."""
-    from scheduler.content.snapshot import ImageSnapshot, VideoSnapshot
-    from scheduler.media.video.captions import read_captions, shift_cues, to_webvtt
-    from scheduler.media.video.render import render_cover, render_video
+def _render_job(ref: Any, channel: str, profile: Any, settings: Any) -> tuple[Any, ...]:
+    """The cache key and render job for one channel, with the cues and whether they burn."""
+    from scheduler.media.video.captions import read_captions, shift_cues
+    from scheduler.media.video.parallel import RenderJob
 
     vp = channel_video_profile(settings, channel, profile)
     if vp is None:  # validation refuses this first; kept as a guard
@@ -208,13 +241,41 @@ def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay:
     burn = bool(cues) and (ref.burn or not vp.captions_sidecar)
     font = settings.resolve(settings.brand.font) if settings.brand.font else None
     key = ("video", str(source), vp, ref.focus, ref.fit, ref.trim, burn, ref.captions)
-    if key not in cache:
-        from scheduler.media.video.progress import terminal_progress
+    job = RenderJob(source, vp, ref.focus, ref.trim, cues if burn else None, font, ref.fit,
+                    vp.title)
+    return key, job, cues, burn, vp
 
-        show = terminal_progress(f"rendering assets/{ref.path} for {vp.title}")
-        cache[key] = render_video(source, vp, settings.data_dir / "renders", focus=ref.focus,
-                                  trim=ref.trim, burn=cues if burn else None, font=font,
-                                  fit=ref.fit, progress=show)
+
+def render_channels(ref: Any, channels: list[str], profiles: dict[str, Any], settings: Any,
+                    cache: dict[tuple[Any, ...], Any]) -> None:
+    """Every distinct render the channels need, made side by side and kept in ``cache``
+    (channels whose platforms need the same frame share one render)."""
+    from scheduler.media.video.parallel import render_many
+
+    todo: dict[Any, Any] = {}
+    for ch in channels:
+        profile = profiles.get(ch)
+        if profile is None or channel_video_profile(settings, ch, profile) is None:
+            continue
+        key, job = _render_job(ref, ch, profile, settings)[:2]
+        if key not in cache:
+            todo.setdefault(key, job)
+    if todo:
+        batch = render_many(list(todo.values()), settings.data_dir / "renders",
+                            head=f"rendering assets/{ref.path}")
+        cache.update(zip(todo, batch.videos, strict=True))
+
+
+def snapshot_video(ref: Any, channel: str, profile: Any, settings: Any, overlay: Any,
+                   brand: Any, cache: dict[tuple[Any, ...], Any]) -> Any:
+    """Render ``ref`` for one channel's platform: the video, its captions and its cover."""
+    from scheduler.content.snapshot import ImageSnapshot, VideoSnapshot
+    from scheduler.media.video.captions import to_webvtt
+    from scheduler.media.video.render import render_cover
+
+    key, _job, cues, burn, vp = _render_job(ref, channel, profile, settings)
+    if key not in cache:
+        render_channels(ref, [channel], {channel: profile}, settings, cache)
     rendered = cache[key]
     cover_key = ("cover", rendered.sha256, str(ref.cover), overlay, profile.name)
     if cover_key not in cache:

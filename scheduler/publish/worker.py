@@ -421,7 +421,7 @@ class Publisher:
                 now, require_approval=self.settings.postq.require_approval):
             adapter = self.adapter(row.channel)
             post = self.store.outgoing(row)
-            out.append((row, post, adapter.plan(post)))
+            out.append((row, post, adapter.plan_parts(post)))
         return out
 
     def beat(self) -> None:

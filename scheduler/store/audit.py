@@ -24,16 +24,25 @@ from scheduler.store.chain import GENESIS, event_digest
 from scheduler.store.rows import EventRow
 from scheduler.store.schema import T
 
+#: ``Connection.info`` key: the transaction that holds the chain's lock.
+_LOCKED_IN = "postq_chain_locked_in"
+
 
 def chain_lock(conn: Connection) -> None:
     """On PostgreSQL, hold the audit chain's lock until the transaction ends.
 
     Two transactions appending at once must not both link to the same predecessor;
     SQLite's write transactions are already serialised by BEGIN IMMEDIATE. Taking it
-    again in the same transaction is free (advisory locks are re-entrant).
+    again in the same transaction would be harmless (advisory locks are re-entrant) but
+    costs a round trip on every write, so the transaction that holds it is remembered.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+    if conn.dialect.name != "postgresql":
+        return
+    held = conn.get_transaction()
+    if held is not None and conn.info.get(_LOCKED_IN) is held:
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+    conn.info[_LOCKED_IN] = conn.get_transaction()
 
 
 def _last_chain(conn: Connection) -> str:

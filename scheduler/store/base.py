@@ -150,8 +150,10 @@ class StoreBase:
             yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with transaction(self.engine, write=False) as conn:
+    def _read(self, *, brief: bool = False) -> Iterator[Connection]:
+        """A read transaction; ``brief`` for a few statements that need no common
+        snapshot (see :func:`~scheduler.store.db.transaction`)."""
+        with transaction(self.engine, write=False, brief=brief) as conn:
             yield conn
 
     def _now(self) -> datetime:

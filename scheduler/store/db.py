@@ -89,11 +89,20 @@ def make_engine(url: str, *, pooled: bool = False) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
-    """One transaction; database errors become a StoreError with one sentence."""
+def transaction(engine: Engine, *, write: bool, brief: bool = False) -> Iterator[Connection]:
+    """One transaction; database errors become a StoreError with one sentence.
+
+    ``brief`` (reads only): on PostgreSQL the statements run in autocommit, sparing the
+    BEGIN and COMMIT round trips. At READ COMMITTED, PostgreSQL's level here, each
+    statement sees its own snapshot inside a transaction too, so a read loses nothing;
+    the publisher's checks before each send are such reads.
+    """
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: write})
+            if brief and not write and engine.dialect.name == "postgresql":
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                return
             with conn.begin():
                 yield conn
     except PostqError:

@@ -51,6 +51,11 @@ _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at"
 _SELECT = f"SELECT {', '.join('d.' + c for c in _COLUMNS)} FROM deliveries d"
 
 
+def _stored(moment: datetime) -> str:
+    """A time as SQLAlchemy stores it in SQLite (naive UTC text), for comparisons."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _time(value: str | None) -> datetime | None:
     # SQLAlchemy keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' in naive UTC.
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
@@ -97,23 +102,39 @@ class SqliteReader:
             raise StoreError("the queue database's schema_version is damaged") from None
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[DeliveryRow]:
+        return list(self._stream(sql, params))
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[DeliveryRow]:
+        """Rows as SQLite steps to them: the connection stays open until the last one."""
         with self._conn() as conn:
-            found = conn.execute(sql, params).fetchall()
-        out = []
-        for r in found:
-            v = dict(zip(_COLUMNS, r, strict=True))
-            for key in ("due_at", "wake_at", "claimed_at", "published_at", "updated_at"):
-                v[key] = read_time(v["id"], key, v[key])
-            v["remote_state"] = read_state(v["id"], v["remote_state"])
-            out.append(DeliveryRow(**v))
-        return out
+            for (did, post_id, channel, adapter, revision, state, due_at, wake_at, attempts,
+                 caption, claimed_by, claimed_at, remote_id, remote_url, last_error,
+                 published_at, updated_at, remote_state, reminder,
+                 claim_token) in conn.execute(sql, params):
+                yield DeliveryRow(
+                    did, post_id, channel, adapter, revision, state,
+                    read_time(did, "due_at", due_at), read_time(did, "wake_at", wake_at),  # type: ignore[arg-type]
+                    attempts, caption, claimed_by, read_time(did, "claimed_at", claimed_at),
+                    remote_id, remote_url, last_error,
+                    read_time(did, "published_at", published_at),
+                    read_time(did, "updated_at", updated_at),
+                    read_state(did, remote_state), (), reminder, claim_token)
 
     def list_deliveries(
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> list[DeliveryRow]:
-        sql = (f"{_SELECT} WHERE (d.post_row IN (SELECT id FROM posts WHERE current = 1) "
-               "OR d.state IN ('published', 'retracting', 'retracted', 'retract_failed', "
-               "'retract_manual'))")
+        return list(self.stream_deliveries(state, channel, limit))
+
+    def stream_deliveries(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[DeliveryRow]:
+        """:meth:`list_deliveries` row by row, in flat memory whatever the queue's size."""
+        # EXISTS, not IN (SELECT ...): the rows are read in the order of the list index,
+        # each checked against its own post, and reading stops at the limit; IN would
+        # first collect every current post of the history.
+        sql = (f"{_SELECT} WHERE (d.state IN ('published', 'retracting', 'retracted', "
+               "'retract_failed', 'retract_manual') OR EXISTS (SELECT 1 FROM posts p "
+               "WHERE p.id = d.post_row AND p.current = 1))")
         params: list[Any] = []
         if state is not None:
             sql += " AND d.state = ?"
@@ -125,7 +146,19 @@ class SqliteReader:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return self._rows(sql, params)
+        return self._stream(sql, params)
+
+    def upcoming(self, start: datetime, end: datetime, *,
+                 with_media: bool = True) -> list[DeliveryRow]:
+        """Current deliveries due in ``[start, end)`` (the calendar's grid), read along
+        the list index. Without their media only: the terminal grid shows none, and a
+        caller that needs them (the HTML page's thumbnails) opens the Store."""
+        if with_media:
+            raise StoreError("the fast reader does not load media; open the Store")
+        return self._rows(
+            f"{_SELECT} WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
+            "posts p WHERE p.id = d.post_row AND p.current = 1) "
+            "ORDER BY d.due_at, d.post_id, d.channel", [_stored(start), _stored(end)])
 
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
         marks = ", ".join("?" for _ in WAITING_STATES)

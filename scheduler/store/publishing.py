@@ -12,24 +12,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from scheduler.blackouts import Blackout, held_until
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
-from scheduler.store.base import DamagedRow, _delivery
+from scheduler.store.base import DamagedRow
 from scheduler.store.blackouts import BlackoutOps
 from scheduler.store.evidence import EvidenceOps
+from scheduler.store.outcomes import OutcomeOps
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.store.states import BLACKOUT_KEY
 from scheduler.timeutil import format_duration
 
 
-class PublishOps(BlackoutOps, EvidenceOps):
+class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
     """What ``postq run`` calls."""
 
     def claim_due(
@@ -83,6 +83,27 @@ class PublishOps(BlackoutOps, EvidenceOps):
         self._held.setdefault(worker, []).extend(held)
         return out
 
+    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
+        """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
+        per state they come from (only rows still in it are taken, so of two publishers
+        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
+        d = T["deliveries"]
+        now, claimed_at = self._now(), self._db_now(conn)
+        won: set[str] = set()
+        for before in sorted({r.state for r in rows}):
+            won.update(conn.execute(
+                d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
+                                 d.c.state == before)
+                .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
+                        claimed_by=worker, claimed_at=claimed_at,
+                        claim_token=d.c.claim_token + 1)
+                .returning(d.c.id)).scalars())
+        taken = [r for r in rows if r.id in won]
+        audit.record_many(conn, [
+            audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
+                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
+        return [r.id for r in taken]
+
     def _blackout_holds(self, conn: Connection, row: DeliveryRow, kind: str,
                         periods: Sequence[Blackout], now: datetime, worker: str,
                         missed: list[str]) -> bool:
@@ -104,27 +125,6 @@ class PublishOps(BlackoutOps, EvidenceOps):
             self._move(conn, row, row.state, action="wait", who=worker, reason=reason,
                        wake_at=until, last_error=reason)
         return True
-
-    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
-        """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
-        per state they come from (only rows still in it are taken, so of two publishers
-        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
-        d = T["deliveries"]
-        now, claimed_at = self._now(), self._db_now(conn)
-        won: set[str] = set()
-        for before in sorted({r.state for r in rows}):
-            won.update(conn.execute(
-                d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
-                                 d.c.state == before)
-                .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
-                        claimed_by=worker, claimed_at=claimed_at,
-                        claim_token=d.c.claim_token + 1)
-                .returning(d.c.id)).scalars())
-        taken = [r for r in rows if r.id in won]
-        audit.record_many(conn, [
-            audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
-                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
-        return [r.id for r in taken]
 
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
@@ -180,7 +180,7 @@ class PublishOps(BlackoutOps, EvidenceOps):
     def has_due(self, now: datetime, exclude_channels: Iterable[str] = ()) -> bool:
         """Whether :meth:`claim_due` has anything to look at: a cheap read, so an idle
         publisher does not take the write lock every second."""
-        with self._read() as conn:
+        with self._read(brief=True) as conn:
             try:
                 due, _posts = self._due(conn, now, 1, exclude_channels)
             except DamagedRow:
@@ -192,7 +192,7 @@ class PublishOps(BlackoutOps, EvidenceOps):
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
         d = T["deliveries"]
-        with self._read() as conn:
+        with self._read(brief=True) as conn:
             row = conn.execute(
                 select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
                 .where(d.c.id == delivery_id)
@@ -273,10 +273,10 @@ class PublishOps(BlackoutOps, EvidenceOps):
         )
 
     def _outgoing_media(self, media: Sequence[MediaRow]) -> tuple[tuple[Any, ...], Any]:
-        """The images, or the video with its cover and captions (the rows
+        """The images and the video with its cover and captions (the rows
         :func:`scheduler.store.video.insert_video` wrote), each checked against its hash."""
         from scheduler.adapters.outgoing import OutgoingImage, OutgoingVideo
-        from scheduler.store.video import CAPTIONS_SOURCE
+        from scheduler.store.video import CAPTIONS_SOURCE, COVER_SOURCE
 
         def image(m: MediaRow) -> OutgoingImage:
             return OutgoingImage(path=m.path, mime=m.mime, alt=m.alt, width=m.width,
@@ -286,101 +286,22 @@ class PublishOps(BlackoutOps, EvidenceOps):
         clip = next((m for m in media if m.mime.startswith("video/")), None)
         if clip is None:
             return tuple(image(m) for m in media), None
-        # A post has images or one video, never both: an image row beside a video is its
-        # cover, and the text row its captions.
-        cover = next((image(m) for m in media if m.mime.startswith("image/")), None)
+        # The cover row says so in its source; the other image rows are the post's images,
+        # which an Instagram or Threads carousel carries beside the video. Rows queued
+        # before images and a video could travel together have no marked cover: there
+        # the one image row beside the video is its cover.
+        stills = [m for m in media if m.mime.startswith("image/")]
+        marked = [m for m in stills if m.source.startswith(COVER_SOURCE)]
+        covers = marked if marked else stills[:1]
+        images = tuple(image(m) for m in stills if m not in covers)
+        cover = image(covers[0]) if covers else None
         captions = next((m for m in media if m.source == CAPTIONS_SOURCE), None)
         vtt = (None if captions is None
                else self.media.verify(captions.path, captions.sha256).decode("utf-8"))
         path = self.media.verify_file(clip.path, clip.sha256)
-        return (), OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
-                                 mime=clip.mime, alt=clip.alt, width=clip.width,
-                                 height=clip.height, captions_vtt=vtt, cover=cover)
-
-    # -- outcomes ---------------------------------------------------------------------
-    # ``token`` is the claim's fencing token (``Claimed.claim_token``): given, the outcome
-    # is recorded only while that claim is still the delivery's current one, so a
-    # publisher judged dead and taken over can never overwrite what others decided.
-    def mark_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
-                       who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "published", ("publishing", "needs_check"),
-                            action="publish", who=who, reason=url or remote_id, token=token,
-                            remote_id=remote_id, remote_url=url, published_at=self._now(),
-                            last_error=None)
-
-    def mark_retry(self, delivery_id: str, error: str, next_attempt_at: datetime, *,
-                   who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "retry_wait", ("publishing",), action="retry_later",
-                            who=who, reason=error, token=token, last_error=error,
-                            wake_at=next_attempt_at)
-
-    def mark_failed(self, delivery_id: str, error: str, *, who: str | None = None,
-                    token: int | None = None, action: str = "fail") -> DeliveryRow:
-        return self._settle(delivery_id, "failed", ("publishing", "needs_check", "retry_wait"),
-                            action=action, who=who, reason=error, token=token,
-                            last_error=error)
-
-    def mark_needs_check(self, delivery_id: str, reason: str, *,
-                         who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "needs_check", ("publishing",), action="needs_check",
-                            who=who, reason=reason, token=token, last_error=reason)
-
-    def mark_missed(self, delivery_id: str, reason: str, *, who: str | None = None,
-                    token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "missed",
-                            ("awaiting_approval", "scheduled", "retry_wait", "publishing"),
-                            action="miss", who=who, reason=reason, token=token,
-                            last_error=reason)
-
-    def _settle(self, delivery_id: str, to: str, allowed: tuple[str, ...], *, action: str,
-                who: str | None, reason: str | None, token: int | None = None,
-                **values: Any) -> DeliveryRow:
-        """One ``UPDATE ... RETURNING`` plus its event: the publisher records an outcome
-        per delivery, so nothing is read before or after unless the update is refused
-        (then only to say why)."""
-        d = T["deliveries"]
-        now = self._now()
-        with self._write() as conn:
-            if token is not None:  # a claim's outcome: only from that very claim
-                before: str | None = "publishing" if "publishing" in allowed else None
-            elif len(allowed) == 1:
-                before = allowed[0]
-            else:  # several states allowed: the event names the one it was in
-                before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
-                before = before if before in allowed else None
-            params = {f"v_{k}": v for k, v in values.items()}
-            got = None if before is None else conn.execute(
-                _outcome_update(tuple(sorted(values)), token is not None),
-                {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
-                 "v_updated_at": now, **params}).first()
-            if got is None:
-                raise self._refusal(conn, delivery_id, to, allowed, token)
-            row = _delivery(got)
-            audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
-                         post_id=row.post_id, delivery_id=row.id, channel=row.channel,
-                         before=before, after=to, reason=reason)
-            return row
-
-    def _refusal(self, conn: Connection, delivery_id: str, to: str, allowed: tuple[str, ...],
-                 token: int | None) -> Exception:
-        """Why :meth:`_settle` recorded nothing, in one sentence."""
-        d = T["deliveries"]
-        rows = self._deliveries(conn, [d.c.id == delivery_id])
-        if not rows:
-            return UsageError(f"no delivery has the id '{delivery_id}'")
-        row = rows[0]
-        if token is not None and (row.state != "publishing" or row.claim_token != token):
-            return ClaimLost(
-                f"delivery {row.ref} is no longer this publisher's claim (it is "
-                f"{row.state}, claim {row.claim_token}, not {token}); nothing recorded"
-            )
-        if row.state not in allowed:
-            return UsageError(
-                f"delivery {row.ref} is {row.state}; it cannot become {to} from there")
-        if token is not None:
-            return ClaimLost(f"delivery {row.ref} was taken over meanwhile; nothing recorded")
-        return UsageError(f"delivery {row.ref} changed while this command ran; look at it "
-                          "again")
+        return images, OutgoingVideo(path=path, sha256=clip.sha256, size=path.stat().st_size,
+                                     mime=clip.mime, alt=clip.alt, width=clip.width,
+                                     height=clip.height, captions_vtt=vtt, cover=cover)
 
     def deadline(self, row: DeliveryRow) -> tuple[datetime, str]:
         """The last moment ``row`` may still go out, and why: the post's own deadline
@@ -409,30 +330,6 @@ class PublishOps(BlackoutOps, EvidenceOps):
             rows = self._deliveries(conn, where, order=(d.c.claimed_at, d.c.id))
         return [r for r in rows if r.claimed_by not in alive
                 and (r.claimed_at is None or r.claimed_at < cutoff)]
-
-    def take_over(self, row: DeliveryRow, reason: str, *, who: str) -> DeliveryRow:
-        """``publishing`` → ``needs_check`` for an abandoned claim, only if it is still the
-        very claim that was judged abandoned (same fencing token)."""
-        return self.mark_needs_check(row.id, reason, who=who, token=row.claim_token)
-
-    def settle_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
-                         who: str | None = None) -> DeliveryRow:
-        """``needs_check`` → ``published``: the platform says it has the post."""
-        return self._settle(delivery_id, "published", ("needs_check",), action="check",
-                            who=who, reason=f"found on the platform: {url or remote_id}",
-                            remote_id=remote_id, remote_url=url, published_at=self._now(),
-                            last_error=None)
-
-    def settle_not_published(self, delivery_id: str, at: datetime, *,
-                             who: str | None = None) -> DeliveryRow:
-        """``needs_check`` → ``scheduled`` at ``at``: the platform certainly lacks it.
-
-        Claiming re-checks the deadline and the grace, so a post whose moment has passed
-        becomes ``missed`` instead of going out late.
-        """
-        return self._settle(delivery_id, "scheduled", ("needs_check",), action="check",
-                            who=who, reason="not on the platform; queued again",
-                            wake_at=at, claimed_by=None, claimed_at=None)
 
     def stale_publishing(
         self, older_than: datetime | None = None, *, exclude_worker: str | None = None,
@@ -471,17 +368,3 @@ class PublishOps(BlackoutOps, EvidenceOps):
                     raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
                                     f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
-
-
-@lru_cache(maxsize=64)
-def _outcome_update(columns: tuple[str, ...], fenced: bool) -> Any:
-    """The ``UPDATE ... RETURNING`` of :meth:`PublishOps._settle`, built once per shape:
-    building a statement costs more than SQLite takes to run it. Values are bound as
-    ``v_<column>``; ``fenced`` adds the claim token's condition."""
-    d = T["deliveries"]
-    where = [d.c.id == bindparam("v_id"), d.c.state == bindparam("v_before")]
-    if fenced:
-        where.append(d.c.claim_token == bindparam("v_token"))
-    return (d.update().where(*where)
-            .values({c: bindparam(f"v_{c}") for c in ("state", "updated_at", *columns)})
-            .returning(*d.c))

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 
+from scheduler.blackouts import covering
 from scheduler.content.snapshot import ChannelSnapshot, PostSnapshot
 from scheduler.errors import UsageError
 from scheduler.store import audit
-from scheduler.store.base import StoreBase
+from scheduler.store.blackouts import BlackoutOps
 from scheduler.store.rows import DeliveryRow
 from scheduler.store.schema import T
 from scheduler.team.documents import action_doc, approval_doc, queue_doc
@@ -75,7 +76,7 @@ DueAt = dict[str, datetime] | datetime
 SlotPlan = Callable[[Callable[[str], list[datetime]]], Sequence[DueAt]]
 
 
-class QueueOps(StoreBase):
+class QueueOps(BlackoutOps):
     """Adding posts and the human decisions about them."""
 
     # -- adding -------------------------------------------------------------------------
@@ -325,12 +326,15 @@ class QueueOps(StoreBase):
             insert_video(conn, self.media, did, ch.video, len(ch.images), created)
 
     # -- approval -----------------------------------------------------------------------
-    def approve(self, post_id: str, *, expect_hash: str | None = None) -> list[DeliveryRow]:
+    def approve(self, post_id: str, *, expect_hash: str | None = None,
+                partner_hash: str | None = None) -> list[DeliveryRow]:
         """Approve the post's current content hash; its author may not approve it.
 
         ``expect_hash`` (a prefix of the hash the approver reviewed) makes sure what is
         approved is what was looked at: a ``--replace`` in between is refused. With
         ``[team]`` the approver signs the hash and every delivery with its due time.
+        ``partner_hash`` is the same for the other version of a Welsh/English pair (see
+        :meth:`_approve_partner`).
         """
         with self._read() as conn:
             post, rows = self._resolve(conn, post_id)
@@ -360,13 +364,18 @@ class QueueOps(StoreBase):
                                    reason=f"content {post.content_hash[:12]}",
                                    approved_by=self.user, approval=sealed)
             done = self._reload(conn, waiting)
-        return done + self._approve_partner(post)
+        return done + self._approve_partner(post, expect_hash, partner_hash)
 
-    def _approve_partner(self, post: Any) -> list[DeliveryRow]:
+    def _approve_partner(self, post: Any, expect_hash: str | None,
+                         partner_hash: str | None) -> list[DeliveryRow]:
         """A Welsh/English pair is approved together: approving one version approves the
-        other's current revision too, when it still waits (scheduler.content.pairs)."""
-        partner = (json.loads(post.details or "{}").get("extra") or {}).get("pair")
-        if not partner:
+        other's current revision too, when it still waits (scheduler.content.pairs).
+
+        An approval bound to reviewed content (``expect_hash``) covers the partner only
+        with the partner's reviewed hash too: content nobody looked at is never approved
+        along with it; the partner then waits for its own approval."""
+        partner = pair_partner(post)
+        if not partner or (expect_hash is not None and partner_hash is None):
             return []
         with self._read() as conn:
             try:
@@ -375,7 +384,20 @@ class QueueOps(StoreBase):
                 return []  # the partner was never queued, or is gone
         if not any(r.state == "awaiting_approval" for r in rows):
             return []
-        return self.approve(str(partner))
+        return self.approve(str(partner), expect_hash=partner_hash)
+
+    def waiting_partner(self, post_id: str) -> str | None:
+        """The other version of ``post_id``'s Welsh/English pair while it awaits approval."""
+        with self._read() as conn:
+            post, _rows = self._resolve(conn, post_id)
+            partner = pair_partner(post)
+            if not partner:
+                return None
+            try:
+                _other, rows = self._resolve(conn, partner)
+            except UsageError:
+                return None
+        return partner if any(r.state == "awaiting_approval" for r in rows) else None
 
     def _approval_doc(self, post: Any, rows: list[DeliveryRow]) -> str:
         waiting = [r for r in rows if r.state == "awaiting_approval"]
@@ -442,6 +464,13 @@ class QueueOps(StoreBase):
             self._check_when(f"cannot move '{ref}' to", at, self._now(), post.publish_before,
                              post.publish_before_reason)
             self._check_reminder_order(conn, post, todo, at, ref)
+            periods = self._all_blackouts(conn)
+            for r in todo:
+                held = covering(periods, at, r.channel, post.kind)
+                if held is not None:
+                    raise UsageError(f"cannot move '{ref}' to {self.local(at)}: it falls in "
+                                     f"the blackout '{held.name}' ({held.span(self.zone)}) "
+                                     f"on {r.channel}")
             approved = not post.approval_required or post.approved_hash == post.content_hash
             for r in todo:
                 to = r.state
@@ -512,6 +541,12 @@ class QueueOps(StoreBase):
     def _reload(self, conn: Connection, rows: list[DeliveryRow]) -> list[DeliveryRow]:
         d = T["deliveries"]
         return self._deliveries(conn, [d.c.id.in_([r.id for r in rows])])
+
+
+def pair_partner(post: Any) -> str | None:
+    """The post id of the other version of ``post``'s Welsh/English pair, or None."""
+    partner = (json.loads(post.details or "{}").get("extra") or {}).get("pair")
+    return str(partner) if partner else None
 
 
 def _check_reviewed(post: Any, expect_hash: str | None) -> None:

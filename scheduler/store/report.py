@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from itertools import chain, islice
 from typing import Any
 
 from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow, PostView
@@ -47,6 +48,10 @@ def elide_middle(text: str, width: int) -> str:
     return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
+#: Rows a streamed table is sized to (see :func:`table_lines`).
+SIZE_ROWS = 500
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
           width: int | None = None, flexible: Sequence[int] = ()) -> str:
     """Left-aligned columns sized to their content.
@@ -54,8 +59,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     When ``width`` is given and the table is wider, the ``flexible`` columns (indexes) are
     narrowed, widest first, eliding their cells in the middle, down to 12 characters.
     """
+    return "\n".join(table_lines(headers, rows, width, flexible, size_rows=len(rows)))
+
+
+def table_lines(headers: Sequence[str], rows: Iterable[Sequence[str]],
+                width: int | None = None, flexible: Sequence[int] = (),
+                size_rows: int = SIZE_ROWS) -> Iterator[str]:
+    """:func:`table` line by line, as ``rows`` arrive: the columns are sized to the
+    first ``size_rows`` rows (all of a list), so a million rows stream out in flat
+    memory; a later cell wider than its column loses its middle, as a narrowed one does."""
+    it = iter(rows)
+    first = list(islice(it, size_rows))
     widths = [len(h) for h in headers]
-    for row in rows:
+    for row in first:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     if width is not None:
         over = sum(widths) + 2 * (len(widths) - 1) - width
@@ -68,12 +84,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
                 break
             widths[col] -= 1
             over -= 1
-        rows = [[elide_middle(c, w) for c, w in zip(row, widths, strict=True)]
-                for row in rows]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-              for row in rows]
-    return "\n".join(lines)
+    yield "  ".join(c.ljust(w) for c, w in zip(headers, widths, strict=True)).rstrip()
+    for row in chain(first, it):
+        yield "  ".join(elide_middle(c, w).ljust(w)
+                        for c, w in zip(row, widths, strict=True)).rstrip()
 
 
 def pause_lines(pauses: Sequence[PauseRow], zone: tzinfo) -> list[str]:
@@ -94,18 +108,27 @@ def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
                    width: int | None = None) -> str:
     """``queue list``: sized to ``width``; a long note or id loses its middle, never
     its end."""
+    return "\n".join(delivery_lines(rows, zone, pauses, now, width, size_rows=len(rows)))
+
+
+def delivery_lines(rows: Iterable[DeliveryRow], zone: tzinfo,
+                   pauses: Sequence[PauseRow] = (), now: datetime | None = None,
+                   width: int | None = None, size_rows: int = SIZE_ROWS) -> Iterator[str]:
+    """:func:`delivery_table` line by line as the rows are read (see :func:`table_lines`)."""
     paused = {p.channel for p in pauses}
-    body = []
-    for r in rows:
+
+    def cells(r: DeliveryRow) -> list[str]:
         note = r.remote_url or r.last_error or ""
         waiting = r.state in ("scheduled", "retry_wait", "awaiting_approval")
         if waiting and (None in paused or r.channel in paused):
             note = "paused" + (f"; {note}" if note else "")
         due = r.next_attempt_at or r.due_at
-        body.append([when(due, zone, "%Y-%m-%d %H:%M %Z", now), r.post_id, channel_label(r),
-                     _MARK.get(r.state, r.state), str(r.attempts), note])
-    return table(["DUE", "POST", "CHANNEL", "STATE", "TRIES", "NOTE"], body,
-                 width=width, flexible=(1, 2, 5))
+        return [when(due, zone, "%Y-%m-%d %H:%M %Z", now), r.post_id, channel_label(r),
+                _MARK.get(r.state, r.state), str(r.attempts), note]
+
+    return table_lines(["DUE", "POST", "CHANNEL", "STATE", "TRIES", "NOTE"],
+                       map(cells, rows), width=width, flexible=(1, 2, 5),
+                       size_rows=size_rows)
 
 
 def caption_links(caption: str) -> list[str]:
@@ -183,14 +206,21 @@ def _retraction_lines(d: Any) -> list[str]:
 
 
 def event_table(events: Sequence[EventRow], zone: tzinfo) -> str:
-    body = [
+    return "\n".join(event_lines(events, zone, size_rows=len(events)))
+
+
+def event_lines(events: Iterable[EventRow], zone: tzinfo,
+                size_rows: int = SIZE_ROWS) -> Iterator[str]:
+    """:func:`event_table` line by line as the events are read."""
+    body = (
         [when(e.at, zone, "%Y-%m-%d %H:%M:%S %Z"), e.who, e.action,
          e.delivery_id.split("#")[0] if e.delivery_id else (e.channel or e.post_id or "*"),
          f"{e.state_before or '-'} -> {e.state_after or '-'}" if e.state_after else "",
          e.reason or ""]
         for e in events
-    ]
-    return table(["WHEN", "WHO", "WHAT", "WHICH", "STATE", "WHY"], body)
+    )
+    return table_lines(["WHEN", "WHO", "WHAT", "WHICH", "STATE", "WHY"], body,
+                       size_rows=size_rows)
 
 
 CSV_FIELDS = ("id", "at", "who", "action", "post_id", "delivery_id", "channel",
@@ -208,14 +238,18 @@ def _csv_cell(value: object) -> object:
     return value
 
 
-def event_csv(events: Sequence[EventRow]) -> str:
-    """The audit trail as CSV, safe to open in a spreadsheet (no cell is a formula)."""
+def event_csv_lines(events: Iterable[EventRow]) -> Iterator[str]:
+    """The audit trail as CSV, safe to open in a spreadsheet (no cell is a formula), one
+    line at a time as the events are read."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
-    for e in events:
-        w.writerow({k: _csv_cell(v) for k, v in e.as_dict().items()})
-    return buf.getvalue()
+    for e in chain((None,), events):
+        if e is not None:
+            w.writerow({k: _csv_cell(v) for k, v in e.as_dict().items()})
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
 
 
 def status_text(
@@ -251,3 +285,25 @@ def publisher_state(beat: Heartbeat, now: datetime, zone: tzinfo) -> str:
         text += "; " + (", ".join(f"{n} {s}" for s, n in sorted(result.items()))
                         or "nothing was due")
     return text
+
+
+def json_lines(head: Mapping[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+    """``json.dumps({**head, key: list(items)}, indent=2)``, the same text, a piece at a
+    time as ``items`` arrive (``key`` last), so a long list is never held whole."""
+    import json
+    from textwrap import indent
+
+    text = json.dumps({**head, key: []}, indent=2)
+    before, after = text.rsplit("[]", 1)
+    it = iter(items)
+    first = next(it, None)
+    if first is None:
+        yield text
+        return
+    yield before + "["
+    held = indent(json.dumps(first, indent=2), "    ")
+    for item in it:
+        yield held + ","
+        held = indent(json.dumps(item, indent=2), "    ")
+    yield held
+    yield "  ]" + after

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scheduler.errors import StoreError
 from scheduler.timeutil import utc_iso
 
 
@@ -25,13 +26,19 @@ def damaged(delivery_id: str, column: str, value: Any, expected: str) -> str:
 
 
 def read_time(delivery_id: str, column: str, value: Any) -> datetime | None:
-    """A stored time as an aware UTC datetime, or a StoreError naming the row."""
-    from datetime import UTC
+    """A stored time as an aware UTC datetime, or a StoreError naming the row.
 
-    from scheduler.errors import StoreError
-
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    Called five times per row of a listing, so it imports nothing and tries the common
+    case (SQLite's text) first."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            raise StoreError(damaged(delivery_id, column, value, "a time")) from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
     except ValueError:
@@ -40,8 +47,6 @@ def read_time(delivery_id: str, column: str, value: Any) -> datetime | None:
 
 def read_state(delivery_id: str, raw: Any) -> dict[str, Any]:
     """The adapter's remote state document, or a StoreError naming the row."""
-    from scheduler.errors import StoreError
-
     if not raw:
         return {}
     try:

@@ -118,7 +118,8 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
           if version < 3 else []),
     )
     Index("ix_deliveries_state_wake", deliveries.c.state, deliveries.c.wake_at)
-    Index("ix_deliveries_due", deliveries.c.due_at)
+    if version < 8:
+        Index("ix_deliveries_due", deliveries.c.due_at)
     Table(
         "media", md,
         Column("sha256", String(64), primary_key=True),
@@ -186,7 +187,22 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         events.append_column(Column("prev_chain", String(64)))
         events.append_column(Column("chain", String(64)))
         events.append_column(Column("signed", Text))  # the person's {"doc","sig"}
+    if version >= 8:
+        _list_indexes(deliveries, md.tables["posts"])
     return md
+
+
+def _list_indexes(deliveries: Table, posts: Table) -> None:
+    """v8: the indexes the reads walk in order, so what they cost grows with what they
+    show, not with the whole history (see tests/test_read_plans.py).
+
+    ``queue list`` orders by (due_at, post_id, channel) and stops at its limit; the
+    calendar reads a window of due times (a prefix of the same index, which replaces the
+    one on due_at alone) and marks the deadlines (``publish_before``) inside it.
+    """
+    Index("ix_deliveries_list", deliveries.c.due_at, deliveries.c.post_id,
+          deliveries.c.channel)
+    Index("ix_posts_deadline", posts.c.publish_before)
 
 
 def _add_reminders(deliveries: Table) -> None:
@@ -315,11 +331,20 @@ def _migrate_6_to_7(conn: Connection) -> None:
     rechain(conn)
 
 
+def _migrate_7_to_8(conn: Connection) -> None:
+    """The reading indexes of :func:`_list_indexes`."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_deliveries_due"))
+    md = build_metadata(8)
+    for index in (*md.tables["deliveries"].indexes, *md.tables["posts"].indexes):
+        if index.name in ("ix_deliveries_list", "ix_posts_deadline"):
+            index.create(conn)
+
 
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
     4: _migrate_to_credentials, 5: _migrate_add_media_blobs, 6: _migrate_6_to_7,
+    7: _migrate_7_to_8,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scheduler.errors import UsageError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 STATES = (
     "awaiting_approval", "scheduled", "publishing", "published", "retry_wait",

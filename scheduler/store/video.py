@@ -18,6 +18,10 @@ from scheduler.store.schema import T
 
 #: ``delivery_media.source`` of the captions row.
 CAPTIONS_SOURCE = "captions"
+#: How the cover row's ``delivery_media.source`` begins (then where the cover came
+#: from: an image under assets/ or a time in the video), so the publisher tells it from
+#: the post's own images, which travel beside the video in a carousel.
+COVER_SOURCE = "cover:"
 VIDEO_MIMES = ("video/mp4",)
 
 
@@ -40,7 +44,7 @@ def insert_video(conn: Connection, media: MediaStore, did: str, video: Any, star
         c = video.cover
         path = media.ensure(c.data, c.sha256, c.extension, created)
         rows.append((c.sha256, c.mime, len(c.data), path, video.alt, c.width, c.height,
-                     c.source))
+                     COVER_SOURCE + c.source))
     path = media.ensure_file(Path(video.path), video.sha256, video.extension, created)
     rows.append((video.sha256, video.mime, video.size, path, video.alt, video.width,
                  video.height, video.source))

@@ -7,16 +7,21 @@ deliveries cancelled by ``--replace``) and in the audit trail.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
-from scheduler.errors import UsageError
+from scheduler.errors import StoreError, UsageError
 from scheduler.store import audit
-from scheduler.store.base import StoreBase
+from scheduler.store.base import DamagedRow, StoreBase, _delivery
 from scheduler.store.rows import DeliveryRow, EventRow, PostView
 from scheduler.store.schema import STATES, T
 from scheduler.store.states import RETRACT_STATES, WAITING_STATES, check_state
+
+#: Rows fetched at a time by the streaming reads.
+STREAM_ROWS = 1000
 
 #: States whose time is spoken for when looking for a free slot.
 _TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "published",
@@ -25,6 +30,15 @@ _TAKEN = ("awaiting_approval", "scheduled", "retry_wait", "publishing", "publish
 
 #: Deliveries of earlier revisions that stay listed: what went out stays visible.
 _OUT = ("published", *RETRACT_STATES)
+
+
+def _current() -> Any:
+    """The delivery belongs to its post's current revision. A correlated EXISTS, not
+    ``IN (SELECT ...)``: rows are then read in the order of an index and each checked
+    against its own post, and a list with a limit stops there; IN would first collect
+    every current post in the history."""
+    d, p = T["deliveries"], T["posts"]
+    return exists().where(p.c.id == d.c.post_row, p.c.current.is_(True))
 
 
 class ReadOps(StoreBase):
@@ -37,15 +51,30 @@ class ReadOps(StoreBase):
 
         Published deliveries of earlier revisions stay listed: what is out stays visible.
         """
-        d, p = T["deliveries"], T["posts"]
-        where = [or_(d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
-                     d.c.state.in_(_OUT))]
+        return list(self.stream_deliveries(state, channel, limit))
+
+    def stream_deliveries(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[DeliveryRow]:
+        """:meth:`list_deliveries` row by row as the database returns them, in flat
+        memory (a server-side cursor on PostgreSQL); the read transaction stays open
+        until the last row."""
+        d = T["deliveries"]
+        where = [or_(d.c.state.in_(_OUT), _current())]
         if state is not None:
             where.append(d.c.state == check_state(state))
         if channel is not None:
             where.append(d.c.channel == channel)
+        q = select(d).where(*where).order_by(d.c.due_at, d.c.post_id, d.c.channel)
+        if limit is not None:
+            q = q.limit(limit)
         with self._read() as conn:
-            return self._deliveries(conn, where, limit=limit)
+            for r in conn.execution_options(yield_per=STREAM_ROWS).execute(q):
+                try:
+                    row = _delivery(r)
+                except (ValueError, TypeError, OverflowError, StoreError):
+                    raise DamagedRow(*self._find_damaged(conn, where)) from None
+                yield row
 
     def get_delivery(self, delivery_id: str) -> DeliveryRow:
         """One delivery by its id (any revision), with its media."""
@@ -104,6 +133,25 @@ class ReadOps(StoreBase):
                 self._current_post(conn, post_id)
         return rows
 
+    def stream_events(self, post_id: str | None = None) -> Iterator[EventRow]:
+        """The whole trail (or one post's), oldest first, event by event as the database
+        returns them, in flat memory. An unknown post id raises at the first step, before
+        anything is printed."""
+        ev = T["events"]
+        q = select(ev).order_by(ev.c.id)
+        if post_id is not None:
+            q = q.where(ev.c.post_id == post_id)
+        with self._read() as conn:
+            found = iter(conn.execution_options(yield_per=STREAM_ROWS).execute(q))
+            first = next(found, None)
+            if first is None:
+                if post_id is not None:
+                    self._current_post(conn, post_id)
+                return
+            yield audit.event_row(first)
+            for r in found:
+                yield audit.event_row(r)
+
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state present, zeros included)."""
         d = T["deliveries"]
@@ -127,24 +175,27 @@ class ReadOps(StoreBase):
             return self._deliveries(conn, [d.c.state.in_(WAITING_STATES)],
                                     order=(d.c.wake_at, d.c.id), limit=n)
 
-    def upcoming(self, start: datetime, end: datetime) -> list[DeliveryRow]:
-        """Current deliveries due in ``[start, end)``, with media (for the calendar)."""
-        d, p = T["deliveries"], T["posts"]
-        where = [
-            d.c.post_row.in_(select(p.c.id).where(p.c.current.is_(True))),
-            d.c.due_at >= start, d.c.due_at < end,
-        ]
+    def upcoming(self, start: datetime, end: datetime, *,
+                 with_media: bool = True) -> list[DeliveryRow]:
+        """Current deliveries due in ``[start, end)``, with media unless told otherwise
+        (for the calendar)."""
+        d = T["deliveries"]
+        where = [d.c.due_at >= start, d.c.due_at < end, _current()]
         with self._read() as conn:
-            return self._deliveries(conn, where, with_media=True)
+            return self._deliveries(conn, where, with_media=with_media)
 
-    def milestones(self) -> list[tuple[str, str, str]]:
-        """Each current post's closing date or event time: ``(post_id, kind, iso)``, for
-        marking them on the calendar."""
+    def milestones(self, start: datetime, end: datetime) -> list[tuple[str, str, str]]:
+        """Each current post's closing date or event time in ``[start, end)``:
+        ``(post_id, kind, iso)``, for marking them on the calendar. A post's
+        ``publish_before`` is that moment (the start of its closing day, or its event
+        time), so the window is read through its index, not the whole history."""
         p = T["posts"]
         out = []
         with self._read() as conn:
             for post_id, details in conn.execute(
-                    select(p.c.post_id, p.c.details).where(p.c.current.is_(True))):
+                    select(p.c.post_id, p.c.details).where(
+                        p.c.publish_before >= start, p.c.publish_before < end,
+                        p.c.current.is_(True))):
                 found = json.loads(details or "{}")
                 for kind in ("closing_date", "event_at"):
                     if found.get(kind):

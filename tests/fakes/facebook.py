@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.common import AFTER_CREATE, NOW, FakePlatform, form_of
-from tests.fakes.meta import meta_error, meta_failure
+from tests.fakes.meta import comments, meta_error, meta_failure
 from tests.peers import LocalServer, Recorded, Reply
 
 # -- Facebook Page -----------------------------------------------------------------------
@@ -183,6 +183,8 @@ class FakeFacebookPage(FakePlatform):
         if req.method == "GET" and path == page:
             return Reply(200, {"id": self.page, "name": "Careers at the Department"})
         for post in self.posts:
+            if path == f"/{post['id']}/comments":
+                return comments(self, req, post, "message")
             if req.method == "DELETE" and path == f"/{post['id']}":
                 # {"success": true} (https://developers.facebook.com/docs/graph-api/
                 # reference/post/#deleting); afterwards the id is "does not exist" (100/33).

@@ -160,10 +160,35 @@ class FakeLinkedIn(FakePlatform):
                 if p["id"] == wanted:
                     return Reply(200, p)
             return li_error(404, f"Post {wanted} not found")
+        if path.startswith("/rest/socialActions/") and path.endswith("/comments"):
+            return self._comments(req, path)
         if req.method == "GET" and path == "/rest/organizations/" + self.org.rsplit(":", 1)[-1]:
             return Reply(200, {"id": int(self.org.rsplit(":", 1)[-1]),
                                "localizedName": "Careers at the Department"})
         return li_error(404, f"No virtual resource found for {path}")
+
+    def _comments(self, req: Recorded, path: str) -> Reply:
+        """Comments on a post (https://learn.microsoft.com/en-us/linkedin/marketing/
+        community-management/shares/comments-api): POST with ``actor``, ``object`` and
+        ``message.text`` answers 201 with the comment and its URN in ``x-restli-id``; GET
+        lists ``{"elements": [...]}``. The post must exist and the actor be the page."""
+        from urllib.parse import unquote
+
+        target = unquote(path.removeprefix("/rest/socialActions/").removesuffix("/comments"))
+        post = next((p for p in self.posts if p["id"] == target), None)
+        if post is None:
+            return li_error(404, f"Post {target} not found")
+        if req.method == "GET":
+            return Reply(200, {"elements": list(post.get("comments", []))})
+        doc = json_of(req) or {}
+        if doc.get("actor") != self.org or doc.get("object") != target:
+            return li_error(422, "/actor or /object invalid")
+        urn = f"urn:li:comment:({target},{self.new_id()})"
+        comment = {"id": urn.rsplit(",", 1)[1].rstrip(")"), "commentUrn": urn,
+                   "actor": doc["actor"], "object": target,
+                   "message": {"text": (doc.get("message") or {}).get("text", "")}}
+        post.setdefault("comments", []).append(comment)
+        return Reply(201, comment, headers={"x-restli-id": urn})
 
     def served(self, version: str) -> bool:
         """Released by now and less than a year old (month + 12, as LinkedIn serves them)."""

@@ -49,6 +49,25 @@ def meta_failure(mode: str) -> Reply:
     raise AssertionError(mode)
 
 
+def comments(fake: FakePlatform, req: Recorded, post: dict[str, Any], field: str) -> Reply:
+    """``/{object-id}/comments`` of a published post. POST ``message`` answers
+    ``{"id": ...}``; GET lists ``{"data": [{"id", field}]}`` (Facebook: ``message``,
+    https://developers.facebook.com/docs/graph-api/reference/object/comments/; Instagram:
+    ``text``, https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/
+    reference/ig-media/comments). With ``fake.comments_refused`` set, a new comment is
+    refused as on a post whose comments are turned off (error 100)."""
+    if req.method == "POST":
+        refused = getattr(fake, "comments_refused", None)
+        if refused:
+            return meta_error(100, refused)
+        comment = {"id": f"{post['id']}_{fake.new_id()}",
+                   field: str(form_of(req).get("message", ""))}
+        post.setdefault("comments", []).append(comment)
+        fake.created(comment["id"])
+        return Reply(200, {"id": comment["id"]})
+    return Reply(200, {"data": list(post.get("comments", []))})
+
+
 class FakeGraphContainers(FakePlatform):
     """Instagram's (or, with ``flavour="threads"``, Threads') container API.
 
@@ -159,6 +178,8 @@ class FakeGraphContainers(FakePlatform):
                     answer["status"] = f"Error: {box['error']}"
             return Reply(200, answer)
         for post in [*self.posts, *self.stories]:
+            if path == f"/{post['id']}/comments" and self.flavour == "instagram":
+                return comments(self, req, post, "text")
             if req.method == "DELETE" and path == f"/{post['id']}" and self.flavour == "threads":
                 # Threads deletes by media id: {"success": true, "deleted_id": ...}
                 # (https://developers.facebook.com/docs/threads/posts/delete-posts).
@@ -230,8 +251,13 @@ class FakeGraphContainers(FakePlatform):
                                   subcode=2207052)
             self.fetched.append(data)
         if kind == "CAROUSEL":
+            # Instagram takes 2 to 10 items (https://developers.facebook.com/docs/
+            # instagram-platform/content-publishing#carousel-posts), Threads 2 to 20
+            # (https://developers.facebook.com/docs/threads/posts#carousel-posts).
             children = str(form.get("children", "")).split(",")
-            if not 2 <= len(children) <= 10 or any(c not in self.containers for c in children):
+            most = 10 if self.flavour == "instagram" else 20
+            if not 2 <= len(children) <= most or any(c not in self.containers
+                                                      for c in children):
                 return meta_error(100, "Invalid parameter", subcode=2207021)
             if any(self.containers[c]["status"] != "FINISHED" for c in children):
                 # Children must be FINISHED before the carousel is built (content

@@ -5,8 +5,8 @@ goes through FFmpeg's own filters (turn, crop, scale, constant frame rate) insid
 libavfilter and straight into the encoder, and nothing is collected. Output is H.264
 High + AAC-LC stereo 48 kHz in MP4 with the index (``moov``) first, no container
 metadata (``+bitexact`` also keeps the muxer from writing its own name), and the same
-input always gives the same bytes with the same library versions (see :func:`steady_heap`
-for the one thing that took).
+input always gives the same bytes with the same library versions when rendered in a
+render worker (see :mod:`scheduler.media.video.parallel` for what that takes).
 """
 
 from __future__ import annotations
@@ -31,36 +31,6 @@ AUDIO_RATE = 48000
 MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
 Progress = Callable[[float], None]
-#: glibc's ``mallopt`` parameter that fills every new allocation with one fixed byte.
-M_PERTURB = -6
-_heap_pinned = False
-
-
-def steady_heap() -> None:
-    """Make x264's output independent of what the process did before it.
-
-    x264's lookahead (macroblock-tree rate control over B-frames) reads some bytes it never
-    wrote when the picture is narrow and tall, as a 16:9 source framed to 9:16 is (606×1080,
-    404×720; 1280×720 and 1080×1920 are not affected; the ``ffmpeg`` command line does the
-    same). Those bytes are whatever an earlier allocation left in the heap, so one clip
-    rendered twice gave two files. With glibc's ``M_PERTURB`` every new allocation starts
-    as the same byte, so the bytes read are the same every time and so is the render;
-    turning off the lookahead instead would cost compression on every video. Elsewhere
-    than glibc (macOS, musl) nothing is changed and such renders may differ run to run.
-    """
-    global _heap_pinned
-    if _heap_pinned:
-        return
-    _heap_pinned = True
-    import ctypes
-    import platform
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return
-    try:
-        ctypes.CDLL(None).mallopt(M_PERTURB, 0xA5)
-    except (OSError, AttributeError):  # a static or unusual libc: renders just may differ
-        return
 
 
 def remux(info: VideoInfo, out: Path) -> None:
@@ -150,7 +120,6 @@ def transcode(info: VideoInfo, plan: Plan, vp: VideoProfile, out: Path, *,
     """Render ``info`` by ``plan`` into ``out``; cues in ``burn`` are drawn in."""
     import av
 
-    steady_heap()
     name = info.path.name
     with av.open(str(info.path), metadata_errors="ignore") as src, \
             av.open(str(out), "w", format="mp4", options=MUX_OPTIONS) as dst:
