@@ -24,6 +24,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 # Re-exported: plug-ins import the outgoing types from here.
 from scheduler.adapters.outgoing import OutgoingImage, OutgoingPost
 from scheduler.adapters.outgoing import OutgoingVideo as OutgoingVideo
+from scheduler.adapters.processing import (
+    VIDEO_WAIT_BUDGET,
+    Processing,
+    wait_for_processing,
+)
 from scheduler.adapters.published import CannotDelete, PublishedPost
 from scheduler.errors import (
     AuthError,
@@ -34,7 +39,6 @@ from scheduler.errors import (
     PermanentPublishError,
     PostqError,
     PublishError,
-    StillProcessing,
     TransientPublishError,
 )
 from scheduler.platforms import (
@@ -48,29 +52,6 @@ from scheduler.redaction import remember
 from scheduler.timeutil import Clock
 
 log = logging.getLogger(__name__)
-
-#: The longest one publishing call waits, in total, for a platform to finish processing
-#: an uploaded video (seconds). See :meth:`Adapter.await_processing`.
-VIDEO_WAIT_BUDGET = 45.0
-
-
-def processing_waits(progress: Mapping[str, Any]) -> int:
-    """How many attempts of a delivery ended in :class:`StillProcessing` (recorded in its
-    progress by :meth:`Adapter.await_processing`)."""
-    value = progress.get("processing_waits")
-    return value if isinstance(value, int) and value > 0 else 0
-
-
-@dataclass(frozen=True)
-class Processing:
-    """One answer of a platform's media-status call: ``state`` is ``done``, ``pending``
-    or ``failed``; ``wait`` the seconds it suggests before asking again (X's
-    ``check_after_secs``); ``detail`` its words for a failure."""
-
-    state: str
-    wait: float | None = None
-    detail: str = ""
-
 
 @dataclass(frozen=True)
 class Published:
@@ -463,28 +444,7 @@ class Adapter(ABC):
         is a permanent failure quoting the platform's reason; ``forget`` drops the
         recorded upload first, so a retry after the post is fixed uploads anew.
         """
-        waited, interval = 0.0, 1.0
-        while True:
-            answer = poll()
-            if answer.state == "done":
-                return
-            if answer.state == "failed":
-                if forget is not None:
-                    forget()
-                raise PermanentPublishError(
-                    f"channel '{self.channel}': the platform could not process {what}: "
-                    f"{answer.detail or 'no reason given'}")
-            pause = max(answer.wait if answer.wait is not None else interval, 0.1)
-            if waited + pause > budget:
-                # Counted, so the publisher does not take this attempt for a failure.
-                self.remember(post, processing_waits=processing_waits(self.progress(post)) + 1)
-                raise StillProcessing(
-                    f"channel '{self.channel}': {what} is still being processed after "
-                    f"{waited:.0f} s; the upload is kept and asked about again",
-                    retry_after=max(pause, 5.0))
-            sleep(pause)
-            waited += pause
-            interval = min(interval * 2, 8.0)
+        wait_for_processing(self, post, what, poll, sleep, forget=forget, budget=budget)
 
     # -- threads ------------------------------------------------------------------------
     def part_post(self, post: OutgoingPost, n: int, done: list[dict[str, Any]]) -> OutgoingPost:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.adapters import AdapterRegistry
-from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest, processing_waits
+from scheduler.adapters.base import Adapter, OutgoingPost, PlannedRequest
+from scheduler.adapters.processing import processing_waits
 from scheduler.config import Settings
 from scheduler.errors import (
     AuthError,
