@@ -168,3 +168,19 @@ def test_cli_validate_queue_add_list_calendar_and_status(project: Project) -> No
                       "2027-01-01 00:00")
     assert (bad.exit_code, bad.stderr) == (1, "error: 'X' ends (2027-01-01 00:00 GMT) before "
                                               "it starts (2027-01-02 00:00 GMT)\n")
+
+
+def test_a_period_naming_a_channel_that_is_not_configured_is_refused() -> None:
+    """A misspelt channel would leave the real one publishing through the period: the
+    configuration is refused with one sentence naming the period and the channel."""
+    from scheduler.errors import ConfigError
+
+    period = {"name": "Mourning", "start": "2027-04-06 00:00", "end": "2027-04-07 12:00"}
+    with pytest.raises(ConfigError) as exc:
+        settings({"blackouts": [{**period, "channels": ["outbx"]}]})
+    assert str(exc.value) == ("blackouts[1].channels: 'outbx' in the blackout 'Mourning' "
+                              "is not a configured channel (did you mean 'outbox'?)")
+    with pytest.raises(ConfigError) as exc:
+        settings({"blackouts": [{**period, "allow_kinds": ["archive"]}]})
+    assert "blackouts[1].allow_kinds: 'archive' in the blackout 'Mourning' is not a post " \
+           "kind" in str(exc.value)
