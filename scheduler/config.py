@@ -455,6 +455,7 @@ def settings_from_dict(raw: dict[str, Any], path: Path | None = None) -> Setting
             problems.append(f"{path}: {key}: {msg}" if path else f"{key}: {msg}")
         raise ConfigError("; ".join(problems)) from None
     _check_slots(settings)
+    _check_blackouts(settings)
     return settings
 
 
@@ -477,6 +478,22 @@ def _check_slots(settings: Settings) -> None:
         parse_slot_table(settings.slots)
     except ValueError as exc:
         raise ConfigError(str(exc), settings.path, "slots") from None
+
+
+def _check_blackouts(settings: Settings) -> None:
+    """Each ``[[blackouts]]`` names configured channels and known kinds: a misspelt
+    channel would leave the real one publishing through the period."""
+    from scheduler.content.model import KINDS
+
+    for n, b in enumerate(settings.blackouts, start=1):
+        for key, names, known, what in (
+                ("channels", b.channels, settings.channels, "a configured channel"),
+                ("allow_kinds", b.allow_kinds, KINDS, "a post kind")):
+            for name in names:
+                if name not in known:
+                    raise ConfigError(f"'{name}' in the blackout '{b.name}' is not {what}"
+                                      f"{_hint(name, known)}", settings.path,
+                                      f"blackouts[{n}].{key}")
 
 
 def load(config: str | os.PathLike[str] | None = None) -> Settings:

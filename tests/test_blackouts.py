@@ -178,3 +178,19 @@ def test_rescheduling_into_a_period_is_refused(store: Store) -> None:
     assert str(err.value) == (
         "cannot move 'io' to 2027-04-06 09:00 BST: it falls in the blackout 'Pre-election "
         "period' (2027-04-06 00:00 to 2027-04-07 12:00 BST) on outbox")
+
+
+def test_a_period_naming_a_channel_that_is_not_configured_is_refused() -> None:
+    """A misspelt channel would leave the real one publishing through the period: the
+    configuration is refused with one sentence naming the period and the channel."""
+    from scheduler.errors import ConfigError
+
+    period = {"name": "Mourning", "start": "2027-04-06 00:00", "end": "2027-04-07 12:00"}
+    with pytest.raises(ConfigError) as exc:
+        settings({"blackouts": [{**period, "channels": ["outbx"]}]})
+    assert str(exc.value) == ("blackouts[1].channels: 'outbx' in the blackout 'Mourning' "
+                              "is not a configured channel (did you mean 'outbox'?)")
+    with pytest.raises(ConfigError) as exc:
+        settings({"blackouts": [{**period, "allow_kinds": ["archive"]}]})
+    assert "blackouts[1].allow_kinds: 'archive' in the blackout 'Mourning' is not a post " \
+           "kind" in str(exc.value)
