@@ -22,8 +22,9 @@ containers module describes. ``format = "story"`` makes the channel publish Stor
 ``media_type=STORIES`` with ``image_url`` or ``video_url``, one image or one video, no
 caption (Stories show none); ``check`` then looks among the account's current Stories
 (``GET /{ig-user-id}/stories``), since a Story never appears in ``/media``. A carousel
-item that is a video is ``media_type=VIDEO`` with ``is_carousel_item=true``; Instagram
-does not mix images and a video in one post otherwise.
+item that is a video is ``media_type=VIDEO`` with ``is_carousel_item=true`` and
+``video_url`` (never the resumable upload): a post with images and a video is one
+carousel of up to 10 items, the images in order and then the video.
 
 Errors, container reuse and ``check`` are described in :mod:`scheduler.adapters.meta` and
 :mod:`scheduler.adapters.containers`.
@@ -87,6 +88,8 @@ class InstagramAdapter(GraphContainerAdapter):
     list_path = "media"
     list_fields = "id,caption,permalink,timestamp"
     publishes_video = True
+    #: Bytes per request of a resumable upload.
+    upload_piece = PIECE
     comment_text_field = "text"
 
     def publish_parts(self, post: OutgoingPost) -> Published:
@@ -96,8 +99,6 @@ class InstagramAdapter(GraphContainerAdapter):
     def check(self, post: OutgoingPost) -> Published | None:
         return self.check_thread(post, lambda p: self.find_comment(p) if p.part > 1
                                  else super(InstagramAdapter, self).check(p))
-    #: Bytes per request of a resumable upload.
-    upload_piece = PIECE
 
     @property
     def user(self) -> str:
@@ -112,16 +113,26 @@ class InstagramAdapter(GraphContainerAdapter):
     def fit_problems(self, post: OutgoingPost, profile: Any = None,
                      who: str | None = None) -> list[str]:
         problems = super().fit_problems(post, profile, who)
-        if self.story and len(post.images) > 1:
+        if self.story and len(post.images) > 1 and post.video is None:
             problems.append(f"{len(post.images)} images; an Instagram Story takes one image "
                             "or one video")
         return problems
+
+    def takes_mixed(self, profile: Any) -> bool:
+        return not self.story and super().takes_mixed(profile)
 
     def container_steps(
         self, post: OutgoingPost, url_of: Callable[[Media], str]
     ) -> list[dict[str, Any]]:
         assert isinstance(self.settings, InstagramSettings)
         video = post.video
+        if video is not None and post.images and not self.story:
+            # Images and a video: one carousel, the images in order and the video last
+            # (https://developers.facebook.com/docs/instagram-platform/content-publishing#carousel-posts).
+            # The video item is fetched from video_url; the cover is a Reel's alone.
+            items: tuple[Media, ...] = (*post.images, video)
+            children = [carousel_item(item, url_of) for item in items]
+            return [*children, {"media_type": "CAROUSEL", "caption": post.caption}]
         if video is not None and self.settings.video_upload == "resumable":
             # The bytes go to rupload.facebook.com after the container is built.
             source: dict[str, Any] = {"upload_type": "resumable"}
@@ -164,8 +175,8 @@ class InstagramAdapter(GraphContainerAdapter):
     def planned_upload(self, post: OutgoingPost) -> list[PlannedRequest]:
         assert isinstance(self.settings, InstagramSettings)
         video = post.video
-        if video is None or self.settings.video_upload != "resumable":
-            return []
+        if video is None or self.settings.video_upload != "resumable" or post.images:
+            return []  # a carousel's video item is fetched from video_url
         pieces = max(1, -(-video.size // self.upload_piece))
         return [PlannedRequest(method="POST", url="<uri of the container>",
                                headers={"Authorization": "OAuth ***", "offset": "0",
@@ -181,7 +192,8 @@ class InstagramAdapter(GraphContainerAdapter):
 
     def plan(self, post: OutgoingPost) -> list[PlannedRequest]:
         planned = super().plan(post)
-        if post.video is not None and post.video.cover is not None and not self.story:
+        reel = post.video is not None and not post.images and not self.story
+        if reel and post.video is not None and post.video.cover is not None:
             cover = post.video.cover
             planned.insert(1, PlannedRequest(method="STORE", url=self.planned_image_url(cover),
                                              body=f"<{cover.mime} cover, "
