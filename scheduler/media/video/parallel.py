@@ -4,15 +4,16 @@ A post going to Instagram, X and LinkedIn needs three different renders. x264 sp
 encode over threads, but decoding, filtering, its lookahead (kept in the encoding thread
 for identical bytes, see ``transcode.LOOKAHEAD``) and the Python loop around them run on
 one core, so a second render beside it fills the idle time. ``bench/video.py --renders
-3`` measures one after another against side by side in the same run: on two (busy) cores
-1.17x to 1.22x faster for 10 s and 15 s 1080p clips. Threads instead of processes gained
+3`` measures one after another against side by side in the same run: on two cores busy
+with other work, 1.17x and 1.22x faster for 10 s and 15 s 1080p clips, 0.98x for 60 s
+(never much slower, so workers are as many as cores). Threads instead of processes gained
 nothing (16.3 s against 15.8 s for three renders: PyAV holds the interpreter lock around
 most of the per-frame work), so each render runs in its own process. Memory is bounded by
 the number of workers: each render is streamed frame by frame and peaks at the same size
 whatever the video's length (160 to 400 MiB for 1080p, the padded 1080×1918 render being
-the largest; 440 MiB one after another and 700 MiB side by side for 15 s and for 60 s),
-and workers are never more than the renders, the cores, or what ``MemAvailable`` holds
-at :data:`RENDER_BUDGET` each.
+the largest; about 400 MiB one after another and 640 MiB side by side, the same for 15 s
+and 60 s), and workers are never more than the renders, the cores, or what
+``MemAvailable`` holds at :data:`RENDER_BUDGET` each.
 
 Renders are always made in a fresh (spawned) worker, even one alone, because that is what
 makes them the same bytes every time. x264's lookahead (macroblock-tree rate control)
@@ -23,7 +24,7 @@ whatever an earlier allocation or another thread left there, so one clip rendere
 gave two files. Workers start with glibc's tunables :data:`ZEROED_HEAP`: every allocation
 starts as zeros (``perturb`` 255 fills with 255 ^ 0xFF) and none skips that through the
 per-thread cache, so the bytes read are those of a fresh process, whatever ran before.
-Turning the lookahead off instead made renders up to three times larger. Where the C
+Turning macroblock-tree rate control off instead made renders up to three times larger. Where the C
 library is not glibc (macOS, musl) the setting is ignored and such renders may differ.
 """
 
