@@ -60,3 +60,37 @@ def test_threads_thread_chains_by_reply_to_id(local_server, tmp_path, make_post)
     adapter.retract(done)
     deleted = [r.path.split("?")[0] for r in local_server.requests if r.method == "DELETE"]
     assert deleted == [f"/{i}" for i in reversed(ids)]
+
+
+def test_a_part_never_sent_is_not_taken_for_another_post_with_the_same_words(
+        local_server, make_post):
+    """After a lost answer on part one, ``check`` asks about the parts on record and the
+    one whose answer was lost; a later part that was never sent is certainly not there,
+    even when the account shows an earlier thread's identical part (recruitment threads
+    end alike: "Apply at <link>", links that X's listing shows only as t.co). Taking that
+    for this thread's part would record a thread whose part two never went out, and a
+    retraction would delete the other thread's post."""
+    from scheduler.errors import OutcomeUnknown
+    from tests.fakes.x import FakeX
+    from tests.test_adapter_x import TOKEN
+
+    fake = FakeX(local_server, TOKEN)
+    adapter = x_adapter(local_server.base_url)
+    closing = "Apply at https://www.example.gov.uk/careers/{} #ApplyNow"
+    earlier = make_post(THREAD_SEPARATOR.join(["Analysts wanted", closing.format("analyst")]))
+    adapter.publish(earlier)
+    saved: dict[str, Any] = {}
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    post = make_post(THREAD_SEPARATOR.join(["Officers wanted", closing.format("officer")]))
+    fake.fail_next("drop")  # part one is created, its answer lost
+    try:
+        adapter.publish(post)
+    except OutcomeUnknown:
+        pass
+    assert adapter.check(post) is None  # part two was never sent
+    published = adapter.publish(post)
+    sent = [t["sent"] for t in fake.tweets]
+    assert sent.count(closing.format("officer")) == 1
+    assert [p["id"] for p in saved["state"]["thread"]] == [
+        t["id"] for t in fake.tweets[2:]]
+    assert published.remote_id == fake.tweets[2]["id"]
