@@ -94,3 +94,36 @@ def test_a_part_never_sent_is_not_taken_for_another_post_with_the_same_words(
     assert [p["id"] for p in saved["state"]["thread"]] == [
         t["id"] for t in fake.tweets[2:]]
     assert published.remote_id == fake.tweets[2]["id"]
+
+
+def test_threads_reply_part_whose_answer_was_lost_is_found_among_the_replies(
+        local_server, tmp_path, make_post):
+    """Threads lists a profile's replies apart from its threads (GET
+    /{threads-user-id}/replies). A later part whose publishing answer was lost is looked
+    for there; among the threads it can never be found, and the delivery would wait for
+    a person although the platform can answer."""
+    from scheduler.errors import OutcomeUnknown
+
+    fake = FakeGraphContainers(local_server, THREADS_TOKEN, tmp_path / "www", flavour="threads")
+    adapter = threads(local_server, tmp_path, fake, with_host=False)
+    saved: dict[str, Any] = {}
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    post = make_post(THREAD_SEPARATOR.join(PARTS[:2]))
+    fake.fail_next("drop", times=1)  # part one
+    try:
+        adapter.publish(post)
+    except OutcomeUnknown:
+        pass
+    assert adapter.check(post) is None  # part one found; part two never sent
+    later = make_post(THREAD_SEPARATOR.join(PARTS[:2]), delivery_id=post.delivery_id,
+                      remote_state=saved["state"])
+    adapter = threads(local_server, tmp_path, fake, with_host=False)
+    adapter.save_progress = lambda delivery_id, state, token: saved.update(state=state)
+    fake.fail_next("drop", times=1)  # part two: created, its answer lost
+    try:
+        adapter.publish(later)
+    except OutcomeUnknown:
+        pass
+    found = adapter.check(later)
+    assert found is not None and found.remote_id == fake.posts[0]["id"]
+    assert [p["id"] for p in saved["state"]["thread"]] == [p["id"] for p in fake.posts]
