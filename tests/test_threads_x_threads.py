@@ -127,3 +127,35 @@ def test_threads_reply_part_whose_answer_was_lost_is_found_among_the_replies(
     found = adapter.check(later)
     assert found is not None and found.remote_id == fake.posts[0]["id"]
     assert [p["id"] for p in saved["state"]["thread"]] == [p["id"] for p in fake.posts]
+
+
+def test_a_part_refused_for_good_names_the_parts_already_public(local_server, make_post):
+    """A thread whose part two is refused for good fails, but part one is public: the
+    failure says so, with its address, instead of reading as if nothing went out."""
+    import pytest
+
+    from scheduler.errors import PermanentPublishError
+    from tests.fakes.x import FakeX
+    from tests.test_adapter_x import TOKEN
+
+    fake = FakeX(local_server, TOKEN)
+    adapter = x_adapter(local_server.base_url, username="CareersGov")
+    post = make_post(THREAD_SEPARATOR.join(PARTS))
+    adapter_calls = []
+
+    original = adapter._publish_one
+
+    def one(part):  # part two is refused by X for good
+        adapter_calls.append(part.part)
+        if part.part == 2:
+            fake.fail_next("permanent")
+        return original(part)
+
+    adapter._publish_one = one
+    with pytest.raises(PermanentPublishError) as exc:
+        adapter.publish(post)
+    first = fake.tweets[0]["id"]
+    assert adapter_calls == [1, 2] and len(fake.tweets) == 1
+    assert (f"part 1 of the thread is public (https://x.com/CareersGov/status/{first}); "
+            "the rest was not published: delete it by hand or publish the rest"
+            in str(exc.value))

@@ -490,7 +490,18 @@ class Adapter(ABC):
             return one(post)
         done = list(self.progress(post).get("thread") or [])
         for n in range(len(done) + 1, len(post.parts) + 1):
-            published = one(self.part_post(post, n, done))
+            try:
+                published = one(self.part_post(post, n, done))
+            except PermanentPublishError as exc:
+                if not done:
+                    raise
+                # The delivery fails, but what went out stays out: say so, with where.
+                which, them = ("part 1 of the thread is", "it") if len(done) == 1 else \
+                    (f"parts 1 to {len(done)} of the thread are", "them")
+                where = ", ".join(str(p.get("url") or p.get("id")) for p in done)
+                raise PermanentPublishError(
+                    f"{exc}; {which} public ({where}); the rest was not published: delete "
+                    f"{them} by hand or publish the rest") from exc
             done.append({**(published.ref or {}), "id": published.remote_id,
                          "url": published.url})
             self.remember(post, thread=done)
