@@ -194,3 +194,13 @@ def test_a_period_naming_a_channel_that_is_not_configured_is_refused() -> None:
         settings({"blackouts": [{**period, "allow_kinds": ["archive"]}]})
     assert "blackouts[1].allow_kinds: 'archive' in the blackout 'Mourning' is not a post " \
            "kind" in str(exc.value)
+
+
+def test_resume_does_not_lift_a_blackout(store: Store) -> None:
+    """A period is lifted by 'blackout remove' alone (audited as such): resume, whose
+    channel name is not checked against the configuration, must not take it away."""
+    store.add_blackout(Blackout("Mourning", NOW, NOW + timedelta(days=2)))
+    with pytest.raises(UsageError, match="'Mourning' is a blackout period; lift it with "
+                                         "'postq blackout remove Mourning'"):
+        store.resume("blackout:Mourning")
+    assert [b.name for b in store.stored_blackouts()] == ["Mourning"]

@@ -471,7 +471,18 @@ class Adapter(ABC):
             return one(post)
         done = list(self.progress(post).get("thread") or [])
         for n in range(len(done) + 1, len(post.parts) + 1):
-            published = one(self.part_post(post, n, done))
+            try:
+                published = one(self.part_post(post, n, done))
+            except PermanentPublishError as exc:
+                if not done:
+                    raise
+                # The delivery fails, but what went out stays out: say so, with where.
+                which, them = ("part 1 of the thread is", "it") if len(done) == 1 else \
+                    (f"parts 1 to {len(done)} of the thread are", "them")
+                where = ", ".join(str(p.get("url") or p.get("id")) for p in done)
+                raise PermanentPublishError(
+                    f"{exc}; {which} public ({where}); the rest was not published: delete "
+                    f"{them} by hand or publish the rest") from exc
             done.append({**(published.ref or {}), "id": published.remote_id,
                          "url": published.url})
             self.remember(post, thread=done)
@@ -480,13 +491,19 @@ class Adapter(ABC):
     def check_thread(self, post: OutgoingPost,
                      one: Callable[[OutgoingPost], Published | None]) -> Published | None:
         """After an unknown outcome: the thread, if every part is on the platform (each
-        part not on record is asked about with ``one``); None while a part is missing,
-        so the next attempt sends the rest."""
+        part not on record that was sent is asked about with ``one``); None while a part
+        is missing or was never sent, so the next attempt sends the rest."""
         if len(post.parts) == 1:
             return one(post)
         done = list(self.progress(post).get("thread") or [])
         for n in range(len(done) + 1, len(post.parts) + 1):
-            found = one(self.part_post(post, n, done))
+            part = self.part_post(post, n, done)
+            sent = self.progress(part)
+            if not (sent.get("create_sent_at") or sent.get("remote_id")):
+                # Never sent (the moment is recorded before every creating call): it is
+                # certainly not there, and a listing match would be another post's.
+                return None
+            found = one(part)
             if found is None:
                 return None
             done.append({**(found.ref or {}), "id": found.remote_id, "url": found.url})

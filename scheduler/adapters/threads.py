@@ -82,6 +82,12 @@ class ThreadsAdapter(GraphContainerAdapter):
     def check(self, post: OutgoingPost) -> Published | None:
         return self.check_thread(post, super().check)
 
+    def listing(self, post: OutgoingPost) -> tuple[str, str]:
+        # A thread's later parts are replies, which Threads lists apart from the profile's
+        # threads: GET /{threads-user-id}/replies
+        # (https://developers.facebook.com/docs/threads/retrieve-and-manage-replies).
+        return ("replies" if post.reply_to is not None else self.list_path), post.caption
+
     def retract(self, post: PublishedPost) -> None:
         """Every part of a thread, the last first (see the Graph adapters' ``retract``)."""
         for media_id in self.thread_ids(post):

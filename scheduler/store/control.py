@@ -44,6 +44,10 @@ class ControlOps(StoreBase):
     def resume(self, channel: str | None) -> None:
         """Lift the pause on ``channel`` (or the global one); channel pauses stay."""
         key = channel or GLOBAL_PAUSE
+        if key.startswith(BLACKOUT_KEY):  # kept beside the pauses, lifted only as itself
+            name = key[len(BLACKOUT_KEY):]
+            raise UsageError(f"'{name}' is a blackout period; lift it with 'postq blackout "
+                             f"remove {name}'")
         pz = T["pauses"]
         signed = self._act(action_doc("resume", channel or "every channel", self._now()))
         with self._write() as conn:

@@ -152,10 +152,16 @@ class FakeGraphContainers(FakePlatform):
             return self._create(form_of(req))
         if req.method == "POST" and path == f"{user}/{self.publish}":
             return self._publish(form_of(req))
-        if req.method == "GET" and path == f"{user}/{self.create}":
-            rows = sorted((p for p in self.posts if self.listed(p["id"])),
+        if req.method == "GET" and path in (f"{user}/{self.create}", f"{user}/replies"):
+            # Threads lists a profile's replies apart from its threads: GET
+            # /{threads-user-id}/replies "a list of all replies created by a user"
+            # (https://developers.facebook.com/docs/threads/retrieve-and-manage-replies).
+            replies = path.endswith("/replies")
+            rows = sorted((p for p in self.posts if self.listed(p["id"])
+                           and bool(p.get("reply_to")) == replies),
                           key=lambda p: p["timestamp"], reverse=True)
-            return Reply(200, {"data": rows[: int(query.get("limit", 25))]})
+            return Reply(200, {"data": [{k: v for k, v in p.items() if k != "reply_to"}
+                                        for p in rows[: int(query.get("limit", 25))]]})
         if req.method == "GET" and path == f"{user}/stories" and self.flavour == "instagram":
             return Reply(200, {"data": [p for p in reversed(self.stories)
                                         if self.listed(p["id"])]})
@@ -302,7 +308,8 @@ class FakeGraphContainers(FakePlatform):
             self.stories.append({**row, "media_product_type": "STORY"})
         else:
             self.posts.append({**row, self.text: box["form"].get(self.text, ""),
-                               "media_product_type": "REELS" if kind == "REELS" else "FEED"})
+                               "media_product_type": "REELS" if kind == "REELS" else "FEED",
+                               "reply_to": box["form"].get("reply_to_id")})
         self.quota_usage += 1
         self.created(media_id)
         if mode in AFTER_CREATE:
