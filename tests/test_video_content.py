@@ -223,15 +223,21 @@ def test_preview_page_plays_the_video_in_headless_chromium(project, clip, tmp_pa
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        dom = subprocess.run(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'chrome'}",
-             "--autoplay-policy=no-user-gesture-required", "--virtual-time-budget=15000",
-             "--dump-dom", f"http://127.0.0.1:{server.server_address[1]}/probe.html"],
-            capture_output=True, text=True, timeout=120)
+        # On a loaded machine the page can be dumped before playback reaches 0.1 s (the
+        # probe still says "waiting"): that is asked again, up to three times; whatever
+        # the page then reports must be exactly right.
+        for attempt in range(3):
+            dom = subprocess.run(
+                [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / f'chrome{attempt}'}",
+                 "--autoplay-policy=no-user-gesture-required", "--virtual-time-budget=15000",
+                 "--dump-dom", f"http://127.0.0.1:{server.server_address[1]}/probe.html"],
+                capture_output=True, text=True, timeout=120)
+            text = dom.stdout.split('<pre id="result">', 1)[1].split("</pre>", 1)[0]
+            if text != "waiting":
+                break
     finally:
         server.shutdown()
         server.server_close()
-    text = dom.stdout.split('<pre id="result">', 1)[1].split("</pre>", 1)[0]
     assert json.loads(text.replace("&quot;", '"')) == {
         "playing": True, "time": True, "width": 320, "height": 180, "duration": 3,
         "cues": ["Welcome to the archive", "We are hiring"], "poster": "clip@outbox-cover.jpg"}
