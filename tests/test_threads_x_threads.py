@@ -46,7 +46,7 @@ def test_a_part_never_sent_is_not_taken_for_another_post_with_the_same_words(
     retraction would delete the other thread's post."""
     from scheduler.errors import OutcomeUnknown
     from tests.fakes.x import FakeX
-    from tests.test_adapter_x import TOKEN
+    from tests.test_adapter_x import TOKEN, x_adapter
 
     fake = FakeX(local_server, TOKEN)
     adapter = x_adapter(local_server.base_url)
@@ -110,7 +110,7 @@ def test_a_part_refused_for_good_names_the_parts_already_public(local_server, ma
 
     from scheduler.errors import PermanentPublishError
     from tests.fakes.x import FakeX
-    from tests.test_adapter_x import TOKEN
+    from tests.test_adapter_x import TOKEN, x_adapter
 
     fake = FakeX(local_server, TOKEN)
     adapter = x_adapter(local_server.base_url, username="CareersGov")
