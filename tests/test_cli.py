@@ -164,3 +164,24 @@ def test_channels_names_missing_variables_never_values(project: Project) -> None
     result = project.run("channels", env={"POSTQ_X_TOKEN": ""})
     assert "xx         x          NOT READY" in result.stdout
     assert "    problem: environment variable POSTQ_X_TOKEN (token_env) is not set" in result.stdout
+
+
+def test_the_demo_video_is_made_without_the_test_extras(tmp_path: Path) -> None:
+    """The quick start installs postq without ``[test]``: the demo's clip must be made
+    with what a plain install has (numpy comes only with the test extras)."""
+    script = (
+        "import sys; sys.modules['numpy'] = None\n"
+        "from pathlib import Path\n"
+        "from scheduler.publish.demo_video import make_clip\n"
+        f"make_clip(Path({str(tmp_path / 'clip.mp4')!r}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    import av
+
+    with av.open(str(tmp_path / "clip.mp4")) as clip:
+        kinds = {s.type for s in clip.streams}
+        assert kinds == {"video", "audio"}
+        assert (clip.streams.video[0].width, clip.streams.video[0].height) == (360, 640)
+        assert 3.3 <= clip.duration / 1_000_000 <= 3.6

@@ -45,9 +45,15 @@ Ever wondered what an archivist does all day? Ours look after a century of recor
 
 def make_clip(path: Path, *, size: tuple[int, int] = (360, 640), seconds: float = 3.5,
               fps: int = 30) -> Path:
-    """Encode a small H.264/AAC MP4 (index first) with a moving picture and a tone."""
+    """Encode a small H.264/AAC MP4 (index first) with a moving picture and a tone.
+
+    Built with Pillow and the standard library only: the quick start installs postq
+    without its test extras, so nothing here may need numpy."""
+    import array
+    import math
+
     import av
-    import numpy as np
+    from PIL import Image, ImageChops
 
     path.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
@@ -58,19 +64,24 @@ def make_clip(path: Path, *, size: tuple[int, int] = (360, 640), seconds: float 
     video.codec_context.time_base = Fraction(1, fps)
     audio = out.add_stream("aac", rate=48000)
     audio.layout = "mono"
-    yy, xx = np.mgrid[0:h, 0:w]
-    texture = ((np.sin(xx / 9.0) * np.cos(yy / 13.0) + 1) * 50 + 40).astype(np.uint8)
-    base = np.dstack([texture, np.roll(texture, 11, 1), np.roll(texture, 23, 0) // 2 + 60])
+    # A texture the encoder has to work on, panned a little each frame.
+    texture = bytes(int((math.sin(x / 9.0) * math.cos(y / 13.0) + 1) * 50 + 40)
+                    for y in range(h) for x in range(w))
+    plane = Image.frombytes("L", (w, h), texture)
+    base = Image.merge("RGB", (plane, ImageChops.offset(plane, 11, 0),
+                               ImageChops.offset(plane, 0, 23).point(lambda v: v // 2 + 60)))
     for i in range(int(seconds * fps)):
-        frame = av.VideoFrame.from_ndarray(np.roll(base, (i * 2, i * 3), (0, 1)), "rgb24")
+        frame = av.VideoFrame.from_image(ImageChops.offset(base, i * 3, i * 2))
         frame.pts = i
         out.mux(video.encode(frame))
     out.mux(video.encode())
-    samples = int(seconds * 48000)
-    tone = (0.1 * np.sin(2 * np.pi * 330 * np.arange(samples) / 48000)).astype(np.float32)
-    for start in range(0, samples, 1024):
-        frame = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="fltp",
-                                           layout="mono")
+    step = 1024
+    samples = int(seconds * 48000) // step * step
+    for start in range(0, samples, step):
+        tone = array.array("f", (0.1 * math.sin(2 * math.pi * 330 * n / 48000)
+                                 for n in range(start, start + step)))
+        frame = av.AudioFrame(format="flt", layout="mono", samples=step)
+        frame.planes[0].update(tone.tobytes())
         frame.sample_rate, frame.pts = 48000, start
         out.mux(audio.encode(frame))
     out.mux(audio.encode())
