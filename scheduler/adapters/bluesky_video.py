@@ -26,12 +26,13 @@ Flow (https://docs.bsky.app/docs/tutorials/video, the "recommended method"):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scheduler.adapters.base import OutgoingPost, PlannedRequest, Processing
 from scheduler.adapters.http import error_message_of, raise_for_status, redact
+from scheduler.adapters.processing import recorded_video
 from scheduler.errors import PermanentPublishError, RateLimited
 from scheduler.redaction import remember as remember_secret
 
@@ -102,15 +103,8 @@ class BlueskyVideo:
         return state["blob"]
 
     def _state(self, post: OutgoingPost) -> dict[str, Any]:
-        state = self.adapter.progress(post).get("video")
-        if not isinstance(state, dict) or state.get("sha256") != getattr(post.video, "sha256",
-                                                                          None):
-            return {}
-        try:
-            fresh = self.adapter.clock.now() - datetime.fromisoformat(str(state["at"])) < KEEP
-        except (KeyError, ValueError):
-            fresh = False
-        return dict(state) if fresh and state.get("job") else {}
+        state = recorded_video(self.adapter, post, KEEP)
+        return state if state.get("job") else {}
 
     def _check_limits(self, size: int) -> None:
         token = self.service_token(self.adapter.settings_of().video_service_did,

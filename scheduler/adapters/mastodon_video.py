@@ -21,12 +21,13 @@ picture by the render (``captions_sidecar`` is False).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from scheduler.adapters.base import OutgoingPost, PlannedRequest, Processing
 from scheduler.adapters.http import error_message_of, raise_for_status, redact
 from scheduler.adapters.outgoing import StreamedForm, VideoBody
+from scheduler.adapters.processing import recorded_video
 from scheduler.errors import PermanentPublishError, TransientPublishError
 
 if TYPE_CHECKING:
@@ -65,15 +66,7 @@ class MastodonVideo:
         return media_id
 
     def _state(self, post: OutgoingPost) -> dict[str, Any]:
-        state = self.adapter.progress(post).get("video")
-        if not isinstance(state, dict) or state.get("sha256") != getattr(post.video, "sha256",
-                                                                          None):
-            return {}
-        try:
-            fresh = self.adapter.clock.now() - datetime.fromisoformat(str(state["at"])) < KEEP
-        except (KeyError, ValueError):
-            fresh = False
-        return dict(state) if fresh else {}
+        return recorded_video(self.adapter, post, KEEP)
 
     def _files(self, post: OutgoingPost, data: bytes | VideoBody) -> dict[str, Any]:
         video = post.video

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import PermanentPublishError, StillProcessing
@@ -28,6 +29,21 @@ def processing_waits(progress: Mapping[str, Any]) -> int:
     progress by :meth:`Adapter.await_processing`)."""
     value = progress.get("processing_waits")
     return value if isinstance(value, int) and value > 0 else 0
+
+
+def recorded_video(adapter: Adapter, post: OutgoingPost, keep: timedelta) -> dict[str, Any]:
+    """What an earlier attempt recorded of this post's video upload (``video`` in the
+    progress), or ``{}`` when there is none, it was for other bytes, or it is older than
+    ``keep`` (how long the platform holds an unattached upload): then the video goes up
+    anew instead of naming an upload the platform may have dropped."""
+    state = adapter.progress(post).get("video")
+    if not isinstance(state, dict) or state.get("sha256") != getattr(post.video, "sha256", None):
+        return {}
+    try:
+        fresh = adapter.clock.now() - datetime.fromisoformat(str(state["at"])) < keep
+    except (KeyError, ValueError):
+        fresh = False
+    return dict(state) if fresh else {}
 
 
 @dataclass(frozen=True)

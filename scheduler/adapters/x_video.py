@@ -28,11 +28,12 @@ Every step's result is recorded in ``remote_state["video"]``; the post itself is
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from scheduler.adapters.base import OutgoingPost, PlannedRequest, Processing
 from scheduler.adapters.outgoing import CHUNK, OutgoingVideo
+from scheduler.adapters.processing import recorded_video
 
 if TYPE_CHECKING:
     from scheduler.adapters.x import XAdapter
@@ -61,15 +62,7 @@ class XVideo:
 
     # -- recorded state -----------------------------------------------------------------
     def _state(self, post: OutgoingPost) -> dict[str, Any]:
-        state = self.adapter.progress(post).get("video")
-        if not isinstance(state, dict) or state.get("sha256") != getattr(post.video, "sha256",
-                                                                          None):
-            return {}
-        try:
-            fresh = self.adapter.clock.now() - datetime.fromisoformat(str(state["at"])) < KEEP
-        except (KeyError, ValueError):
-            fresh = False
-        return dict(state) if fresh else {}
+        return recorded_video(self.adapter, post, KEEP)
 
     def _save(self, post: OutgoingPost, state: dict[str, Any]) -> dict[str, Any]:
         self.adapter.remember(post, video=state)
