@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import textwrap
-import time
 
 import pytest
 
 from tests.project import Project
-from tests.test_video_content import video_post
+from tests.test_video_content import queue_due_now, video_post
 from tests.video_samples import make_video
 
 pytest.importorskip("av")
@@ -72,16 +71,8 @@ def test_adapter_without_video_holds_a_video_post_with_the_reason(
     make_video(project.root / "assets" / "clip.mp4", size=(320, 180), seconds=3)
     (project.root / "assets" / "clip.vtt").write_text(
         "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nHello\n", encoding="utf-8")
-    video_post(project, channels="legacy", extra="  captions: clip.vtt\n  cover: 1")
-    text = (project.root / "posts" / "clip.md").read_text(encoding="utf-8")
-    (project.root / "posts" / "clip.md").write_text(
-        text.replace("publish_at: 2026-12-01 09:00\n", ""), encoding="utf-8")
-    added = project.run("queue", "add", "posts/clip.md", "--at", "+1s",
-                        env={"POSTQ_USER": "alice"})
-    assert added.exit_code == 0, added.output
-    approved = project.run("approve", "clip", env={"POSTQ_USER": "bob"})
-    assert approved.exit_code == 0, approved.output
-    time.sleep(1.2)
+    queue_due_now(project, video_post(project, channels="legacy",
+                                      extra="  captions: clip.vtt\n  cover: 1"))
     result = project.run("run", "--once")
     assert "clip@legacy" in result.stdout and "published" not in result.stdout
     assert not written.exists(), "the caption was not sent without its video"

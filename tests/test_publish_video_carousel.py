@@ -9,7 +9,6 @@ so the claim-time check passes the rows as queued and holds a row edited afterwa
 from __future__ import annotations
 
 import textwrap
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PIL import Image
 from tests.fakes import FakeGraphContainers
 from tests.peers import LocalServer
 from tests.project import Project, make_photo
-from tests.test_video_content import video_post
+from tests.test_video_content import queue_due_now, video_post
 from tests.video_samples import make_video
 
 pytest.importorskip("av")
@@ -53,14 +52,8 @@ def queue_mixed_post(project: Project, channels: str) -> None:
     make_video(assets / "clip.mp4", size=(360, 640), seconds=3)
     (assets / "clip.vtt").write_text("WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nWe are hiring\n",
                                      encoding="utf-8")
-    path = video_post(project, channels=channels, extra=f"  captions: clip.vtt\n{IMAGES}")
-    path.write_text(path.read_text(encoding="utf-8").replace("publish_at: 2026-12-01 09:00\n",
-                                                             ""), encoding="utf-8")
-    added = project.run("queue", "add", "posts/clip.md", "--at", "+1s",
-                        env={"POSTQ_USER": "alice"})
-    assert added.exit_code == 0, added.output
-    assert project.run("approve", "clip", env={"POSTQ_USER": "bob"}).exit_code == 0
-    time.sleep(1.2)
+    queue_due_now(project, video_post(project, channels=channels,
+                                      extra=f"  captions: clip.vtt\n{IMAGES}"))
 
 
 def children_of(fake: FakeGraphContainers) -> list[dict[str, str]]:

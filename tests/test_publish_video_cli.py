@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fakes import FakeLinkedIn
-from tests.test_video_content import video_post
+from tests.test_video_content import queue_due_now, video_post
 from tests.video_samples import make_video
 
 pytest.importorskip("av")
@@ -42,14 +42,8 @@ def test_video_post_to_linkedin_from_queue_to_published(project, local_server):
     make_video(project.root / "assets" / "clip.mp4", size=(320, 180), seconds=3, moving=True)
     (project.root / "assets" / "clip.vtt").write_text(
         "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nWelcome to the archive\n", encoding="utf-8")
-    path = video_post(project, channels="li", extra="  captions: clip.vtt\n  cover: 1")
-    path.write_text(path.read_text(encoding="utf-8").replace("publish_at: 2026-12-01 09:00\n",
-                                                             ""), encoding="utf-8")
-    added = project.run("queue", "add", "posts/clip.md", "--at", "+1s",
-                        env={"POSTQ_USER": "alice"})
-    assert added.exit_code == 0, added.output
-    assert project.run("approve", "clip", env={"POSTQ_USER": "bob"}).exit_code == 0
-    time.sleep(1.2)
+    queue_due_now(project, video_post(project, channels="li",
+                                      extra="  captions: clip.vtt\n  cover: 1"))
 
     env = {"LI_TOKEN": TOKEN}
     dry = project.run("run", "--dry-run", env=env)

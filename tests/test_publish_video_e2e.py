@@ -5,14 +5,13 @@ answers for all four hosts: their paths do not overlap)."""
 from __future__ import annotations
 
 import textwrap
-import time
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.fakes import FakeBlueskyPds, FakeMastodon, FakeX
 from tests.fakes.bluesky_video import FakeVideoService
-from tests.test_video_content import video_post
+from tests.test_video_content import queue_due_now, video_post
 from tests.video_samples import make_video
 
 pytest.importorskip("av")
@@ -62,14 +61,8 @@ def test_video_post_to_x_mastodon_and_bluesky(project, local_server):
     make_video(project.root / "assets" / "clip.mp4", size=(320, 180), seconds=3, moving=True)
     vtt = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nWelcome to the archive\n"
     (project.root / "assets" / "clip.vtt").write_text(vtt, encoding="utf-8")
-    path = video_post(project, channels="xx, masto, bsky", extra="  captions: clip.vtt\n  cover: 1")
-    path.write_text(path.read_text(encoding="utf-8").replace("publish_at: 2026-12-01 09:00\n",
-                                                             ""), encoding="utf-8")
-    added = project.run("queue", "add", "posts/clip.md", "--at", "+1s",
-                        env={"POSTQ_USER": "alice"})
-    assert added.exit_code == 0, added.output
-    assert project.run("approve", "clip", env={"POSTQ_USER": "bob"}).exit_code == 0
-    time.sleep(1.2)
+    queue_due_now(project, video_post(project, channels="xx, masto, bsky",
+                                      extra="  captions: clip.vtt\n  cover: 1"))
 
     result = project.run("run", "--once", env=SECRETS)
     assert result.exit_code == 0, result.output

@@ -4,12 +4,11 @@ each video flow, secrets redacted."""
 from __future__ import annotations
 
 import textwrap
-import time
 
 import pytest
 
 from tests.project import Project
-from tests.test_video_content import video_post
+from tests.test_video_content import queue_due_now, video_post
 from tests.video_samples import make_video
 
 pytest.importorskip("av")
@@ -70,14 +69,8 @@ def test_dry_run_shows_each_call_of_each_video_flow(channels_project: Project) -
     make_video(p.root / "assets" / "clip.mp4", size=(320, 180), seconds=3)
     (p.root / "assets" / "clip.vtt").write_text(
         "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nHello\n", encoding="utf-8")
-    path = video_post(p, channels="x, mastodon, bluesky, outbox",
-                      extra="  captions: clip.vtt\n  cover: 1")
-    path.write_text(path.read_text(encoding="utf-8").replace("publish_at: 2026-12-01 09:00\n",
-                                                            ""), encoding="utf-8")
-    added = p.run("queue", "add", str(path), "--at", "+1s", env={"POSTQ_USER": "alice"})
-    assert added.exit_code == 0, added.output
-    assert p.run("approve", "clip", env={"POSTQ_USER": "bob"}).exit_code == 0
-    time.sleep(1.2)
+    queue_due_now(p, video_post(p, channels="x, mastodon, bluesky, outbox",
+                      extra="  captions: clip.vtt\n  cover: 1"))
     result = p.run("run", "--dry-run", env=SECRETS)
     assert result.exit_code == 0, result.output
     out = result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,18 @@ def video_post(project: Project, *, channels: str = "outbox", extra: str = "",
                post_id: str = "clip") -> Path:
     return project.post(f"{post_id}.md", POST.format(id=post_id, channels=channels,
                                                      extra=extra))
+
+
+def queue_due_now(project: Project, path: Path) -> None:
+    """Queue the post file at ``path`` a second from now (its own ``publish_at`` dropped),
+    approve it as a second person and wait until it is due: ready for ``run``."""
+    path.write_text(path.read_text(encoding="utf-8").replace("publish_at: 2026-12-01 09:00\n",
+                                                             ""), encoding="utf-8")
+    added = project.run("queue", "add", str(path), "--at", "+1s", env={"POSTQ_USER": "alice"})
+    assert added.exit_code == 0, added.output
+    approved = project.run("approve", path.stem, env={"POSTQ_USER": "bob"})
+    assert approved.exit_code == 0, approved.output
+    time.sleep(1.2)
 
 
 @pytest.fixture
