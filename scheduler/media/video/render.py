@@ -21,7 +21,7 @@ from scheduler.errors import MediaError
 from scheduler.media.video.captions import Cue
 from scheduler.media.video.plan import Plan, plan_render
 from scheduler.media.video.probe import VideoInfo, probe_video
-from scheduler.media.video.transcode import CRF, PRESET, REVISION, Progress, remux, transcode
+from scheduler.media.video.transcode import Progress, encoder_identity, remux, transcode
 from scheduler.platforms import PlatformProfile, VideoProfile
 
 
@@ -46,14 +46,12 @@ def file_sha256(path: Path) -> str:
 
 
 def _key(info: VideoInfo, plan: Plan, burn: list[Cue] | None, font: Path | None) -> str:
-    import av
-
     st = info.path.stat()
     doc = {"src": os.path.realpath(info.path), "mtime": st.st_mtime_ns, "size": st.st_size,
            "plan": [plan.action, plan.crop, plan.size, plan.inner, plan.fps, plan.start,
                     plan.end],
            "burn": [(c.start, c.end, c.text) for c in burn or []], "font": str(font),
-           "enc": [PRESET, CRF, REVISION, av.__version__, av.library_versions.get("libavcodec")]}
+           "encoder": encoder_identity()}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

@@ -38,6 +38,16 @@ MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 Progress = Callable[[float], None]
 
 
+def encoder_identity() -> list[str]:
+    """What a render's bytes depend on besides its inputs: these settings, this module's
+    revision and the encoder library. A render cached under another identity is made
+    again rather than reused."""
+    import av
+
+    return [PRESET, CRF, str(REVISION), av.__version__,
+            str(av.library_versions.get("libavcodec"))]
+
+
 def remux(info: VideoInfo, out: Path) -> None:
     """The same compressed streams in a fresh MP4: index first, no metadata."""
     import av
