@@ -64,6 +64,18 @@ def test_reader_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
     assert [r.id for r in reader.stream_deliveries(limit=2)] == [
         r.id for r in store.stream_deliveries(limit=2)]
     assert reader.counts() == store.counts()
+    # queue list's lines: SQLite's stored text and the Store's datetimes print the same,
+    # paused channels, retries and seconds within the hour included.
+    from scheduler.store.report import delivery_lines
+
+    for now in (NOW, DUE, DUE + timedelta(minutes=5)):
+        for kw in ({}, {"channel": "x"}, {"limit": 3}):
+            lines = [list(delivery_lines(source.stream_listing(**kw), UTC,  # type: ignore[attr-defined]
+                                         store.pauses(), now=now, width=80))
+                     for source in (reader, store)]
+            assert lines[0] == lines[1], (now, kw)
+    soon = list(delivery_lines(reader.stream_listing(), UTC, (), now=DUE, width=200))
+    assert any(":09:00 UTC" in line and "retry wait" in line for line in soon), soon
     assert reader.pauses() == store.pauses()
     assert reader.heartbeats() == store.heartbeats()
     assert any(r.remote_state for r in reader.list_deliveries())

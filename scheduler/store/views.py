@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
@@ -20,6 +20,9 @@ from scheduler.store.base import DamagedRow, StoreBase, _delivery
 from scheduler.store.rows import DeliveryRow, EventRow, PostView
 from scheduler.store.schema import STATES, T
 from scheduler.store.states import RETRACT_STATES, WAITING_STATES, check_state
+
+if TYPE_CHECKING:
+    from scheduler.store.report import Listed
 
 #: Rows fetched at a time by the streaming reads.
 STREAM_ROWS = 1000
@@ -76,6 +79,15 @@ class ReadOps(StoreBase):
                 except (ValueError, TypeError, OverflowError, StoreError):
                     raise DamagedRow(*self._find_damaged(conn, where)) from None
                 yield row
+
+    def stream_listing(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[Listed]:
+        """:meth:`stream_deliveries` as ``queue list`` prints them (see
+        :meth:`SqliteReader.stream_listing <scheduler.store.fastread.SqliteReader.stream_listing>`)."""
+        from scheduler.store.report import listed
+
+        return map(listed, self.stream_deliveries(state, channel, limit))
 
     def get_delivery(self, delivery_id: str) -> DeliveryRow:
         """One delivery by its id (any revision), with its media."""
