@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -187,6 +189,27 @@ def test_webp_and_tiff_render(tmp_path, fmt):
     photo((1300, 1000)).save(src, fmt)
     r = render(src, MASTODON)
     assert (r.width, r.height) == (1000, 1000)
+
+
+def test_rendering_imports_no_module_beyond_the_accepted_formats_plugins(tmp_path):
+    """Pillow's Image.open(formats=...) imports all its plug-ins when a named format is not
+    registered yet (a PNG source did that); the render call itself imports nothing."""
+    for fmt in ("PNG", "JPEG", "WEBP", "TIFF", "GIF"):
+        photo((1300, 1000)).save(tmp_path / f"p.{fmt.lower()}", fmt)
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from scheduler.media import BrandStyle, Overlay, render_image\n"
+            "from scheduler.platforms import PROFILES\n"
+            "before = set(sys.modules)\n"
+            f"for name in ('p.png', 'p.jpeg', 'p.webp', 'p.tiff', 'p.gif'):\n"
+            f"    render_image(Path({str(tmp_path)!r}) / name, PROFILES['mastodon'],\n"
+            "                 overlay=Overlay('Hello'), brand=BrandStyle())\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.startswith('PIL')))\n"
+            "print(sorted(m for m in sys.modules if m.endswith('ImagePlugin')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1] == str(sorted(f"PIL.{name}ImagePlugin" for name in
+                                ("Bmp", "Gif", "Jpeg", "Mpo", "Png", "Ppm", "Tiff", "WebP")))
 
 
 def test_embedded_icc_profile_is_converted_to_srgb(tmp_path):

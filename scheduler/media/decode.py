@@ -20,11 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import (
-    GifImagePlugin,
     Image,
-    JpegImagePlugin,
     MpoImagePlugin,
-    PngImagePlugin,
     TiffImagePlugin,
     UnidentifiedImageError,
     WebPImagePlugin,
@@ -36,13 +33,14 @@ from scheduler.media.base import ImageInfo
 # Only formats a photo or a design export plausibly comes in. Restricting Image.open keeps
 # plug-ins with risky loaders (EPS runs Ghostscript) and exotic parsers out of the path.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "GIF")  # MPO comes via JPEG
+_FORMAT_NAMES = {"MPO": "jpeg"}
 # Their plug-ins are imported with this module, for two reasons: Image.open(formats=...)
 # imports every plug-in Pillow has (45 modules, about 30 ms) as soon as one named format is
 # not registered yet, which a PNG source would trigger; and the first render in a process
-# should not pay for module imports inside the call.
-_PLUGINS = (GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin, TiffImagePlugin,
-            WebPImagePlugin)
-_FORMAT_NAMES = {"MPO": "jpeg"}
+# should not pay for module imports inside the call. Pillow's preinit brings JPEG, PNG and
+# GIF (with BMP and PPM, which saving would import anyway).
+Image.preinit()
+_PLUGINS = (MpoImagePlugin, TiffImagePlugin, WebPImagePlugin)
 
 # EXIF orientation tag -> the transpose that makes the image upright (as Pillow's
 # ImageOps.exif_transpose, which would copy the image even when nothing needs turning).
