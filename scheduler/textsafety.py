@@ -33,6 +33,9 @@ _INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2
 # C0 controls except tab and line feed, DEL and the C1 controls (NEL, CSI...).
 _CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f"
 _HIDDEN_RE = regex.compile(f"[{_CONTROL}{_BIDI}{_INVISIBLE}]")
+# The ASCII controls show() escapes, as a str.translate table that deletes them: on long
+# plain text, comparing lengths after deleting is several times quicker than a search.
+_ASCII_CONTROLS = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), 0x7F])
 # Emoji need two invisible characters: a zero-width joiner between pictographs
 # (family, profession emoji) and tag characters in subdivision flags (Wales, Scotland).
 _EMOJI_ZWJ_RE = regex.compile(
@@ -72,10 +75,12 @@ def show(text: str) -> str:
     Line feeds and tabs are kept. Every command that prints text from a post file or the
     queue passes it through here, so ``ESC[8m`` prints as ``\\x1b[8m`` instead of hiding
     what follows it."""
-    if text.isascii() and text.isprintable():
-        return text
+    if text.isascii() and (text.isprintable()
+                           or len(text.translate(_ASCII_CONTROLS)) == len(text)):
+        return text  # long listings (log --csv) are shown a piece of many lines at a time
     marks = {i for i, _ in hidden_characters(text)}
-    marks.update(i for i, c in enumerate(text) if c == "\r")
+    if not marks:
+        return text
     out = []
     for i, c in enumerate(text):
         if i in marks:

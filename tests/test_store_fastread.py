@@ -88,3 +88,51 @@ def test_reader_steps_aside(tmp_path: Path) -> None:
     assert sqlite_path("postgresql://db/postq") is None
     assert sqlite_path("sqlite://") is None
     assert sqlite_path("sqlite:////var/q.db") == Path("/var/q.db")
+
+
+#: Cells a spreadsheet or a terminal would misread, and cells CSV must quote.
+AWKWARD = ['=HYPERLINK("https://evil.example","x")', 'a,"=b"', '-1 day', "+44 7700",
+           "@channel", "\ttabbed", "\rreturn", 'two\nlines, "quoted"', '"=quoted start',
+           "Gwneud cais ŵ ŷ", "hidden\x1b[8m", "rtl\u202eoverride", ""]
+
+
+def test_csv_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
+    """The audit trail as CSV: SQLite's printf lines and the csv module's, byte for byte,
+    once made safe; and what a CSV reader reads back is the stored text, formula cells
+    prefixed with an apostrophe, controls escaped."""
+    import csv
+    import io
+
+    from scheduler.store.report import safe_csv
+
+    store, reader = seeded
+    for i, reason in enumerate(AWKWARD):
+        post = f"odd{i}"
+        store.add(snap(post, ("outbox",)), due_at=DUE + timedelta(days=3, minutes=i))
+        store.user = reason if reason.startswith(("=", "@", "+")) else "alice"
+        store.cancel(post, reason or None)
+    store.user = "alice"
+    fast = "".join(map(safe_csv, reader.event_csv()))
+    full = "".join(map(safe_csv, store.event_csv()))
+    assert fast == full
+    rows = list(csv.DictReader(io.StringIO(fast)))
+    assert [r["id"] for r in rows] == [str(e.id) for e in store.events()]
+    cancelled = {r["post_id"]: r["reason"] for r in rows if r["action"] == "cancel"}
+    assert cancelled["odd0"] == "'" + AWKWARD[0]
+    assert cancelled["odd1"] == AWKWARD[1]
+    assert cancelled["odd4"] == "'@channel"
+    assert cancelled["odd5"] == "'\ttabbed"
+    assert cancelled["odd6"] == "'\\x0dreturn"
+    assert cancelled["odd7"] == AWKWARD[7]
+    assert cancelled["odd8"] == AWKWARD[8]
+    assert cancelled["odd9"] == AWKWARD[9]
+    assert cancelled["odd10"] == "hidden\\x1b[8m"
+    assert cancelled["odd11"] == "rtl\\u202eoverride"
+    assert {r["who"] for r in rows if r["action"] == "cancel"} >= {
+        "'=HYPERLINK(\"https://evil.example\",\"x\")", "'@channel", "'+44 7700"}
+    assert all(datetime.fromisoformat(r["at"]).utcoffset() == timedelta(0) for r in rows)
+    # One post's trail; an unknown id fails before the header, on both paths.
+    assert "".join(reader.event_csv("odd3")) == "".join(store.event_csv("odd3"))
+    for source in (reader, store):
+        with pytest.raises(UsageError, match="no queued post has the id 'nope'"):
+            next(source.event_csv("nope"))  # type: ignore[attr-defined]

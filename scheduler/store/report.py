@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
@@ -229,33 +230,45 @@ def event_lines(events: Iterable[EventRow], zone: tzinfo,
 
 CSV_FIELDS = ("id", "at", "who", "action", "post_id", "delivery_id", "channel",
               "state_before", "state_after", "reason")
-
+#: Events per piece of CSV text: a streamed trail goes out in pieces of this many rows.
+CSV_ROWS = 2000
 
 # A cell a spreadsheet would read as a formula (OWASP "CSV Injection":
-# https://owasp.org/www-community/attacks/CSV_Injection) gets a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# https://owasp.org/www-community/attacks/CSV_Injection) gets a leading apostrophe. Every
+# text cell is quoted and the first column is the numeric id, so a text cell starts at
+# ',"'; inside a quoted cell every quote is doubled, so ',"' followed by one of these
+# characters occurs only where a cell starts.
+_FORMULA_CELL = re.compile(',"([-=+@\t\r])')
 
 
-def _csv_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def safe_csv(text: str) -> str:
+    """Audit-trail CSV text (see :func:`event_csv_text`) made safe to open in a
+    spreadsheet (no cell is a formula) and to print (controls written as escapes).
+
+    It works on whole pieces of many rows: per cell in Python it would cost more than
+    reading the rows (``bench/queue_list.py``)."""
+    from scheduler.textsafety import show  # the regex module: only for commands that print
+
+    return show(_FORMULA_CELL.sub(",\"'\\1", text))
 
 
-def event_csv_lines(events: Iterable[EventRow]) -> Iterator[str]:
-    """The audit trail as CSV, safe to open in a spreadsheet (no cell is a formula), one
-    line at a time as the events are read."""
+def event_csv_text(events: Iterable[EventRow]) -> Iterator[str]:
+    """The audit trail as CSV, header first, then pieces of :data:`CSV_ROWS` events as
+    they are read; every text cell quoted, the id not (``csv.QUOTE_NONNUMERIC``, what
+    :meth:`SqliteReader.event_csv <scheduler.store.fastread.SqliteReader.event_csv>`
+    writes in SQL). Print it through :func:`safe_csv`."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     w.writerow(CSV_FIELDS)
     yield buf.getvalue()
-    for e in events:
+    it = iter(events)
+    while batch := list(islice(it, CSV_ROWS)):
         buf.seek(0)
         buf.truncate()
         # The fields of EventRow.as_dict, in CSV_FIELDS order, without building a dict.
-        w.writerow([e.id, utc_iso(e.at) if e.at is not None else None,
-                    *map(_csv_cell, (e.who, e.action, e.post_id, e.delivery_id, e.channel,
-                                     e.state_before, e.state_after, e.reason))])
+        w.writerows([e.id, utc_iso(e.at) if e.at is not None else None, e.who, e.action,
+                     e.post_id, e.delivery_id, e.channel, e.state_before, e.state_after,
+                     e.reason] for e in batch)
         yield buf.getvalue()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
@@ -151,6 +152,15 @@ class ReadOps(StoreBase):
             yield audit.event_row(first)
             for r in found:
                 yield audit.event_row(r)
+
+    def event_csv(self, post_id: str | None = None) -> Iterator[str]:
+        """``postq log --csv``: :func:`~scheduler.store.report.event_csv_text` of
+        :meth:`stream_events`; an unknown post id raises before the header."""
+        from scheduler.store.report import event_csv_text
+
+        events = self.stream_events(post_id)
+        first = next(events, None)
+        yield from event_csv_text(chain((first,), events) if first is not None else ())
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state present, zeros included)."""
