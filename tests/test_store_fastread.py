@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine
@@ -12,12 +13,14 @@ from sqlalchemy import create_engine
 from scheduler.config import settings_from_dict
 from scheduler.errors import UsageError
 from scheduler.store import Store
+from scheduler.store.calendar import calendar_text
 from scheduler.store.fastread import SqliteReader, open_reader, sqlite_path
 from scheduler.store.schema import create_schema
 from scheduler.timeutil import FixedClock
 from tests.test_store_support import snap
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
 DUE = NOW + timedelta(days=2)
 
 
@@ -59,8 +62,13 @@ def test_reader_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
     # The calendar's grid: the same rows, to the microsecond at the window's edges.
     for start, end in ((DUE, DUE + timedelta(hours=3)), (DUE + timedelta(hours=1),
                                                         DUE + timedelta(days=7))):
-        found = reader.upcoming(start, end, with_media=False)
-        assert found == store.upcoming(start, end, with_media=False) != []
+        found = list(reader.grid(start, end))
+        assert found != [] and len(found) == len(list(store.grid(start, end)))
+        # Text as stored against the Store's datetimes: the same grid.
+        grids = [calendar_text(source.grid(start, end), DUE.date(), 2, LONDON, 120)  # type: ignore[attr-defined]
+                 for source in (reader, store)]
+        assert grids[0] == grids[1]
+        assert " 11:00 outbox" in grids[0] and "  p2" in grids[0]
     assert [r.id for r in reader.stream_deliveries(limit=2)] == [
         r.id for r in store.stream_deliveries(limit=2)]
     assert reader.counts() == store.counts()

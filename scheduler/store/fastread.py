@@ -43,6 +43,7 @@ from scheduler.timeutil import Clock
 
 if TYPE_CHECKING:
     from scheduler.config import ReadSettings, Settings
+    from scheduler.store.calendar import GridEntry
     from scheduler.store.report import Listed
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
@@ -147,15 +148,12 @@ class SqliteReader:
         with self._conn() as conn:
             yield from conn.execute(sql, params)
 
-    def upcoming(self, start: datetime, end: datetime, *,
-                 with_media: bool = True) -> list[DeliveryRow]:
-        """Current deliveries due in ``[start, end)`` (the calendar's grid), read along
-        the list index. Without their media only: the terminal grid shows none, and a
-        caller that needs them (the HTML page's thumbnails) opens the Store."""
-        if with_media:
-            raise StoreError("the fast reader does not load media; open the Store")
-        return self._rows(
-            f"{_SELECT} WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
+    def grid(self, start: datetime, end: datetime) -> Iterator[GridEntry]:
+        """Current deliveries due in ``[start, end)`` as the calendar's grid shows them
+        (:data:`~scheduler.store.calendar.GridEntry`), read along the list index."""
+        return self._tuples(
+            "SELECT d.due_at, d.post_id, d.channel, d.reminder, d.state, d.id FROM "
+            "deliveries d WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
             "posts p WHERE p.id = d.post_row AND p.current = 1) "
             "ORDER BY d.due_at, d.post_id, d.channel", [_stored(start), _stored(end)])
 

@@ -149,7 +149,7 @@ def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
     """:func:`delivery_table` line by line as the rows are read (see :func:`table_lines`)."""
     paused = {p.channel for p in pauses}
     every = None in paused
-    local = _local_times(zone, now)
+    local = local_times(zone, now)
 
     def cells(row: Listed) -> tuple[str, ...]:
         due, post_id, channel, reminder, state, attempts, note, delivery_id = row
@@ -164,7 +164,7 @@ def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
                        size_rows=size_rows)
 
 
-def _local_times(zone: tzinfo, now: datetime | None,
+def local_times(zone: tzinfo, now: datetime | None,
                  fmt: str = "%Y-%m-%d %H:%M %Z") -> Callable[[datetime | str, str], str]:
     """:func:`when` for a long listing: a post on several channels, and the posts of a
     slot, share their minute, so each distinct minute is converted to ``zone`` once (the

@@ -22,6 +22,7 @@ from scheduler.store.schema import STATES, T
 from scheduler.store.states import RETRACT_STATES, WAITING_STATES, check_state
 
 if TYPE_CHECKING:
+    from scheduler.store.calendar import GridEntry
     from scheduler.store.report import Listed
 
 #: Rows fetched at a time by the streaming reads.
@@ -205,6 +206,13 @@ class ReadOps(StoreBase):
         where = [d.c.due_at >= start, d.c.due_at < end, _current()]
         with self._read() as conn:
             return self._deliveries(conn, where, with_media=with_media)
+
+    def grid(self, start: datetime, end: datetime) -> Iterator[GridEntry]:
+        """:meth:`upcoming` as the calendar's terminal grid takes it (see
+        :meth:`SqliteReader.grid <scheduler.store.fastread.SqliteReader.grid>`)."""
+        from scheduler.store.calendar import grid_entry
+
+        return map(grid_entry, self.upcoming(start, end, with_media=False))
 
     def milestones(self, start: datetime, end: datetime) -> list[tuple[str, str, str]]:
         """Each current post's closing date or event time in ``[start, end)``:
