@@ -116,12 +116,12 @@ def in_process(db: Path, runs: int) -> dict[str, list[float]]:
     today = datetime.now(UTC).date()
     _monday, start, end = window(today, 4, UTC)
     calls = {
-        "queue list --limit 50": lambda: reader.list_deliveries(limit=50),
+        "queue list --limit 50": lambda: list(reader.stream_listing(limit=50)),
         "status (counts, next due)": lambda: (reader.counts(), reader.next_due(5)),
-        "calendar (4 weeks)": lambda: (store.upcoming(start, end),
+        "calendar (4 weeks)": lambda: (sum(1 for _ in reader.grid(start, end)),
                                         store.milestones(start, end)),
-        "queue list (all rows)": lambda: sum(1 for _ in reader.stream_deliveries()),
-        "log (all events)": lambda: sum(1 for _ in store.stream_events()),
+        "queue list (all rows)": lambda: sum(1 for _ in reader.stream_listing()),
+        "log --csv (all events)": lambda: sum(map(len, reader.event_csv())),
     }
     out: dict[str, list[float]] = {}
     for name, call in calls.items():
