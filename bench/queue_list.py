@@ -147,7 +147,7 @@ def window_rows(db: Path) -> int:
     return sum(1 for _ in SqliteReader(db).grid(start, end))
 
 
-def bench_reading(root: Path, n: int, runs: int) -> bool:
+def bench_reading(root: Path, n: int, runs: int, ahead: float = 0.05) -> bool:
     from tests.bulk_queue import fill, template
 
     root.mkdir(parents=True)
@@ -155,7 +155,7 @@ def bench_reading(root: Path, n: int, runs: int) -> bool:
     db = root / ".postq" / "queue.sqlite3"
     t0 = time.perf_counter()
     template(root / ".postq", f"sqlite:///{db}")
-    fill(db, n)
+    fill(db, n, ahead=ahead)
     print(f"\n{n:,} deliveries and events (made in {time.perf_counter() - t0:.1f} s, "
           f"{db.stat().st_size / 1e6:.0f} MB); {runs} runs, median (min–max)")
     cfg = ["--config", str(root / "postq.toml")]
@@ -250,6 +250,9 @@ def main() -> int:
                     help="comma-separated queue sizes (deliveries)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip-add", action="store_true", help="only the reading part")
+    ap.add_argument("--ahead", type=float, default=0.05,
+                    help="share of the deliveries scheduled ahead (the rest is history); "
+                         "the calendar's window fills from it")
     args = ap.parse_args()
     if shutil.which("sqlite3") is None:
         raise SystemExit("the sqlite3 command line is needed (apt-get install sqlite3)")
@@ -257,7 +260,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="postq-bench-") as tmp:
         root = Path(tmp)
         for n in (int(x) for x in args.sizes.split(",")):
-            ok &= bench_reading(root / f"q{n}", n, args.runs)
+            ok &= bench_reading(root / f"q{n}", n, args.runs, args.ahead)
         if not args.skip_add:
             add_root = root / "add"
             add_root.mkdir()
