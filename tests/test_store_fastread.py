@@ -156,3 +156,23 @@ def test_csv_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
     for source in (reader, store):
         with pytest.raises(UsageError, match="no queued post has the id 'nope'"):
             next(source.event_csv("nope"))  # type: ignore[attr-defined]
+
+
+def test_counts_take_the_history_from_the_whole_index(
+        seeded: tuple[Store, SqliteReader]) -> None:
+    """``published`` is the whole index's count less every other state's range: a row
+    in a state postq does not know is not taken for a published one."""
+    import sqlite3
+
+    store, reader = seeded
+    before = reader.counts()
+    assert before == store.counts() and before["published"] == 1
+    for i in range(3):
+        store.add(snap(f"h{i}", ("outbox",)), due_at=DUE + timedelta(days=9, hours=i))
+    with sqlite3.connect(reader.path) as conn:
+        conn.execute("UPDATE deliveries SET state = 'published' WHERE post_id IN ('h0', 'h1')")
+        conn.execute("UPDATE deliveries SET state = 'pending' WHERE post_id = 'h2'")
+    after = reader.counts()
+    assert after == store.counts()
+    assert after["published"] == 3 and "pending" not in after
+    assert [d.id for d in reader.next_due(3)] == [d.id for d in store.next_due(3)]

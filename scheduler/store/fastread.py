@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -158,15 +159,37 @@ class SqliteReader:
             "ORDER BY d.due_at, d.post_id, d.channel", [_stored(start), _stored(end)])
 
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
-        marks = ", ".join("?" for _ in WAITING_STATES)
-        return self._rows(f"{_SELECT} WHERE d.state IN ({marks}) ORDER BY d.wake_at, d.id "
-                          "LIMIT ?", [*WAITING_STATES, n])
+        # One limited read per waiting state, merged: each walks its state's part of
+        # the (state, wake_at) index and stops after n, where "state IN (...)" would
+        # sort every waiting delivery (10 ms at fifty thousand scheduled).
+        part = f"SELECT * FROM ({_SELECT} WHERE d.state = ? ORDER BY d.wake_at, d.id LIMIT ?)"
+        return self._rows(" UNION ALL ".join(part for _ in WAITING_STATES)
+                          + " ORDER BY wake_at, id LIMIT ?",
+                          [*(v for s in WAITING_STATES for v in (s, n)), n])
 
     def counts(self) -> dict[str, int]:
+        """Deliveries per state without reading every one: SQLite counts a whole index
+        from its pages alone (``count(*)`` with no condition, 24 ms at a million rows
+        where ``GROUP BY state`` steps through every entry, 116 ms), and each other
+        state is a range of the (state, wake_at) index. The history, nearly all
+        ``published``, is what is left. A state postq does not know (a damaged row)
+        lies in a gap between known ones: counted too, so it is never taken for
+        published, and left out of the answer as before."""
+        others = [st for st in STATES if st != "published"]
+        known = sorted(STATES)
+        gaps = (["state < ?"] + ["state > ? AND state < ?"] * (len(known) - 1)
+                + ["state > ?"])
+        gap_params = [known[0], *(v for pair in pairwise(known) for v in pair),
+                      known[-1]]
+        sql = ("SELECT (SELECT count(*) FROM deliveries), "
+               + ", ".join("(SELECT count(*) FROM deliveries WHERE state = ?)"
+                           for _ in others) + ", "
+               + " + ".join(f"(SELECT count(*) FROM deliveries WHERE {g})" for g in gaps))
         with self._conn() as conn:
-            found = dict(conn.execute(
-                "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
-        return {s: int(found.get(s, 0)) for s in STATES}
+            total, *found, unknown = conn.execute(sql, [*others, *gap_params]).fetchone()
+        out = dict(zip(others, found, strict=True))
+        out["published"] = total - sum(found) - unknown
+        return {st: int(out[st]) for st in STATES}
 
     def pauses(self) -> list[PauseRow]:
         with self._conn() as conn:
