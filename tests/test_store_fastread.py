@@ -176,3 +176,28 @@ def test_counts_take_the_history_from_the_whole_index(
     assert after == store.counts()
     assert after["published"] == 3 and "pending" not in after
     assert [d.id for d in reader.next_due(3)] == [d.id for d in store.next_due(3)]
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
+                                  "America/St_Johns", "UTC"])
+def test_local_times_print_what_when_prints(zone: str) -> None:
+    """The listing's cached, isoformat-based local times are :func:`when`'s, across
+    daylight-saving changes (half-hour ones too) and with seconds within the hour."""
+    from scheduler.store.report import local_times, when
+
+    tz = ZoneInfo(zone)
+    now = datetime(2026, 3, 29, 0, 30, 7, 250000, tzinfo=UTC)
+    moments = [now + timedelta(minutes=7 * i, seconds=i % 60, microseconds=i)
+               for i in range(-300, 8000)]
+    moments += [datetime(2026, 10, 3, 15, 0, tzinfo=UTC) + timedelta(minutes=m)
+                for m in range(-90, 90)]  # Lord Howe's half-hour change
+    for current in (now, None):
+        listed_as_text = local_times(tz, current)
+        listed_as_time = local_times(tz, current)
+        grid = local_times(tz, current, zone_name=False)
+        for m in moments:
+            expected = when(m, tz, "%Y-%m-%d %H:%M %Z", current)
+            stored = m.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            assert listed_as_text(stored, "d") == expected, (m, current)
+            assert listed_as_time(m, "d") == expected, (m, current)
+            assert grid(stored, "d") == when(m, tz, "%Y-%m-%d %H:%M", current)

@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from itertools import zip_longest
 from pathlib import Path
 
 from scheduler.blackouts import Blackout
@@ -88,20 +89,25 @@ def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: 
     deliveries are left out.
     """
     cell = max(12, (width - 6) // 7)
-    # Local day and time once per distinct minute: a window can hold thousands of rows.
-    local = local_times(zone, None, "%Y-%m-%d %H:%M")
+    # Local day and time once per distinct due time: a window can hold thousands of rows,
+    # and a post's deliveries share theirs. Entries are padded to the cell as they are
+    # made, so a line of the grid is one join.
+    local = local_times(zone, None, zone_name=False)
+    seen: dict[datetime | str, str] = {}
     days: dict[str, list[str]] = {}
     for due, post_id, channel, reminder, state, delivery_id in entries:
         if state == "cancelled":
             continue
-        moment = local(due, delivery_id)
+        moment = seen.get(due)
+        if moment is None:
+            moment = seen[due] = local(due, delivery_id)
         head = f"{_SIGN.get(state, ' ')}{moment[11:]} {channel}"
         if reminder:
             head += f" ~{reminder}"
         name = f"  {post_id}"
         days.setdefault(moment[:10], []).extend((
-            head if len(head) <= cell else elide_middle(head, cell),
-            name if len(name) <= cell else elide_middle(name, cell)))
+            (head if len(head) <= cell else elide_middle(head, cell)).ljust(cell),
+            (name if len(name) <= cell else elide_middle(name, cell)).ljust(cell)))
     lines = []
     first, last = monday, monday + timedelta(weeks=weeks)
     shown = [b for b in blackouts
@@ -111,11 +117,12 @@ def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: 
         week = [monday + timedelta(days=7 * w + i) for i in range(7)]
         lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell) for i, d in enumerate(week)))
         lines.append(" ".join("-" * cell for _ in week))
-        cells = [[elide_middle(f"#{b.name}", cell) for b in blackout_days(shown, d, zone)]
-                 + days.get(d.isoformat(), []) for d in week]
-        for i in range(max((len(c) for c in cells), default=0) or 1):
-            lines.append(" ".join(c[i].ljust(cell) if i < len(c) else blank
-                                  for c in cells).rstrip())
+        cells = [[elide_middle(f"#{b.name}", cell).ljust(cell)
+                  for b in blackout_days(shown, d, zone)] + days.get(d.isoformat(), [])
+                 for d in week]
+        if not any(cells):
+            cells[0] = [""]
+        lines += [" ".join(row).rstrip() for row in zip_longest(*cells, fillvalue=blank)]
         lines.append("")
     lines.append("? awaiting approval  + published  ~ retry wait  > publishing")
     lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder  #name: a blackout")
