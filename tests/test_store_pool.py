@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from scheduler.store import Store
+from scheduler.store.chain import verify_trail
 from scheduler.timeutil import FixedClock
 from tests.test_store_support import DB_PARAMS, make_db_url, snap
 
@@ -65,8 +66,9 @@ def pooled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def test_an_outcome_is_one_update_and_one_event(pooled: Store) -> None:
-    """Recording a publication reads nothing before or after its UPDATE ... RETURNING,
-    and on PostgreSQL takes the audit chain's lock once, not once per use."""
+    """Recording a publication reads nothing before or after its UPDATE ... RETURNING
+    (which returns the audit chain's last link too), and on PostgreSQL takes the audit
+    chain's lock once, before the update; the event still links to the one before it."""
     due = T0 + timedelta(hours=1)
     pooled.add(snap("io", ("outbox",)), due_at=due, require_approval=False)
     (claimed,) = pooled.claim_due(due, worker="w1")
@@ -82,7 +84,12 @@ def test_an_outcome_is_one_update_and_one_event(pooled: Store) -> None:
     verbs = [s.split()[0] for s in sent if not s.startswith(("BEGIN", "COMMIT"))]
     locks = [s for s in sent if "PG_ADVISORY_XACT_LOCK" in s]
     if pooled.engine.dialect.name == "postgresql":
-        assert len(locks) == 1
+        assert len(locks) == 1 and "PG_ADVISORY_XACT_LOCK" in sent[0]  # before the update
         verbs.remove("SELECT")
-    assert verbs == ["UPDATE", "SELECT", "INSERT"]  # the update, the last link, the event
-    assert "RETURNING" in next(s for s in sent if s.startswith("UPDATE"))
+    assert verbs == ["UPDATE", "INSERT"]  # the update (with the last link), the event
+    update = next(s for s in sent if s.startswith("UPDATE"))
+    assert "RETURNING" in update and "FROM EVENTS" in update
+    events = pooled.events()
+    assert [e.action for e in events[-2:]] == ["claim", "publish"]
+    assert events[-1].prev_chain == events[-2].chain
+    assert verify_trail(events).ok

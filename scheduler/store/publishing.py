@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from scheduler.blackouts import Blackout, held_until
 from scheduler.errors import ClaimLost, UsageError
@@ -152,9 +153,10 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
 
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
-        exclude_channels: Iterable[str] = (), *, lock: bool = False,
+        exclude_channels: Iterable[str] = (), *, lock: bool = False, with_posts: bool = True,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
-        """Due deliveries on channels that are not paused, with their post rows.
+        """Due deliveries on channels that are not paused, with their post rows (none
+        without ``with_posts``).
 
         ``lock`` (claiming): on PostgreSQL the rows are locked ``FOR UPDATE SKIP
         LOCKED``, so publishers claiming at once each take rows the others are not taking
@@ -171,6 +173,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
             where.append(d.c.channel.not_in(sorted(skip)))
         due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit,
                                lock=lock)
+        if not with_posts or not due:
+            return due, {}
         posts = {
             (r.post_id, r.revision): r
             for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
@@ -182,7 +186,7 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         publisher does not take the write lock every second."""
         with self._read(brief=True) as conn:
             try:
-                due, _posts = self._due(conn, now, 1, exclude_channels)
+                due, _posts = self._due(conn, now, 1, exclude_channels, with_posts=False)
             except DamagedRow:
                 return True  # claim_due sets the damaged row aside
             return bool(due)
@@ -191,12 +195,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                    token: int | None = None) -> bool:
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
-        d = T["deliveries"]
         with self._read(brief=True) as conn:
-            row = conn.execute(
-                select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
-                .where(d.c.id == delivery_id)
-            ).first()
+            row = conn.execute(_claim_check(), {"v_id": delivery_id}).first()
         return (row is not None and row.state == "publishing" and row.claimed_by == worker
                 and row.attempts == attempts and (token is None or row.claim_token == token))
 
@@ -368,3 +368,12 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                     raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
                                     f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
+
+
+@lru_cache(maxsize=1)
+def _claim_check() -> Any:
+    """:meth:`PublishOps.still_mine`'s query, built once: it runs before every send, and
+    building a statement costs more than SQLite takes to run it."""
+    d = T["deliveries"]
+    return (select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
+            .where(d.c.id == bindparam("v_id")))
