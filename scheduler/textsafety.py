@@ -21,8 +21,7 @@ import json
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-
-import regex
+from typing import Any, NamedTuple
 
 # Bidirectional controls (Unicode UAX #9): they reorder what a reader sees.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -32,20 +31,43 @@ _INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2
               "\U0001d173-\U0001d17a\U000e0000-\U000e007f")
 # C0 controls except tab and line feed, DEL and the C1 controls (NEL, CSI...).
 _CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f"
-_HIDDEN_RE = regex.compile(f"[{_CONTROL}{_BIDI}{_INVISIBLE}]")
-# Emoji need two invisible characters: a zero-width joiner between pictographs
-# (family, profession emoji) and tag characters in subdivision flags (Wales, Scotland).
-_EMOJI_ZWJ_RE = regex.compile(
-    r"(?<=[\p{Extended_Pictographic}\uFE0F\U0001F3FB-\U0001F3FF])\u200D"
-    r"(?=\p{Extended_Pictographic})")
-_FLAG_TAGS_RE = regex.compile(r"(?<=\U0001F3F4)[\U000E0020-\U000E007E]+\U000E007F")
-_SPACE_RE = regex.compile(r"\s+")
+# The ASCII controls show() escapes, as a str.translate table that deletes them: on long
+# plain text, comparing lengths after deleting is several times quicker than a search.
+_ASCII_CONTROLS = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), 0x7F])
+
+
+class _Patterns(NamedTuple):
+    hidden: Any
+    # Emoji need two invisible characters: a zero-width joiner between pictographs
+    # (family, profession emoji) and tag characters in subdivision flags (Wales, Scotland).
+    emoji_zwj: Any
+    flag_tags: Any
+    space: Any
+    marks: Any
+
+
+@lru_cache(maxsize=1)
+def _re() -> _Patterns:
+    """The patterns, compiled on first use: the ``regex`` module takes about 25 ms to
+    import and compile the Unicode property classes, which a listing of plain text (every
+    ``queue list`` or ``log --csv`` of ASCII ids and reasons) never needs."""
+    import regex
+
+    return _Patterns(
+        hidden=regex.compile(f"[{_CONTROL}{_BIDI}{_INVISIBLE}]"),
+        emoji_zwj=regex.compile(
+            r"(?<=[\p{Extended_Pictographic}\uFE0F\U0001F3FB-\U0001F3FF])\u200D"
+            r"(?=\p{Extended_Pictographic})"),
+        flag_tags=regex.compile(r"(?<=\U0001F3F4)[\U000E0020-\U000E007E]+\U000E007F"),
+        space=regex.compile(r"\s+"),
+        marks=regex.compile(r"\p{Mn}+"),
+    )
 
 
 def _without_emoji_joiners(text: str) -> str:
     # Replaced by a character of the same length so offsets stay true.
-    text = _EMOJI_ZWJ_RE.sub("\uE000", text)
-    return _FLAG_TAGS_RE.sub(lambda m: "\uE000" * len(m.group(0)), text)
+    text = _re().emoji_zwj.sub("\uE000", text)
+    return _re().flag_tags.sub(lambda m: "\uE000" * len(m.group(0)), text)
 
 
 def hidden_characters(text: str) -> list[tuple[int, str]]:
@@ -55,7 +77,7 @@ def hidden_characters(text: str) -> list[tuple[int, str]]:
     normalised to ``\\n`` when a post file is read)."""
     if text.isascii() and text.isprintable():
         return []
-    return [(m.start(), m.group(0)) for m in _HIDDEN_RE.finditer(_without_emoji_joiners(text))]
+    return [(m.start(), m.group(0)) for m in _re().hidden.finditer(_without_emoji_joiners(text))]
 
 
 def describe(char: str) -> str:
@@ -72,10 +94,12 @@ def show(text: str) -> str:
     Line feeds and tabs are kept. Every command that prints text from a post file or the
     queue passes it through here, so ``ESC[8m`` prints as ``\\x1b[8m`` instead of hiding
     what follows it."""
-    if text.isascii() and text.isprintable():
-        return text
+    if text.isascii() and (text.isprintable()
+                           or len(text.translate(_ASCII_CONTROLS)) == len(text)):
+        return text  # long listings (log --csv) are shown a piece of many lines at a time
     marks = {i for i, _ in hidden_characters(text)}
-    marks.update(i for i, c in enumerate(text) if c == "\r")
+    if not marks:
+        return text
     out = []
     for i, c in enumerate(text):
         if i in marks:
@@ -110,9 +134,6 @@ def _confusables() -> dict[int, str]:
     return table
 
 
-_MARKS_RE = regex.compile(r"\p{Mn}+")
-
-
 @lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """The form deny-listed terms are matched in (see the module docstring).
@@ -120,8 +141,8 @@ def fold(text: str) -> str:
     Cached: the same caption is folded once for every channel that sends it."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isprintable():
-        text = _HIDDEN_RE.sub("", text)
+        text = _re().hidden.sub("", text)
     if not text.isascii():
-        text = _MARKS_RE.sub("", unicodedata.normalize("NFD", text))
+        text = _re().marks.sub("", unicodedata.normalize("NFD", text))
         text = text.translate(_confusables())
-    return _SPACE_RE.sub(" ", text.casefold()).strip()
+    return _re().space.sub(" ", text.casefold()).strip()

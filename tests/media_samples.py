@@ -34,6 +34,27 @@ def noise(size: tuple[int, int], seed: int = 0) -> Image.Image:
     return Image.frombytes("RGB", size, random.Random(seed).randbytes(w * h * 3))
 
 
+def sharp(size: tuple[int, int], seed: int = 0) -> Image.Image:
+    """Text and thin lines on a plain ground: detail at every scale, where a softer resize
+    filter or a coarser JPEG decode shows at once (a photo's noise would hide it)."""
+    from PIL import ImageDraw, ImageFont
+
+    from scheduler.media.fonts import default_font_path
+
+    w, h = size
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, (200, 190, 170))
+    draw = ImageDraw.Draw(img)
+    for _ in range(150):
+        font = ImageFont.truetype(str(default_font_path()), rng.randrange(14, 120))
+        draw.text((rng.randrange(w), rng.randrange(h)), "Apply by 14 December", font=font,
+                  fill=tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(150):
+        draw.line((rng.randrange(w), rng.randrange(h), rng.randrange(w), rng.randrange(h)),
+                  fill=tuple(rng.randrange(256) for _ in range(3)), width=rng.randrange(1, 5))
+    return img
+
+
 def halves(size: tuple[int, int], left: tuple[int, int, int] = RED,
            right: tuple[int, int, int] = BLUE) -> Image.Image:
     """Left half one colour, right half another: shows where an image ended up."""

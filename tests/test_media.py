@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import math
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from scheduler.errors import MediaError
 from scheduler.media import (
@@ -20,6 +23,7 @@ from scheduler.media import (
     probe_image,
     render_image,
 )
+from scheduler.media.frame import plan_frame
 from scheduler.platforms import PROFILES
 from tests.media_samples import (
     BLUE,
@@ -31,6 +35,7 @@ from tests.media_samples import (
     halves,
     noise,
     photo,
+    sharp,
     swapped_rgb_profile,
     truncated_jpeg,
 )
@@ -189,6 +194,27 @@ def test_webp_and_tiff_render(tmp_path, fmt):
     assert (r.width, r.height) == (1000, 1000)
 
 
+def test_rendering_imports_no_module_beyond_the_accepted_formats_plugins(tmp_path):
+    """Pillow's Image.open(formats=...) imports all its plug-ins when a named format is not
+    registered yet (a PNG source did that); the render call itself imports nothing."""
+    for fmt in ("PNG", "JPEG", "WEBP", "TIFF", "GIF"):
+        photo((1300, 1000)).save(tmp_path / f"p.{fmt.lower()}", fmt)
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from scheduler.media import BrandStyle, Overlay, render_image\n"
+            "from scheduler.platforms import PROFILES\n"
+            "before = set(sys.modules)\n"
+            f"for name in ('p.png', 'p.jpeg', 'p.webp', 'p.tiff', 'p.gif'):\n"
+            f"    render_image(Path({str(tmp_path)!r}) / name, PROFILES['mastodon'],\n"
+            "                 overlay=Overlay('Hello'), brand=BrandStyle())\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.startswith('PIL')))\n"
+            "print(sorted(m for m in sys.modules if m.endswith('ImagePlugin')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1] == str(sorted(f"PIL.{name}ImagePlugin" for name in
+                                ("Bmp", "Gif", "Jpeg", "Mpo", "Png", "Ppm", "Tiff", "WebP")))
+
+
 def test_embedded_icc_profile_is_converted_to_srgb(tmp_path):
     src = tmp_path / "wide.jpg"
     Image.new("RGB", (1300, 1300), (200, 30, 30)).save(
@@ -217,6 +243,36 @@ def test_crop_follows_the_focal_point(tmp_path):
     left = decoded(render(src, MASTODON, focus=(0.1, 0.5)))
     right = decoded(render(src, MASTODON, focus=(0.9, 0.5)))
     assert close(left.getpixel((600, 600)), RED) and close(right.getpixel((600, 600)), BLUE)
+
+
+def _psnr(a: Image.Image, b: Image.Image) -> float:
+    stat = ImageStat.Stat(ImageChops.difference(a, b))
+    mse = sum(stat.sum2) / (3 * a.size[0] * a.size[1])
+    return 10 * math.log10(255**2 / mse)
+
+
+def _edges(img: Image.Image) -> float:
+    return ImageStat.Stat(img.convert("L").filter(ImageFilter.FIND_EDGES)).mean[0]
+
+
+def test_reduced_decode_looks_like_a_full_resolution_lanczos_resize(tmp_path):
+    """The decoder halves this chart before the crop is resized (Lanczos, 1.22x): the result
+    must stay as close to, and as sharp as, the fair way: the full decode resized in one go.
+    Measured: 35.0 dB and 93% of the edge energy; with bicubic instead of Lanczos 86% of
+    it, bilinear 33.5 dB, Hamming 32.3 dB: a cheaper filter or a coarser decode fails."""
+    src = tmp_path / "chart.jpg"
+    sharp((4400, 3000), seed=7).save(src, quality=92)
+    lossless = replace(INSTAGRAM, formats=("png",))
+    out = decoded(render(src, lossless)).convert("RGB")
+    plan = plan_frame(4400, 3000, lossless)
+    with Image.open(src) as full:
+        fair = full.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box)
+    with Image.open(src) as img:
+        img.draft("RGB", (round(4400 * plan.scale), round(3000 * plan.scale)))
+        assert img.size == (2200, 1500)  # the scale the render asks for: 1/2
+    assert out.size == fair.size == (1080, 1350)
+    assert _psnr(out, fair) >= 34
+    assert _edges(out) >= 0.9 * _edges(fair)
 
 
 def test_pad_keeps_the_whole_picture_on_the_brand_background(tmp_path):

@@ -123,6 +123,7 @@ def test_queue_list_without_a_limit_reads_in_order_without_sorting(db: Path) -> 
     # Everything is shown, so every row is read, but in the index's order: nothing is
     # held back for sorting, which is what lets the rows stream out as they are read.
     check(db, lambda sent: reader(db, sent).list_deliveries())
+    check(db, lambda sent: list(reader(db, sent).stream_listing()))
     check(db, lambda sent: traced_store(db, sent).list_deliveries())
 
 
@@ -131,7 +132,7 @@ def test_calendar_reads_only_its_window(db: Path) -> None:
     found = check(db, lambda sent: traced_store(db, sent).upcoming(start, end))
     assert any("ix_deliveries_list (due_at>? AND due_at<?)" in ln
                for _, lines in found for ln in lines)
-    found = check(db, lambda sent: reader(db, sent).upcoming(start, end, with_media=False))
+    found = check(db, lambda sent: list(reader(db, sent).grid(start, end)))
     assert any("ix_deliveries_list (due_at>? AND due_at<?)" in ln
                for _, lines in found for ln in lines)
     found = check(db, lambda sent: traced_store(db, sent).milestones(start, end))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine
@@ -12,12 +13,14 @@ from sqlalchemy import create_engine
 from scheduler.config import settings_from_dict
 from scheduler.errors import UsageError
 from scheduler.store import Store
+from scheduler.store.calendar import calendar_text
 from scheduler.store.fastread import SqliteReader, open_reader, sqlite_path
 from scheduler.store.schema import create_schema
 from scheduler.timeutil import FixedClock
 from tests.test_store_support import snap
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
 DUE = NOW + timedelta(days=2)
 
 
@@ -59,11 +62,28 @@ def test_reader_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
     # The calendar's grid: the same rows, to the microsecond at the window's edges.
     for start, end in ((DUE, DUE + timedelta(hours=3)), (DUE + timedelta(hours=1),
                                                         DUE + timedelta(days=7))):
-        found = reader.upcoming(start, end, with_media=False)
-        assert found == store.upcoming(start, end, with_media=False) != []
+        found = list(reader.grid(start, end))
+        assert found != [] and len(found) == len(list(store.grid(start, end)))
+        # Text as stored against the Store's datetimes: the same grid.
+        grids = [calendar_text(source.grid(start, end), DUE.date(), 2, LONDON, 120)  # type: ignore[attr-defined]
+                 for source in (reader, store)]
+        assert grids[0] == grids[1]
+        assert " 11:00 outbox" in grids[0] and "  p2" in grids[0]
     assert [r.id for r in reader.stream_deliveries(limit=2)] == [
         r.id for r in store.stream_deliveries(limit=2)]
     assert reader.counts() == store.counts()
+    # queue list's lines: SQLite's stored text and the Store's datetimes print the same,
+    # paused channels, retries and seconds within the hour included.
+    from scheduler.store.report import delivery_lines
+
+    for now in (NOW, DUE, DUE + timedelta(minutes=5)):
+        for kw in ({}, {"channel": "x"}, {"limit": 3}):
+            lines = [list(delivery_lines(source.stream_listing(**kw), UTC,  # type: ignore[attr-defined]
+                                         store.pauses(), now=now, width=80))
+                     for source in (reader, store)]
+            assert lines[0] == lines[1], (now, kw)
+    soon = list(delivery_lines(reader.stream_listing(), UTC, (), now=DUE, width=200))
+    assert any(":09:00 UTC" in line and "retry wait" in line for line in soon), soon
     assert reader.pauses() == store.pauses()
     assert reader.heartbeats() == store.heartbeats()
     assert any(r.remote_state for r in reader.list_deliveries())
@@ -88,3 +108,71 @@ def test_reader_steps_aside(tmp_path: Path) -> None:
     assert sqlite_path("postgresql://db/postq") is None
     assert sqlite_path("sqlite://") is None
     assert sqlite_path("sqlite:////var/q.db") == Path("/var/q.db")
+
+
+#: Cells a spreadsheet or a terminal would misread, and cells CSV must quote.
+AWKWARD = ['=HYPERLINK("https://evil.example","x")', 'a,"=b"', '-1 day', "+44 7700",
+           "@channel", "\ttabbed", "\rreturn", 'two\nlines, "quoted"', '"=quoted start',
+           "Gwneud cais ŵ ŷ", "hidden\x1b[8m", "rtl\u202eoverride", ""]
+
+
+def test_csv_matches_the_store(seeded: tuple[Store, SqliteReader]) -> None:
+    """The audit trail as CSV: SQLite's printf lines and the csv module's, byte for byte,
+    once made safe; and what a CSV reader reads back is the stored text, formula cells
+    prefixed with an apostrophe, controls escaped."""
+    import csv
+    import io
+
+    from scheduler.store.report import safe_csv
+
+    store, reader = seeded
+    for i, reason in enumerate(AWKWARD):
+        post = f"odd{i}"
+        store.add(snap(post, ("outbox",)), due_at=DUE + timedelta(days=3, minutes=i))
+        store.user = reason if reason.startswith(("=", "@", "+")) else "alice"
+        store.cancel(post, reason or None)
+    store.user = "alice"
+    fast = "".join(map(safe_csv, reader.event_csv()))
+    full = "".join(map(safe_csv, store.event_csv()))
+    assert fast == full
+    rows = list(csv.DictReader(io.StringIO(fast)))
+    assert [r["id"] for r in rows] == [str(e.id) for e in store.events()]
+    cancelled = {r["post_id"]: r["reason"] for r in rows if r["action"] == "cancel"}
+    assert cancelled["odd0"] == "'" + AWKWARD[0]
+    assert cancelled["odd1"] == AWKWARD[1]
+    assert cancelled["odd4"] == "'@channel"
+    assert cancelled["odd5"] == "'\ttabbed"
+    assert cancelled["odd6"] == "'\\x0dreturn"
+    assert cancelled["odd7"] == AWKWARD[7]
+    assert cancelled["odd8"] == AWKWARD[8]
+    assert cancelled["odd9"] == AWKWARD[9]
+    assert cancelled["odd10"] == "hidden\\x1b[8m"
+    assert cancelled["odd11"] == "rtl\\u202eoverride"
+    assert {r["who"] for r in rows if r["action"] == "cancel"} >= {
+        "'=HYPERLINK(\"https://evil.example\",\"x\")", "'@channel", "'+44 7700"}
+    assert all(datetime.fromisoformat(r["at"]).utcoffset() == timedelta(0) for r in rows)
+    # One post's trail; an unknown id fails before the header, on both paths.
+    assert "".join(reader.event_csv("odd3")) == "".join(store.event_csv("odd3"))
+    for source in (reader, store):
+        with pytest.raises(UsageError, match="no queued post has the id 'nope'"):
+            next(source.event_csv("nope"))  # type: ignore[attr-defined]
+
+
+def test_counts_take_the_history_from_the_whole_index(
+        seeded: tuple[Store, SqliteReader]) -> None:
+    """``published`` is the whole index's count less every other state's range: a row
+    in a state postq does not know is not taken for a published one."""
+    import sqlite3
+
+    store, reader = seeded
+    before = reader.counts()
+    assert before == store.counts() and before["published"] == 1
+    for i in range(3):
+        store.add(snap(f"h{i}", ("outbox",)), due_at=DUE + timedelta(days=9, hours=i))
+    with sqlite3.connect(reader.path) as conn:
+        conn.execute("UPDATE deliveries SET state = 'published' WHERE post_id IN ('h0', 'h1')")
+        conn.execute("UPDATE deliveries SET state = 'pending' WHERE post_id = 'h2'")
+    after = reader.counts()
+    assert after == store.counts()
+    assert after["published"] == 3 and "pending" not in after
+    assert [d.id for d in reader.next_due(3)] == [d.id for d in store.next_due(3)]

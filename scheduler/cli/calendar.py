@@ -32,10 +32,10 @@ def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
         reader = open_reader(light)
         today = reader.clock.now().astimezone(light.zone).date()
         monday, start, end = window(today, weeks, light.zone)
-        rows = reader.upcoming(start, end, with_media=False)
         periods = sorted([*configured(light), *reader.stored_blackouts()],
                          key=lambda b: (b.start, b.name))
-        click.echo(calendar_text(rows, monday, weeks, light.zone, terminal_width(), periods))
+        click.echo(calendar_text(reader.grid(start, end), monday, weeks, light.zone,
+                                 terminal_width(), periods))
         return
     from scheduler.store import Store
 

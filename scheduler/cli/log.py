@@ -21,7 +21,7 @@ from scheduler.cli._common import echo_lines, load_read_settings, load_settings,
 @run_guarded
 def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> None:
     """Show the audit trail of one post, or of everything, oldest first."""
-    from scheduler.store.report import event_csv_lines, event_lines
+    from scheduler.store.report import event_lines, safe_csv
     from scheduler.textsafety import show
 
     if verify:
@@ -39,16 +39,20 @@ def log(ctx: click.Context, post_id: str | None, as_csv: bool, verify: bool) -> 
     from scheduler.store.fastread import open_reader
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
-    # Events are printed as they are read, so a trail of millions lists in flat memory;
-    # the first is read before anything is printed (an unknown post id is an error).
-    events = open_reader(settings).stream_events(post_id)
-    first = next(events, None)
-    every = chain((first,), events) if first is not None else iter(())
+    reader = open_reader(settings)
     if as_csv:
-        # Line by line: show() looks at each character only when a line is not plain
-        # printable ASCII, and a line's own newline would make every line look so.
-        echo_lines((show(line[:-1]) + "\n" for line in event_csv_lines(every)), nl=False)
-    elif first is not None:
-        echo_lines(map(show, event_lines(every, settings.zone)))
-    else:
+        # Pieces of many rows as they are read: a trail of millions lists in flat memory.
+        # The header is read before anything is printed (an unknown post id is an error).
+        pieces = reader.event_csv(post_id)
+        header = next(pieces)
+        click.echo(safe_csv(header), nl=False)
+        for piece in pieces:
+            click.echo(safe_csv(piece), nl=False)
+        return
+    # Events are printed as they are read; the first is read before anything is printed.
+    events = reader.stream_events(post_id)
+    first = next(events, None)
+    if first is None:
         click.echo("The audit trail is empty.")
+        return
+    echo_lines(map(show, event_lines(chain((first,), events), settings.zone)))

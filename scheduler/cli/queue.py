@@ -195,18 +195,19 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
     pauses = store.pauses()
     # Rows are printed as they are read: a queue of a million deliveries lists in flat
     # memory.
-    rows = store.stream_deliveries(state=state, channel=channel, limit=limit)
     if as_json:
+        rows = store.stream_deliveries(state=state, channel=channel, limit=limit)
         echo_lines(json_lines({"pauses": [p.as_dict() for p in pauses]}, "deliveries",
                               (r.as_dict() for r in rows)))
         return
+    lines = store.stream_listing(state=state, channel=channel, limit=limit)
     for line in pause_lines(pauses, settings.zone):
         click.echo(line)
-    first = next(rows, None)
+    first = next(lines, None)
     if first is None:
         click.echo("Nothing queued.")
         return
-    echo_lines(delivery_lines(chain((first,), rows), settings.zone, pauses,
+    echo_lines(delivery_lines(chain((first,), lines), settings.zone, pauses,
                               now=store.clock.now(), width=terminal_width()))
 
 

@@ -19,7 +19,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import (
+    Image,
+    MpoImagePlugin,
+    TiffImagePlugin,
+    UnidentifiedImageError,
+    WebPImagePlugin,
+)
 
 from scheduler.errors import MediaError
 from scheduler.media.base import ImageInfo
@@ -28,6 +34,13 @@ from scheduler.media.base import ImageInfo
 # plug-ins with risky loaders (EPS runs Ghostscript) and exotic parsers out of the path.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "GIF")  # MPO comes via JPEG
 _FORMAT_NAMES = {"MPO": "jpeg"}
+# Their plug-ins are imported with this module, for two reasons: Image.open(formats=...)
+# imports every plug-in Pillow has (45 modules, about 30 ms) as soon as one named format is
+# not registered yet, which a PNG source would trigger; and the first render in a process
+# should not pay for module imports inside the call. Pillow's preinit brings JPEG, PNG and
+# GIF (with BMP and PPM, which saving would import anyway).
+Image.preinit()
+_PLUGINS = (MpoImagePlugin, TiffImagePlugin, WebPImagePlugin)
 
 # EXIF orientation tag -> the transpose that makes the image upright (as Pillow's
 # ImageOps.exif_transpose, which would copy the image even when nothing needs turning).

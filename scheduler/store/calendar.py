@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from scheduler.blackouts import Blackout
-from scheduler.store.report import elide_middle
+from scheduler.store.report import elide_middle, local_times
 from scheduler.store.rows import DeliveryRow
 
 _SIGN = {"awaiting_approval": "?", "published": "+", "failed": "!", "needs_check": "!",
@@ -73,40 +73,59 @@ def blackout_days(periods: Sequence[Blackout], day: date, zone: tzinfo) -> list[
     return [b for b in periods if b.start < end and b.end > start]
 
 
-def calendar_text(rows: Sequence[DeliveryRow], monday: date, weeks: int, zone: tzinfo,
+#: A delivery as the terminal grid shows it: due time (an aware datetime, or the naive-UTC
+#: text SQLite stores), post id, channel, reminder offset or None, state, delivery id.
+GridEntry = tuple[datetime | str, str, str, str | None, str, str]
+
+
+def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: tzinfo,
                   width: int = 100, blackouts: Sequence[Blackout] = ()) -> str:
     """A grid, one block of lines per week, one column per day, sized to ``width``.
 
     Each entry is two lines, its time and channel, then its post id; a cell too narrow
     loses the middle of a name, never its end. A day inside a blackout period starts
-    with ``#`` and the period's name; the periods are listed under the grid.
+    with ``#`` and the period's name; the periods are listed under the grid. Cancelled
+    deliveries are left out.
     """
     cell = max(12, (width - 6) // 7)
-    days = _by_day(rows, zone)
+    # Local day and time once per distinct minute: a window can hold thousands of rows.
+    local = local_times(zone, None, "%Y-%m-%d %H:%M")
+    days: dict[str, list[str]] = {}
+    for due, post_id, channel, reminder, state, delivery_id in entries:
+        if state == "cancelled":
+            continue
+        moment = local(due, delivery_id)
+        head = f"{_SIGN.get(state, ' ')}{moment[11:]} {channel}"
+        if reminder:
+            head += f" ~{reminder}"
+        name = f"  {post_id}"
+        days.setdefault(moment[:10], []).extend((
+            head if len(head) <= cell else elide_middle(head, cell),
+            name if len(name) <= cell else elide_middle(name, cell)))
     lines = []
     first, last = monday, monday + timedelta(weeks=weeks)
     shown = [b for b in blackouts
              if b.start.astimezone(zone).date() < last and b.end.astimezone(zone).date() >= first]
+    blank = " " * cell
     for w in range(weeks):
         week = [monday + timedelta(days=7 * w + i) for i in range(7)]
         lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell) for i, d in enumerate(week)))
         lines.append(" ".join("-" * cell for _ in week))
-        cells = []
-        for d in week:
-            entries = [elide_middle(f"#{b.name}", cell) for b in blackout_days(shown, d, zone)]
-            for r in days.get(d, []):
-                what = r.channel + (f" ~{r.reminder}" if r.reminder else "")
-                head = f"{_SIGN.get(r.state, ' ')}{r.due_at.astimezone(zone):%H:%M} {what}"
-                entries += [elide_middle(head, cell), elide_middle(f"  {r.post_id}", cell)]
-            cells.append(entries)
+        cells = [[elide_middle(f"#{b.name}", cell) for b in blackout_days(shown, d, zone)]
+                 + days.get(d.isoformat(), []) for d in week]
         for i in range(max((len(c) for c in cells), default=0) or 1):
-            lines.append(" ".join((c[i] if i < len(c) else "").ljust(cell)
+            lines.append(" ".join(c[i].ljust(cell) if i < len(c) else blank
                                   for c in cells).rstrip())
         lines.append("")
     lines.append("? awaiting approval  + published  ~ retry wait  > publishing")
     lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder  #name: a blackout")
     lines += [f"blackout {b.describe(zone)}" for b in shown]
     return "\n".join(lines)
+
+
+def grid_entry(r: DeliveryRow) -> GridEntry:
+    """A delivery as :func:`calendar_text` takes it."""
+    return (r.due_at, r.post_id, r.channel, r.reminder, r.state, r.id)
 
 
 _CSS = """

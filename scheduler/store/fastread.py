@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -43,6 +44,8 @@ from scheduler.timeutil import Clock
 
 if TYPE_CHECKING:
     from scheduler.config import ReadSettings, Settings
+    from scheduler.store.calendar import GridEntry
+    from scheduler.store.report import Listed
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
@@ -129,47 +132,64 @@ class SqliteReader:
         self, state: str | None = None, channel: str | None = None, limit: int | None = None,
     ) -> Iterator[DeliveryRow]:
         """:meth:`list_deliveries` row by row, in flat memory whatever the queue's size."""
-        # EXISTS, not IN (SELECT ...): the rows are read in the order of the list index,
-        # each checked against its own post, and reading stops at the limit; IN would
-        # first collect every current post of the history.
-        sql = (f"{_SELECT} WHERE (d.state IN ('published', 'retracting', 'retracted', "
-               "'retract_failed', 'retract_manual') OR EXISTS (SELECT 1 FROM posts p "
-               "WHERE p.id = d.post_row AND p.current = 1))")
-        params: list[Any] = []
-        if state is not None:
-            sql += " AND d.state = ?"
-            params.append(check_state(state))
-        if channel is not None:
-            sql += " AND d.channel = ?"
-            params.append(channel)
-        sql += " ORDER BY d.due_at, d.post_id, d.channel"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
+        sql, params = _listing(_SELECT, state, channel, limit)
         return self._stream(sql, params)
 
-    def upcoming(self, start: datetime, end: datetime, *,
-                 with_media: bool = True) -> list[DeliveryRow]:
-        """Current deliveries due in ``[start, end)`` (the calendar's grid), read along
-        the list index. Without their media only: the terminal grid shows none, and a
-        caller that needs them (the HTML page's thumbnails) opens the Store."""
-        if with_media:
-            raise StoreError("the fast reader does not load media; open the Store")
-        return self._rows(
-            f"{_SELECT} WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
+    def stream_listing(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[Listed]:
+        """The rows of :meth:`stream_deliveries` as ``queue list`` prints them
+        (:data:`~scheduler.store.report.Listed`): seven values chosen in the query
+        instead of twenty made into a record, the times left as stored."""
+        sql, params = _listing(_LISTED, state, channel, limit)
+        return self._tuples(sql, params)
+
+    def _tuples(self, sql: str, params: Sequence[Any]) -> Iterator[Any]:
+        """Rows as SQLite steps to them, as they come."""
+        with self._conn() as conn:
+            yield from conn.execute(sql, params)
+
+    def grid(self, start: datetime, end: datetime) -> Iterator[GridEntry]:
+        """Current deliveries due in ``[start, end)`` as the calendar's grid shows them
+        (:data:`~scheduler.store.calendar.GridEntry`), read along the list index."""
+        return self._tuples(
+            "SELECT d.due_at, d.post_id, d.channel, d.reminder, d.state, d.id FROM "
+            "deliveries d WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
             "posts p WHERE p.id = d.post_row AND p.current = 1) "
             "ORDER BY d.due_at, d.post_id, d.channel", [_stored(start), _stored(end)])
 
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
-        marks = ", ".join("?" for _ in WAITING_STATES)
-        return self._rows(f"{_SELECT} WHERE d.state IN ({marks}) ORDER BY d.wake_at, d.id "
-                          "LIMIT ?", [*WAITING_STATES, n])
+        # One limited read per waiting state, merged: each walks its state's part of
+        # the (state, wake_at) index and stops after n, where "state IN (...)" would
+        # sort every waiting delivery (10 ms at fifty thousand scheduled).
+        part = f"SELECT * FROM ({_SELECT} WHERE d.state = ? ORDER BY d.wake_at, d.id LIMIT ?)"
+        return self._rows(" UNION ALL ".join(part for _ in WAITING_STATES)
+                          + " ORDER BY wake_at, id LIMIT ?",
+                          [*(v for s in WAITING_STATES for v in (s, n)), n])
 
     def counts(self) -> dict[str, int]:
+        """Deliveries per state without reading every one: SQLite counts a whole index
+        from its pages alone (``count(*)`` with no condition, 24 ms at a million rows
+        where ``GROUP BY state`` steps through every entry, 116 ms), and each other
+        state is a range of the (state, wake_at) index. The history, nearly all
+        ``published``, is what is left. A state postq does not know (a damaged row)
+        lies in a gap between known ones: counted too, so it is never taken for
+        published, and left out of the answer as before."""
+        others = [st for st in STATES if st != "published"]
+        known = sorted(STATES)
+        gaps = (["state < ?"] + ["state > ? AND state < ?"] * (len(known) - 1)
+                + ["state > ?"])
+        gap_params = [known[0], *(v for pair in pairwise(known) for v in pair),
+                      known[-1]]
+        sql = ("SELECT (SELECT count(*) FROM deliveries), "
+               + ", ".join("(SELECT count(*) FROM deliveries WHERE state = ?)"
+                           for _ in others) + ", "
+               + " + ".join(f"(SELECT count(*) FROM deliveries WHERE {g})" for g in gaps))
         with self._conn() as conn:
-            found = dict(conn.execute(
-                "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
-        return {s: int(found.get(s, 0)) for s in STATES}
+            total, *found, unknown = conn.execute(sql, [*others, *gap_params]).fetchone()
+        out = dict(zip(others, found, strict=True))
+        out["published"] = total - sum(found) - unknown
+        return {st: int(out[st]) for st in STATES}
 
     def pauses(self) -> list[PauseRow]:
         with self._conn() as conn:
@@ -227,6 +247,69 @@ class SqliteReader:
             yield EventRow(first[0], _time(first[1]), *first[2:])  # type: ignore[arg-type]
             for r in found:
                 yield EventRow(r[0], _time(r[1]), *r[2:])  # type: ignore[arg-type]
+
+    def event_csv(self, post_id: str | None = None) -> Iterator[str]:
+        """:func:`~scheduler.store.report.event_csv_text` made by SQLite: each event's
+        line is written by ``printf`` in the query (``%w`` doubles quotes, as CSV does),
+        so Python handles one string per event instead of ten values. At a million
+        events that is what keeps ``log --csv`` near the ``sqlite3`` shell. An unknown
+        post id raises before the header, as :meth:`stream_events` does."""
+        from scheduler.store.report import CSV_FIELDS, CSV_ROWS
+
+        sql, params = _CSV_QUERY, []
+        if post_id is not None:
+            sql, params = sql + " WHERE post_id = ?", [post_id]
+        with self._conn() as conn:
+            found = conn.execute(sql + " ORDER BY id", params)
+            rows = found.fetchmany(CSV_ROWS)
+            if not rows and post_id is not None and conn.execute(
+                    "SELECT 1 FROM posts WHERE post_id = ? AND current = 1",
+                    [post_id]).fetchone() is None:
+                raise UsageError(f"no queued post has the id '{post_id}'")
+            yield ",".join(f'"{f}"' for f in CSV_FIELDS) + "\n"
+            while rows:
+                yield "\n".join([r[0] for r in rows]) + "\n"
+                rows = found.fetchmany(CSV_ROWS)
+
+
+def _listing(select: str, state: str | None, channel: str | None,
+             limit: int | None) -> tuple[str, list[Any]]:
+    """The query of ``queue list``: current deliveries and everything that went out, in
+    the order of the list index, stopping at ``limit``."""
+    # EXISTS, not IN (SELECT ...): the rows are read in the order of the list index,
+    # each checked against its own post, and reading stops at the limit; IN would
+    # first collect every current post of the history.
+    sql = (f"{select} WHERE (d.state IN ('published', 'retracting', 'retracted', "
+           "'retract_failed', 'retract_manual') OR EXISTS (SELECT 1 FROM posts p "
+           "WHERE p.id = d.post_row AND p.current = 1))")
+    params: list[Any] = []
+    if state is not None:
+        sql += " AND d.state = ?"
+        params.append(check_state(state))
+    if channel is not None:
+        sql += " AND d.channel = ?"
+        params.append(channel)
+    sql += " ORDER BY d.due_at, d.post_id, d.channel"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return sql, params
+
+
+# What report.listed() takes from a DeliveryRow, in SQL.
+_LISTED = ("SELECT coalesce(iif(d.state = 'retry_wait', d.wake_at, NULL), d.due_at), "
+           "d.post_id, d.channel, d.reminder, d.state, d.attempts, "
+           "coalesce(nullif(d.remote_url, ''), nullif(d.last_error, ''), ''), d.id "
+           "FROM deliveries d")
+
+
+# One audit event as a CSV line (csv.QUOTE_NONNUMERIC): the id bare, every other cell
+# quoted with its quotes doubled (printf's %w), NULL as "". The time is stored as SQLAlchemy
+# writes it ('YYYY-MM-DD HH:MM:SS.ffffff', naive UTC) and printed as utc_iso() does.
+_CSV_QUERY = ("SELECT printf('%d,\"%.10sT%.8s+00:00\"" + ',"%w"' * 8 + "', id, at, "
+              "substr(at, 12), " + ", ".join(f"coalesce({c}, '')" for c in (
+                  "who", "action", "post_id", "delivery_id", "channel", "state_before",
+                  "state_after", "reason")) + ") FROM events")
 
 
 def _events_query(post_id: str | None) -> tuple[str, list[Any]]:

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import chain, islice
 from typing import Any
 
-from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow, PostView
+from scheduler.store.rows import (
+    DeliveryRow,
+    EventRow,
+    Heartbeat,
+    PauseRow,
+    PostView,
+    read_time,
+)
 from scheduler.timeutil import utc_iso
 
 _MARK = {
@@ -86,9 +94,15 @@ def table_lines(headers: Sequence[str], rows: Iterable[Sequence[str]],
             widths[col] -= 1
             over -= 1
     yield "  ".join(c.ljust(w) for c, w in zip(headers, widths, strict=True)).rstrip()
+    # One format per row; a line longer than the table means a cell overflowed its
+    # column, and only then are the cells measured and elided (a million rows stream).
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    full = sum(widths) + 2 * (len(widths) - 1)
     for row in chain(first, it):
-        yield "  ".join(elide_middle(c, w).ljust(w)
-                        for c, w in zip(row, widths, strict=True)).rstrip()
+        line = fmt.format(*row)
+        if len(line) != full:
+            line = fmt.format(*(elide_middle(c, w) for c, w in zip(row, widths, strict=True)))
+        yield line.rstrip()
 
 
 def pause_lines(pauses: Sequence[PauseRow], zone: tzinfo) -> list[str]:
@@ -104,32 +118,81 @@ def channel_label(r: DeliveryRow) -> str:
     return f"{r.channel} reminder {r.reminder}" if r.reminder else r.channel
 
 
+#: What a line of ``queue list`` is made of, as a reader streams it: the time shown (the
+#: next attempt's for a delivery waiting to retry, else the due time; an aware datetime,
+#: or the naive-UTC text SQLite stores), post id, channel, reminder offset or None, state,
+#: attempts, the note (the post's URL, else the last error, else "") and the delivery's id
+#: (to name a damaged row).
+Listed = tuple[datetime | str, str, str, str | None, str, int, str, str]
+
+_WAITING = frozenset(("scheduled", "retry_wait", "awaiting_approval"))
+
+
+def listed(r: DeliveryRow) -> Listed:
+    """A delivery as a line of ``queue list`` needs it."""
+    return (r.next_attempt_at or r.due_at, r.post_id, r.channel, r.reminder, r.state,
+            r.attempts, r.remote_url or r.last_error or "", r.id)
+
+
 def delivery_table(rows: Sequence[DeliveryRow], zone: tzinfo,
                    pauses: Sequence[PauseRow] = (), now: datetime | None = None,
                    width: int | None = None) -> str:
     """``queue list``: sized to ``width``; a long note or id loses its middle, never
     its end."""
-    return "\n".join(delivery_lines(rows, zone, pauses, now, width, size_rows=len(rows)))
+    return "\n".join(delivery_lines(map(listed, rows), zone, pauses, now, width,
+                                     size_rows=len(rows)))
 
 
-def delivery_lines(rows: Iterable[DeliveryRow], zone: tzinfo,
+def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
                    pauses: Sequence[PauseRow] = (), now: datetime | None = None,
                    width: int | None = None, size_rows: int = SIZE_ROWS) -> Iterator[str]:
     """:func:`delivery_table` line by line as the rows are read (see :func:`table_lines`)."""
     paused = {p.channel for p in pauses}
+    every = None in paused
+    local = local_times(zone, now)
 
-    def cells(r: DeliveryRow) -> list[str]:
-        note = r.remote_url or r.last_error or ""
-        waiting = r.state in ("scheduled", "retry_wait", "awaiting_approval")
-        if waiting and (None in paused or r.channel in paused):
+    def cells(row: Listed) -> tuple[str, ...]:
+        due, post_id, channel, reminder, state, attempts, note, delivery_id = row
+        if state in _WAITING and (every or channel in paused):
             note = "paused" + (f"; {note}" if note else "")
-        due = r.next_attempt_at or r.due_at
-        return [when(due, zone, "%Y-%m-%d %H:%M %Z", now), r.post_id, channel_label(r),
-                _MARK.get(r.state, r.state), str(r.attempts), note]
+        return (local(due, delivery_id), post_id,
+                f"{channel} reminder {reminder}" if reminder else channel,
+                _MARK.get(state, state), str(attempts), note)
 
     return table_lines(["DUE", "POST", "CHANNEL", "STATE", "TRIES", "NOTE"],
                        map(cells, rows), width=width, flexible=(1, 2, 5),
                        size_rows=size_rows)
+
+
+def local_times(zone: tzinfo, now: datetime | None,
+                 fmt: str = "%Y-%m-%d %H:%M %Z") -> Callable[[datetime | str, str], str]:
+    """:func:`when` for a long listing: a post on several channels, and the posts of a
+    slot, share their minute, so each distinct minute is converted to ``zone`` once (the
+    conversion is most of a line's cost). Times within the hour after ``now`` carry
+    seconds and are converted one by one."""
+    hour = timedelta(hours=1)
+    lo = hi = ""
+    if now is not None:
+        lo, hi = (m.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for m in (now, now + hour))
+    seen: dict[datetime | str, str] = {}
+
+    def local(value: datetime | str, delivery_id: str) -> str:
+        if isinstance(value, str):  # SQLite's naive-UTC text, ordered as the times are
+            soon = lo <= value < hi
+            key: datetime | str = value if soon else value[:16]
+        else:
+            soon = now is not None and now <= value < now + hour
+            key = value
+        found = None if soon else seen.get(key)
+        if found is None:
+            found = when(read_time(delivery_id, "due_at", value), zone, fmt, now)
+            if not soon:
+                if len(seen) >= 65536:
+                    seen.clear()
+                seen[key] = found
+        return found
+
+    return local
 
 
 def caption_links(caption: str) -> list[str]:
@@ -229,33 +292,45 @@ def event_lines(events: Iterable[EventRow], zone: tzinfo,
 
 CSV_FIELDS = ("id", "at", "who", "action", "post_id", "delivery_id", "channel",
               "state_before", "state_after", "reason")
-
+#: Events per piece of CSV text: a streamed trail goes out in pieces of this many rows.
+CSV_ROWS = 2000
 
 # A cell a spreadsheet would read as a formula (OWASP "CSV Injection":
-# https://owasp.org/www-community/attacks/CSV_Injection) gets a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# https://owasp.org/www-community/attacks/CSV_Injection) gets a leading apostrophe. Every
+# text cell is quoted and the first column is the numeric id, so a text cell starts at
+# ',"'; inside a quoted cell every quote is doubled, so ',"' followed by one of these
+# characters occurs only where a cell starts.
+_FORMULA_CELL = re.compile(',"([-=+@\t\r])')
 
 
-def _csv_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def safe_csv(text: str) -> str:
+    """Audit-trail CSV text (see :func:`event_csv_text`) made safe to open in a
+    spreadsheet (no cell is a formula) and to print (controls written as escapes).
+
+    It works on whole pieces of many rows: per cell in Python it would cost more than
+    reading the rows (``bench/queue_list.py``)."""
+    from scheduler.textsafety import show  # the regex module: only for commands that print
+
+    return show(_FORMULA_CELL.sub(",\"'\\1", text))
 
 
-def event_csv_lines(events: Iterable[EventRow]) -> Iterator[str]:
-    """The audit trail as CSV, safe to open in a spreadsheet (no cell is a formula), one
-    line at a time as the events are read."""
+def event_csv_text(events: Iterable[EventRow]) -> Iterator[str]:
+    """The audit trail as CSV, header first, then pieces of :data:`CSV_ROWS` events as
+    they are read; every text cell quoted, the id not (``csv.QUOTE_NONNUMERIC``, what
+    :meth:`SqliteReader.event_csv <scheduler.store.fastread.SqliteReader.event_csv>`
+    writes in SQL). Print it through :func:`safe_csv`."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     w.writerow(CSV_FIELDS)
     yield buf.getvalue()
-    for e in events:
+    it = iter(events)
+    while batch := list(islice(it, CSV_ROWS)):
         buf.seek(0)
         buf.truncate()
         # The fields of EventRow.as_dict, in CSV_FIELDS order, without building a dict.
-        w.writerow([e.id, utc_iso(e.at) if e.at is not None else None,
-                    *map(_csv_cell, (e.who, e.action, e.post_id, e.delivery_id, e.channel,
-                                     e.state_before, e.state_after, e.reason))])
+        w.writerows([e.id, utc_iso(e.at) if e.at is not None else None, e.who, e.action,
+                     e.post_id, e.delivery_id, e.channel, e.state_before, e.state_after,
+                     e.reason] for e in batch)
         yield buf.getvalue()
 
 

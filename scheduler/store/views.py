@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
@@ -19,6 +20,10 @@ from scheduler.store.base import DamagedRow, StoreBase, _delivery
 from scheduler.store.rows import DeliveryRow, EventRow, PostView
 from scheduler.store.schema import STATES, T
 from scheduler.store.states import RETRACT_STATES, WAITING_STATES, check_state
+
+if TYPE_CHECKING:
+    from scheduler.store.calendar import GridEntry
+    from scheduler.store.report import Listed
 
 #: Rows fetched at a time by the streaming reads.
 STREAM_ROWS = 1000
@@ -75,6 +80,15 @@ class ReadOps(StoreBase):
                 except (ValueError, TypeError, OverflowError, StoreError):
                     raise DamagedRow(*self._find_damaged(conn, where)) from None
                 yield row
+
+    def stream_listing(
+        self, state: str | None = None, channel: str | None = None, limit: int | None = None,
+    ) -> Iterator[Listed]:
+        """:meth:`stream_deliveries` as ``queue list`` prints them (see
+        :meth:`SqliteReader.stream_listing <scheduler.store.fastread.SqliteReader.stream_listing>`)."""
+        from scheduler.store.report import listed
+
+        return map(listed, self.stream_deliveries(state, channel, limit))
 
     def get_delivery(self, delivery_id: str) -> DeliveryRow:
         """One delivery by its id (any revision), with its media."""
@@ -152,6 +166,15 @@ class ReadOps(StoreBase):
             for r in found:
                 yield audit.event_row(r)
 
+    def event_csv(self, post_id: str | None = None) -> Iterator[str]:
+        """``postq log --csv``: :func:`~scheduler.store.report.event_csv_text` of
+        :meth:`stream_events`; an unknown post id raises before the header."""
+        from scheduler.store.report import event_csv_text
+
+        events = self.stream_events(post_id)
+        first = next(events, None)
+        yield from event_csv_text(chain((first,), events) if first is not None else ())
+
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state present, zeros included)."""
         d = T["deliveries"]
@@ -183,6 +206,13 @@ class ReadOps(StoreBase):
         where = [d.c.due_at >= start, d.c.due_at < end, _current()]
         with self._read() as conn:
             return self._deliveries(conn, where, with_media=with_media)
+
+    def grid(self, start: datetime, end: datetime) -> Iterator[GridEntry]:
+        """:meth:`upcoming` as the calendar's terminal grid takes it (see
+        :meth:`SqliteReader.grid <scheduler.store.fastread.SqliteReader.grid>`)."""
+        from scheduler.store.calendar import grid_entry
+
+        return map(grid_entry, self.upcoming(start, end, with_media=False))
 
     def milestones(self, start: datetime, end: datetime) -> list[tuple[str, str, str]]:
         """Each current post's closing date or event time in ``[start, end)``:
