@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from scheduler.store import Store
+from scheduler.store.chain import verify_trail
 from scheduler.timeutil import FixedClock
 from tests.test_store_support import DB_PARAMS, make_db_url, snap
 
@@ -65,8 +66,9 @@ def pooled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def test_an_outcome_is_one_update_and_one_event(pooled: Store) -> None:
-    """Recording a publication reads nothing before or after its UPDATE ... RETURNING,
-    and on PostgreSQL takes the audit chain's lock once, not once per use."""
+    """Recording a publication reads nothing before or after its UPDATE ... RETURNING
+    (which returns the audit chain's last link too), and on PostgreSQL takes the audit
+    chain's lock once, before the update; the event still links to the one before it."""
     due = T0 + timedelta(hours=1)
     pooled.add(snap("io", ("outbox",)), due_at=due, require_approval=False)
     (claimed,) = pooled.claim_due(due, worker="w1")
@@ -82,7 +84,41 @@ def test_an_outcome_is_one_update_and_one_event(pooled: Store) -> None:
     verbs = [s.split()[0] for s in sent if not s.startswith(("BEGIN", "COMMIT"))]
     locks = [s for s in sent if "PG_ADVISORY_XACT_LOCK" in s]
     if pooled.engine.dialect.name == "postgresql":
-        assert len(locks) == 1
+        assert len(locks) == 1 and "PG_ADVISORY_XACT_LOCK" in sent[0]  # before the update
         verbs.remove("SELECT")
-    assert verbs == ["UPDATE", "SELECT", "INSERT"]  # the update, the last link, the event
-    assert "RETURNING" in next(s for s in sent if s.startswith("UPDATE"))
+    assert verbs == ["UPDATE", "INSERT"]  # the update (with the last link), the event
+    update = next(s for s in sent if s.startswith("UPDATE"))
+    assert "RETURNING" in update and "FROM EVENTS" in update
+    events = pooled.events()
+    assert [e.action for e in events[-2:]] == ["claim", "publish"]
+    assert events[-1].prev_chain == events[-2].chain
+    assert verify_trail(events).ok
+
+
+def test_a_claim_reads_each_table_once(pooled: Store) -> None:
+    """A claim reads the posts once and the audit chain's last link only inside its own
+    UPDATE ... RETURNING, which also returns the evidence's delivery columns; the chain
+    still links every event, and the evidence names the approved content."""
+    due = T0 + timedelta(hours=1)
+    pooled.add(snap("io", ("outbox",)), due_at=due, require_approval=False)
+    pooled.add(snap("qa", ("outbox",)), due_at=due, require_approval=False)
+    sent: list[str] = []
+
+    @event.listens_for(pooled.engine, "before_cursor_execute")
+    def _seen(_conn: object, _cur: object, statement: str, *_rest: object) -> None:
+        sent.append(" ".join(statement.split()).upper())
+
+    claimed = pooled.claim_due(due, worker="w1")
+    assert sorted(c.post_id for c in claimed) == ["io", "qa"]
+    selects = [s for s in sent if s.startswith("SELECT")]
+    assert not [s for s in selects if "FROM EVENTS" in s]
+    assert len([s for s in selects if "FROM POSTS" in s]) == 1
+    update = next(s for s in sent if s.startswith("UPDATE DELIVERIES"))
+    assert "RETURNING" in update and "FROM EVENTS" in update
+    for c in claimed:
+        assert c.evidence.delivery.id == c.id and c.evidence.post_id == c.post_id
+        assert c.evidence.content_hash and c.evidence.due_at == due
+    events = pooled.events()
+    assert [e.action for e in events[-2:]] == ["claim", "claim"]
+    assert events[-2].prev_chain == events[-3].chain
+    assert verify_trail(events).ok

@@ -88,6 +88,9 @@ class Publisher:
     on_outcome: Callable[[Outcome], None] | None = None
     #: Called with every recorded Outcome (log lines and metrics, :mod:`scheduler.ops`).
     on_event: Callable[[Outcome], None] | None = None
+    #: Keep every Outcome in :attr:`outcomes` (``run --once`` returns them). The service
+    #: turns it off: it runs for months, and its outcomes go to ``on_event`` as they come.
+    keep_outcomes: bool = True
 
     def __post_init__(self) -> None:
         self._adapters: dict[str, Adapter] = {}
@@ -96,6 +99,9 @@ class Publisher:
         self._inflight: dict[str, int] = {}
         self._futures: set[Future[Outcome]] = set()
         self.outcomes: list[Outcome] = []
+        #: The last claim took a whole batch: more are likely due, so the next pass
+        #: claims at once instead of asking first whether anything is due.
+        self._full = False
         self.max_attempts = self.settings.postq.max_attempts
         self.retry_base = parse_duration(self.settings.postq.retry_base)
         self.stale_after = parse_duration(self.settings.postq.stale_after)
@@ -152,7 +158,9 @@ class Publisher:
         retracted = self._retract_due()
         with self._lock:
             busy = {ch for ch, n in self._inflight.items() if n > 0}
-        if not self.store.has_due(now, exclude_channels=busy):
+        # The read spares an idle publisher the write lock every second; in a burst it
+        # would only repeat what the claim reads.
+        if not self._full and not self.store.has_due(now, exclude_channels=busy):
             self._report_missed()
             if wait and retracted:
                 self.drain()
@@ -160,6 +168,7 @@ class Publisher:
         claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
                                        exclude_channels=busy,
                                        require_approval=self.settings.postq.require_approval)
+        self._full = len(claimed) >= self.batch
         self._report_missed()
         for row in claimed:
             self._dispatch(row)
@@ -342,8 +351,9 @@ class Publisher:
                                     row=done))
 
     def _record(self, outcome: Outcome) -> Outcome:
-        with self._lock:
-            self.outcomes.append(outcome)
+        if self.keep_outcomes:
+            with self._lock:
+                self.outcomes.append(outcome)
         if self.on_event:
             try:
                 self.on_event(outcome)

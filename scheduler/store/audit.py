@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -45,11 +46,19 @@ def chain_lock(conn: Connection) -> None:
     conn.info[_LOCKED_IN] = conn.get_transaction()
 
 
+@lru_cache(maxsize=1)
+def last_link() -> Any:
+    """The newest event's ``chain`` as a scalar subquery, built once (a statement costs
+    more to build than SQLite takes to run it). Read only after :func:`chain_lock`: a
+    write can also return it beside its own result, sparing a statement (see
+    :func:`record_many`'s ``prev``)."""
+    ev = T["events"]
+    return select(ev.c.chain).order_by(ev.c.id.desc()).limit(1).scalar_subquery()
+
+
 def _last_chain(conn: Connection) -> str:
     chain_lock(conn)
-    ev = T["events"]
-    last = conn.execute(select(ev.c.chain).order_by(ev.c.id.desc()).limit(1)).scalar()
-    return last or GENESIS
+    return conn.execute(select(last_link())).scalar() or GENESIS
 
 
 def record(
@@ -65,11 +74,12 @@ def record(
     after: str | None = None,
     reason: str | None = None,
     signed: dict[str, str] | None = None,
+    prev: str | None = None,
 ) -> None:
     """Append one event, linked to the one before it; ``signed`` is the person's
-    ``{"doc", "sig"}`` where a person acted."""
+    ``{"doc", "sig"}`` where a person acted; ``prev`` as for :func:`record_many`."""
     record_many(conn, [Event(at, who, action, post_id, delivery_id, channel, before, after,
-                             reason, signed)])
+                             reason, signed)], prev=prev)
 
 
 @dataclass(frozen=True)
@@ -88,12 +98,20 @@ class Event:
     signed: dict[str, str] | None = None
 
 
-def record_many(conn: Connection, events: list[Event]) -> None:
+def record_many(conn: Connection, events: list[Event], *, prev: str | None = None) -> None:
     """Append ``events`` in order, each linked to the one before: one read of the last
-    link and one multi-row insert, however many (a claim records a batch at once)."""
+    link and one multi-row insert, however many (a claim records a batch at once).
+
+    ``prev`` is the last link when the caller read it already, in this transaction and
+    after this transaction took the chain's lock (:func:`last_link` beside its own
+    write), GENESIS for none.
+    """
     if not events:
         return
-    prev = _last_chain(conn)
+    if prev is None:
+        prev = _last_chain(conn)
+    else:
+        chain_lock(conn)  # held already by then: costs nothing, guards a careless caller
     rows = []
     for e in events:
         sig = json.dumps(e.signed, sort_keys=True) if e.signed else None
@@ -104,7 +122,13 @@ def record_many(conn: Connection, events: list[Event]) -> None:
                      "state_before": e.before, "state_after": e.after, "reason": e.reason,
                      "prev_chain": prev, "chain": chain, "signed": sig})
         prev = chain
-    conn.execute(T["events"].insert(), rows)
+    # One row as a plain execute: executemany's machinery costs more than the row.
+    conn.execute(_append(), rows[0] if len(rows) == 1 else rows)
+
+
+@lru_cache(maxsize=1)
+def _append() -> Any:
+    return T["events"].insert()
 
 
 def rechain(conn: Connection) -> None:

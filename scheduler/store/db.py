@@ -24,6 +24,7 @@ from scheduler.errors import PostqError, StoreError
 
 BUSY_TIMEOUT_S = 30.0
 _WRITE = "postq_write"
+_BRIEF = "postq_brief"
 #: Connections a long-lived process keeps open: one per thread that touches the store
 #: (the channels' workers, the scheduler's jobs); more are opened, and closed, as needed.
 POOL_SIZE = 8
@@ -82,8 +83,10 @@ def make_engine(url: str, *, pooled: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_BRIEF, False):
+            return  # each statement is a transaction of its own (see ``transaction``)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
     return engine
 
@@ -92,17 +95,21 @@ def make_engine(url: str, *, pooled: bool = False) -> Engine:
 def transaction(engine: Engine, *, write: bool, brief: bool = False) -> Iterator[Connection]:
     """One transaction; database errors become a StoreError with one sentence.
 
-    ``brief`` (reads only): on PostgreSQL the statements run in autocommit, sparing the
-    BEGIN and COMMIT round trips. At READ COMMITTED, PostgreSQL's level here, each
-    statement sees its own snapshot inside a transaction too, so a read loses nothing;
-    the publisher's checks before each send are such reads.
+    ``brief`` (reads only): the statements run in autocommit, sparing BEGIN and COMMIT
+    (round trips on PostgreSQL, statements on SQLite). At READ COMMITTED, PostgreSQL's
+    level here, each statement sees its own snapshot inside a transaction too, so a read
+    loses nothing; on SQLite each statement is then a read transaction of its own, with
+    its own consistent snapshot. The publisher's checks before each send are such reads.
     """
     try:
         with engine.connect() as conn:
-            conn = conn.execution_options(**{_WRITE: write})
-            if brief and not write and engine.dialect.name == "postgresql":
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            if brief and not write:
+                if engine.dialect.name == "postgresql":
+                    yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                else:  # SQLite: no BEGIN is issued, so each statement commits itself
+                    yield conn.execution_options(**{_BRIEF: True})
                 return
+            conn = conn.execution_options(**{_WRITE: write})
             with conn.begin():
                 yield conn
     except PostqError:

@@ -10,6 +10,7 @@ sent.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,17 +53,28 @@ class EvidenceOps(StoreBase):
             raise UsageError(f"no delivery has the id '{delivery_id}'")
         return found[delivery_id]
 
-    def _evidence(self, conn: Connection, ids: list[str]) -> dict[str, ClaimEvidence]:
+    def _evidence(self, conn: Connection, ids: list[str], *,
+                  raws: Mapping[str, Any] | None = None,
+                  posts: Mapping[int, Any] | None = None) -> dict[str, ClaimEvidence]:
         """The evidence of each of ``ids`` in three queries, whatever their number (the
-        claim reads it for a whole batch in its own transaction)."""
+        claim reads it for a whole batch in its own transaction).
+
+        The claim passes what it already holds from the same transaction: ``raws``, the
+        :func:`evidence_columns` of each delivery as its UPDATE returned them, and
+        ``posts``, post rows by their id; those are not read again.
+        """
         d, p = T["deliveries"], T["posts"]
-        raws = {r.id: r for r in conn.execute(select(
-            d.c.id, d.c.post_row, d.c.due_at, d.c.approved_by, d.c.approval).where(
-            d.c.id.in_(ids)))}
+        if raws is None:
+            raws = {r.id: r for r in conn.execute(select(*evidence_columns()).where(
+                d.c.id.in_(ids)))}
+        raws = {i: raws[i] for i in ids if i in raws}
         if not raws:
             return {}
         post_rows = {r.post_row for r in raws.values()}
-        posts = {r.id: r for r in conn.execute(select(p).where(p.c.id.in_(post_rows)))}
+        posts = dict(posts or {})
+        if not post_rows <= posts.keys():
+            posts.update((r.id, r) for r in conn.execute(
+                select(p).where(p.c.id.in_(post_rows - posts.keys()))))
         family: dict[tuple[str, int], list[DeliveryRow]] = {}
         for sib in self._deliveries(conn, [d.c.post_row.in_(post_rows)],
                                     order=(d.c.channel, d.c.id), with_media=True):
@@ -93,6 +105,12 @@ class EvidenceOps(StoreBase):
                                reason=reason, last_error=reason, claimed_by=None,
                                claimed_at=None)
             return self._deliveries(conn, [d.c.id == delivery_id])[0]
+
+
+def evidence_columns() -> tuple[Any, ...]:
+    """The delivery columns :meth:`EvidenceOps._evidence` needs besides the rows."""
+    d = T["deliveries"]
+    return (d.c.id, d.c.post_row, d.c.due_at, d.c.approved_by, d.c.approval)
 
 
 def _reminders(details: str | None) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, select
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
 from scheduler.store.base import StoreBase, _delivery
+from scheduler.store.chain import GENESIS
 from scheduler.store.rows import DeliveryRow
 from scheduler.store.schema import T
 
@@ -84,9 +85,12 @@ class OutcomeOps(StoreBase):
             if got is None:
                 raise self._refusal(conn, delivery_id, to, allowed, token)
             row = _delivery(got)
+            # The update returned the audit chain's last link too: _write took the
+            # chain's lock first (BEGIN IMMEDIATE on SQLite), so it is still the last.
             audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
                          post_id=row.post_id, delivery_id=row.id, channel=row.channel,
-                         before=before, after=to, reason=reason)
+                         before=before, after=to, reason=reason,
+                         prev=got.last_link or GENESIS)
             return row
 
     def _refusal(self, conn: Connection, delivery_id: str, to: str, allowed: tuple[str, ...],
@@ -139,11 +143,12 @@ class OutcomeOps(StoreBase):
 def _outcome_update(columns: tuple[str, ...], fenced: bool) -> Any:
     """The ``UPDATE ... RETURNING`` of :meth:`OutcomeOps._settle`, built once per shape:
     building a statement costs more than SQLite takes to run it. Values are bound as
-    ``v_<column>``; ``fenced`` adds the claim token's condition."""
+    ``v_<column>``; ``fenced`` adds the claim token's condition. It returns the audit
+    chain's last link beside the row, so recording the event reads nothing more."""
     d = T["deliveries"]
     where = [d.c.id == bindparam("v_id"), d.c.state == bindparam("v_before")]
     if fenced:
         where.append(d.c.claim_token == bindparam("v_token"))
     return (d.update().where(*where)
             .values({c: bindparam(f"v_{c}") for c in ("state", "updated_at", *columns)})
-            .returning(*d.c))
+            .returning(*d.c, audit.last_link().label("last_link")))

@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from scheduler.blackouts import Blackout, held_until
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
 from scheduler.store.base import DamagedRow
 from scheduler.store.blackouts import BlackoutOps
-from scheduler.store.evidence import EvidenceOps
+from scheduler.store.chain import GENESIS
+from scheduler.store.evidence import EvidenceOps, evidence_columns
 from scheduler.store.outcomes import OutcomeOps
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
@@ -72,10 +74,13 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                             held.append((row.id, reason))
                     continue
                 eligible.append(row)
-            claimed = self._claim(conn, eligible, worker)
+            claimed, raws = self._claim(conn, eligible, worker) if eligible else ([], {})
             order = (d.c.wake_at, d.c.id)
             gone = self._deliveries(conn, [d.c.id.in_(missed)], order=order) if missed else []
-            evidence = self._evidence(conn, claimed) if claimed else {}
+            # The claim's own UPDATE returned the rows' evidence columns, and their posts
+            # were read above, in this transaction: only the siblings are read again.
+            evidence = self._evidence(conn, claimed, raws=raws, posts={
+                p.id: p for p in posts.values()}) if claimed else {}
             # In claiming order (wake_at, id), which the claim itself does not change.
             out = [Claimed.of(evidence[i].delivery, evidence[i]) for i in claimed]
         # Only once committed: a rolled-back claim must not send a "missed" notice.
@@ -83,26 +88,32 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         self._held.setdefault(worker, []).extend(held)
         return out
 
-    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str) -> list[str]:
+    def _claim(self, conn: Connection, rows: list[DeliveryRow], worker: str,
+               ) -> tuple[list[str], dict[str, Any]]:
         """Move ``rows`` to ``publishing`` for ``worker``: one conditional ``UPDATE``
         per state they come from (only rows still in it are taken, so of two publishers
-        only one wins each row) and one batch of events; the ids won, in ``rows`` order."""
+        only one wins each row) and one batch of events. Returns the ids won, in ``rows``
+        order, and what the updates returned of each (the evidence's delivery columns,
+        see :meth:`_evidence`); the audit chain's last link comes back with them."""
         d = T["deliveries"]
         now, claimed_at = self._now(), self._db_now(conn)
-        won: set[str] = set()
+        won: dict[str, Any] = {}
         for before in sorted({r.state for r in rows}):
-            won.update(conn.execute(
+            won.update((r.id, r) for r in conn.execute(
                 d.update().where(d.c.id.in_([r.id for r in rows if r.state == before]),
                                  d.c.state == before)
                 .values(state="publishing", updated_at=now, attempts=d.c.attempts + 1,
                         claimed_by=worker, claimed_at=claimed_at,
                         claim_token=d.c.claim_token + 1)
-                .returning(d.c.id)).scalars())
+                .returning(*evidence_columns(), audit.last_link().label("last_link"))))
         taken = [r for r in rows if r.id in won]
+        # _write took the chain's lock first (BEGIN IMMEDIATE on SQLite), and nothing
+        # was appended since the updates read the last link.
         audit.record_many(conn, [
             audit.Event(now, worker, "claim", r.post_id, r.id, r.channel, r.state,
-                        "publishing", f"attempt {r.attempts + 1}") for r in taken])
-        return [r.id for r in taken]
+                        "publishing", f"attempt {r.attempts + 1}") for r in taken],
+            prev=next(iter(won.values())).last_link or GENESIS if won else None)
+        return [r.id for r in taken], won
 
     def _blackout_holds(self, conn: Connection, row: DeliveryRow, kind: str,
                         periods: Sequence[Blackout], now: datetime, worker: str,
@@ -152,9 +163,10 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
 
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
-        exclude_channels: Iterable[str] = (), *, lock: bool = False,
+        exclude_channels: Iterable[str] = (), *, lock: bool = False, with_posts: bool = True,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
-        """Due deliveries on channels that are not paused, with their post rows.
+        """Due deliveries on channels that are not paused, with their post rows (none
+        without ``with_posts``).
 
         ``lock`` (claiming): on PostgreSQL the rows are locked ``FOR UPDATE SKIP
         LOCKED``, so publishers claiming at once each take rows the others are not taking
@@ -171,6 +183,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
             where.append(d.c.channel.not_in(sorted(skip)))
         due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit,
                                lock=lock)
+        if not with_posts or not due:
+            return due, {}
         posts = {
             (r.post_id, r.revision): r
             for r in conn.execute(select(p).where(p.c.post_id.in_({x.post_id for x in due})))
@@ -182,7 +196,7 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         publisher does not take the write lock every second."""
         with self._read(brief=True) as conn:
             try:
-                due, _posts = self._due(conn, now, 1, exclude_channels)
+                due, _posts = self._due(conn, now, 1, exclude_channels, with_posts=False)
             except DamagedRow:
                 return True  # claim_due sets the damaged row aside
             return bool(due)
@@ -191,12 +205,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                    token: int | None = None) -> bool:
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
-        d = T["deliveries"]
         with self._read(brief=True) as conn:
-            row = conn.execute(
-                select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
-                .where(d.c.id == delivery_id)
-            ).first()
+            row = conn.execute(_claim_check(), {"v_id": delivery_id}).first()
         return (row is not None and row.state == "publishing" and row.claimed_by == worker
                 and row.attempts == attempts and (token is None or row.claim_token == token))
 
@@ -368,3 +378,12 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                     raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
                                     f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
+
+
+@lru_cache(maxsize=1)
+def _claim_check() -> Any:
+    """:meth:`PublishOps.still_mine`'s query, built once: it runs before every send, and
+    building a statement costs more than SQLite takes to run it."""
+    d = T["deliveries"]
+    return (select(d.c.state, d.c.claimed_by, d.c.attempts, d.c.claim_token)
+            .where(d.c.id == bindparam("v_id")))

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from scheduler.errors import ClaimLost, UsageError
 from scheduler.store import audit
@@ -166,6 +167,12 @@ class RetractOps(StoreBase):
         for ``stale_after``), claimed for ``worker`` with a raised fencing token. Pauses
         and approvals are not consulted: a retraction is never held back."""
         d = T["deliveries"]
+        if ids is None:
+            # The publisher asks on every pass: a brief read first, so that no write
+            # transaction (nor, on PostgreSQL, the audit chain's lock) is taken for nothing.
+            with self._read(brief=True) as conn:
+                if conn.execute(_any_retraction(), {"v_now": now}).first() is None:
+                    return []
         with self._write() as conn:
             db_now = self._db_now(conn)
             where = [d.c.state == "retracting", d.c.wake_at <= now,
@@ -271,3 +278,12 @@ class RetractOps(StoreBase):
 
 def _dump(state: dict[str, Any]) -> str:
     return json.dumps(state, default=str, sort_keys=True)
+
+
+@lru_cache(maxsize=1)
+def _any_retraction() -> Any:
+    """Whether any retraction is due by ``v_now`` (held or not): the publisher's cheap
+    question before :meth:`RetractOps.claim_retractions` takes the write lock."""
+    d = T["deliveries"]
+    return (select(d.c.id).where(d.c.state == "retracting", d.c.wake_at <= bindparam("v_now"))
+            .limit(1))
