@@ -201,3 +201,54 @@ def test_local_times_print_what_when_prints(zone: str) -> None:
             assert listed_as_text(stored, "d") == expected, (m, current)
             assert listed_as_time(m, "d") == expected, (m, current)
             assert grid(stored, "d") == when(m, tz, "%Y-%m-%d %H:%M", current)
+
+
+def test_csv_of_what_printf_cannot_write(seeded: tuple[Store, SqliteReader]) -> None:
+    """A NUL in a reason (platforms' answers are recorded) or a name, and a time in
+    another layout, are written by the csv module as the Store writes them; a damaged
+    time is one sentence naming the event, not a cell that breaks the quoting."""
+    import sqlite3
+
+    from scheduler.errors import StoreError
+    from scheduler.store.report import safe_csv
+
+    store, reader = seeded
+    store.add(snap("nul", ("outbox",)), due_at=DUE + timedelta(days=4))
+    store.user = "bob\x00tail"
+    store.cancel("nul", 'ok\x00=HYPERLINK("http://evil")')
+    store.user = "alice"
+    with sqlite3.connect(reader.path) as conn:
+        conn.execute("UPDATE events SET at = '2026-11-02 10:00:00' WHERE id = 1")
+    fast = "".join(map(safe_csv, reader.event_csv()))
+    assert fast == "".join(map(safe_csv, store.event_csv()))
+    assert '"bob\\x00tail","cancel"' in fast
+    assert '"ok\\x00=HYPERLINK(""http://evil"")"' in fast
+    assert fast.splitlines()[1].startswith('1,"2026-11-02T10:00:00+00:00",')
+    with sqlite3.connect(reader.path) as conn:
+        conn.execute("""UPDATE events SET at = '",=1+1,"xx' WHERE id = 2""")
+    with pytest.raises(StoreError, match=r"^event 2 in the queue database is damaged: at "
+                                         r"holds '\",=1\+1,\"xx', not a time"):
+        "".join(reader.event_csv())
+
+
+def test_listing_names_a_damaged_time(seeded: tuple[Store, SqliteReader]) -> None:
+    """Each distinct stored time is read, so a damaged one is never printed as its
+    neighbour's minute; the sentence names the column the listing shows."""
+    import sqlite3
+
+    from scheduler.errors import StoreError
+    from scheduler.store.report import delivery_lines
+
+    store, reader = seeded
+    with sqlite3.connect(reader.path) as conn:
+        conn.execute("UPDATE deliveries SET due_at = '2026-11-04 10:00:garbage!' "
+                     "WHERE id = 'p1@outbox#r1'")
+    with pytest.raises(StoreError, match="delivery p1@outbox#r1 .* due_at holds "
+                                         "'2026-11-04 10:00:garbage!', not a time"):
+        list(delivery_lines(reader.stream_listing(), UTC))
+    with sqlite3.connect(reader.path) as conn:
+        conn.execute("UPDATE deliveries SET due_at = '2026-11-04 11:00:00.000000' "
+                     "WHERE id = 'p1@outbox#r1'")
+        conn.execute("UPDATE deliveries SET wake_at = 'garbage' WHERE state = 'retry_wait'")
+    with pytest.raises(StoreError, match=r"delivery p0@\w+#r1 .* wake_at holds 'garbage'"):
+        list(delivery_lines(reader.stream_listing(), UTC))

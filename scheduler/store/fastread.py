@@ -30,6 +30,7 @@ from scheduler.store.rows import (
     EventRow,
     Heartbeat,
     PauseRow,
+    damaged,
     read_state,
     read_time,
 )
@@ -40,7 +41,7 @@ from scheduler.store.states import (
     WAITING_STATES,
     check_state,
 )
-from scheduler.timeutil import Clock
+from scheduler.timeutil import Clock, utc_iso
 
 if TYPE_CHECKING:
     from scheduler.config import ReadSettings, Settings
@@ -268,7 +269,12 @@ class SqliteReader:
                 raise UsageError(f"no queued post has the id '{post_id}'")
             yield ",".join(f'"{f}"' for f in CSV_FIELDS) + "\n"
             while rows:
-                yield "\n".join([r[0] for r in rows]) + "\n"
+                lines = [r[0] for r in rows]
+                try:
+                    yield "\n".join(lines) + "\n"
+                except TypeError:  # an event printf cannot write comes as its id
+                    yield "".join(_csv_line(conn, x) if isinstance(x, int) else x + "\n"
+                                  for x in lines)
                 rows = found.fetchmany(CSV_ROWS)
 
 
@@ -305,11 +311,36 @@ _LISTED = ("SELECT coalesce(iif(d.state = 'retry_wait', d.wake_at, NULL), d.due_
 
 # One audit event as a CSV line (csv.QUOTE_NONNUMERIC): the id bare, every other cell
 # quoted with its quotes doubled (printf's %w), NULL as "". The time is stored as SQLAlchemy
-# writes it ('YYYY-MM-DD HH:MM:SS.ffffff', naive UTC) and printed as utc_iso() does.
-_CSV_QUERY = ("SELECT printf('%d,\"%.10sT%.8s+00:00\"" + ',"%w"' * 8 + "', id, at, "
-              "substr(at, 12), " + ", ".join(f"coalesce({c}, '')" for c in (
-                  "who", "action", "post_id", "delivery_id", "channel", "state_before",
-                  "state_after", "reason")) + ") FROM events")
+# writes it ('YYYY-MM-DD HH:MM:SS.ffffff', naive UTC) and printed as utc_iso() does. An
+# event printf cannot write faithfully comes as its bare id instead, for _csv_line(): a
+# time not in that layout (a damaged row), or a NUL in a text (printf stops at a NUL,
+# and reasons hold what platforms answered).
+_CSV_TEXTS = ("who", "action", "post_id", "delivery_id", "channel", "state_before",
+              "state_after", "reason")
+_CSV_QUERY = (
+    "SELECT iif(at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] "
+    "[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]' AND NOT ("
+    + " OR ".join(f"instr({c}, char(0))" for c in _CSV_TEXTS) + "), "
+    "printf('%d,\"%.10sT%.8s+00:00\"" + ',"%w"' * 8 + "', id, at, substr(at, 12), "
+    + ", ".join(f"coalesce({c}, '')" for c in _CSV_TEXTS) + "), id) FROM events")
+
+
+def _csv_line(conn: sqlite3.Connection, event_id: int) -> str:
+    """One event's CSV line written by Python's csv module, as the Store's path writes
+    it, for what SQLite's printf cannot write; a damaged time is an error naming it."""
+    import csv
+    import io
+
+    row = conn.execute("SELECT id, at, " + ", ".join(_CSV_TEXTS) + " FROM events "
+                       "WHERE id = ?", [event_id]).fetchone()
+    try:
+        at = datetime.fromisoformat(row[1]).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        raise StoreError(damaged(event_id, "at", row[1], "a time", record="event")) from None
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerow(
+        [row[0], utc_iso(at), *row[2:]])
+    return buf.getvalue()
 
 
 def _events_query(post_id: str | None) -> tuple[str, list[Any]]:

@@ -155,7 +155,8 @@ def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
         due, post_id, channel, reminder, state, attempts, note, delivery_id = row
         if state in _WAITING and (every or channel in paused):
             note = "paused" + (f"; {note}" if note else "")
-        return (local(due, delivery_id), post_id,
+        return (local(due, delivery_id, "wake_at" if state == "retry_wait" else "due_at"),
+                post_id,
                 f"{channel} reminder {reminder}" if reminder else channel,
                 _MARK.get(state, state), str(attempts), note)
 
@@ -165,15 +166,16 @@ def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
 
 
 def local_times(zone: tzinfo, now: datetime | None, *,
-                zone_name: bool = True) -> Callable[[datetime | str, str], str]:
+                zone_name: bool = True) -> Callable[..., str]:
     """:func:`when` with ``"%Y-%m-%d %H:%M %Z"`` (``zone_name=False``: without the
     zone's name) for a long listing.
 
-    A post on several channels, and the posts of a slot, share their minute, so each
-    distinct minute is converted once; and a conversion formats with ``isoformat``,
-    under half what ``strftime`` costs (both are most of a line's cost). Times within
-    the hour after ``now`` carry seconds and are converted one by one. The second
-    argument names the delivery if the stored value is not a time."""
+    A post's deliveries on several channels share their due time, so each distinct
+    stored value is converted (and so checked) once; and a conversion formats with
+    ``isoformat``, under half what ``strftime`` costs (both are most of a line's
+    cost). Times within the hour after ``now`` carry seconds and are converted one by
+    one. The other arguments name the delivery and column if the value is not a
+    time."""
     hour = timedelta(hours=1)
     lo = hi = ""
     if now is not None:
@@ -185,21 +187,19 @@ def local_times(zone: tzinfo, now: datetime | None, *,
         text = at.isoformat(" ", "seconds")[:19] if soon else at.isoformat(" ", "minutes")[:16]
         return f"{text} {at.tzname()}" if zone_name else text
 
-    def local(value: datetime | str, delivery_id: str) -> str:
+    def local(value: datetime | str, delivery_id: str, column: str = "due_at") -> str:
         if isinstance(value, str):  # SQLite's naive-UTC text, ordered as the times are
             soon = lo <= value < hi
-            key: datetime | str = value if soon else value[:16]
         else:
             soon = now is not None and now <= value < now + hour
-            key = value
-        found = None if soon else seen.get(key)
+        found = None if soon else seen.get(value)
         if found is None:
-            moment = read_time(delivery_id, "due_at", value)
+            moment = read_time(delivery_id, column, value)
             found = "-" if moment is None else convert(moment, soon)
             if not soon:
                 if len(seen) >= 65536:
                     seen.clear()
-                seen[key] = found
+                seen[value] = found
         return found
 
     return local

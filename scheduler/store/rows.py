@@ -16,12 +16,14 @@ from scheduler.errors import StoreError
 from scheduler.timeutil import utc_iso
 
 
-def damaged(delivery_id: str, column: str, value: Any, expected: str) -> str:
-    """The one sentence for a delivery row whose stored value cannot be read back."""
+def damaged(delivery_id: str | int, column: str, value: Any, expected: str, *,
+            record: str = "delivery") -> str:
+    """The one sentence for a row (a delivery, or an ``event``) whose stored value
+    cannot be read back."""
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return (f"delivery {delivery_id} in the queue database is damaged: {column} holds "
+    return (f"{record} {delivery_id} in the queue database is damaged: {column} holds "
             f"{shown}, not {expected}; correct it in the database or restore a backup")
 
 
