@@ -189,6 +189,7 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
 
     from scheduler.store.fastread import open_reader
     from scheduler.store.report import delivery_lines, json_lines, pause_lines, terminal_width
+    from scheduler.textsafety import show as show_text
 
     settings = load_read_settings(ctx)  # the whole file is checked if the Store is needed
     store = open_reader(settings)
@@ -202,13 +203,14 @@ def list_(ctx: click.Context, state: str | None, channel: str | None, limit: int
         return
     lines = store.stream_listing(state=state, channel=channel, limit=limit)
     for line in pause_lines(pauses, settings.zone):
-        click.echo(line)
+        click.echo(show_text(line))
     first = next(lines, None)
     if first is None:
         click.echo("Nothing queued.")
         return
-    echo_lines(delivery_lines(chain((first,), lines), settings.zone, pauses,
-                              now=store.clock.now(), width=terminal_width()))
+    # A note is the platform's answer: show() writes its controls as escapes.
+    echo_lines(map(show_text, delivery_lines(chain((first,), lines), settings.zone, pauses,
+                                             now=store.clock.now(), width=terminal_width())))
 
 
 

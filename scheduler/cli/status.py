@@ -76,7 +76,10 @@ def status(ctx: click.Context, count: int, as_json: bool, check: bool) -> None:
                       "signatures": trail.signatures, "problem": trail.problem},
         }, indent=2))
         return
-    click.echo(status_text(pauses, counts, due, beats, now, settings.zone))
+    # Notes and pause reasons are outside text: show() writes their controls as escapes.
+    from scheduler.textsafety import show
+
+    click.echo(show(status_text(pauses, counts, due, beats, now, settings.zone)))
     if periods:
         click.echo("\nBlackout periods:")
         for b in periods:

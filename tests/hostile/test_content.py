@@ -581,3 +581,17 @@ def test_bluesky_links_a_bare_domain_with_its_https_address() -> None:
                                "byteEnd": start + len(b"www.example.gov.uk/careers")},
                      "features": [{"$type": "app.bsky.richtext.facet#link",
                                    "uri": "https://www.example.gov.uk/careers"}]}
+
+
+def test_platform_error_with_escapes_in_queue_list_and_status(hidden_caption: Project) -> None:
+    """A delivery's note is the platform's answer (last_error) and a pause's reason is
+    typed text: ``queue list`` and ``status`` write their controls as escapes."""
+    import sqlite3
+
+    db = hidden_caption.root / ".postq" / "queue.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE deliveries SET last_error = 'HTTP 502\x1b[8m hidden\u202e'")
+    for command in (("queue", "list"), ("status",)):
+        out = hidden_caption.run(*command).stdout
+        assert "\x1b" not in out and "\u202e" not in out, command
+    assert "HTTP 502\\x1b[8m hidden\\u202e" in hidden_caption.run("queue", "list").stdout
