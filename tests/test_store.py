@@ -414,6 +414,10 @@ def test_a_database_made_by_schema_v1_upgrades_in_place(db_url: str, media_dir: 
     with store.engine.connect() as conn:
         assert conn.execute(select(T["meta"].c.value)).scalar() == str(SCHEMA_VERSION)
     assert "ix_events_post" in {i["name"] for i in inspect(store.engine).get_indexes("events")}
+    # The claim's (wake_at, id) order is the index's own from schema 9 on.
+    (claim_index,) = [i for i in inspect(store.engine).get_indexes("deliveries")
+                      if i["name"] == "ix_deliveries_state_wake"]
+    assert claim_index["column_names"] == ["state", "wake_at", "id"]
     (row,) = store.list_deliveries()
     assert (row.ref, row.state, row.caption, row.due_at) == ("old@outbox", "scheduled",
                                                              "Hello", DUE)

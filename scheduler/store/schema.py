@@ -117,7 +117,10 @@ def build_metadata(version: int = SCHEMA_VERSION) -> MetaData:
         *([UniqueConstraint("post_row", "channel", name="uq_deliveries_channel")]
           if version < 3 else []),
     )
-    Index("ix_deliveries_state_wake", deliveries.c.state, deliveries.c.wake_at)
+    # From 9 the id too: the publisher claims in (wake_at, id) order, and deliveries due
+    # at the same instant (a burst) would otherwise be sorted whole on every claim.
+    Index("ix_deliveries_state_wake", deliveries.c.state, deliveries.c.wake_at,
+          *([deliveries.c.id] if version >= 9 else []))
     if version < 8:
         Index("ix_deliveries_due", deliveries.c.due_at)
     Table(
@@ -340,11 +343,19 @@ def _migrate_7_to_8(conn: Connection) -> None:
             index.create(conn)
 
 
+def _migrate_8_to_9(conn: Connection) -> None:
+    """The (state, wake_at) index gains the id, the claim's last sort key."""
+    conn.execute(text("DROP INDEX ix_deliveries_state_wake"))
+    index = next(i for i in build_metadata(9).tables["deliveries"].indexes
+                 if i.name == "ix_deliveries_state_wake")
+    index.create(conn)
+
+
 #: ``from_version -> step``; each step brings the database to ``from_version + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2, 2: _migrate_to_reminders, 3: _migrate_to_claim_tokens,
     4: _migrate_to_credentials, 5: _migrate_add_media_blobs, 6: _migrate_6_to_7,
-    7: _migrate_7_to_8,
+    7: _migrate_7_to_8, 8: _migrate_8_to_9,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scheduler.errors import UsageError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 STATES = (
     "awaiting_approval", "scheduled", "publishing", "published", "retry_wait",
