@@ -255,7 +255,7 @@ class SqliteReader:
         so Python handles one string per event instead of ten values. At a million
         events that is what keeps ``log --csv`` near the ``sqlite3`` shell. An unknown
         post id raises before the header, as :meth:`stream_events` does."""
-        from scheduler.store.report import CSV_FIELDS, CSV_ROWS
+        from scheduler.store.report import CSV_FIELDS, CSV_ROWS, csv_text
 
         sql, params = _CSV_QUERY, []
         if post_id is not None:
@@ -267,14 +267,15 @@ class SqliteReader:
                     "SELECT 1 FROM posts WHERE post_id = ? AND current = 1",
                     [post_id]).fetchone() is None:
                 raise UsageError(f"no queued post has the id '{post_id}'")
-            yield ",".join(f'"{f}"' for f in CSV_FIELDS) + "\n"
+            yield csv_text([CSV_FIELDS])
             while rows:
                 lines = [r[0] for r in rows]
                 try:
-                    yield "\n".join(lines) + "\n"
+                    piece = "\n".join(lines) + "\n"
                 except TypeError:  # an event printf cannot write comes as its id
-                    yield "".join(_csv_line(conn, x) if isinstance(x, int) else x + "\n"
-                                  for x in lines)
+                    piece = "".join(_csv_line(conn, x) if isinstance(x, int) else x + "\n"
+                                    for x in lines)
+                yield piece
                 rows = found.fetchmany(CSV_ROWS)
 
 
@@ -326,10 +327,9 @@ _CSV_QUERY = (
 
 
 def _csv_line(conn: sqlite3.Connection, event_id: int) -> str:
-    """One event's CSV line written by Python's csv module, as the Store's path writes
-    it, for what SQLite's printf cannot write; a damaged time is an error naming it."""
-    import csv
-    import io
+    """One event's CSV line written as the Store's path writes it, for what SQLite's
+    printf cannot write; a damaged time is an error naming it."""
+    from scheduler.store.report import csv_text
 
     row = conn.execute("SELECT id, at, " + ", ".join(_CSV_TEXTS) + " FROM events "
                        "WHERE id = ?", [event_id]).fetchone()
@@ -337,10 +337,7 @@ def _csv_line(conn: sqlite3.Connection, event_id: int) -> str:
         at = datetime.fromisoformat(row[1]).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         raise StoreError(damaged(event_id, "at", row[1], "a time", record="event")) from None
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerow(
-        [row[0], utc_iso(at), *row[2:]])
-    return buf.getvalue()
+    return csv_text([[row[0], utc_iso(at), *row[2:]]])
 
 
 def _events_query(post_id: str | None) -> tuple[str, list[Any]]:

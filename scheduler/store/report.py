@@ -324,24 +324,26 @@ def safe_csv(text: str) -> str:
     return show(_FORMULA_CELL.sub(",\"'\\1", text))
 
 
-def event_csv_text(events: Iterable[EventRow]) -> Iterator[str]:
-    """The audit trail as CSV, header first, then pieces of :data:`CSV_ROWS` events as
-    they are read; every text cell quoted, the id not (``csv.QUOTE_NONNUMERIC``, what
-    :meth:`SqliteReader.event_csv <scheduler.store.fastread.SqliteReader.event_csv>`
-    writes in SQL). Print it through :func:`safe_csv`."""
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as CSV in the audit trail's dialect: every text cell quoted, numbers bare,
+    None as "" (``csv.QUOTE_NONNUMERIC``), one line feed per row."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    w.writerow(CSV_FIELDS)
-    yield buf.getvalue()
+    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
+    return buf.getvalue()
+
+
+def event_csv_text(events: Iterable[EventRow]) -> Iterator[str]:
+    """The audit trail as CSV (:func:`csv_text`), header first, then pieces of
+    :data:`CSV_ROWS` events as they are read; what
+    :meth:`SqliteReader.event_csv <scheduler.store.fastread.SqliteReader.event_csv>`
+    writes in SQL. Print it through :func:`safe_csv`."""
+    yield csv_text([CSV_FIELDS])
     it = iter(events)
     while batch := list(islice(it, CSV_ROWS)):
-        buf.seek(0)
-        buf.truncate()
         # The fields of EventRow.as_dict, in CSV_FIELDS order, without building a dict.
-        w.writerows([e.id, utc_iso(e.at) if e.at is not None else None, e.who, e.action,
-                     e.post_id, e.delivery_id, e.channel, e.state_before, e.state_after,
-                     e.reason] for e in batch)
-        yield buf.getvalue()
+        yield csv_text([e.id, utc_iso(e.at) if e.at is not None else None, e.who, e.action,
+                        e.post_id, e.delivery_id, e.channel, e.state_before, e.state_after,
+                        e.reason] for e in batch)
 
 
 def status_text(
