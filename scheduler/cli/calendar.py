@@ -34,8 +34,11 @@ def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
         monday, start, end = window(today, weeks, light.zone)
         periods = sorted([*configured(light), *reader.stored_blackouts()],
                          key=lambda b: (b.start, b.name))
-        click.echo(calendar_text(reader.grid(start, end), monday, weeks, light.zone,
-                                 terminal_width(), periods))
+        # Names come from files and commands: show() writes any control as an escape.
+        from scheduler.textsafety import show
+
+        click.echo(show(calendar_text(reader.grid(start, end), monday, weeks, light.zone,
+                                      terminal_width(), periods)))
         return
     from scheduler.store import Store
 
