@@ -5,7 +5,7 @@ goes through FFmpeg's own filters (turn, crop, scale, constant frame rate) insid
 libavfilter and straight into the encoder, and nothing is collected. Output is H.264
 High + AAC-LC stereo 48 kHz in MP4 with the index (``moov``) first, no container
 metadata (``+bitexact`` also keeps the muxer from writing its own name), and the same
-input always gives the same bytes with the same library versions when rendered in a
+input always gives the same bytes with the same PyAV and FFmpeg versions when rendered in a
 render worker (see :mod:`scheduler.media.video.parallel` for what that takes).
 """
 
@@ -40,12 +40,11 @@ Progress = Callable[[float], None]
 
 def encoder_identity() -> list[str]:
     """What a render's bytes depend on besides its inputs: these settings, this module's
-    revision and the encoder library. A render cached under another identity is made
-    again rather than reused."""
+    revision, PyAV's version and the FFmpeg build it encodes with. A render cached under
+    another identity is made again rather than reused."""
     import av
 
-    return [PRESET, CRF, str(REVISION), av.__version__,
-            str(av.library_versions.get("libavcodec"))]
+    return [PRESET, CRF, str(REVISION), av.__version__, av.ffmpeg_version_info]
 
 
 def remux(info: VideoInfo, out: Path) -> None:
