@@ -89,18 +89,15 @@ def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: 
     deliveries are left out.
     """
     cell = max(12, (width - 6) // 7)
-    # Local day and time once per distinct due time: a window can hold thousands of rows,
-    # and a post's deliveries share theirs. Entries are padded to the cell as they are
-    # made, so a line of the grid is one join.
+    # Local day and time once per distinct due time (local_times): a window can hold
+    # thousands of rows. Entries are padded to the cell as they are made, so a line of the
+    # grid is one join.
     local = local_times(zone, None, zone_name=False)
-    seen: dict[datetime | str, str] = {}
     days: dict[str, list[str]] = {}
     for due, post_id, channel, reminder, state, delivery_id in entries:
         if state == "cancelled":
             continue
-        moment = seen.get(due)
-        if moment is None:
-            moment = seen[due] = local(due, delivery_id)
+        moment = local(due, delivery_id)
         head = f"{_SIGN.get(state, ' ')}{moment[11:]} {channel}"
         if reminder:
             head += f" ~{reminder}"

@@ -113,11 +113,6 @@ def pause_lines(pauses: Sequence[PauseRow], zone: tzinfo) -> list[str]:
     return out
 
 
-def channel_label(r: DeliveryRow) -> str:
-    """The channel, and for a Q&A reminder which one: ``outbox reminder -1h``."""
-    return f"{r.channel} reminder {r.reminder}" if r.reminder else r.channel
-
-
 #: What a line of ``queue list`` is made of, as a reader streams it: the time shown (the
 #: next attempt's for a delivery waiting to retry, else the due time; an aware datetime,
 #: or the naive-UTC text SQLite stores), post id, channel, reminder offset or None, state,
