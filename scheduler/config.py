@@ -15,7 +15,6 @@ queue. The models are therefore built on first use (:func:`__getattr__`), not on
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 import tomllib
@@ -377,6 +376,8 @@ def read_regular_file(path: Path, limit: int, config: Path | None, key: str) -> 
 
 
 def _hint(word: str, choices: Any) -> str:
+    import difflib  # only when a name is wrong
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -94,9 +94,14 @@ def show(text: str) -> str:
     Line feeds and tabs are kept. Every command that prints text from a post file or the
     queue passes it through here, so ``ESC[8m`` prints as ``\\x1b[8m`` instead of hiding
     what follows it."""
-    if text.isascii() and (text.isprintable()
-                           or len(text.translate(_ASCII_CONTROLS)) == len(text)):
-        return text  # long listings (log --csv) are shown a piece of many lines at a time
+    # Long listings (log --csv, the calendar) are shown a piece of many lines at a time.
+    # The ellipsis of a cell cut in the middle (report.elide_middle) is the one character
+    # beyond ASCII a plain listing holds: without it, a plain text stays out of the
+    # regex search (its module alone takes longer to load than a listing to draw).
+    plain = text if text.isascii() else text.replace("\u2026", "")
+    if plain.isascii() and (plain.isprintable()
+                            or len(plain.translate(_ASCII_CONTROLS)) == len(plain)):
+        return text
     marks = {i for i, _ in hidden_characters(text)}
     if not marks:
         return text

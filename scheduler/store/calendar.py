@@ -10,20 +10,21 @@ today outlined and past days greyed.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import zip_longest
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scheduler.blackouts import Blackout
-from scheduler.store.report import elide_middle, local_times
-from scheduler.store.rows import DeliveryRow
 
-_SIGN = {"awaiting_approval": "?", "published": "+", "failed": "!", "needs_check": "!",
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scheduler.store.rows import DeliveryRow
+
+#: The mark before each delivery's time in the grid (a space for any other state).
+SIGNS = {"awaiting_approval": "?", "published": "+", "failed": "!", "needs_check": "!",
          "missed": "x", "retry_wait": "~", "publishing": ">"}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _THUMB = 96
@@ -78,7 +79,6 @@ def blackout_days(periods: Sequence[Blackout], day: date, zone: tzinfo) -> list[
 #: text SQLite stores), post id, channel, reminder offset or None, state, delivery id.
 GridEntry = tuple[datetime | str, str, str, str | None, str, str]
 
-
 def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: tzinfo,
                   width: int = 100, blackouts: Sequence[Blackout] = ()) -> str:
     """A grid, one block of lines per week, one column per day, sized to ``width``.
@@ -88,38 +88,56 @@ def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: 
     with ``#`` and the period's name; the periods are listed under the grid. Cancelled
     deliveries are left out.
     """
+    from scheduler.store.report import elide_middle, local_times
+
     cell = max(12, (width - 6) // 7)
-    # Local day and time once per distinct due time (local_times): a window can hold
-    # thousands of rows. Entries are padded to the cell as they are made, so a line of the
-    # grid is one join.
+    # A window can hold tens of thousands of rows, so each is a few lookups: the local
+    # day and time once per distinct due time (rows come in due order, so a due time
+    # shared with the row before is not even looked up), each head cell once per time,
+    # channel, reminder and state, each name cell once per post (its channels share
+    # it). Cells are padded as they are made, so a line of the grid is one join.
     local = local_times(zone, None, zone_name=False)
     days: dict[str, list[str]] = {}
+    heads: dict[tuple[str, str, str | None, str], str] = {}
+    names: dict[str, str] = {}
+    cells: list[str] = []
+    last: datetime | str | None = None
+    clock = ""
     for due, post_id, channel, reminder, state, delivery_id in entries:
         if state == "cancelled":
             continue
-        moment = local(due, delivery_id)
-        head = f"{_SIGN.get(state, ' ')}{moment[11:]} {channel}"
-        if reminder:
-            head += f" ~{reminder}"
-        name = f"  {post_id}"
-        days.setdefault(moment[:10], []).extend((
-            (head if len(head) <= cell else elide_middle(head, cell)).ljust(cell),
-            (name if len(name) <= cell else elide_middle(name, cell)).ljust(cell)))
+        if due != last:
+            moment = local(due, delivery_id)
+            clock, last = moment[11:], due
+            cells = days.setdefault(moment[:10], [])
+        head = heads.get(key := (clock, channel, reminder, state))
+        if head is None:
+            text = f"{SIGNS.get(state, ' ')}{clock} {channel}"
+            if reminder:
+                text += f" ~{reminder}"
+            head = heads[key] = (text if len(text) <= cell
+                                 else elide_middle(text, cell)).ljust(cell)
+        name = names.get(post_id)
+        if name is None:
+            text = f"  {post_id}"
+            name = names[post_id] = (text if len(text) <= cell
+                                     else elide_middle(text, cell)).ljust(cell)
+        cells += (head, name)
     lines = []
-    first, last = monday, monday + timedelta(weeks=weeks)
-    shown = [b for b in blackouts
-             if b.start.astimezone(zone).date() < last and b.end.astimezone(zone).date() >= first]
+    first, last_day = monday, monday + timedelta(weeks=weeks)
+    shown = [b for b in blackouts if b.start.astimezone(zone).date() < last_day
+             and b.end.astimezone(zone).date() >= first]
     blank = " " * cell
     for w in range(weeks):
         week = [monday + timedelta(days=7 * w + i) for i in range(7)]
         lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell) for i, d in enumerate(week)))
         lines.append(" ".join("-" * cell for _ in week))
-        cells = [[elide_middle(f"#{b.name}", cell).ljust(cell)
-                  for b in blackout_days(shown, d, zone)] + days.get(d.isoformat(), [])
-                 for d in week]
-        if not any(cells):
-            cells[0] = [""]
-        lines += [" ".join(row).rstrip() for row in zip_longest(*cells, fillvalue=blank)]
+        columns = [[elide_middle(f"#{b.name}", cell).ljust(cell)
+                    for b in blackout_days(shown, d, zone)] + days.get(d.isoformat(), [])
+                   for d in week]
+        if not any(columns):
+            columns[0] = [""]
+        lines += [" ".join(row).rstrip() for row in zip_longest(*columns, fillvalue=blank)]
         lines.append("")
     lines.append("? awaiting approval  + published  ~ retry wait  > publishing")
     lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder  #name: a blackout")
@@ -167,6 +185,8 @@ def calendar_html(rows: Sequence[DeliveryRow], monday: date, weeks: int, zone: t
                   today: date, marks: Sequence[Milestone] = (),
                   blackouts: Sequence[Blackout] = ()) -> str:
     """The whole page as one string; it refers to no other file."""
+    import html
+
     days = _by_day(rows, zone)
     by_mark: dict[date, list[Milestone]] = {}
     for m in marks:
@@ -228,6 +248,8 @@ def _groups(rows: Sequence[DeliveryRow], zone: tzinfo) -> list[list[DeliveryRow]
 
 def _entry(group: list[DeliveryRow], zone: tzinfo, thumbs: dict[str, str],
            reminders: dict[str, list[DeliveryRow]]) -> str:
+    import html
+
     e = html.escape
     first = group[0]
     img = ""
@@ -259,6 +281,9 @@ def _thumbnail(path: Path, sha: str, cache: dict[str, str]) -> str:
     """A small JPEG of a render as a data URI ('' if the render is gone)."""
     if sha in cache:
         return cache[sha]
+    import base64
+    import io
+
     from PIL import Image
 
     try:

@@ -24,16 +24,6 @@ from urllib.parse import quote
 
 from scheduler.blackouts import Blackout
 from scheduler.errors import StoreError, UsageError
-from scheduler.store.report import when
-from scheduler.store.rows import (
-    DeliveryRow,
-    EventRow,
-    Heartbeat,
-    PauseRow,
-    damaged,
-    read_state,
-    read_time,
-)
 from scheduler.store.states import (
     GLOBAL_PAUSE,
     SCHEMA_VERSION,
@@ -47,6 +37,7 @@ if TYPE_CHECKING:
     from scheduler.config import ReadSettings, Settings
     from scheduler.store.calendar import GridEntry
     from scheduler.store.report import Listed
+    from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow
 
 _COLUMNS = ("id", "post_id", "channel", "adapter", "revision", "state", "due_at", "wake_at",
             "attempts", "caption", "claimed_by", "claimed_at", "remote_id", "remote_url",
@@ -75,6 +66,8 @@ class SqliteReader:
 
     def local(self, moment: datetime | None) -> str:
         # Seconds when it is due within the hour: "in 40 seconds" must not read as "now".
+        from scheduler.store.report import when
+
         return when(moment, self.zone, "%Y-%m-%d %H:%M %Z", now=self.clock.now())
 
     @contextmanager
@@ -110,6 +103,9 @@ class SqliteReader:
 
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[DeliveryRow]:
         """Rows as SQLite steps to them: the connection stays open until the last one."""
+        from scheduler.store.rows import DeliveryRow
+        from scheduler.store.stored import read_state, read_time
+
         with self._conn() as conn:
             for (did, post_id, channel, adapter, revision, state, due_at, wake_at, attempts,
                  caption, claimed_by, claimed_at, remote_id, remote_url, last_error,
@@ -193,6 +189,8 @@ class SqliteReader:
         return {st: int(out[st]) for st in STATES}
 
     def pauses(self) -> list[PauseRow]:
+        from scheduler.store.rows import PauseRow
+
         with self._conn() as conn:
             found = conn.execute("SELECT channel, reason, paused_by, paused_at FROM pauses "
                                  "WHERE channel NOT LIKE 'blackout:%' ORDER BY channel"
@@ -210,6 +208,8 @@ class SqliteReader:
                 for c, reason, by, at in found]
 
     def heartbeats(self) -> list[Heartbeat]:
+        from scheduler.store.rows import Heartbeat
+
         with self._conn() as conn:
             found = conn.execute("SELECT worker, seen_at, info FROM heartbeats "
                                  "ORDER BY seen_at DESC").fetchall()
@@ -220,6 +220,8 @@ class SqliteReader:
                newest: int | None = None) -> list[EventRow]:
         """The audit trail, oldest first, chain fields included (for ``status``);
         ``newest`` keeps only the last so many."""
+        from scheduler.store.rows import EventRow
+
         sql, params = _events_query(post_id)
         sql += " ORDER BY id DESC" if newest is not None else " ORDER BY id"
         if newest is not None or limit is not None:
@@ -235,6 +237,8 @@ class SqliteReader:
         """The whole trail (or one post's), oldest first, event by event as SQLite steps
         to them (``postq log``); an unknown post id raises at the first step, before
         anything is printed, as :meth:`Store.stream_events` does."""
+        from scheduler.store.rows import EventRow
+
         sql, params = _events_query(post_id)
         with self._conn() as conn:
             found = conn.execute(sql + " ORDER BY id", params)
@@ -330,6 +334,7 @@ def _csv_line(conn: sqlite3.Connection, event_id: int) -> str:
     """One event's CSV line written as the Store's path writes it, for what SQLite's
     printf cannot write; a damaged time is an error naming it."""
     from scheduler.store.report import csv_text
+    from scheduler.store.stored import damaged
 
     row = conn.execute("SELECT id, at, " + ", ".join(_CSV_TEXTS) + " FROM events "
                        "WHERE id = ?", [event_id]).fetchone()

@@ -6,24 +6,18 @@ elsewhere keeps UTC with an offset so scripts never have to guess.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import chain, islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scheduler.store.rows import (
-    DeliveryRow,
-    EventRow,
-    Heartbeat,
-    PauseRow,
-    PostView,
-    read_time,
-)
+from scheduler.store.stored import read_time
 from scheduler.timeutil import utc_iso
+
+if TYPE_CHECKING:
+    from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow, PostView
 
 _MARK = {
     "awaiting_approval": "awaiting approval", "retry_wait": "retry wait",
@@ -322,6 +316,9 @@ def safe_csv(text: str) -> str:
 def csv_text(rows: Iterable[Sequence[Any]]) -> str:
     """Rows as CSV in the audit trail's dialect: every text cell quoted, numbers bare,
     None as "" (``csv.QUOTE_NONNUMERIC``), one line feed per row."""
+    import csv
+    import io
+
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
     return buf.getvalue()
