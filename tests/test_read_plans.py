@@ -135,6 +135,12 @@ def test_calendar_reads_only_its_window(db: Path) -> None:
     found = check(db, lambda sent: list(reader(db, sent).grid(start, end)))
     assert any("ix_deliveries_list (due_at>? AND due_at<?)" in ln
                for _, lines in found for ln in lines)
+    # One row per post and due time: grouped along the same index, with no sorting in
+    # between, so each post's deliveries are joined in the order grid() reads them.
+    found = check(db, lambda sent: list(reader(db, sent).grid_posts(start, end)))
+    assert any("ix_deliveries_list (due_at>? AND due_at<?)" in ln
+               for _, lines in found for ln in lines)
+    assert not any("TEMP B-TREE" in ln for _, lines in found for ln in lines), found
     found = check(db, lambda sent: traced_store(db, sent).milestones(start, end))
     assert any("ix_posts_deadline" in ln for _, lines in found for ln in lines)
 

@@ -20,13 +20,19 @@ from scheduler.cli._common import load_read_settings, load_settings, run_guarded
 def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
     """Show what goes out on each day of the coming weeks."""
     from scheduler.errors import UsageError
-    from scheduler.store.calendar import calendar_html, calendar_text, milestones, window
+    from scheduler.store.calendar import (
+        calendar_html,
+        calendar_text,
+        calendar_text_by_post,
+        milestones,
+        window,
+    )
     from scheduler.store.report import terminal_width
 
     if html_file is None:
         # The grid shows no pictures: the light reader serves it (see store/fastread.py).
         from scheduler.blackouts import configured
-        from scheduler.store.fastread import open_reader
+        from scheduler.store.fastread import SqliteReader, open_reader
 
         light = load_read_settings(ctx)  # the whole file is checked if the Store is needed
         reader = open_reader(light)
@@ -37,8 +43,15 @@ def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
         # Names come from files and commands: show() writes any control as an escape.
         from scheduler.textsafety import show
 
-        click.echo(show(calendar_text(reader.grid(start, end), monday, weeks, light.zone,
-                                      terminal_width(), periods)))
+        width = terminal_width()
+        text = None
+        if isinstance(reader, SqliteReader):  # a row per post, not per delivery
+            text = calendar_text_by_post(reader.grid_posts(start, end), monday, weeks,
+                                         light.zone, width, periods)
+        if text is None:
+            text = calendar_text(reader.grid(start, end), monday, weeks, light.zone, width,
+                                 periods)
+        click.echo(show(text))
         return
     from scheduler.store import Store
 

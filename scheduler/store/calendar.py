@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import zip_longest
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scheduler.blackouts import Blackout
 
@@ -79,6 +79,15 @@ def blackout_days(periods: Sequence[Blackout], day: date, zone: tzinfo) -> list[
 #: text SQLite stores), post id, channel, reminder offset or None, state, delivery id.
 GridEntry = tuple[datetime | str, str, str, str | None, str, str]
 
+#: A post's deliveries at one due time, as
+#: :meth:`SqliteReader.grid_posts <scheduler.store.fastread.SqliteReader.grid_posts>`
+#: reads them: the due time as stored, the post id, each delivery's channel, state and
+#: reminder (joined by :data:`FIELD`, the deliveries by :data:`ENTRY`, in channel order;
+#: None if one is not text) and how many deliveries there are.
+GridPost = tuple[str, str, str | None, int]
+FIELD, ENTRY = "\x1f", "\x1e"
+
+
 def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: tzinfo,
                   width: int = 100, blackouts: Sequence[Blackout] = ()) -> str:
     """A grid, one block of lines per week, one column per day, sized to ``width``.
@@ -88,61 +97,162 @@ def calendar_text(entries: Iterable[GridEntry], monday: date, weeks: int, zone: 
     with ``#`` and the period's name; the periods are listed under the grid. Cancelled
     deliveries are left out.
     """
-    from scheduler.store.report import elide_middle, local_times
+    grid = _Grid(zone, width)
+    days = grid.by_delivery(entries)
+    return grid.text(days, monday, weeks, blackouts)
 
-    cell = max(12, (width - 6) // 7)
-    # A window can hold tens of thousands of rows, so each is a few lookups: the local
-    # day and time once per distinct due time (rows come in due order, so a due time
-    # shared with the row before is not even looked up), each head cell once per time,
-    # channel, reminder and state, each name cell once per post (its channels share
-    # it). Cells are padded as they are made, so a line of the grid is one join.
-    local = local_times(zone, None, zone_name=False)
-    days: dict[str, list[str]] = {}
-    heads: dict[tuple[str, str, str | None, str], str] = {}
-    names: dict[str, str] = {}
-    cells: list[str] = []
-    last: datetime | str | None = None
-    clock = ""
-    for due, post_id, channel, reminder, state, delivery_id in entries:
-        if state == "cancelled":
-            continue
-        if due != last:
-            moment = local(due, delivery_id)
-            clock, last = moment[11:], due
-            cells = days.setdefault(moment[:10], [])
-        head = heads.get(key := (clock, channel, reminder, state))
-        if head is None:
-            text = f"{SIGNS.get(state, ' ')}{clock} {channel}"
-            if reminder:
-                text += f" ~{reminder}"
-            head = heads[key] = (text if len(text) <= cell
-                                 else elide_middle(text, cell)).ljust(cell)
-        name = names.get(post_id)
-        if name is None:
+
+def calendar_text_by_post(posts: Iterable[GridPost], monday: date, weeks: int,
+                          zone: tzinfo, width: int = 100,
+                          blackouts: Sequence[Blackout] = ()) -> str | None:
+    """:func:`calendar_text` from one row per post and due time (:data:`GridPost`):
+    at a million deliveries a four-week window holds tens of thousands, and Python
+    handling a row per post, not per delivery, is most of what the grid costs. None when
+    a row holds what its delivery rows must draw (a name or state that is not text or
+    holds a separator, a due time that is not one): the caller then draws those."""
+    grid = _Grid(zone, width)
+    days = grid.by_post(posts)
+    return None if days is None else grid.text(days, monday, weeks, blackouts)
+
+
+class _Grid:
+    """The cells of a grid ``width`` characters wide, each made once.
+
+    Rows come in due order, so the local day and time are looked up once per distinct
+    due time (and converted once per distinct value, by ``local_times``). A head cell
+    is its state's mark, the time and then the channel and reminder, cut in the middle
+    (``elide_middle``) or padded to the cell: the cut keeps at least the mark and five
+    characters, so what follows the time depends on the state, channel and reminder
+    alone and is made once for each; a name cell is made once per post (its channels
+    share it)."""
+
+    def __init__(self, zone: tzinfo, width: int) -> None:
+        from scheduler.store.report import local_times
+
+        self.zone = zone
+        self.cell = max(12, (width - 6) // 7)
+        self.keep = (self.cell - 1) // 2
+        self.local = local_times(zone, None, zone_name=False)
+        self.after: dict[Any, tuple[str, int, str]] = {}
+        self.names: dict[Any, str] = {}
+
+    def part(self, state: Any, channel: Any, reminder: Any) -> tuple[str, int, str]:
+        """A head cell with a five-character time ``t`` is ``mark + t[:n] + rest``."""
+        from scheduler.store.report import elide_middle
+
+        rest = f" {channel} ~{reminder}" if reminder else f" {channel}"
+        mark, cell, keep = SIGNS.get(state, " "), self.cell, self.keep
+        if 6 + len(rest) <= cell:
+            return mark, 5, rest.ljust(cell - 6)
+        cut = elide_middle(f"{mark}00:00{rest}", cell)  # the time never reaches the end
+        return mark, min(5, keep - 1), cut[min(6, keep):]
+
+    def name(self, post_id: Any) -> str:
+        from scheduler.store.report import elide_middle
+
+        found = self.names.get(post_id)
+        if found is None:
             text = f"  {post_id}"
-            name = names[post_id] = (text if len(text) <= cell
-                                     else elide_middle(text, cell)).ljust(cell)
-        cells += (head, name)
-    lines = []
-    first, last_day = monday, monday + timedelta(weeks=weeks)
-    shown = [b for b in blackouts if b.start.astimezone(zone).date() < last_day
-             and b.end.astimezone(zone).date() >= first]
-    blank = " " * cell
-    for w in range(weeks):
-        week = [monday + timedelta(days=7 * w + i) for i in range(7)]
-        lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell) for i, d in enumerate(week)))
-        lines.append(" ".join("-" * cell for _ in week))
-        columns = [[elide_middle(f"#{b.name}", cell).ljust(cell)
-                    for b in blackout_days(shown, d, zone)] + days.get(d.isoformat(), [])
-                   for d in week]
-        if not any(columns):
-            columns[0] = [""]
-        lines += [" ".join(row).rstrip() for row in zip_longest(*columns, fillvalue=blank)]
-        lines.append("")
-    lines.append("? awaiting approval  + published  ~ retry wait  > publishing")
-    lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder  #name: a blackout")
-    lines += [f"blackout {b.describe(zone)}" for b in shown]
-    return "\n".join(lines)
+            found = self.names[post_id] = (text if len(text) <= self.cell
+                                           else elide_middle(text, self.cell)).ljust(self.cell)
+        return found
+
+    def by_delivery(self, entries: Iterable[GridEntry]) -> dict[str, list[str]]:
+        from scheduler.store.report import elide_middle
+
+        days: dict[str, list[str]] = {}
+        after, local, name, cell = self.after, self.local, self.name, self.cell
+        cells: list[str] = []
+        last: datetime | str | None = None
+        clock = ""
+        for due, post_id, channel, reminder, state, delivery_id in entries:
+            if state == "cancelled":
+                continue
+            if due != last:
+                moment = local(due, delivery_id)
+                clock, last = moment[11:], due
+                cells = days.setdefault(moment[:10], [])
+            if len(clock) == 5:
+                part = after.get(key := (state, channel, reminder))
+                if part is None:
+                    part = after[key] = self.part(state, channel, reminder)
+                mark, n, rest = part
+                head = mark + clock[:n] + rest
+            else:  # no time to show
+                text = f"{SIGNS.get(state, ' ')}{clock} {channel}" + (
+                    f" ~{reminder}" if reminder else "")
+                head = (text if len(text) <= cell else elide_middle(text, cell)).ljust(cell)
+            cells += (head, name(post_id))
+        return days
+
+    def by_post(self, posts: Iterable[GridPost]) -> dict[str, list[str]] | None:
+        from scheduler.errors import StoreError
+
+        days: dict[str, list[str]] = {}
+        after, local, name = self.after, self.local, self.name
+        cells: list[str] = []
+        last: str | None = None
+        clock = ""
+        for due, post_id, entries, count in posts:
+            if due != last:
+                try:
+                    moment = local(due, post_id)
+                except StoreError:
+                    return None  # the delivery rows name the damaged one
+                clock, last = moment[11:], due
+                cells = days.setdefault(moment[:10], [])
+                if len(clock) != 5:
+                    return None
+            if entries is None:
+                return None
+            found = entries.split(ENTRY)
+            if len(found) != count:
+                return None
+            heads = []
+            for entry in found:
+                part = after.get(entry)
+                if part is None:
+                    fields = entry.split(FIELD)
+                    if len(fields) != 3:
+                        return None
+                    channel, state, reminder = fields
+                    part = after[entry] = self.part(state, channel, reminder)
+                mark, n, rest = part
+                heads.append(mark + clock[:n] + rest)
+            block = [name(post_id)] * (2 * count)
+            block[::2] = heads
+            cells += block
+        return days
+
+    def text(self, days: dict[str, list[str]], monday: date, weeks: int,
+             blackouts: Sequence[Blackout]) -> str:
+        """The grid laid out from each local day's cells (by ISO date)."""
+        from scheduler.store.report import elide_middle
+
+        zone, cell = self.zone, self.cell
+        lines = []
+        first, last = monday, monday + timedelta(weeks=weeks)
+        shown = [b for b in blackouts if b.start.astimezone(zone).date() < last
+                 and b.end.astimezone(zone).date() >= first]
+        blank = " " * cell
+        for w in range(weeks):
+            week = [monday + timedelta(days=7 * w + i) for i in range(7)]
+            lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell)
+                                  for i, d in enumerate(week)))
+            lines.append(" ".join("-" * cell for _ in week))
+            columns = [[elide_middle(f"#{b.name}", cell).ljust(cell)
+                        for b in blackout_days(shown, d, zone)] + days.get(d.isoformat(), [])
+                       for d in week]
+            if not any(columns):
+                columns[0] = [""]
+            lines += [" ".join(row).rstrip()
+                      for row in zip_longest(*columns, fillvalue=blank)]
+            lines.append("")
+        lines.append("? awaiting approval  + published  ~ retry wait  > publishing")
+        lines.append("! failed or needs check  x missed  ~-1h: a Q&A reminder  "
+                     "#name: a blackout")
+        lines += [f"blackout {b.describe(zone)}" for b in shown]
+        return "\n".join(lines)
 
 
 def grid_entry(r: DeliveryRow) -> GridEntry:

@@ -35,7 +35,7 @@ from scheduler.timeutil import Clock, utc_iso
 
 if TYPE_CHECKING:
     from scheduler.config import ReadSettings, Settings
-    from scheduler.store.calendar import GridEntry
+    from scheduler.store.calendar import GridEntry, GridPost
     from scheduler.store.report import Listed
     from scheduler.store.rows import DeliveryRow, EventRow, Heartbeat, PauseRow
 
@@ -154,6 +154,28 @@ class SqliteReader:
             "deliveries d WHERE d.due_at >= ? AND d.due_at < ? AND EXISTS (SELECT 1 FROM "
             "posts p WHERE p.id = d.post_row AND p.current = 1) "
             "ORDER BY d.due_at, d.post_id, d.channel", [_stored(start), _stored(end)])
+
+    def grid_posts(self, start: datetime, end: datetime) -> Iterator[GridPost]:
+        """:meth:`grid` with one row per post and due time
+        (:data:`~scheduler.store.calendar.GridPost`), cancelled deliveries left out.
+
+        Grouped along the list index, so each post's deliveries are joined in the
+        order :meth:`grid` reads them (``tests/test_read_plans.py`` checks that no
+        sorting comes between). A delivery whose channel, state or reminder is not text
+        makes its post's entries None: a Python row would show it otherwise. These
+        columns have TEXT affinity, so only a blob or NULL is not text, and SQLite orders
+        every text before every blob (``< x''`` costs next to nothing, ``typeof`` a
+        function call per value)."""
+        from scheduler.store.calendar import ENTRY, FIELD
+
+        return self._tuples(
+            "SELECT d.due_at, d.post_id, group_concat(iif(d.channel < x'' AND d.state < x'' "
+            "AND d.reminder < x'', d.channel || ? || d.state || ? || d.reminder, NULL), ?), "
+            "count(*) FROM deliveries d "
+            "WHERE d.due_at >= ? AND d.due_at < ? AND d.state IS NOT 'cancelled' AND "
+            "EXISTS (SELECT 1 FROM posts p WHERE p.id = d.post_row AND p.current = 1) "
+            "GROUP BY d.due_at, d.post_id ORDER BY d.due_at, d.post_id",
+            [FIELD, FIELD, ENTRY, _stored(start), _stored(end)])
 
     def next_due(self, n: int = 5) -> list[DeliveryRow]:
         # One limited read per waiting state, merged: each walks its state's part of

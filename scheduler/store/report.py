@@ -6,8 +6,9 @@ elsewhere keeps UTC with an offset so scripts never have to guess.
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import chain, islice
@@ -36,8 +37,20 @@ def when(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %Y %H:%M %Z
 
 
 def terminal_width() -> int:
-    """The terminal's width (``COLUMNS`` first); 100 when output is not a terminal."""
-    return shutil.get_terminal_size((100, 24)).columns
+    """The terminal's width (``COLUMNS`` first); 100 when output is not a terminal.
+
+    What ``shutil.get_terminal_size((100, 24)).columns`` answers, without importing
+    ``shutil`` (and the compression modules it loads) for a listing."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 100  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 100
 
 
 def elide_middle(text: str, width: int) -> str:
