@@ -32,10 +32,15 @@ class OutcomeOps(StoreBase):
     # publisher judged dead and taken over can never overwrite what others decided.
     def mark_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
                        who: str | None = None, token: int | None = None) -> DeliveryRow:
-        return self._settle(delivery_id, "published", ("publishing", "needs_check"),
-                            action="publish", who=who, reason=url or remote_id, token=token,
-                            remote_id=remote_id, remote_url=url, published_at=self._now(),
-                            last_error=None)
+        with self._write() as conn:
+            return self._published(conn, delivery_id, remote_id, url, who=who, token=token)
+
+    def _published(self, conn: Connection, delivery_id: str, remote_id: str, url: str | None,
+                   *, who: str | None, token: int | None) -> DeliveryRow:
+        return self._settle_in(conn, delivery_id, "published", ("publishing", "needs_check"),
+                               action="publish", who=who, reason=url or remote_id,
+                               token=token, remote_id=remote_id, remote_url=url,
+                               published_at=self._now(), last_error=None)
 
     def mark_retry(self, delivery_id: str, error: str, next_attempt_at: datetime, *,
                    who: str | None = None, token: int | None = None) -> DeliveryRow:
@@ -67,31 +72,39 @@ class OutcomeOps(StoreBase):
         """One ``UPDATE ... RETURNING`` plus its event: the publisher records an outcome
         per delivery, so nothing is read before or after unless the update is refused
         (then only to say why)."""
+        with self._write() as conn:
+            return self._settle_in(conn, delivery_id, to, allowed, action=action, who=who,
+                                   reason=reason, token=token, **values)
+
+    def _settle_in(self, conn: Connection, delivery_id: str, to: str,
+                   allowed: tuple[str, ...], *, action: str, who: str | None,
+                   reason: str | None, token: int | None = None,
+                   **values: Any) -> DeliveryRow:
+        """:meth:`_settle` inside the caller's write transaction."""
         d = T["deliveries"]
         now = self._now()
-        with self._write() as conn:
-            if token is not None:  # a claim's outcome: only from that very claim
-                before: str | None = "publishing" if "publishing" in allowed else None
-            elif len(allowed) == 1:
-                before = allowed[0]
-            else:  # several states allowed: the event names the one it was in
-                before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
-                before = before if before in allowed else None
-            params = {f"v_{k}": v for k, v in values.items()}
-            got = None if before is None else conn.execute(
-                _outcome_update(tuple(sorted(values)), token is not None),
-                {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
-                 "v_updated_at": now, **params}).first()
-            if got is None:
-                raise self._refusal(conn, delivery_id, to, allowed, token)
-            row = _delivery(got)
-            # The update returned the audit chain's last link too: _write took the
-            # chain's lock first (BEGIN IMMEDIATE on SQLite), so it is still the last.
-            audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
-                         post_id=row.post_id, delivery_id=row.id, channel=row.channel,
-                         before=before, after=to, reason=reason,
-                         prev=got.last_link or GENESIS)
-            return row
+        if token is not None:  # a claim's outcome: only from that very claim
+            before: str | None = "publishing" if "publishing" in allowed else None
+        elif len(allowed) == 1:
+            before = allowed[0]
+        else:  # several states allowed: the event names the one it was in
+            before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
+            before = before if before in allowed else None
+        params = {f"v_{k}": v for k, v in values.items()}
+        got = None if before is None else conn.execute(
+            _outcome_update(tuple(sorted(values)), token is not None),
+            {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
+             "v_updated_at": now, **params}).first()
+        if got is None:
+            raise self._refusal(conn, delivery_id, to, allowed, token)
+        row = _delivery(got)
+        # The update returned the audit chain's last link too: _write took the
+        # chain's lock first (BEGIN IMMEDIATE on SQLite), so it is still the last.
+        audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
+                     post_id=row.post_id, delivery_id=row.id, channel=row.channel,
+                     before=before, after=to, reason=reason,
+                     prev=got.last_link or GENESIS)
+        return row
 
     def _refusal(self, conn: Connection, delivery_id: str, to: str, allowed: tuple[str, ...],
                  token: int | None) -> Exception:
