@@ -24,7 +24,7 @@ from scheduler.store.base import DamagedRow
 from scheduler.store.blackouts import BlackoutOps
 from scheduler.store.chain import GENESIS
 from scheduler.store.evidence import EvidenceOps, evidence_columns
-from scheduler.store.outcomes import OutcomeOps
+from scheduler.store.outcomes import OutcomeOps, holds
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.store.states import BLACKOUT_KEY
@@ -211,22 +211,9 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         """Whether this worker still holds its claim: checked just before the platform is
         called, so a claim taken over by another publisher is never sent twice."""
         with self._read(brief=True) as conn:
-            return _holds(conn, delivery_id, worker, attempts, token)
-
-    def mark_published_checking(self, delivery_id: str, remote_id: str, url: str | None,
-                                *, token: int | None, following: Claimed,
-                                worker: str) -> tuple[DeliveryRow, bool]:
-        """:meth:`mark_published`, and in the same transaction :meth:`still_mine` for
-        ``following``, the claim this worker sends next on the channel. A worker
-        publishing a backlog then checks each claim without a transaction of its own
-        for it (a round trip or more on PostgreSQL, for every delivery). The check is
-        as current as one made just before sending as long as the send follows this
-        commit at once (the worker uses it only then)."""
-        with self._write() as conn:
-            done = self._published(conn, delivery_id, remote_id, url, who=None, token=token)
-            mine = _holds(conn, following.id, worker, following.attempts,
-                          following.claim_token)
-        return done, mine
+            row = conn.execute(_claim_check(), {"v_id": delivery_id}).first()
+        return row is not None and holds(row.state, row.claimed_by, row.attempts,
+                                         row.claim_token, worker, attempts, token)
 
     def due_preview(self, now: datetime, limit: int | None = None,
                     require_approval: bool = False) -> list[DeliveryRow]:
@@ -409,13 +396,6 @@ def _at_most(rows: list[DeliveryRow], per_channel: Mapping[str, int]) -> list[De
     return kept
 
 
-def _holds(conn: Connection, delivery_id: str, worker: str, attempts: int,
-           token: int | None) -> bool:
-    """Whether ``worker`` still holds its claim on the delivery, as :meth:`still_mine`
-    asks."""
-    row = conn.execute(_claim_check(), {"v_id": delivery_id}).first()
-    return (row is not None and row.state == "publishing" and row.claimed_by == worker
-            and row.attempts == attempts and (token is None or row.claim_token == token))
 
 
 @lru_cache(maxsize=1)

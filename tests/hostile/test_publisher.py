@@ -29,7 +29,7 @@ from scheduler.publish.worker import Publisher
 from scheduler.store import Store
 from scheduler.timeutil import FixedClock, get_zone, localize
 from tests.project import BASE_CONFIG, CAREERS, Project, make_photo
-from tests.test_store_support import snap
+from tests.test_store_support import DB_PARAMS, make_db_url, snap
 
 LONDON = get_zone("Europe/London")
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -426,11 +426,14 @@ def test_damaged_row_never_stops_the_publisher(tmp_path: Path,
     assert notices(tmp_path) == [f"postq: delivery bad@social was HELD, not published: {damaged}"]
 
 
-def test_next_claim_taken_over_during_the_previous_call_is_never_sent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("db", DB_PARAMS)
+def test_next_claim_taken_over_during_the_previous_call_is_never_sent(
+        tmp_path: Path, db: str) -> None:
     """A worker with a backlog checks its next claim in the transaction that records the
     previous outcome, not in one of its own: a takeover made before that record (here,
     while the previous call is on the platform) must still stop the next send."""
-    env = make_env(tmp_path, FixedClock(T0 - timedelta(hours=1)))
+    env = make_env(tmp_path, FixedClock(T0 - timedelta(hours=1)),
+                   database=make_db_url(db, tmp_path))
     store = env["store"]
     for name in ("a1", "a2", "a3", "a4"):
         store.add(snap(name, ("social",)), due_at=T0, require_approval=False)
