@@ -14,6 +14,8 @@ import os
 import random
 import socket
 import threading
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from scheduler.errors import (
     TransientPublishError,
 )
 from scheduler.publish.backoff import MAX_RETRY_AFTER, retry_delay, sane_retry_after
+from scheduler.publish.pace import ClaimPacer
 from scheduler.publish.policy import PolicyCheck
 from scheduler.redaction import redact
 from scheduler.team.gate import check_claimed
@@ -51,6 +54,11 @@ def default_worker_name() -> str:
 #: Below this, a live publisher could be judged dead between two heartbeats (it beats
 #: every quarter of ``stale_after``, and a busy database can hold a beat for a second).
 MIN_STALE_AFTER = timedelta(seconds=2)
+#: How long a claim check made while recording the channel's previous outcome stands in
+#: for one made just before sending (see ``Store.mark_published_checking``): a small
+#: part of :data:`MIN_STALE_AFTER`, the least silence after which another publisher may
+#: take the claim over.
+CHECK_FRESH_S = 0.25
 
 
 @dataclass
@@ -98,10 +106,16 @@ class Publisher:
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._inflight: dict[str, int] = {}
         self._futures: set[Future[Outcome]] = set()
+        #: Claimed deliveries handed to each channel's worker and not yet started, in
+        #: order: recording an outcome also checks the claim the channel sends next.
+        self._queued: dict[str, deque[Any]] = {}
+        #: delivery id → (claim token, still ours, when checked), from those checks.
+        self._checked: dict[str, tuple[int | None, bool, float]] = {}
         self.outcomes: list[Outcome] = []
         #: The last claim took a whole batch: more are likely due, so the next pass
         #: claims at once instead of asking first whether anything is due.
         self._full = False
+        self.pacer = ClaimPacer(self.batch)
         self.max_attempts = self.settings.postq.max_attempts
         self.retry_base = parse_duration(self.settings.postq.retry_base)
         self.stale_after = parse_duration(self.settings.postq.stale_after)
@@ -165,10 +179,14 @@ class Publisher:
             if wait and retracted:
                 self.drain()
             return retracted
-        claimed = self.store.claim_due(now, worker=self.worker, limit=self.batch,
-                                       exclude_channels=busy,
+        sizes = self.pacer.claim_sizes(ch for ch in self.settings.channels if ch not in busy)
+        limit = max(sizes.values(), default=self.batch)
+        claimed = self.store.claim_due(now, worker=self.worker, limit=limit,
+                                       exclude_channels=busy, per_channel=sizes,
                                        require_approval=self.settings.postq.require_approval)
-        self._full = len(claimed) >= self.batch
+        taken = Counter(row.channel for row in claimed)
+        self._full = len(claimed) >= limit or any(
+            n >= sizes.get(ch, limit) for ch, n in taken.items())
         self._report_missed()
         for row in claimed:
             self._dispatch(row)
@@ -221,6 +239,8 @@ class Publisher:
                 ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"postq-{row.channel}")
                 self._executors[row.channel] = ex
             self._inflight[row.channel] = self._inflight.get(row.channel, 0) + 1
+            if work is None:
+                self._queued.setdefault(row.channel, deque()).append(row)
             fut = ex.submit(work) if work is not None else ex.submit(self._publish_guarded, row)
             self._futures.add(fut)
         fut.add_done_callback(lambda f, ch=row.channel: self._done(f, ch))
@@ -237,6 +257,12 @@ class Publisher:
                 log.exception("looking for more due deliveries failed")
 
     def _publish_guarded(self, row: Any) -> Outcome:
+        with self._lock:
+            waiting = self._queued.get(row.channel)
+            if waiting and waiting[0] is row:
+                waiting.popleft()
+            elif waiting and row in waiting:
+                waiting.remove(row)
         try:
             return self.publish_one(row)
         except Exception as exc:  # never let one delivery kill the worker thread
@@ -288,12 +314,12 @@ class Publisher:
             reason = "held back at claim time: " + "; ".join(problems)
             self.store.mark_failed(row.id, reason, token=token, action="hold")
             return self._record(Outcome(row.id, row.ref, "failed", reason, notify=True))
-        if not self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts,
-                                     token=token):
+        if not self._still_mine(row, token):
             # Another publisher judged this one dead and took the delivery over while it
             # waited in the channel's queue: sending now could publish it twice.
             log.warning("%s was taken over by another publisher; not sending", row.ref)
             return Outcome(row.id, row.ref, "taken_over", "claimed by another publisher")
+        began = time.monotonic()
         try:
             result = adapter.publish(post)
         except OutcomeUnknown as exc:
@@ -321,9 +347,38 @@ class Publisher:
             msg = redact(f"adapter error: {type(exc).__name__}: {exc}", secrets)
             done = self.store.mark_needs_check(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg, row=done))
-        done = self.store.mark_published(row.id, result.remote_id, result.url, token=token)
+        self.pacer.timed(row.channel, time.monotonic() - began)
+        done = self._mark_published(row, result.remote_id, result.url, token)
         return self._record(Outcome(row.id, row.ref, "published",
                                     result.url or result.remote_id, row=done))
+
+    def _still_mine(self, row: Any, token: int | None) -> bool:
+        """Whether this worker still holds the claim, just before sending: from the
+        check made with the channel's previous outcome when that was just now, else
+        asked of the store."""
+        with self._lock:
+            early = self._checked.pop(row.id, None)
+        if (early is not None and early[0] == token
+                and time.monotonic() - early[2] <= CHECK_FRESH_S):
+            return early[1]
+        return self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts,
+                                     token=token)
+
+    def _mark_published(self, row: Any, remote_id: str, url: str | None,
+                        token: int | None) -> Any:
+        """Record a publication; with another claim waiting on the channel, check that
+        one in the same transaction (see :meth:`_still_mine`)."""
+        with self._lock:
+            waiting = self._queued.get(row.channel)
+            following = waiting[0] if waiting else None
+        checking = getattr(self.store, "mark_published_checking", None)
+        if following is None or checking is None:
+            return self.store.mark_published(row.id, remote_id, url, token=token)
+        done, mine = checking(row.id, remote_id, url, token=token, following=following,
+                              worker=self.worker)
+        with self._lock:
+            self._checked[following.id] = (following.claim_token, mine, time.monotonic())
+        return done
 
     def _retry_later(self, row: Any, token: int | None, msg: str,
                      retry_after: float | None, attempts: int | None = None) -> Outcome:

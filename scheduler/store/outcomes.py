@@ -37,6 +37,29 @@ class OutcomeOps(StoreBase):
                             remote_id=remote_id, remote_url=url, published_at=self._now(),
                             last_error=None)
 
+    def mark_published_checking(self, delivery_id: str, remote_id: str, url: str | None,
+                                *, token: int | None, following: Any,
+                                worker: str) -> tuple[DeliveryRow, bool]:
+        """:meth:`mark_published` for a claim, and whether ``worker`` still holds
+        ``following`` (as :meth:`~scheduler.store.publishing.PublishOps.still_mine`
+        asks), read by the same ``UPDATE ... RETURNING``.
+
+        ``following`` is the claim the worker sends next on the channel: a worker
+        publishing a backlog checks each claim without a statement or transaction of its
+        own for it (round trips on PostgreSQL, for every delivery). Writes take the
+        chain's lock first, so a takeover is either committed before the update reads
+        ``following`` or waits until this commit; the worker sends ``following`` right
+        after this commit, as it would after a check of its own.
+        """
+        with self._write() as conn:
+            row, got = self._settle_in(
+                conn, delivery_id, "published", ("publishing",), action="publish", who=None,
+                reason=url or remote_id, token=token, following=following.id,
+                remote_id=remote_id, remote_url=url, published_at=self._now(),
+                last_error=None)
+        return row, holds(got.next_state, got.next_claimed_by, got.next_attempts,
+                          got.next_token, worker, following.attempts, following.claim_token)
+
     def mark_retry(self, delivery_id: str, error: str, next_attempt_at: datetime, *,
                    who: str | None = None, token: int | None = None) -> DeliveryRow:
         return self._settle(delivery_id, "retry_wait", ("publishing",), action="retry_later",
@@ -67,31 +90,40 @@ class OutcomeOps(StoreBase):
         """One ``UPDATE ... RETURNING`` plus its event: the publisher records an outcome
         per delivery, so nothing is read before or after unless the update is refused
         (then only to say why)."""
+        with self._write() as conn:
+            return self._settle_in(conn, delivery_id, to, allowed, action=action, who=who,
+                                   reason=reason, token=token, **values)[0]
+
+    def _settle_in(self, conn: Connection, delivery_id: str, to: str,
+                   allowed: tuple[str, ...], *, action: str, who: str | None,
+                   reason: str | None, token: int | None = None,
+                   following: str | None = None, **values: Any) -> tuple[DeliveryRow, Any]:
+        """:meth:`_settle` inside the caller's write transaction; also returns what the
+        update returned (with ``following``, that delivery's claim columns too)."""
         d = T["deliveries"]
         now = self._now()
-        with self._write() as conn:
-            if token is not None:  # a claim's outcome: only from that very claim
-                before: str | None = "publishing" if "publishing" in allowed else None
-            elif len(allowed) == 1:
-                before = allowed[0]
-            else:  # several states allowed: the event names the one it was in
-                before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
-                before = before if before in allowed else None
-            params = {f"v_{k}": v for k, v in values.items()}
-            got = None if before is None else conn.execute(
-                _outcome_update(tuple(sorted(values)), token is not None),
-                {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
-                 "v_updated_at": now, **params}).first()
-            if got is None:
-                raise self._refusal(conn, delivery_id, to, allowed, token)
-            row = _delivery(got)
-            # The update returned the audit chain's last link too: _write took the
-            # chain's lock first (BEGIN IMMEDIATE on SQLite), so it is still the last.
-            audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
-                         post_id=row.post_id, delivery_id=row.id, channel=row.channel,
-                         before=before, after=to, reason=reason,
-                         prev=got.last_link or GENESIS)
-            return row
+        if token is not None:  # a claim's outcome: only from that very claim
+            before: str | None = "publishing" if "publishing" in allowed else None
+        elif len(allowed) == 1:
+            before = allowed[0]
+        else:  # several states allowed: the event names the one it was in
+            before = conn.execute(select(d.c.state).where(d.c.id == delivery_id)).scalar()
+            before = before if before in allowed else None
+        params = {f"v_{k}": v for k, v in values.items()}
+        got = None if before is None else conn.execute(
+            _outcome_update(tuple(sorted(values)), token is not None, following is not None),
+            {"v_id": delivery_id, "v_before": before, "v_token": token, "v_state": to,
+             "v_updated_at": now, "v_next": following, **params}).first()
+        if got is None:
+            raise self._refusal(conn, delivery_id, to, allowed, token)
+        row = _delivery(got)
+        # The update returned the audit chain's last link too: _write took the
+        # chain's lock first (BEGIN IMMEDIATE on SQLite), so it is still the last.
+        audit.record(conn, at=now, who=who or row.claimed_by or self.user, action=action,
+                     post_id=row.post_id, delivery_id=row.id, channel=row.channel,
+                     before=before, after=to, reason=reason,
+                     prev=got.last_link or GENESIS)
+        return row, got
 
     def _refusal(self, conn: Connection, delivery_id: str, to: str, allowed: tuple[str, ...],
                  token: int | None) -> Exception:
@@ -139,16 +171,35 @@ class OutcomeOps(StoreBase):
                             wake_at=at, claimed_by=None, claimed_at=None)
 
 
+def holds(state: str | None, claimed_by: str | None, attempts: int | None,
+          claim_token: int | None, worker: str, claimed_attempts: int,
+          token: int | None) -> bool:
+    """Whether a delivery with these claim columns is still ``worker``'s claim made at
+    attempt ``claimed_attempts`` with fencing ``token`` (None: any token)."""
+    return (state == "publishing" and claimed_by == worker and attempts == claimed_attempts
+            and (token is None or claim_token == token))
+
+
 @lru_cache(maxsize=64)
-def _outcome_update(columns: tuple[str, ...], fenced: bool) -> Any:
+def _outcome_update(columns: tuple[str, ...], fenced: bool, following: bool = False) -> Any:
     """The ``UPDATE ... RETURNING`` of :meth:`OutcomeOps._settle`, built once per shape:
     building a statement costs more than SQLite takes to run it. Values are bound as
     ``v_<column>``; ``fenced`` adds the claim token's condition. It returns the audit
-    chain's last link beside the row, so recording the event reads nothing more."""
+    chain's last link beside the row, so recording the event reads nothing more, and
+    with ``following`` the claim columns of the delivery ``v_next`` (``next_state``,
+    ``next_claimed_by``, ``next_attempts``, ``next_token``)."""
     d = T["deliveries"]
     where = [d.c.id == bindparam("v_id"), d.c.state == bindparam("v_before")]
     if fenced:
         where.append(d.c.claim_token == bindparam("v_token"))
+    extra = []
+    if following:
+        other = d.alias("following")
+        extra = [select(other.c[col]).where(other.c.id == bindparam("v_next"))
+                 .scalar_subquery().label(name)
+                 for col, name in (("state", "next_state"), ("claimed_by", "next_claimed_by"),
+                                   ("attempts", "next_attempts"),
+                                   ("claim_token", "next_token"))]
     return (d.update().where(*where)
             .values({c: bindparam(f"v_{c}") for c in ("state", "updated_at", *columns)})
-            .returning(*d.c, audit.last_link().label("last_link")))
+            .returning(*d.c, audit.last_link().label("last_link"), *extra))

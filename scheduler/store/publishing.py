@@ -10,7 +10,7 @@ row, only the one whose update still finds it ``scheduled`` wins.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -24,7 +24,7 @@ from scheduler.store.base import DamagedRow
 from scheduler.store.blackouts import BlackoutOps
 from scheduler.store.chain import GENESIS
 from scheduler.store.evidence import EvidenceOps, evidence_columns
-from scheduler.store.outcomes import OutcomeOps
+from scheduler.store.outcomes import OutcomeOps, holds
 from scheduler.store.rows import Claimed, DeliveryRow, MediaRow
 from scheduler.store.schema import GLOBAL_PAUSE, T
 from scheduler.store.states import BLACKOUT_KEY
@@ -37,6 +37,7 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
     def claim_due(
         self, now: datetime, *, worker: str, limit: int = 50,
         exclude_channels: Iterable[str] = (), require_approval: bool = False,
+        per_channel: Mapping[str, int] | None = None,
     ) -> list[Claimed]:
         """Deliveries due by ``now`` that this worker alone may now publish.
 
@@ -49,7 +50,9 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         the publisher's own configuration (``require_approval``) asks for it, whatever
         the row says → back to ``awaiting_approval``; a row that cannot be read →
         ``failed`` (both kept for :meth:`take_held`). Paused channels, and
-        ``exclude_channels`` (those the worker is still busy with), are left untouched.
+        ``exclude_channels`` (those the worker is still busy with), are left untouched,
+        and so is what ``per_channel`` leaves: at most that many of each channel it
+        names (see :class:`~scheduler.publish.pace.ClaimPacer`), taken in due order.
         """
         d = T["deliveries"]
         eligible: list[DeliveryRow] = []
@@ -57,6 +60,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         held: list[tuple[str, str]] = []
         with self._write() as conn:
             due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
+            if per_channel is not None:
+                due = _at_most(due, per_channel)
             periods = self._all_blackouts(conn) if due else []
             for row in due:
                 post = posts[(row.post_id, row.revision)]
@@ -207,8 +212,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         called, so a claim taken over by another publisher is never sent twice."""
         with self._read(brief=True) as conn:
             row = conn.execute(_claim_check(), {"v_id": delivery_id}).first()
-        return (row is not None and row.state == "publishing" and row.claimed_by == worker
-                and row.attempts == attempts and (token is None or row.claim_token == token))
+        return row is not None and holds(row.state, row.claimed_by, row.attempts,
+                                         row.claim_token, worker, attempts, token)
 
     def due_preview(self, now: datetime, limit: int | None = None,
                     require_approval: bool = False) -> list[DeliveryRow]:
@@ -378,6 +383,19 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
                     raise ClaimLost(f"delivery '{delivery_id}' is no longer held by claim "
                                     f"{token}; its progress was not recorded")
                 raise UsageError(f"no delivery has the id '{delivery_id}'")
+
+
+def _at_most(rows: list[DeliveryRow], per_channel: Mapping[str, int]) -> list[DeliveryRow]:
+    """``rows`` in their order, without those past their channel's count."""
+    seen: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        seen[row.channel] = n = seen.get(row.channel, 0) + 1
+        if n <= per_channel.get(row.channel, n):
+            kept.append(row)
+    return kept
+
+
 
 
 @lru_cache(maxsize=1)

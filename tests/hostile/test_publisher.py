@@ -29,7 +29,7 @@ from scheduler.publish.worker import Publisher
 from scheduler.store import Store
 from scheduler.timeutil import FixedClock, get_zone, localize
 from tests.project import BASE_CONFIG, CAREERS, Project, make_photo
-from tests.test_store_support import snap
+from tests.test_store_support import DB_PARAMS, make_db_url, snap
 
 LONDON = get_zone("Europe/London")
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -424,3 +424,43 @@ def test_damaged_row_never_stops_the_publisher(tmp_path: Path,
             "database is damaged: remote_state holds '{', not a JSON object; correct it in "
             "the database or restore a backup") in caplog.messages
     assert notices(tmp_path) == [f"postq: delivery bad@social was HELD, not published: {damaged}"]
+
+
+@pytest.mark.parametrize("db", DB_PARAMS)
+def test_next_claim_taken_over_during_the_previous_call_is_never_sent(
+        tmp_path: Path, db: str) -> None:
+    """A worker with a backlog checks its next claim in the transaction that records the
+    previous outcome, not in one of its own: a takeover made before that record (here,
+    while the previous call is on the platform) must still stop the next send."""
+    env = make_env(tmp_path, FixedClock(T0 - timedelta(hours=1)),
+                   database=make_db_url(db, tmp_path))
+    store = env["store"]
+    for name in ("a1", "a2", "a3", "a4"):
+        store.add(snap(name, ("social",)), due_at=T0, require_approval=False)
+    env["clock"].at = T0
+    own_checks: list[str] = []
+    asked = store.still_mine
+
+    def counted(delivery_id: str, **kw: Any) -> bool:
+        own_checks.append(delivery_id)
+        return asked(delivery_id, **kw)
+
+    store.still_mine = counted
+
+    def taken_over_meanwhile(post: OutgoingPost) -> None:
+        if post.post_id != "a1":
+            return
+        two = next(r for r in store.list_deliveries(state="publishing") if r.post_id == "a2")
+        store.take_over(two, "publisher w1 stopped mid-call", who="w2")
+        store.settle_not_published(two.id, T0, who="w2")
+
+    Recording.during = taken_over_meanwhile
+    outcomes = {o.ref: o.state for o in env["publisher"].run_once()}
+    assert Recording.sent[0][0] == "a1@social#r1"
+    # a2 was sent once, by w1's next claim after the takeover, never on the old one.
+    assert outcomes["a2@social"] == "published"
+    assert [d for d, _ in Recording.sent].count("a2@social#r1") == 1
+    events = [e for e in store.events() if e.delivery_id == "a2@social#r1"]
+    assert [e.action for e in events][:4] == ["queue", "claim", "needs_check", "check"]
+    # Only the first claim of each pass was checked on its own; the others rode along.
+    assert len(own_checks) < len(Recording.sent)
