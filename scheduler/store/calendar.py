@@ -127,8 +127,9 @@ class _Grid:
     share it)."""
 
     def __init__(self, zone: tzinfo, width: int) -> None:
-        from scheduler.store.report import local_times
+        from scheduler.store.report import elide_middle, local_times
 
+        self.elide = elide_middle
         self.zone = zone
         self.cell = max(12, (width - 6) // 7)
         self.keep = (self.cell - 1) // 2
@@ -138,30 +139,38 @@ class _Grid:
 
     def part(self, state: Any, channel: Any, reminder: Any) -> tuple[str, int, str]:
         """A head cell with a five-character time ``t`` is ``mark + t[:n] + rest``."""
-        from scheduler.store.report import elide_middle
-
         rest = f" {channel} ~{reminder}" if reminder else f" {channel}"
         mark, cell, keep = SIGNS.get(state, " "), self.cell, self.keep
         if 6 + len(rest) <= cell:
             return mark, 5, rest.ljust(cell - 6)
-        cut = elide_middle(f"{mark}00:00{rest}", cell)  # the time never reaches the end
+        cut = self.elide(f"{mark}00:00{rest}", cell)  # the time never reaches the end
         return mark, min(5, keep - 1), cut[min(6, keep):]
 
     def name(self, post_id: Any) -> str:
-        from scheduler.store.report import elide_middle
-
         found = self.names.get(post_id)
         if found is None:
             text = f"  {post_id}"
             found = self.names[post_id] = (text if len(text) <= self.cell
-                                           else elide_middle(text, self.cell)).ljust(self.cell)
+                                           else self.elide(text, self.cell)).ljust(self.cell)
         return found
 
-    def by_delivery(self, entries: Iterable[GridEntry]) -> dict[str, list[str]]:
-        from scheduler.store.report import elide_middle
+    def parts(self, entries: str | None, count: int) -> tuple[tuple[str, int, str], ...] | None:
+        """The head parts of a :data:`GridPost`'s entries; None if they do not split
+        into ``count`` deliveries of three fields each."""
+        if entries is None:
+            return None
+        found = []
+        for entry in entries.split(ENTRY):
+            fields = entry.split(FIELD)
+            if len(fields) != 3:
+                return None
+            channel, state, reminder = fields
+            found.append(self.part(state, channel, reminder))
+        return tuple(found) if len(found) == count else None
 
+    def by_delivery(self, entries: Iterable[GridEntry]) -> dict[str, list[str]]:
         days: dict[str, list[str]] = {}
-        after, local, name, cell = self.after, self.local, self.name, self.cell
+        after, local, name, cell, elide = self.after, self.local, self.name, self.cell, self.elide
         cells: list[str] = []
         last: datetime | str | None = None
         clock = ""
@@ -181,7 +190,7 @@ class _Grid:
             else:  # no time to show
                 text = f"{SIGNS.get(state, ' ')}{clock} {channel}" + (
                     f" ~{reminder}" if reminder else "")
-                head = (text if len(text) <= cell else elide_middle(text, cell)).ljust(cell)
+                head = (text if len(text) <= cell else elide(text, cell)).ljust(cell)
             cells += (head, name(post_id))
         return days
 
@@ -189,7 +198,8 @@ class _Grid:
         from scheduler.errors import StoreError
 
         days: dict[str, list[str]] = {}
-        after, local, name = self.after, self.local, self.name
+        local, names, name = self.local, self.names, self.name
+        groups: dict[str | None, tuple[tuple[str, int, str], ...] | None] = {}
         cells: list[str] = []
         last: str | None = None
         clock = ""
@@ -203,24 +213,13 @@ class _Grid:
                 cells = days.setdefault(moment[:10], [])
                 if len(clock) != 5:
                     return None
-            if entries is None:
+            # Posts share their channels and states: the entries' parts are made once.
+            parts = groups[entries] if entries in groups else groups.setdefault(
+                entries, self.parts(entries, count))
+            if parts is None or len(parts) != count:
                 return None
-            found = entries.split(ENTRY)
-            if len(found) != count:
-                return None
-            heads = []
-            for entry in found:
-                part = after.get(entry)
-                if part is None:
-                    fields = entry.split(FIELD)
-                    if len(fields) != 3:
-                        return None
-                    channel, state, reminder = fields
-                    part = after[entry] = self.part(state, channel, reminder)
-                mark, n, rest = part
-                heads.append(mark + clock[:n] + rest)
-            block = [name(post_id)] * (2 * count)
-            block[::2] = heads
+            block = [names.get(post_id) or name(post_id)] * (2 * count)
+            block[::2] = [mark + clock[:n] + rest for mark, n, rest in parts]
             cells += block
         return days
 

@@ -167,9 +167,10 @@ def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
                        size_rows=size_rows)
 
 
-#: ":00" to ":59", the minutes of a local time made from its hour's (see local_times).
+#: " 00" to " 23" and ":00" to ":59": a local time made from its day's (see local_times).
+_HOURS = tuple(f" {h:02d}" for h in range(24))
 _MINUTES = tuple(f":{m:02d}" for m in range(60))
-_HOUR_END = timedelta(hours=1, microseconds=-1)
+_DAY_END = timedelta(days=1, microseconds=-1)
 
 
 def local_times(zone: tzinfo, now: datetime | None, *,
@@ -180,39 +181,40 @@ def local_times(zone: tzinfo, now: datetime | None, *,
     A post's deliveries on several channels share their due time, so each distinct
     stored value is converted (and so checked) once; and a conversion formats with
     ``isoformat``, under half what ``strftime`` costs (both are most of a line's
-    cost). SQLite's text is cheaper still: each UTC hour at one offset is converted
-    once, and a time in it is checked by ``fromisoformat`` and given its hour's local
-    date and hour with its own minute moved by the offset's. Times within the hour
-    after ``now`` carry seconds and are converted one by one. The other arguments name
-    the delivery and column if the value is not a time."""
+    cost). SQLite's text is cheaper still: each UTC day at one offset is converted
+    once, and a time in it is checked by ``fromisoformat`` and moved by that offset in
+    whole minutes (a day with a change of offset, or an offset with seconds, is
+    converted time by time). Times within the hour after ``now`` carry seconds and are
+    converted one by one. The other arguments name the delivery and column if the value
+    is not a time."""
     hour = timedelta(hours=1)
     lo = hi = ""
     if now is not None:
         lo, hi = (m.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for m in (now, now + hour))
     seen: dict[datetime | str, str] = {}
-    # Per UTC hour ('YYYY-MM-DD HH'): the local date and hour its first minute falls in,
-    # the next local one, the local minute it starts at and the zone's name; None when
-    # the offset changes within the hour or is not a whole number of minutes.
-    hours: dict[str, tuple[str, str, int, str] | None] = {}
+    # Per UTC day ('YYYY-MM-DD'): the local dates its minutes fall on, the local minute
+    # (from the first of those dates' midnight) its midnight falls on, and the zone's
+    # name; None when the offset changes that day or is not a whole number of minutes.
+    days: dict[str, tuple[tuple[str, str], int, str] | None] = {}
 
     def convert(moment: datetime, soon: bool) -> str:
         at = moment.astimezone(zone)
         text = at.isoformat(" ", "seconds")[:19] if soon else at.isoformat(" ", "minutes")[:16]
         return f"{text} {at.tzname()}" if zone_name else text
 
-    def in_hour(moment: datetime) -> tuple[str, str, int, str] | None:
-        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
-        first, last = start.astimezone(zone), (start + _HOUR_END).astimezone(zone)
+    def in_day(moment: datetime) -> tuple[tuple[str, str], int, str] | None:
+        start = moment.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC)
+        first, last = start.astimezone(zone), (start + _DAY_END).astimezone(zone)
         shift = first.utcoffset()
         if (shift is None or shift != last.utcoffset() or shift % timedelta(minutes=1)
                 or first.tzname() != last.tzname()):
             return None
-        after = first + timedelta(minutes=60 - first.minute)  # wall time, one offset
-        return (first.isoformat(" ", "minutes")[:13], after.isoformat(" ", "minutes")[:13],
-                first.minute, f" {first.tzname()}" if zone_name else "")
+        on = first.date()
+        return ((str(on), str(on + timedelta(days=1))), first.hour * 60 + first.minute,
+                f" {first.tzname()}" if zone_name else "")
 
-    def by_hour(value: str) -> str | None:
-        """A stored 'YYYY-MM-DD HH:MM...' text's local minute from its hour's; None to
+    def by_day(value: str) -> str | None:
+        """A stored 'YYYY-MM-DD HH:MM...' text's local minute from its day's; None to
         convert it whole (another layout, no time: read_time then names the row)."""
         if not (len(value) >= 16 and value[13] == ":" and value[10] == " "
                 and value[7] == "-" and value[4] == "-"):
@@ -221,13 +223,13 @@ def local_times(zone: tzinfo, now: datetime | None, *,
             moment = datetime.fromisoformat(value)  # the check read_time makes
         except ValueError:
             return None
-        key = value[:13]
-        found = hours[key] if key in hours else hours.setdefault(key, in_hour(moment))
+        key = value[:10]
+        found = days[key] if key in days else days.setdefault(key, in_day(moment))
         if found is None:
             return None
-        here, after, first, name = found
-        minute = first + int(value[14:16])
-        return (here + _MINUTES[minute] if minute < 60 else after + _MINUTES[minute - 60]) + name
+        dates, start, name = found
+        on, minute = divmod(start + int(value[11:13]) * 60 + int(value[14:16]), 1440)
+        return dates[on] + _HOURS[minute // 60] + _MINUTES[minute % 60] + name
 
     def local(value: datetime | str, delivery_id: str, column: str = "due_at") -> str:
         if isinstance(value, str):  # SQLite's naive-UTC text, ordered as the times are
@@ -237,14 +239,14 @@ def local_times(zone: tzinfo, now: datetime | None, *,
         found = None if soon else seen.get(value)
         if found is None:
             if not soon and isinstance(value, str):
-                found = by_hour(value)
+                found = by_day(value)
             if found is None:
                 moment = read_time(delivery_id, column, value)
                 found = "-" if moment is None else convert(moment, soon)
             if not soon:
                 if len(seen) >= 65536:
                     seen.clear()
-                    hours.clear()
+                    days.clear()
                 seen[value] = found
         return found
 
