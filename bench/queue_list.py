@@ -119,7 +119,7 @@ def in_process(db: Path, runs: int) -> dict[str, list[float]]:
     calls = {
         "queue list --limit 50": lambda: list(reader.stream_listing(limit=50)),
         "status (counts, next due)": lambda: (reader.counts(), reader.next_due(5)),
-        "calendar (4 weeks)": lambda: (sum(1 for _ in reader.grid(start, end)),
+        "calendar (4 weeks)": lambda: (sum(1 for _ in reader.grid_posts(start, end)),
                                         store.milestones(start, end)),
         "queue list (all rows)": lambda: sum(1 for _ in reader.stream_listing()),
         "log --csv (all events)": lambda: sum(map(len, reader.event_csv())),
