@@ -147,6 +147,7 @@ class _Grid:
         return mark, min(5, keep - 1), cut[min(6, keep):]
 
     def name(self, post_id: Any) -> str:
+        """A post's name cell: its id, indented, cut in the middle or padded."""
         found = self.names.get(post_id)
         if found is None:
             text = f"  {post_id}"
@@ -169,6 +170,7 @@ class _Grid:
         return tuple(found) if len(found) == count else None
 
     def by_delivery(self, entries: Iterable[GridEntry]) -> dict[str, list[str]]:
+        """Each local day's cells (by ISO date), two per delivery, from a row each."""
         days: dict[str, list[str]] = {}
         after, local, name, cell, elide = self.after, self.local, self.name, self.cell, self.elide
         cells: list[str] = []
@@ -195,6 +197,8 @@ class _Grid:
         return days
 
     def by_post(self, posts: Iterable[GridPost]) -> dict[str, list[str]] | None:
+        """:meth:`by_delivery` from a row per post and due time; None when a row
+        cannot be drawn from it (see :func:`calendar_text_by_post`)."""
         from scheduler.errors import StoreError
 
         days: dict[str, list[str]] = {}
@@ -226,9 +230,7 @@ class _Grid:
     def text(self, days: dict[str, list[str]], monday: date, weeks: int,
              blackouts: Sequence[Blackout]) -> str:
         """The grid laid out from each local day's cells (by ISO date)."""
-        from scheduler.store.report import elide_middle
-
-        zone, cell = self.zone, self.cell
+        zone, cell, elide = self.zone, self.cell, self.elide
         lines = []
         first, last = monday, monday + timedelta(weeks=weeks)
         shown = [b for b in blackouts if b.start.astimezone(zone).date() < last
@@ -239,7 +241,7 @@ class _Grid:
             lines.append(" ".join(f"{_DAYS[i]} {d:%d %b}".ljust(cell)
                                   for i, d in enumerate(week)))
             lines.append(" ".join("-" * cell for _ in week))
-            columns = [[elide_middle(f"#{b.name}", cell).ljust(cell)
+            columns = [[elide(f"#{b.name}", cell).ljust(cell)
                         for b in blackout_days(shown, d, zone)] + days.get(d.isoformat(), [])
                        for d in week]
             if not any(columns):

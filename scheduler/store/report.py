@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
@@ -167,10 +168,15 @@ def delivery_lines(rows: Iterable[Listed], zone: tzinfo,
                        size_rows=size_rows)
 
 
-#: " 00" to " 23" and ":00" to ":59": a local time made from its day's (see local_times).
-_HOURS = tuple(f" {h:02d}" for h in range(24))
-_MINUTES = tuple(f":{m:02d}" for m in range(60))
 _DAY_END = timedelta(days=1, microseconds=-1)
+
+
+@lru_cache(maxsize=1)
+def _clock() -> tuple[dict[str, int], tuple[str, ...]]:
+    """Each 'HH:MM' of a day and its minute, and each minute as ' HH:MM': a local time
+    made from its day's (see :func:`local_times`) is two lookups."""
+    names = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+    return {n: i for i, n in enumerate(names)}, tuple(f" {n}" for n in names)
 
 
 def local_times(zone: tzinfo, now: datetime | None, *,
@@ -196,6 +202,7 @@ def local_times(zone: tzinfo, now: datetime | None, *,
     # (from the first of those dates' midnight) its midnight falls on, and the zone's
     # name; None when the offset changes that day or is not a whole number of minutes.
     days: dict[str, tuple[tuple[str, str], int, str] | None] = {}
+    minutes, clocks = _clock()
 
     def convert(moment: datetime, soon: bool) -> str:
         at = moment.astimezone(zone)
@@ -216,8 +223,8 @@ def local_times(zone: tzinfo, now: datetime | None, *,
     def by_day(value: str) -> str | None:
         """A stored 'YYYY-MM-DD HH:MM...' text's local minute from its day's; None to
         convert it whole (another layout, no time: read_time then names the row)."""
-        if not (len(value) >= 16 and value[13] == ":" and value[10] == " "
-                and value[7] == "-" and value[4] == "-"):
+        minute = minutes.get(value[11:16])
+        if minute is None or value[10] != " " or value[7] != "-" or value[4] != "-":
             return None
         try:
             moment = datetime.fromisoformat(value)  # the check read_time makes
@@ -228,8 +235,8 @@ def local_times(zone: tzinfo, now: datetime | None, *,
         if found is None:
             return None
         dates, start, name = found
-        on, minute = divmod(start + int(value[11:13]) * 60 + int(value[14:16]), 1440)
-        return dates[on] + _HOURS[minute // 60] + _MINUTES[minute % 60] + name
+        on, minute = divmod(start + minute, 1440)
+        return dates[on] + clocks[minute] + name
 
     def local(value: datetime | str, delivery_id: str, column: str = "due_at") -> str:
         if isinstance(value, str):  # SQLite's naive-UTC text, ordered as the times are
