@@ -200,6 +200,18 @@ def test_the_command_prints_the_grid_and_loads_little(project: Project) -> None:
     r = project.run("calendar", env={"COLUMNS": "100"})
     assert r.exit_code == 0, r.stderr
     assert r.stdout == expected + "\n"
+    # A row the grouped read cannot carry: the command draws from the delivery rows.
+    reader = open_reader(settings)
+    assert isinstance(reader, SqliteReader)
+    conn = sqlite3.connect(reader.path)
+    with conn:
+        conn.execute("UPDATE deliveries SET channel = CAST('x' AS BLOB) WHERE rowid = 3")
+    conn.close()
+    assert calendar_text_by_post(reader.grid_posts(start, end), monday, 4, zone) is None
+    r = project.run("calendar", env={"COLUMNS": "100"})
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == show(calendar_text(reader.grid(start, end), monday, 4, zone)) + "\n"
+    assert "b'x'" in r.stdout
     assert "careers-29" in r.stdout or (soon + timedelta(hours=145)).date() >= end.date()
     probe = ("import sys\nfrom scheduler.cli import main\ntry:\n    main(sys.argv[1:])\n"
              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"

@@ -1,8 +1,8 @@
 """Values read back from the queue database: a time or a JSON document as stored, or
 one sentence naming the row that holds something else.
 
-Apart from :mod:`scheduler.store.rows` (its dataclasses take a while to define), so a
-listing that only needs its times read (``queue list``, ``calendar``) does not load them.
+Kept out of :mod:`scheduler.store.rows`, whose dataclasses take a while to define: a
+listing that only reads times (``queue list``, ``calendar``) does not load them.
 """
 
 from __future__ import annotations
