@@ -279,7 +279,10 @@ class Publisher:
             return Outcome(row.id, row.ref, "taken_over", "claimed by another publisher")
         began = time.monotonic()
         try:
-            result = adapter.publish(post)
+            try:
+                result = adapter.publish(post)
+            finally:  # a timeout or a refusal counts too: a failing platform is slow
+                self.pacer.timed(row.channel, time.monotonic() - began)
         except OutcomeUnknown as exc:
             msg = redact(str(exc), secrets)
             done = self.store.mark_needs_check(row.id, msg, token=token)
@@ -305,7 +308,6 @@ class Publisher:
             msg = redact(f"adapter error: {type(exc).__name__}: {exc}", secrets)
             done = self.store.mark_needs_check(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg, row=done))
-        self.pacer.timed(row.channel, time.monotonic() - began)
         done = self._mark_published(row, result.remote_id, result.url, token)
         return self._record(Outcome(row.id, row.ref, "published",
                                     result.url or result.remote_id, row=done))
