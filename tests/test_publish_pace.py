@@ -118,3 +118,12 @@ def test_a_claim_takes_at_most_each_channels_count_in_due_order(env: dict[str, A
         "p004@fast", "p005@fast"]
     left = sorted(r.ref for r in env["store"].list_deliveries(state="scheduled"))
     assert left == [f"p{i:03d}@slow" for i in range(2, 6)]
+
+
+def test_one_slow_call_brings_a_fast_channel_back_to_the_plain_batch() -> None:
+    pacer = ClaimPacer(10)
+    for _ in range(20):
+        pacer.timed("a", 0.002)
+    assert pacer.claim_sizes(["a"]) == {"a": MOST}
+    pacer.timed("a", 30.0)  # a platform timing out
+    assert pacer.claim_sizes(["a"]) == {"a": 10}

@@ -35,7 +35,11 @@ class ClaimPacer:
         self._lock = threading.Lock()
 
     def timed(self, channel: str, seconds: float) -> None:
-        """One publication's call to the platform took ``seconds``."""
+        """One publication's call to the platform took ``seconds``, whatever came of it.
+
+        A platform that starts timing out makes its channel slow at once: one 30-second
+        call brings the next claim back to the plain batch. (What the current claim
+        holds still goes out, or fails, one by one.)"""
         with self._lock:
             before = self._pace.get(channel)
             self._pace[channel] = (seconds if before is None

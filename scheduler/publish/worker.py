@@ -15,9 +15,8 @@ import random
 import socket
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from scheduler.errors import (
     TransientPublishError,
 )
 from scheduler.publish.backoff import MAX_RETRY_AFTER, retry_delay, sane_retry_after
+from scheduler.publish.lanes import Lanes
 from scheduler.publish.pace import ClaimPacer
 from scheduler.publish.policy import PolicyCheck
 from scheduler.redaction import redact
@@ -54,11 +54,6 @@ def default_worker_name() -> str:
 #: Below this, a live publisher could be judged dead between two heartbeats (it beats
 #: every quarter of ``stale_after``, and a busy database can hold a beat for a second).
 MIN_STALE_AFTER = timedelta(seconds=2)
-#: How long a claim check made while recording the channel's previous outcome stands in
-#: for one made just before sending (see ``Store.mark_published_checking``): a small
-#: part of :data:`MIN_STALE_AFTER`, the least silence after which another publisher may
-#: take the claim over.
-CHECK_FRESH_S = 0.25
 
 
 @dataclass
@@ -103,14 +98,7 @@ class Publisher:
     def __post_init__(self) -> None:
         self._adapters: dict[str, Adapter] = {}
         self._lock = threading.Lock()
-        self._executors: dict[str, ThreadPoolExecutor] = {}
-        self._inflight: dict[str, int] = {}
-        self._futures: set[Future[Outcome]] = set()
-        #: Claimed deliveries handed to each channel's worker and not yet started, in
-        #: order: recording an outcome also checks the claim the channel sends next.
-        self._queued: dict[str, deque[Any]] = {}
-        #: delivery id → (claim token, still ours, when checked), from those checks.
-        self._checked: dict[str, tuple[int | None, bool, float]] = {}
+        self.lanes = Lanes(self._channel_idle)
         self.outcomes: list[Outcome] = []
         #: The last claim took a whole batch: more are likely due, so the next pass
         #: claims at once instead of asking first whether anything is due.
@@ -160,8 +148,7 @@ class Publisher:
     def close(self) -> None:
         self.chain_ticks = False
         self.drain()
-        for ex in self._executors.values():
-            ex.shutdown(wait=True)
+        self.lanes.shutdown()
         for a in self._adapters.values():
             a.close()
 
@@ -170,8 +157,7 @@ class Publisher:
         """Claim what is due now and hand it to the channels' workers; returns the count."""
         now = self.clock.now()
         retracted = self._retract_due()
-        with self._lock:
-            busy = {ch for ch, n in self._inflight.items() if n > 0}
+        busy = self.lanes.busy()
         # The read spares an idle publisher the write lock every second; in a burst it
         # would only repeat what the claim reads.
         if not self._full and not self.store.has_due(now, exclude_channels=busy):
@@ -189,7 +175,7 @@ class Publisher:
             n >= sizes.get(ch, limit) for ch, n in taken.items())
         self._report_missed()
         for row in claimed:
-            self._dispatch(row)
+            self.lanes.submit(row.channel, lambda r=row: self._publish_guarded(r), claim=row)
         if wait:
             self.drain()
         return len(claimed) + retracted
@@ -207,7 +193,7 @@ class Publisher:
             log.error("claiming retractions failed: %s", exc)
             return 0
         for row in rows:  # on the channel's own worker, like a publication
-            self._dispatch(row, lambda r=row: retract_one(self, r))
+            self.lanes.submit(row.channel, lambda r=row: retract_one(self, r))
         return len(rows)
 
     def run_once(self) -> list[Outcome]:
@@ -223,46 +209,18 @@ class Publisher:
 
     def drain(self) -> None:
         """Wait for every call in flight (SIGTERM finishes them, then stops)."""
-        while True:
-            with self._lock:
-                pending = list(self._futures)
-            if not pending:
-                return
-            for f in pending:
-                f.result()
+        self.lanes.drain()
 
-    def _dispatch(self, row: Any, work: Callable[[], Outcome] | None = None) -> None:
-        with self._lock:
-            ex = self._executors.get(row.channel)
-            if ex is None:
-                # One worker per channel: a slow or failing platform holds up only itself.
-                ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"postq-{row.channel}")
-                self._executors[row.channel] = ex
-            self._inflight[row.channel] = self._inflight.get(row.channel, 0) + 1
-            if work is None:
-                self._queued.setdefault(row.channel, deque()).append(row)
-            fut = ex.submit(work) if work is not None else ex.submit(self._publish_guarded, row)
-            self._futures.add(fut)
-        fut.add_done_callback(lambda f, ch=row.channel: self._done(f, ch))
-
-    def _done(self, fut: Future[Outcome], channel: str) -> None:
-        with self._lock:
-            self._futures.discard(fut)
-            self._inflight[channel] -= 1
-            idle = self._inflight[channel] == 0
-        if idle and self.chain_ticks:
+    def _channel_idle(self, channel: str) -> None:
+        """A channel's worker ran dry: in the service, look for more at once."""
+        if self.chain_ticks:
             try:
                 self.tick()
             except Exception:
                 log.exception("looking for more due deliveries failed")
 
     def _publish_guarded(self, row: Any) -> Outcome:
-        with self._lock:
-            waiting = self._queued.get(row.channel)
-            if waiting and waiting[0] is row:
-                waiting.popleft()
-            elif waiting and row in waiting:
-                waiting.remove(row)
+        self.lanes.started(row)
         try:
             return self.publish_one(row)
         except Exception as exc:  # never let one delivery kill the worker thread
@@ -321,7 +279,10 @@ class Publisher:
             return Outcome(row.id, row.ref, "taken_over", "claimed by another publisher")
         began = time.monotonic()
         try:
-            result = adapter.publish(post)
+            try:
+                result = adapter.publish(post)
+            finally:  # a timeout or a refusal counts too: a failing platform is slow
+                self.pacer.timed(row.channel, time.monotonic() - began)
         except OutcomeUnknown as exc:
             msg = redact(str(exc), secrets)
             done = self.store.mark_needs_check(row.id, msg, token=token)
@@ -347,7 +308,6 @@ class Publisher:
             msg = redact(f"adapter error: {type(exc).__name__}: {exc}", secrets)
             done = self.store.mark_needs_check(row.id, msg, token=token)
             return self._record(Outcome(row.id, row.ref, "needs_check", msg, row=done))
-        self.pacer.timed(row.channel, time.monotonic() - began)
         done = self._mark_published(row, result.remote_id, result.url, token)
         return self._record(Outcome(row.id, row.ref, "published",
                                     result.url or result.remote_id, row=done))
@@ -356,11 +316,9 @@ class Publisher:
         """Whether this worker still holds the claim, just before sending: from the
         check made with the channel's previous outcome when that was just now, else
         asked of the store."""
-        with self._lock:
-            early = self._checked.pop(row.id, None)
-        if (early is not None and early[0] == token
-                and time.monotonic() - early[2] <= CHECK_FRESH_S):
-            return early[1]
+        early = self.lanes.take_check(row)
+        if early is not None:
+            return early
         return self.store.still_mine(row.id, worker=self.worker, attempts=row.attempts,
                                      token=token)
 
@@ -368,16 +326,13 @@ class Publisher:
                         token: int | None) -> Any:
         """Record a publication; with another claim waiting on the channel, check that
         one in the same transaction (see :meth:`_still_mine`)."""
-        with self._lock:
-            waiting = self._queued.get(row.channel)
-            following = waiting[0] if waiting else None
+        following = self.lanes.following(row.channel)
         checking = getattr(self.store, "mark_published_checking", None)
         if following is None or checking is None:
             return self.store.mark_published(row.id, remote_id, url, token=token)
         done, mine = checking(row.id, remote_id, url, token=token, following=following,
                               worker=self.worker)
-        with self._lock:
-            self._checked[following.id] = (following.claim_token, mine, time.monotonic())
+        self.lanes.checked(following, mine)
         return done
 
     def _retry_later(self, row: Any, token: int | None, msg: str,
@@ -490,9 +445,8 @@ class Publisher:
         return out
 
     def beat(self) -> None:
-        with self._lock:
-            inflight = sum(self._inflight.values())
-        self.store.heartbeat(self.worker, {"pid": os.getpid(), "in_flight": inflight})
+        self.store.heartbeat(self.worker, {"pid": os.getpid(),
+                                           "in_flight": self.lanes.in_flight()})
 
 
 def _resolve_paths(raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
