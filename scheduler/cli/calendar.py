@@ -20,13 +20,7 @@ from scheduler.cli._common import load_read_settings, load_settings, run_guarded
 def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
     """Show what goes out on each day of the coming weeks."""
     from scheduler.errors import UsageError
-    from scheduler.store.calendar import (
-        calendar_html,
-        calendar_text,
-        calendar_text_by_post,
-        milestones,
-        window,
-    )
+    from scheduler.store.calendar import calendar_text, calendar_text_by_post, window
     from scheduler.store.report import terminal_width
 
     if html_file is None:
@@ -54,6 +48,7 @@ def calendar(ctx: click.Context, weeks: int, html_file: Path | None) -> None:
         click.echo(show(text))
         return
     from scheduler.store import Store
+    from scheduler.store.calendar_page import calendar_html, milestones
 
     settings = load_settings(ctx)
     store = Store.open(settings)
