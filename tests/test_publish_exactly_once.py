@@ -164,8 +164,12 @@ def test_three_publishers_one_killed_publish_each_delivery_exactly_once(
     # A folder the killed process wrote before it could record it is found by check(),
     # not written again: one claim only (the dead one's), then 'check' → published.
     calls = read_calls(rig.logs)
-    written_by_dead = {c["delivery_id"] for c in calls
-                       if c["pid"] == victim.pid and c["phase"] == "written"}
+    # Each delivery has exactly one folder (above), so one that no survivor wrote was
+    # written by the killed process: its own "written" line is missing when the kill
+    # fell between the folder's rename and that line.
+    written_by_survivors = {c["delivery_id"] for c in calls
+                            if c["pid"] != victim.pid and c["phase"] == "written"}
+    written_by_dead = orphans - written_by_survivors
     for did in orphans & written_by_dead:
         evs = by_delivery[did]
         assert [e.action for e in evs if e.action == "claim"] == ["claim"], \
@@ -178,9 +182,11 @@ def test_three_publishers_one_killed_publish_each_delivery_exactly_once(
     if caught:
         assert orphans & written_by_dead, "the kill was aimed after a write, yet none was found"
 
-    # Every adapter call that wrote a folder is the one folder of its delivery.
+    # Every adapter call that wrote a folder is the one folder of its delivery; only the
+    # killed process's last write may have gone unlogged.
     writes = Counter(c["delivery_id"] for c in calls if c["phase"] == "written")
-    assert writes == Counter({did: 1 for did in ids})
+    assert set(writes.values()) == {1}
+    assert ids - set(writes) <= written_by_dead
 
 
 def test_sigterm_finishes_the_call_in_flight(tmp_path: Path) -> None:

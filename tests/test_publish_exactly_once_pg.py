@@ -129,8 +129,10 @@ def test_three_machines_on_postgresql_one_killed_publish_each_delivery_exactly_o
                and not any(e.action == "publish" and e.who == dead for e in evs)}
     assert set(in_flight) <= orphans
     calls = read_calls(rig.logs)
-    written_by_dead = {c["delivery_id"] for c in calls
-                       if c["pid"] == victim.pid and c["phase"] == "written"}
+    # One folder per delivery (above): an orphan no survivor wrote was written by the
+    # killed process, whose "written" line is missing if the kill fell just after.
+    written_by_dead = orphans - {c["delivery_id"] for c in calls
+                                 if c["pid"] != victim.pid and c["phase"] == "written"}
     for did in orphans:
         evs = by_delivery[did]
         marks = [e for e in evs if e.action == "needs_check"]
@@ -141,7 +143,7 @@ def test_three_machines_on_postgresql_one_killed_publish_each_delivery_exactly_o
         else:
             assert last.action == "publish" and last.who in alive
     writes = Counter(c["delivery_id"] for c in calls if c["phase"] == "written")
-    assert writes == Counter({did: 1 for did in ids})
+    assert set(writes.values()) == {1} and ids - set(writes) <= written_by_dead
 
     # Media came from the shared store: each machine that published holds a verified
     # copy it fetched, and every published image is byte for byte the approved one.
