@@ -327,11 +327,10 @@ class Publisher:
         """Record a publication; with another claim waiting on the channel, check that
         one in the same transaction (see :meth:`_still_mine`)."""
         following = self.lanes.following(row.channel)
-        checking = getattr(self.store, "mark_published_checking", None)
-        if following is None or checking is None:
+        if following is None:
             return self.store.mark_published(row.id, remote_id, url, token=token)
-        done, mine = checking(row.id, remote_id, url, token=token, following=following,
-                              worker=self.worker)
+        done, mine = self.store.mark_published_checking(
+            row.id, remote_id, url, token=token, following=following, worker=self.worker)
         self.lanes.checked(following, mine)
         return done
 

@@ -33,9 +33,12 @@ class OutcomeOps(StoreBase):
     def mark_published(self, delivery_id: str, remote_id: str, url: str | None = None, *,
                        who: str | None = None, token: int | None = None) -> DeliveryRow:
         return self._settle(delivery_id, "published", ("publishing", "needs_check"),
-                            action="publish", who=who, reason=url or remote_id, token=token,
-                            remote_id=remote_id, remote_url=url, published_at=self._now(),
-                            last_error=None)
+                            who=who, token=token, **self._publication(remote_id, url))
+
+    def _publication(self, remote_id: str, url: str | None) -> dict[str, Any]:
+        """What recording a publication writes, with its event's action and reason."""
+        return {"action": "publish", "reason": url or remote_id, "remote_id": remote_id,
+                "remote_url": url, "published_at": self._now(), "last_error": None}
 
     def mark_published_checking(self, delivery_id: str, remote_id: str, url: str | None,
                                 *, token: int | None, following: Any,
@@ -53,10 +56,8 @@ class OutcomeOps(StoreBase):
         """
         with self._write() as conn:
             row, got = self._settle_in(
-                conn, delivery_id, "published", ("publishing",), action="publish", who=None,
-                reason=url or remote_id, token=token, following=following.id,
-                remote_id=remote_id, remote_url=url, published_at=self._now(),
-                last_error=None)
+                conn, delivery_id, "published", ("publishing", "needs_check"), who=None,
+                token=token, following=following.id, **self._publication(remote_id, url))
         return row, holds(got.next_state, got.next_claimed_by, got.next_attempts,
                           got.next_token, worker, following.attempts, following.claim_token)
 
