@@ -337,21 +337,41 @@ def _make_parent(url: str) -> None:
         raise StoreError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
 
 
+# How long a fresh, empty database file may stay empty while another process creates the
+# queue in it: SQLite writes its first page within milliseconds of creating the file.
+_CREATING_S = 2.0
+
+
 def _refuse_empty_file(url: str) -> None:
     """A 0-byte database file is damage (a failed copy, a full disk), not a new queue:
-    creating fresh tables in it would silently forget every post it held."""
+    creating fresh tables in it would silently forget every post it held.
+
+    A file that has only just appeared may be another process creating the queue (the
+    file exists, empty, until its first write), so a recent empty file is watched for up
+    to ``_CREATING_S`` before it is called damage.
+    """
+    import stat
+    import time
+
     from scheduler.store.fastread import sqlite_path
 
     path = sqlite_path(url)
-    try:
-        empty = path is not None and path.is_file() and path.stat().st_size == 0
-    except OSError:
-        return  # the engine reports an unreadable file in its own words
-    if empty:
-        raise StoreError(
-            f"the queue database {path} is an empty file (0 bytes), not a queue; restore it "
-            "from a backup, or remove it to start a new, empty queue"
-        )
+    if path is None:
+        return
+    deadline = time.monotonic() + _CREATING_S
+    while True:
+        try:
+            info = path.stat()
+        except OSError:
+            return  # no file yet (a new queue), or the engine reports it in its own words
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 0:
+            return
+        if time.time() - info.st_mtime > _CREATING_S or time.monotonic() > deadline:
+            raise StoreError(
+                f"the queue database {path} is an empty file (0 bytes), not a queue; "
+                "restore it from a backup, or remove it to start a new, empty queue"
+            )
+        time.sleep(0.02)
 
 
 class DamagedRow(StoreError):
