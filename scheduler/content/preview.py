@@ -9,6 +9,7 @@ a folder of fifty posts keeps both cores busy. Nothing touches the queue or the 
 from __future__ import annotations
 
 import html
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -81,7 +82,10 @@ def build_preview(
     jobs = jobs or min(len(elsewhere), os.cpu_count() or 1)
     cache: dict[tuple[Any, ...], Any] = {}
     if settings.path is not None and jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Spawned, not forked: a fork copies locks that the parent's libvips or encoder
+        # threads may hold at that instant, and the child would wait on them for ever.
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {id(c): pool.submit(_render_in_worker, str(settings.path),
                                           str(c.loaded.path)) for c in elsewhere}
             for c in here:
