@@ -5,7 +5,8 @@ scale the render asks the decoder for (what no render of this file can go under)
 the render within 1.3x of it. Both are timed warm and in turn (after one untimed render,
 render and floor alternate, each going first in every other pair), so neither gets the
 other's warmed-up allocator or page cache. The Lanczos resize of the crop alone is timed
-on the floor's decode, since it is most of what the render adds to the decode. The first
+on the floor's decode, since it is most of what the render adds to the decode, and so is
+Pillow's own Lanczos of the same crop, the resampler renders used before libvips's. The first
 render of a fresh process (what one CLI command sees) is printed apart, as are whole
 processes that render once, with their imports and peak memory (the child's VmHWM, its own
 high-water mark; ``ru_maxrss`` would include the parent's pages at fork time).
@@ -92,13 +93,17 @@ first_s, r = timed(render)  # the first call in a fresh process, as a CLI comman
 # The render's own high-water mark, before the floor's decodes below add theirs.
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
 peak_mib = int(status["VmHWM"].split()[0]) / 1024
-renders, floors, resizes, drafted = [], [], [], None
+renders, floors, resizes, pillow_resizes, drafted = [], [], [], [], None
 for i in range(pairs):  # then render and floor alternately, each going first in turn
     for job in ((render, floor) if i % 2 else (floor, render)):
         seconds, out = timed(job)
         (renders if job is render else floors).append(seconds)
         if job is floor:
             resizes.append(timed(lambda: apply_frame(out, plan, (info.width, info.height)))[0])
+            k = out.size[0] / info.width
+            box = tuple(edge * k for edge in plan.box)
+            pillow_resizes.append(timed(lambda: out.resize(plan.size, Image.Resampling.LANCZOS,
+                                                           box=box))[0])
             drafted = out.size
 vips_s = []
 try:
@@ -114,7 +119,8 @@ except ImportError:
     pass
 Path(sys.argv[2]).write_bytes(r.data)
 print(json.dumps({"import_s": t1 - t0, "first_s": first_s, "render_s": renders,
-                  "floor_s": floors, "resize_s": resizes, "drafted": drafted,
+                  "floor_s": floors, "resize_s": resizes,
+                  "pillow_resize_s": pillow_resizes, "drafted": drafted,
                   "pyvips_s": vips_s, "size": [r.width, r.height], "bytes": len(r.data),
                   "peak_mib": peak_mib}))
 """
@@ -148,7 +154,8 @@ def main() -> int:
         vips = shutil.which("vipsthumbnail")
         if vips is None:
             print("vipsthumbnail not found (apt-get install libvips-tools): no comparison")
-        keys = ("import_s", "first_s", "render_s", "floor_s", "resize_s", "pyvips_s")
+        keys = ("import_s", "first_s", "render_s", "floor_s", "resize_s", "pillow_resize_s",
+                "pyvips_s")
         got: dict[str, list[float]] = {key: [] for key in keys}
         render_wall, peaks, vips_wall = [], [], []
         for _ in range(args.runs):
@@ -181,7 +188,9 @@ def main() -> int:
         print(f"  ratio render / floor     {ratio:.2f}   target <= 1.3: "
               f"{'ok' if ratio <= 1.3 else 'MISSED'}")
         print(f"  of which Lanczos resize  {spread(got['resize_s'])} (the crop of the floor's "
-              f"decode to {stats['size'][0]}x{stats['size'][1]}, alone)")
+              f"decode to {stats['size'][0]}x{stats['size'][1]}, alone: libvips)")
+        print(f"  Pillow's Lanczos instead {spread(got['pillow_resize_s'])} (the same crop; "
+              "for comparison)")
         if got["pyvips_s"]:
             print(f"  pyvips thumbnail         {spread(got['pyvips_s'])}   ratio render / pyvips "
                   f"{med(renders) / med(got['pyvips_s']):.2f}")

@@ -72,6 +72,11 @@ _MEMORY_SCRIPT = textwrap.dedent("""
     from scheduler.errors import MediaError
     from scheduler.media import BrandStyle, Overlay, render_image
     from scheduler.platforms import PROFILES
+    from scheduler.media.resample import resize
+    from PIL import Image
+
+    # The libraries' own code (libvips is loaded on the first resize) is not the images'.
+    resize(Image.new("RGB", (8, 8)), (4, 4))
 
     def status(key):
         with open("/proc/self/status") as fh:

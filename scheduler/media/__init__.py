@@ -1,7 +1,8 @@
 """Image rendering: safe decoding, framing for each platform, overlays and encoding.
 
 The command line imports this package lazily (it pulls in Pillow). Modules:
-``decode`` (safe open and reduced decode), ``frame`` (crop, pad, resize), ``colour``
+``decode`` (safe open and reduced decode), ``frame`` (crop, pad, resize), ``resample``
+(the Lanczos resize, through libvips), ``colour``
 (sRGB, alpha, contrast), ``fonts`` (shipped font, glyph coverage), ``overlay`` (text and
 logo), ``encode`` (metadata-free output under the byte limit) and ``render`` (the pipeline).
 """

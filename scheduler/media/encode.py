@@ -15,6 +15,7 @@ from PIL import Image
 
 from scheduler.errors import MediaError
 from scheduler.media.frame import output_height
+from scheduler.media.resample import resize
 from scheduler.platforms import PlatformProfile
 
 QUALITIES = (90, 85, 80, 75, 70, 65, 60, 55, 50)
@@ -67,5 +68,5 @@ def encode_image(
             raise MediaError(f"{label}: cannot encode the image under {limit:,} bytes for "
                              f"{profile.name} without going below {profile.min_width} "
                              "pixels wide")
-        frame = frame.resize((width, output_height(width, profile)), Image.Resampling.LANCZOS)
+        frame = resize(frame, (width, output_height(width, profile)))
         qualities = QUALITIES[-4:] if fmt == "jpeg" else qualities

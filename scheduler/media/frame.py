@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from scheduler.errors import MediaError
+from scheduler.media.resample import resize
 from scheduler.platforms import PlatformProfile
 
 FITS = ("crop", "pad")
-# Resize in two steps (an integer box reduce, then Lanczos) once the reduction is over 3x:
-# visually the same as Lanczos all the way, several times faster on large photos.
-_REDUCING_GAP = 3.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ def apply_frame(image: Image.Image, plan: FramePlan, full_size: tuple[int, int])
     target = (x1 - x0, y1 - y0)
     if target == image.size and box == (0.0, 0.0, float(image.size[0]), float(image.size[1])):
         return image
-    return image.resize(target, Image.Resampling.LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
+    return resize(image, target, box)
 
 
 def place(image: Image.Image, plan: FramePlan, background: tuple[int, int, int]) -> Image.Image:

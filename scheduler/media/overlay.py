@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scheduler.media.base import BrandStyle, Overlay, parse_color
 from scheduler.media.colour import relative_luminance, to_srgb
 from scheduler.media.fonts import font_paths, load_font
+from scheduler.media.resample import resize
 
 MARGIN = 0.06  # of each side
 MIN_CONTRAST = 4.5  # WCAG 2.x AA, normal text
@@ -272,7 +273,7 @@ def draw_overlay(
         notes.append(layout.note)
     if logo is not None and layout.logo:
         x0, y0, x1, y1 = layout.logo
-        scaled = logo.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS)
+        scaled = resize(logo, (x1 - x0, y1 - y0))
         image.paste(scaled.convert("RGB"), (x0, y0), mask=scaled.getchannel("A"))
     return image
 
