@@ -23,6 +23,7 @@ from scheduler.media import (
     probe_image,
     render_image,
 )
+from scheduler.media.encode import encode_image
 from scheduler.media.frame import plan_frame
 from scheduler.platforms import PROFILES
 from tests.media_samples import (
@@ -338,6 +339,30 @@ def test_a_tight_limit_scales_the_image_down(tmp_path):
         render(src, impossible)
     assert str(exc.value) == (f"{src}: cannot encode the image under 5,000 bytes for bluesky "
                               "without going below 320 pixels wide")
+
+
+def _jpeg(image: Image.Image, quality: int, optimize: bool) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality, optimize=optimize, progressive=False)
+    return buf.getvalue()
+
+
+def test_optimised_tables_are_used_only_when_the_plain_ones_do_not_fit():
+    frame = photo((1080, 1350), seed=4)
+    plain, tight = _jpeg(frame, 90, False), _jpeg(frame, 90, True)
+    assert len(tight) < len(plain)
+    notes: list[str] = []
+    assert encode_image(frame, INSTAGRAM, notes) == (plain, "image/jpeg", (1080, 1350))
+    assert notes == []
+    # Between the two sizes: the same quality with optimised tables, nothing given up.
+    between = replace(INSTAGRAM, image_max_bytes=len(plain) - 1)
+    assert encode_image(frame, between, notes)[0] == tight and notes == []
+    # Under both: the next quality down, plain tables first again.
+    under = replace(INSTAGRAM, image_max_bytes=len(tight) - 1)
+    expected = next(data for data in (_jpeg(frame, 85, False), _jpeg(frame, 85, True))
+                    if len(data) < len(tight))
+    assert encode_image(frame, under, notes)[0] == expected
+    assert notes == [f"JPEG quality lowered to 85 to stay under {len(tight) - 1:,} bytes"]
 
 
 def test_same_input_same_bytes(tmp_path):
