@@ -37,6 +37,12 @@ class PreviewResult:
 _worker_state: dict[str, Any] = {}
 
 
+def _one_core_each() -> None:
+    """Workers are one per core already: libvips in each keeps to one thread, or two
+    workers' resizes would fight over the same cores (unless the user set it)."""
+    os.environ.setdefault("VIPS_CONCURRENCY", "1")
+
+
 def _render_in_worker(config: str, path: str) -> PostSnapshot:
     """One post in a worker process: settings and registry are loaded once per process."""
     from scheduler.adapters import AdapterRegistry
@@ -84,7 +90,7 @@ def build_preview(
     if settings.path is not None and jobs > 1:
         # Spawned, not forked: a fork copies locks that the parent's libvips or encoder
         # threads may hold at that instant, and the child would wait on them for ever.
-        with ProcessPoolExecutor(max_workers=jobs,
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_one_core_each,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {id(c): pool.submit(_render_in_worker, str(settings.path),
                                           str(c.loaded.path)) for c in elsewhere}
