@@ -29,21 +29,28 @@ from scheduler.store.schema import T
 _LOCKED_IN = "postq_chain_locked_in"
 
 
-def chain_lock(conn: Connection) -> None:
+def chain_lock(conn: Connection, *, lazy: bool = False) -> None:
     """On PostgreSQL, hold the audit chain's lock until the transaction ends.
 
     Two transactions appending at once must not both link to the same predecessor;
     SQLite's write transactions are already serialised by BEGIN IMMEDIATE. Taking it
     again in the same transaction would be harmless (advisory locks are re-entrant) but
     costs a round trip on every write, so the transaction that holds it is remembered.
+    ``lazy``: in the same round trip, this transaction's commit does not wait for the WAL
+    flush (see :mod:`scheduler.store.db` for which commits may).
     """
     if conn.dialect.name != "postgresql":
         return
     held = conn.get_transaction()
     if held is not None and conn.info.get(_LOCKED_IN) is held:
         return
-    conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+    conn.execute(_LAZY_LOCK if lazy else _LOCK)
     conn.info[_LOCKED_IN] = conn.get_transaction()
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(4242002)")
+_LAZY_LOCK = text("SELECT pg_advisory_xact_lock(4242002), "
+                  "set_config('synchronous_commit', 'off', true)")
 
 
 @lru_cache(maxsize=1)

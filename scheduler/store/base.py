@@ -138,15 +138,17 @@ class StoreBase:
             ensure_schema(conn)
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, lazy: bool = False) -> Iterator[Connection]:
+        """A write transaction, durable unless ``lazy``: only the publisher's records of
+        outcomes may be lost to a power loss (see :mod:`scheduler.store.db`)."""
         if self.write_refusal:
             raise StoreError(self.write_refusal)
-        with transaction(self.engine, write=True) as conn:
+        with transaction(self.engine, write=True, lazy=lazy) as conn:
             if conn.dialect.name == "postgresql":
                 # Every write appends to the audit chain, which must be appended to one at
                 # a time; taking that lock first (as SQLite's BEGIN IMMEDIATE does) means
                 # no transaction ever waits for it while holding row locks another needs.
-                chain_lock(conn)
+                chain_lock(conn, lazy=lazy)
             yield conn
 
     @contextmanager

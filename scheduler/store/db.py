@@ -7,6 +7,16 @@ locked"), and ``BEGIN IMMEDIATE`` for write transactions (a transaction that sta
 reader and later writes cannot be granted the lock once another writer has committed,
 and SQLite reports that at once instead of waiting). PostgreSQL needs none of this; the
 PRAGMAs are behind a dialect check.
+
+Durability follows what a lost commit would cost. A commit that comes before something
+leaves the building (a claim, before its post is sent) or that a person was told is done
+(every command) must survive a power loss: SQLite syncs the WAL at each such commit
+(``synchronous = FULL``), PostgreSQL waits for its WAL flush (its default). Only the
+publisher's record of an outcome is written lazily (``lazy``): losing it to a power loss,
+or to a PostgreSQL crash, leaves the delivery claimed, and a claim whose publisher is gone
+is settled by asking the platform before anything is sent again, as after a publisher
+killed mid-call. A lazy commit is never lost alone: the WAL is written in order, so the
+next synced commit carries every earlier one with it.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from scheduler.errors import PostqError, StoreError
 BUSY_TIMEOUT_S = 30.0
 _WRITE = "postq_write"
 _BRIEF = "postq_brief"
+_SYNC = "postq_sqlite_synchronous"  # the level a SQLite connection was last set to
 #: Connections a long-lived process keeps open: one per thread that touches the store
 #: (the channels' workers, the scheduler's jobs); more are opened, and closed, as needed.
 POOL_SIZE = 8
@@ -78,8 +89,9 @@ def make_engine(url: str, *, pooled: bool = False) -> Engine:
                 cur.execute("PRAGMA journal_mode = WAL")
             except sqlite3.OperationalError:  # opened read-only: it keeps its mode
                 pass
-        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA synchronous = FULL")
         cur.close()
+        _record.info[_SYNC] = "FULL"
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -92,8 +104,13 @@ def make_engine(url: str, *, pooled: bool = False) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool, brief: bool = False) -> Iterator[Connection]:
+def transaction(engine: Engine, *, write: bool, brief: bool = False,
+                lazy: bool = False) -> Iterator[Connection]:
     """One transaction; database errors become a StoreError with one sentence.
+
+    ``lazy`` (writes): the commit may be lost to a power loss (see the module's text); on
+    PostgreSQL the caller says so inside the transaction (:func:`~scheduler.store.audit.
+    chain_lock`), since the setting is the transaction's own.
 
     ``brief`` (reads only): the statements run in autocommit, sparing BEGIN and COMMIT
     (round trips on PostgreSQL, statements on SQLite). At READ COMMITTED, PostgreSQL's
@@ -109,6 +126,8 @@ def transaction(engine: Engine, *, write: bool, brief: bool = False) -> Iterator
                 else:  # SQLite: no BEGIN is issued, so each statement commits itself
                     yield conn.execution_options(**{_BRIEF: True})
                 return
+            if write and engine.dialect.name == "sqlite":
+                _sqlite_synchronous(conn, "NORMAL" if lazy else "FULL")
             conn = conn.execution_options(**{_WRITE: write})
             with conn.begin():
                 yield conn
@@ -120,6 +139,19 @@ def transaction(engine: Engine, *, write: bool, brief: bool = False) -> Iterator
         raise StoreError(_describe(exc)) from None
     except SQLAlchemyError as exc:
         raise StoreError(f"the queue database refused the operation: {exc}") from None
+
+
+def _sqlite_synchronous(conn: Connection, level: str) -> None:
+    """Set the connection's sync level for the coming commit, if it is not set already.
+
+    The level can only change between transactions, so it is set on the driver's
+    connection directly (through SQLAlchemy the statement would begin a transaction). A
+    publisher's connection records outcome after outcome lazily and claims now and then,
+    so the PRAGMA runs only when the level changes.
+    """
+    if conn.info.get(_SYNC) != level:
+        conn.connection.dbapi_connection.execute(f"PRAGMA synchronous = {level}")
+        conn.info[_SYNC] = level
 
 
 def _describe(exc: DBAPIError) -> str:

@@ -54,7 +54,7 @@ class OutcomeOps(StoreBase):
         ``following`` or waits until this commit; the worker sends ``following`` right
         after this commit, as it would after a check of its own.
         """
-        with self._write() as conn:
+        with self._write(lazy=token is not None) as conn:
             row, got = self._settle_in(
                 conn, delivery_id, "published", ("publishing", "needs_check"), who=None,
                 token=token, following=following.id, **self._publication(remote_id, url))
@@ -90,8 +90,13 @@ class OutcomeOps(StoreBase):
                 **values: Any) -> DeliveryRow:
         """One ``UPDATE ... RETURNING`` plus its event: the publisher records an outcome
         per delivery, so nothing is read before or after unless the update is refused
-        (then only to say why)."""
-        with self._write() as conn:
+        (then only to say why).
+
+        An outcome on a claim (``token``) is committed lazily: if a power loss takes it,
+        the delivery is still claimed, and the claim is settled by asking the platform
+        (see :mod:`scheduler.store.db`). What a person records is durable.
+        """
+        with self._write(lazy=token is not None) as conn:
             return self._settle_in(conn, delivery_id, to, allowed, action=action, who=who,
                                    reason=reason, token=token, **values)[0]
 
