@@ -68,13 +68,15 @@ class _Trace:
 
     def _sqlite(self, dbapi_conn: Any, _record: Any) -> None:
         key = id(dbapi_conn)
+        # The level the connection was opened with, as SQLite reports it.
+        self._levels[key] = dbapi_conn.execute("PRAGMA synchronous").fetchone()[0]
 
         def seen(statement: str) -> None:
             with self._lock:
                 if statement.startswith("PRAGMA synchronous ="):
                     self._levels[key] = {"FULL": FULL, "NORMAL": NORMAL}[statement.split()[-1]]
                 elif statement == "BEGIN IMMEDIATE":
-                    self.begins.append(self._levels.get(key, FULL))
+                    self.begins.append(self._levels[key])
 
         dbapi_conn.set_trace_callback(seen)
 
