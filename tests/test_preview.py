@@ -101,3 +101,31 @@ def test_page_loads_in_headless_chromium(project: Project, tmp_path: Path) -> No
     with Image.open(shot) as im:
         colours = im.convert("RGB").getcolors(1 << 20)
         assert colours is not None and len(colours) > 50  # rendered cards, not a blank page
+
+
+_AFTER_A_RENDER = """
+import sys
+from pathlib import Path
+from PIL import Image
+from scheduler.config import load_settings
+from scheduler.content.preview import build_preview
+from scheduler.media.resample import resize
+
+# A process that has already resized (libvips's threads running) then previews with two
+# workers: a forked worker would inherit locks those threads hold, and wait for ever.
+for _ in range(3):
+    resize(Image.new("RGB", (3000, 2000), (90, 60, 30)), (1080, 1350), (700, 0, 2300, 2000))
+root = Path(sys.argv[1])
+result = build_preview(load_settings(root / "postq.toml"), [], root / "pv", jobs=2)
+print(len(result.snapshots))
+"""
+
+
+def test_preview_workers_start_safely_after_the_process_has_rendered(project: Project) -> None:
+    import sys
+
+    _two_posts(project)
+    done = subprocess.run([sys.executable, "-c", _AFTER_A_RENDER, str(project.root)],
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
