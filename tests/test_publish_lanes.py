@@ -30,6 +30,21 @@ def test_a_check_made_ahead_is_used_once_for_that_very_claim_while_fresh() -> No
     assert lanes.take_check(one) is None  # too old to stand in for a check before sending
 
 
+def test_a_claim_that_ends_before_its_send_leaves_no_check_behind() -> None:
+    """Checks are kept per channel, for the claim it sends next: one that was failed or
+    held back before its send is replaced by the next channel's check, not kept for ever."""
+    lanes = Lanes(lambda channel: None)
+    held = [Claim(f"d{n}@c1", "c1", 1) for n in range(50)]
+    for claim in held:
+        lanes.checked(claim, True)  # each ended without asking for its check
+    last = Claim("e@c1", "c1", 1)
+    lanes.checked(last, False)
+    assert lanes.take_check(held[0]) is None
+    lanes.checked(last, False)
+    assert lanes.take_check(last) is False
+    assert lanes._checked == {}
+
+
 def test_the_claim_sent_next_is_the_first_still_waiting_on_its_channel() -> None:
     gate = threading.Event()
     idle: list[str] = []

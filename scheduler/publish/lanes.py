@@ -32,8 +32,10 @@ class Lanes:
         self._futures: set[Future[Any]] = set()
         #: Claimed deliveries handed to each channel and not yet started, in order.
         self._waiting: dict[str, deque[Any]] = {}
-        #: delivery id → (claim token, still ours, when checked).
-        self._checked: dict[str, tuple[int | None, bool, float]] = {}
+        #: channel → (delivery id, claim token, still ours, when checked): the check made
+        #: for the claim the channel sends next. One per channel, replaced by the next, so
+        #: a claim that ends before its send (failed, held back) leaves nothing behind.
+        self._checked: dict[str, tuple[str, int | None, bool, float]] = {}
 
     def busy(self) -> set[str]:
         """Channels with a job running or waiting."""
@@ -71,10 +73,9 @@ class Lanes:
         """``claim``'s job began: it no longer waits."""
         with self._lock:
             waiting = self._waiting.get(claim.channel)
+            # A channel's one worker starts its jobs in submission order: the first.
             if waiting and waiting[0] is claim:
                 waiting.popleft()
-            elif waiting and claim in waiting:
-                waiting.remove(claim)
 
     def following(self, channel: str) -> Any:
         """The claim ``channel`` sends next, if one waits."""
@@ -85,18 +86,18 @@ class Lanes:
     def checked(self, claim: Any, mine: bool) -> None:
         """Whether ``claim`` was still ours, as just read."""
         with self._lock:
-            self._checked[claim.id] = (getattr(claim, "claim_token", None), mine,
-                                      time.monotonic())
+            self._checked[claim.channel] = (claim.id, getattr(claim, "claim_token", None),
+                                            mine, time.monotonic())
 
     def take_check(self, claim: Any) -> bool | None:
         """The answer :meth:`checked` kept for this very claim if it is still fresh
         (:data:`CHECK_FRESH_S`), else None: then it must be asked again."""
         with self._lock:
-            early = self._checked.pop(claim.id, None)
-        if (early is None or early[0] != getattr(claim, "claim_token", None)
-                or time.monotonic() - early[2] > CHECK_FRESH_S):
+            early = self._checked.pop(claim.channel, None)
+        if (early is None or early[:2] != (claim.id, getattr(claim, "claim_token", None))
+                or time.monotonic() - early[3] > CHECK_FRESH_S):
             return None
-        return early[1]
+        return early[2]
 
     def drain(self) -> None:
         """Wait for every job in flight."""
