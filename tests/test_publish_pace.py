@@ -48,9 +48,10 @@ def test_each_channel_gets_what_it_publishes_in_the_horizon() -> None:
 
 def test_pace_follows_recent_calls_without_jumping() -> None:
     pacer = ClaimPacer(10)
-    pacer.timed("a", 0.01)
-    pacer.timed("a", 1.0)  # one slow call moves the pace a fifth of the way
-    assert pacer.claim_sizes(["a"]) == {"a": 10}
+    for _ in range(20):
+        pacer.timed("a", 0.002)
+    pacer.timed("a", 0.05)  # one call 25x slower moves the pace a fifth of the way
+    assert pacer.claim_sizes(["a"]) == {"a": int(HORIZON_S / (0.002 + 0.2 * 0.048))}  # 43
     for _ in range(40):
         pacer.timed("a", 0.01)
     assert int(HORIZON_S / 0.0101) <= pacer.claim_sizes(["a"])["a"] <= int(HORIZON_S / 0.01)
