@@ -59,9 +59,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
         missed: list[str] = []
         held: list[tuple[str, str]] = []
         with self._write() as conn:
-            due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held)
-            if per_channel is not None:
-                due = _at_most(due, per_channel)
+            due, posts = self._due_readable(conn, now, limit, exclude_channels, worker, held,
+                                            per_channel)
             periods = self._all_blackouts(conn) if due else []
             for row in due:
                 post = posts[(row.post_id, row.revision)]
@@ -145,13 +144,15 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
     def _due_readable(
         self, conn: Connection, now: datetime, limit: int | None,
         exclude_channels: Iterable[str], worker: str, held: list[tuple[str, str]],
+        per_channel: Mapping[str, int] | None = None,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
         """:meth:`_due`, setting aside rows that cannot be read (→ ``failed``, with an
         event naming the damage) so one damaged row never stops the others."""
         d = T["deliveries"]
         for _ in range(100):
             try:
-                return self._due(conn, now, limit, exclude_channels, lock=True)
+                return self._due(conn, now, limit, exclude_channels, lock=True,
+                                 per_channel=per_channel)
             except DamagedRow as exc:
                 if not exc.delivery_id:
                     raise
@@ -169,9 +170,11 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
     def _due(
         self, conn: Connection, now: datetime, limit: int | None,
         exclude_channels: Iterable[str] = (), *, lock: bool = False, with_posts: bool = True,
+        per_channel: Mapping[str, int] | None = None,
     ) -> tuple[list[DeliveryRow], dict[tuple[str, int], Any]]:
         """Due deliveries on channels that are not paused, with their post rows (none
-        without ``with_posts``).
+        without ``with_posts``); with ``per_channel``, at most that many of each channel
+        (the rest are read but neither claimed nor their posts loaded).
 
         ``lock`` (claiming): on PostgreSQL the rows are locked ``FOR UPDATE SKIP
         LOCKED``, so publishers claiming at once each take rows the others are not taking
@@ -188,6 +191,8 @@ class PublishOps(BlackoutOps, EvidenceOps, OutcomeOps):
             where.append(d.c.channel.not_in(sorted(skip)))
         due = self._deliveries(conn, where, order=(d.c.wake_at, d.c.id), limit=limit,
                                lock=lock)
+        if per_channel is not None:
+            due = _at_most(due, per_channel)
         if not with_posts or not due:
             return due, {}
         posts = {
@@ -394,8 +399,6 @@ def _at_most(rows: list[DeliveryRow], per_channel: Mapping[str, int]) -> list[De
         if n <= per_channel.get(row.channel, n):
             kept.append(row)
     return kept
-
-
 
 
 @lru_cache(maxsize=1)
