@@ -25,8 +25,9 @@ from scheduler.store.audit import chain_lock
 from scheduler.store.db import make_engine, transaction
 from scheduler.store.media import MediaStore
 from scheduler.store.report import when
-from scheduler.store.rows import DeliveryRow, MediaRow, read_state, read_time
+from scheduler.store.rows import DeliveryRow, MediaRow
 from scheduler.store.schema import SCHEMA_VERSION, T, ensure_schema, read_version
+from scheduler.store.stored import read_state, read_time
 from scheduler.timeutil import Clock
 
 if TYPE_CHECKING:

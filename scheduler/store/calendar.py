@@ -119,9 +119,9 @@ class _Grid:
                                            else self.elide(text, self.cell)).ljust(self.cell)
         return found
 
-    def parts(self, entries: str | None, count: int) -> tuple[tuple[str, int, str], ...] | None:
-        """The head parts of a :data:`GridPost`'s entries; None if they do not split
-        into ``count`` deliveries of three fields each."""
+    def parts(self, entries: str | None) -> tuple[tuple[str, int, str], ...] | None:
+        """The head parts of a :data:`GridPost`'s entries; None if an entry does not
+        split into three fields (the caller checks their number against the row's)."""
         if entries is None:
             return None
         found = []
@@ -131,7 +131,7 @@ class _Grid:
                 return None
             channel, state, reminder = fields
             found.append(self.part(state, channel, reminder))
-        return tuple(found) if len(found) == count else None
+        return tuple(found)
 
     def by_delivery(self, entries: Iterable[GridEntry]) -> dict[str, list[str]]:
         """Each local day's cells (by ISO date), two per delivery, from a row each."""
@@ -183,7 +183,7 @@ class _Grid:
                     return None
             # Posts share their channels and states: the entries' parts are made once.
             parts = groups[entries] if entries in groups else groups.setdefault(
-                entries, self.parts(entries, count))
+                entries, self.parts(entries))
             if parts is None or len(parts) != count:
                 return None
             block = [names.get(post_id) or name(post_id)] * (2 * count)

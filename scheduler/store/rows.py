@@ -12,9 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler.store.stored import damaged as damaged
-from scheduler.store.stored import read_state as read_state
-from scheduler.store.stored import read_time as read_time
 from scheduler.timeutil import utc_iso
 
 
